@@ -1,0 +1,104 @@
+# The few ways a BoxOffice target is declared. Every component uses these, so
+# warnings, sanitizers, visibility and install rules are decided in one place.
+
+set(BOXOFFICE_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+    -Wnon-virtual-dtor -Woverloaded-virtual -Wformat=2)
+if(BOXOFFICE_WERROR)
+  list(APPEND BOXOFFICE_WARNINGS -Werror)
+endif()
+
+if(BOXOFFICE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+function(boxoffice_warnings target)
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${BOXOFFICE_WARNINGS}>)
+endfunction()
+
+# boxoffice_core_module(<name> SOURCES ... [DEPENDS ...] [PRIVATE_DEPENDS ...])
+# A shared library boxoffice_<name> with public headers in include/boxoffice/<name>/,
+# usable as BoxOffice::<name>.
+function(boxoffice_core_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  set(target boxoffice_${name})
+  add_library(${target} SHARED ${ARG_SOURCES})
+  add_library(BoxOffice::${name} ALIAS ${target})
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(${target} PUBLIC ${ARG_DEPENDS} PRIVATE ${ARG_PRIVATE_DEPENDS})
+  set_target_properties(${target} PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
+  boxoffice_warnings(${target})
+  install(TARGETS ${target} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT runtime)
+endfunction()
+
+# boxoffice_plugin(<name> SOURCES ... [DEPENDS ...] [SERVER] [OUTPUT_DIR dir])
+# A loadable plugin module (libboxoffice-<name>.so) for the STB (default) or the server.
+function(boxoffice_plugin name)
+  cmake_parse_arguments(ARG "SERVER" "OUTPUT_DIR" "SOURCES;DEPENDS" ${ARGN})
+  set(target boxoffice_plugin_${name})
+  add_library(${target} MODULE ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE BoxOffice::host ${ARG_DEPENDS})
+  set_target_properties(${target} PROPERTIES PREFIX "lib" OUTPUT_NAME "boxoffice-${name}"
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+  boxoffice_warnings(${target})
+  if(ARG_OUTPUT_DIR)
+    set(out ${ARG_OUTPUT_DIR})
+  elseif(ARG_SERVER)
+    set(out ${BOXOFFICE_SERVER_PLUGIN_OUTPUT_DIR})
+  else()
+    set(out ${BOXOFFICE_PLUGIN_OUTPUT_DIR})
+  endif()
+  set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${out})
+  if(NOT ARG_OUTPUT_DIR)
+    if(ARG_SERVER)
+      install(TARGETS ${target} LIBRARY DESTINATION ${BOXOFFICE_INSTALL_SERVER_PLUGINDIR} COMPONENT server)
+    else()
+      install(TARGETS ${target} LIBRARY DESTINATION ${BOXOFFICE_INSTALL_PLUGINDIR} COMPONENT runtime)
+    endif()
+  endif()
+endfunction()
+
+# boxoffice_test(<name> SOURCES ... [DEPENDS ...] [LABELS ...] [TIMEOUT s])
+# A GoogleTest executable registered with ctest, test by test.
+function(boxoffice_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPENDS;LABELS" ${ARGN})
+  if(NOT BOXOFFICE_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPENDS} GTest::gtest GTest::gmock GTest::gtest_main)
+  boxoffice_warnings(${name})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  include(GoogleTest)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
+    ENVIRONMENT "BOXOFFICE_BUILD_DIR=${CMAKE_BINARY_DIR};BOXOFFICE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endfunction()
+
+# boxoffice_benchmark(<name> SOURCES ... [DEPENDS ...])
+function(boxoffice_benchmark name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
+  if(NOT BOXOFFICE_BUILD_BENCHMARKS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPENDS} benchmark::benchmark)
+  boxoffice_warnings(${name})
+endfunction()
+
+# Adds every direct subdirectory that has a CMakeLists.txt, so a new component
+# or plugin folder is picked up without editing its parent. Target references
+# are resolved at generate time, so the order does not matter.
+function(boxoffice_add_all_subdirectories)
+  file(GLOB children LIST_DIRECTORIES true RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  list(SORT children)
+  foreach(dir ${children})
+    if(IS_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/${dir} AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/CMakeLists.txt)
+      add_subdirectory(${dir})
+    endif()
+  endforeach()
+endfunction()
