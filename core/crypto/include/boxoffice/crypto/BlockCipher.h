@@ -1,0 +1,51 @@
+#pragma once
+// AES in ECB and CBC mode without padding, in place, for scrambling (DVB-CISSA,
+// ATIS-IDSA). Each object keeps one cipher context for its whole life: creating
+// a context per 184-byte packet costs far more than the cipher itself.
+// Objects are not thread-safe; use one per thread.
+
+#include <boxoffice/base/Bytes.h>
+
+#include <memory>
+
+namespace boxoffice::crypto {
+
+enum class Direction { Encrypt, Decrypt };
+
+inline constexpr std::size_t aesBlockSize = 16;
+
+class AesEcb {
+public:
+    // key: 16, 24 or 32 bytes (AES-128/192/256); otherwise Error(InvalidArgument).
+    AesEcb(ByteView key, Direction direction);
+    ~AesEcb();
+    AesEcb(AesEcb&&) noexcept;
+    AesEcb& operator=(AesEcb&&) noexcept;
+
+    // Replaces the key (same length or another valid one), keeps the direction.
+    void setKey(ByteView key);
+    // Processes whole blocks in place; size must be a multiple of 16.
+    void process(MutableByteView inOut);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+class AesCbc {
+public:
+    AesCbc(ByteView key, Direction direction);
+    ~AesCbc();
+    AesCbc(AesCbc&&) noexcept;
+    AesCbc& operator=(AesCbc&&) noexcept;
+
+    void setKey(ByteView key);
+    // Starts a fresh chain from `iv` (16 bytes) and processes whole blocks in place.
+    void process(ByteView iv, MutableByteView inOut);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+} // namespace boxoffice::crypto

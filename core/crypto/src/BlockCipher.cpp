@@ -1,0 +1,96 @@
+#include <boxoffice/crypto/BlockCipher.h>
+
+#include "OpenSsl.h"
+
+#include <string>
+
+namespace boxoffice::crypto {
+
+namespace {
+
+// One context per object; the key schedule is redone only by setKey, a new chain
+// (IV) costs only an IV reset.
+class Context {
+public:
+    Context(const char* mode, ByteView key, Direction direction)
+        : mode_(mode), encrypt_(direction == Direction::Encrypt ? 1 : 0), ctx_(EVP_CIPHER_CTX_new())
+    {
+        if (!ctx_) ossl::fail("cipher context");
+        setKey(key);
+    }
+
+    void setKey(ByteView key)
+    {
+        if (key.size() != 16 && key.size() != 24 && key.size() != 32)
+            throw Error(ErrorCode::InvalidArgument,
+                        "AES key must be 16, 24 or 32 bytes, got " + std::to_string(key.size()));
+        if (key.size() != keySize_) {
+            const std::string name = "AES-" + std::to_string(key.size() * 8) + "-" + mode_;
+            cipher_.reset(EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr));
+            if (!cipher_) ossl::fail(name);
+            keySize_ = key.size();
+        }
+        if (EVP_CipherInit_ex2(ctx_.get(), cipher_.get(), key.data(), nullptr, encrypt_, nullptr) != 1)
+            ossl::fail("AES key setup");
+        EVP_CIPHER_CTX_set_padding(ctx_.get(), 0);
+    }
+
+    void resetIv(ByteView iv)
+    {
+        if (iv.size() != aesBlockSize) throw Error(ErrorCode::InvalidArgument, "AES-CBC IV must be 16 bytes");
+        if (EVP_CipherInit_ex2(ctx_.get(), nullptr, nullptr, iv.data(), -1, nullptr) != 1) ossl::fail("AES IV setup");
+    }
+
+    void run(MutableByteView inOut)
+    {
+        if (inOut.size() % aesBlockSize != 0)
+            throw Error(ErrorCode::InvalidArgument,
+                        "AES input must be a multiple of 16 bytes, got " + std::to_string(inOut.size()));
+        if (inOut.empty()) return;
+        int outLen = 0;
+        const int inLen = ossl::intSize(inOut.size(), "AES input");
+        if (EVP_CipherUpdate(ctx_.get(), inOut.data(), &outLen, inOut.data(), inLen) != 1 || outLen != inLen)
+            ossl::fail("AES update");
+    }
+
+private:
+    const char* mode_;
+    int encrypt_;
+    std::size_t keySize_ = 0;
+    ossl::Ptr<EVP_CIPHER_CTX> ctx_;
+    ossl::Ptr<EVP_CIPHER> cipher_;
+};
+
+} // namespace
+
+struct AesEcb::State : Context {
+    using Context::Context;
+};
+
+AesEcb::AesEcb(ByteView key, Direction direction) : state_(std::make_unique<State>("ECB", key, direction)) {}
+AesEcb::~AesEcb() = default;
+AesEcb::AesEcb(AesEcb&&) noexcept = default;
+AesEcb& AesEcb::operator=(AesEcb&&) noexcept = default;
+
+void AesEcb::setKey(ByteView key) { state_->setKey(key); }
+
+void AesEcb::process(MutableByteView inOut) { state_->run(inOut); }
+
+struct AesCbc::State : Context {
+    using Context::Context;
+};
+
+AesCbc::AesCbc(ByteView key, Direction direction) : state_(std::make_unique<State>("CBC", key, direction)) {}
+AesCbc::~AesCbc() = default;
+AesCbc::AesCbc(AesCbc&&) noexcept = default;
+AesCbc& AesCbc::operator=(AesCbc&&) noexcept = default;
+
+void AesCbc::setKey(ByteView key) { state_->setKey(key); }
+
+void AesCbc::process(ByteView iv, MutableByteView inOut)
+{
+    state_->resetIv(iv);
+    state_->run(inOut);
+}
+
+} // namespace boxoffice::crypto
