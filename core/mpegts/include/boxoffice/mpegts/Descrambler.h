@@ -1,0 +1,76 @@
+#pragma once
+// TS-level descrambling with an even and an odd control word: picks the key
+// from each packet's transport_scrambling_control, resets the bits to 00, and
+// batches payloads per parity so CSA2 runs bitsliced and AES in one pass.
+
+#include <boxoffice/base/Bytes.h>
+#include <boxoffice/mpegts/Algorithm.h>
+#include <boxoffice/mpegts/Packet.h>
+#include <boxoffice/mpegts/PayloadCipher.h>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+namespace boxoffice::mpegts {
+
+class Descrambler {
+public:
+    enum class Outcome {
+        Clear,        // scrambling control 00: untouched
+        Descrambled,  // queued for descrambling (done by flush), bits already reset to 00
+        NoKey,        // no control word for its parity: untouched, still scrambled
+        Invalid,      // reserved scrambling control 01 or an impossible adaptation field: untouched
+    };
+
+    explicit Descrambler(Algorithm algorithm);
+
+    Algorithm algorithm() const noexcept { return algorithm_; }
+
+    // Installs the control word of one parity (Even or Odd), after descrambling
+    // what is queued. Error(InvalidArgument) for a wrong length or parity.
+    void setKey(Scrambling parity, ByteView controlWord);
+    void clearKeys();
+    bool hasKey(Scrambling parity) const noexcept;
+
+    // `packet` points at packetSize bytes that stay valid until flush().
+    Outcome add(std::uint8_t* packet);
+    // Descrambles everything queued. Also runs by itself when a batch is full.
+    void flush();
+
+    // add() + flush() over a run of whole packets; returns how many were descrambled.
+    std::size_t descramble(MutableByteView packets);
+
+private:
+    struct Slot {
+        std::unique_ptr<PayloadCipher> cipher;
+        bool keyed = false;
+        std::vector<MutableByteView> pending;
+    };
+    Slot& slot(Scrambling parity);
+    void flush(Slot& s);
+
+    Algorithm algorithm_;
+    std::array<Slot, 2> slots_;  // [0] even, [1] odd
+};
+
+// The headend side: scrambles clear packets with the key of a chosen parity.
+class Scrambler {
+public:
+    explicit Scrambler(Algorithm algorithm);
+
+    Algorithm algorithm() const noexcept { return algorithm_; }
+    void setKey(Scrambling parity, ByteView controlWord);
+
+    // Scrambles the payload of a clear packet (precondition: packetSize bytes) and
+    // marks it with `parity`. Packets without payload, already scrambled or with an
+    // invalid layout are left as they are; returns whether it scrambled.
+    bool scramble(std::uint8_t* packet, Scrambling parity);
+
+private:
+    Algorithm algorithm_;
+    std::array<std::unique_ptr<PayloadCipher>, 2> ciphers_;
+    std::array<bool, 2> keyed_{};
+};
+
+} // namespace boxoffice::mpegts

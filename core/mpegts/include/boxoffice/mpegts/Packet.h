@@ -1,0 +1,71 @@
+#pragma once
+// Read access to one 188-byte MPEG transport stream packet (ISO/IEC 13818-1
+// §2.4.3.2) and the few header fields a scrambler rewrites.
+
+#include <boxoffice/base/Bytes.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace boxoffice::mpegts {
+
+inline constexpr std::size_t packetSize = 188;
+inline constexpr std::size_t headerSize = 4;
+inline constexpr std::uint8_t syncByte = 0x47;
+inline constexpr std::uint16_t nullPid = 0x1FFF;
+inline constexpr std::uint16_t patPid = 0x0000;
+inline constexpr std::uint16_t catPid = 0x0001;
+inline constexpr std::uint16_t eitPid = 0x0012;
+inline constexpr std::uint16_t tdtPid = 0x0014;
+
+// transport_scrambling_control: 10 = even key, 11 = odd key (ETSI TS 100 289, TS 103 127).
+enum class Scrambling : std::uint8_t { Clear = 0, Reserved = 1, Even = 2, Odd = 3 };
+
+inline constexpr bool isScrambled(Scrambling s) { return s == Scrambling::Even || s == Scrambling::Odd; }
+inline constexpr Scrambling otherParity(Scrambling s) {
+    return s == Scrambling::Even ? Scrambling::Odd : Scrambling::Even;
+}
+
+// A view of exactly packetSize bytes; the caller guarantees the size.
+class PacketView {
+public:
+    explicit PacketView(const std::uint8_t* data) noexcept : p_(data) {}
+    explicit PacketView(ByteView packet) noexcept : p_(packet.data()) {}
+
+    bool hasSync() const noexcept { return p_[0] == syncByte; }
+    bool transportError() const noexcept { return (p_[1] & 0x80) != 0; }
+    bool payloadUnitStart() const noexcept { return (p_[1] & 0x40) != 0; }
+    std::uint16_t pid() const noexcept { return static_cast<std::uint16_t>(((p_[1] & 0x1F) << 8) | p_[2]); }
+    Scrambling scrambling() const noexcept { return static_cast<Scrambling>(p_[3] >> 6); }
+    bool hasAdaptationField() const noexcept { return (p_[3] & 0x20) != 0; }
+    bool hasPayloadFlag() const noexcept { return (p_[3] & 0x10) != 0; }
+    std::uint8_t continuityCounter() const noexcept { return p_[3] & 0x0F; }
+
+    // Where the payload starts: packetSize when the packet carries none (adaptation
+    // field only, or the reserved adaptation_field_control 00); nullopt when the
+    // adaptation_field_length runs past the packet or an adaptation-only packet
+    // does not fill it (183 bytes) — such a packet must not be touched.
+    std::optional<std::size_t> payloadOffset() const noexcept;
+
+    // The payload bytes, empty when there are none or the layout is invalid.
+    ByteView payload() const noexcept;
+
+    // Program clock reference in 27 MHz units, when the adaptation field has one.
+    std::optional<std::uint64_t> pcr() const noexcept;
+
+    const std::uint8_t* data() const noexcept { return p_; }
+
+private:
+    const std::uint8_t* p_;
+};
+
+// Rewrites transport_scrambling_control of a packet (precondition: packetSize bytes).
+inline void setScrambling(std::uint8_t* packet, Scrambling s) noexcept {
+    packet[3] = static_cast<std::uint8_t>((packet[3] & 0x3F) | (static_cast<std::uint8_t>(s) << 6));
+}
+
+// The payload of a writable packet, empty when none or invalid.
+MutableByteView mutablePayload(std::uint8_t* packet) noexcept;
+
+} // namespace boxoffice::mpegts

@@ -1,0 +1,117 @@
+#include <boxoffice/mpegts/Descrambler.h>
+
+#include <boxoffice/base/Error.h>
+
+namespace boxoffice::mpegts {
+
+namespace {
+// Large enough to fill libdvbcsa's bitslice batches, small enough to stay in cache.
+constexpr std::size_t maxPending = 256;
+
+std::size_t parityIndex(Scrambling parity) {
+    if (!isScrambled(parity))
+        throw Error(ErrorCode::InvalidArgument, "a control word belongs to the even or the odd parity");
+    return parity == Scrambling::Even ? 0 : 1;
+}
+} // namespace
+
+Descrambler::Descrambler(Algorithm algorithm) : algorithm_(algorithm) {
+    for (auto& s : slots_) {
+        s.cipher = makePayloadCipher(algorithm);
+        s.pending.reserve(maxPending);
+    }
+}
+
+Descrambler::Slot& Descrambler::slot(Scrambling parity) { return slots_[parityIndex(parity)]; }
+
+void Descrambler::setKey(Scrambling parity, ByteView controlWord) {
+    Slot& s = slot(parity);
+    flush(s);
+    s.cipher->setKey(controlWord);
+    s.keyed = true;
+}
+
+void Descrambler::clearKeys() {
+    flush();
+    for (auto& s : slots_) {
+        // A fresh cipher drops the old key schedule.
+        s.cipher = makePayloadCipher(algorithm_);
+        s.keyed = false;
+    }
+}
+
+bool Descrambler::hasKey(Scrambling parity) const noexcept {
+    return isScrambled(parity) && slots_[parity == Scrambling::Even ? 0 : 1].keyed;
+}
+
+Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {
+    const PacketView view(packet);
+    const Scrambling sc = view.scrambling();
+    if (sc == Scrambling::Clear)
+        return Outcome::Clear;
+    if (sc == Scrambling::Reserved)
+        return Outcome::Invalid;
+    const auto offset = view.payloadOffset();
+    if (!offset)
+        return Outcome::Invalid;
+    Slot& s = slot(sc);
+    if (!s.keyed)
+        return Outcome::NoKey;
+    setScrambling(packet, Scrambling::Clear);
+    if (*offset < packetSize) {
+        s.pending.emplace_back(packet + *offset, packetSize - *offset);
+        if (s.pending.size() == maxPending)
+            flush(s);
+    }
+    return Outcome::Descrambled;
+}
+
+void Descrambler::flush(Slot& s) {
+    if (s.pending.empty())
+        return;
+    s.cipher->decryptAll(std::span<const MutableByteView>(s.pending));
+    s.pending.clear();
+}
+
+void Descrambler::flush() {
+    for (auto& s : slots_)
+        flush(s);
+}
+
+std::size_t Descrambler::descramble(MutableByteView packets) {
+    if (packets.size() % packetSize != 0)
+        throw Error(ErrorCode::InvalidArgument, "descramble() takes whole 188-byte packets");
+    std::size_t done = 0;
+    for (std::size_t at = 0; at < packets.size(); at += packetSize)
+        done += add(packets.data() + at) == Outcome::Descrambled;
+    flush();
+    return done;
+}
+
+Scrambler::Scrambler(Algorithm algorithm) : algorithm_(algorithm) {
+    for (auto& c : ciphers_)
+        c = makePayloadCipher(algorithm);
+}
+
+void Scrambler::setKey(Scrambling parity, ByteView controlWord) {
+    const std::size_t i = parityIndex(parity);
+    ciphers_[i]->setKey(controlWord);
+    keyed_[i] = true;
+}
+
+bool Scrambler::scramble(std::uint8_t* packet, Scrambling parity) {
+    const std::size_t i = parityIndex(parity);
+    if (!keyed_[i])
+        throw Error(ErrorCode::InvalidArgument, "scrambler has no control word for that parity");
+    const PacketView view(packet);
+    if (view.scrambling() != Scrambling::Clear)
+        return false;
+    const auto offset = view.payloadOffset();
+    if (!offset || *offset == packetSize)
+        return false;
+    ciphers_[i]->encrypt(MutableByteView(packet + *offset, packetSize - *offset));
+    setScrambling(packet, parity);
+    return true;
+}
+
+} // namespace boxoffice::mpegts
