@@ -1,0 +1,396 @@
+#include <boxoffice/rpc/Server.h>
+
+#include "WebSocketSession.h"
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/rpc/ErrorMapping.h>
+#include <boxoffice/rpc/RateLimiter.h>
+
+#include <Poco/Buffer.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/WebSocket.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+
+namespace boxoffice::rpc {
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+struct Server::Shared {
+    Shared(Dispatcher& d, const TokenStore& t, ServerOptions o, Poco::Logger& l)
+        : dispatcher(d), tokens(t), options(std::move(o)), logger(l),
+          pool("rpc", 2, options.maxThreads + options.maxWebSockets)
+    {
+    }
+
+    // One bucket per TCP connection (peer address and port), so keep-alive
+    // clients are limited per connection as a WebSocket is.
+    bool admit(const std::string& connection)
+    {
+        const auto now = RateLimiter::Clock::now();
+        std::lock_guard lock(limitersMutex);
+        if (limiters.size() > 4096) {
+            std::erase_if(limiters, [&](const auto& e) { return now - e.second.lastUsed > std::chrono::minutes(1); });
+        }
+        auto [it, inserted] = limiters.try_emplace(connection, Limiter{RateLimiter(options.requestsPerSecond, options.requestBurst), now});
+        it->second.lastUsed = now;
+        return it->second.bucket.tryAcquire(now);
+    }
+
+    std::optional<Caller> authenticate(const HTTPServerRequest& request, bool allowQuery) const
+    {
+        const std::string authorization = request.get("Authorization", "");
+        static const std::string bearer = "Bearer ";
+        if (authorization.compare(0, bearer.size(), bearer) == 0)
+            return tokens.authenticate(std::string_view(authorization).substr(bearer.size()));
+        if (allowQuery) {
+            // Browsers cannot set headers on a WebSocket handshake.
+            for (const auto& [key, value] : Poco::URI(request.getURI()).getQueryParameters())
+                if (key == "token") return tokens.authenticate(value);
+        }
+        return std::nullopt;
+    }
+
+    struct Limiter {
+        RateLimiter bucket;
+        RateLimiter::Clock::time_point lastUsed;
+    };
+
+    Dispatcher& dispatcher;
+    const TokenStore& tokens;
+    ServerOptions options;
+    Poco::Logger& logger;
+    Poco::ThreadPool pool;
+    std::atomic<bool> stopping{false};
+    std::atomic<int> webSockets{0};
+    std::mutex limitersMutex;
+    std::map<std::string, Limiter> limiters;
+    std::mutex sessionsMutex;
+    std::set<std::shared_ptr<WebSocketSession>> sessions;
+};
+
+namespace {
+
+void sendJson(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, const std::string& body)
+{
+    response.setStatus(status);
+    response.setContentType("application/json");
+    response.setContentLength(static_cast<std::streamsize>(body.size()));
+    response.send() << body;
+}
+
+class PostHandler : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit PostHandler(std::shared_ptr<Server::Shared> shared) : shared_(std::move(shared)) {}
+
+    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override
+    {
+        auto& s = *shared_;
+        if (!s.admit(request.clientAddress().toString())) {
+            sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
+                     Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded"));
+            return;
+        }
+        const auto caller = s.authenticate(request, false);
+        if (!caller) {
+            response.set("WWW-Authenticate", "Bearer");
+            sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
+                     Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
+            return;
+        }
+        std::string body;
+        if (!readBody(request, body)) {
+            response.setKeepAlive(false);  // the rest of the body is not read
+            sendJson(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE,
+                     Dispatcher::errorResponse(LimitExceeded,
+                                               "request exceeds " + std::to_string(s.options.maxRequestBytes) + " bytes",
+                                               "limit exceeded"));
+            return;
+        }
+        const auto reply = s.dispatcher.handle(body, *caller);
+        if (!reply) {
+            response.setStatus(HTTPResponse::HTTP_NO_CONTENT);
+            response.setContentLength(0);
+            response.send();
+            return;
+        }
+        sendJson(response, HTTPResponse::HTTP_OK, *reply);
+    }
+
+private:
+    bool readBody(HTTPServerRequest& request, std::string& body) const
+    {
+        const std::size_t limit = shared_->options.maxRequestBytes;
+        if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit)) return false;
+        std::istream& in = request.stream();
+        char chunk[8192];
+        while (in) {
+            in.read(chunk, sizeof chunk);
+            body.append(chunk, static_cast<std::size_t>(in.gcount()));
+            if (body.size() > limit) return false;
+        }
+        return true;
+    }
+
+    std::shared_ptr<Server::Shared> shared_;
+};
+
+class WebSocketHandler : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit WebSocketHandler(std::shared_ptr<Server::Shared> shared) : shared_(std::move(shared)) {}
+
+    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override
+    {
+        auto& s = *shared_;
+        auto caller = s.authenticate(request, true);
+        if (!caller) {
+            response.set("WWW-Authenticate", "Bearer");
+            sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
+                     Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
+            return;
+        }
+        if (s.webSockets.fetch_add(1) >= s.options.maxWebSockets) {
+            s.webSockets.fetch_sub(1);
+            sendJson(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
+                     Dispatcher::errorResponse(LimitExceeded, "too many WebSocket sessions", "limit exceeded"));
+            return;
+        }
+        std::shared_ptr<WebSocketSession> session;
+        try {
+            session = std::make_shared<WebSocketSession>(Poco::Net::WebSocket(request, response));
+        } catch (const Poco::Exception& error) {
+            s.webSockets.fetch_sub(1);
+            s.logger.warning("WebSocket handshake failed: %s", error.displayText());
+            return;
+        }
+        caller->session = session;
+        {
+            std::lock_guard lock(s.sessionsMutex);
+            s.sessions.insert(session);
+        }
+        serve(*session, *caller);
+        s.dispatcher.detach(session.get());
+        {
+            std::lock_guard lock(s.sessionsMutex);
+            s.sessions.erase(session);
+        }
+        s.webSockets.fetch_sub(1);
+    }
+
+private:
+    void serve(WebSocketSession& session, const Caller& caller)
+    {
+        auto& s = *shared_;
+        auto& socket = session.socket();
+        socket.setMaxPayloadSize(static_cast<int>(s.options.maxRequestBytes));
+        socket.setReceiveTimeout(Poco::Timespan(0, 250000));  // to notice stop()
+        RateLimiter limiter(s.options.requestsPerSecond, s.options.requestBurst);
+        Poco::Buffer<char> frame(0);
+        std::string message;
+        while (!s.stopping) {
+            int flags = 0;
+            int n = 0;
+            try {
+                frame.resize(0);
+                n = socket.receiveFrame(frame, flags);
+            } catch (const Poco::TimeoutException&) {
+                continue;
+            } catch (const Poco::Net::WebSocketException& error) {
+                if (error.code() == Poco::Net::WebSocket::WS_ERR_PAYLOAD_TOO_BIG) {
+                    try {
+                        session.close(Poco::Net::WebSocket::WS_PAYLOAD_TOO_BIG, "message too big");
+                    } catch (const Poco::Exception&) {
+                    }
+                }
+                return;
+            } catch (const Poco::Exception&) {
+                return;  // peer gone
+            }
+            const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+            if (n == 0 && flags == 0) return;  // connection closed
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+                try {
+                    session.close(Poco::Net::WebSocket::WS_NORMAL_CLOSE, "");
+                } catch (const Poco::Exception&) {
+                }
+                return;
+            }
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
+                socket.sendFrame(frame.begin(), static_cast<int>(frame.size()),
+                                 static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) |
+                                     static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PONG));
+                continue;
+            }
+            if (opcode == Poco::Net::WebSocket::FRAME_OP_PONG) continue;
+            message.append(frame.begin(), frame.size());
+            if (message.size() > s.options.maxRequestBytes) {
+                session.close(Poco::Net::WebSocket::WS_PAYLOAD_TOO_BIG, "message too big");
+                return;
+            }
+            if (!(flags & Poco::Net::WebSocket::FRAME_FLAG_FIN)) continue;  // continuation follows
+
+            std::optional<std::string> reply;
+            if (!limiter.tryAcquire())
+                reply = Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded");
+            else
+                reply = s.dispatcher.handle(message, caller);
+            message.clear();
+            if (reply) {
+                try {
+                    session.send(*reply);
+                } catch (const Poco::Exception&) {
+                    return;
+                }
+            }
+        }
+        try {
+            session.close(Poco::Net::WebSocket::WS_ENDPOINT_GOING_AWAY, "server stopping");
+        } catch (const Poco::Exception&) {
+        }
+    }
+
+    std::shared_ptr<Server::Shared> shared_;
+};
+
+class StaticHandler : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit StaticHandler(std::filesystem::path root) : root_(std::move(root)) {}
+
+    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override
+    {
+        std::string path = Poco::URI(request.getURI()).getPath();
+        if (path.empty() || path == "/") path = "/index.html";
+        std::error_code ec;
+        const auto root = std::filesystem::weakly_canonical(root_, ec);
+        const auto file = std::filesystem::weakly_canonical(root_ / path.substr(1), ec);
+        const auto [rootEnd, fileIt] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
+        if (ec || rootEnd != root.end() || !std::filesystem::is_regular_file(file)) {
+            response.setStatus(HTTPResponse::HTTP_NOT_FOUND);
+            response.setContentLength(0);
+            response.send();
+            return;
+        }
+        response.set("Cache-Control", "no-cache");
+        response.sendFile(file.string(), mediaType(file.extension().string()));
+    }
+
+private:
+    static std::string mediaType(const std::string& extension)
+    {
+        static const std::map<std::string, std::string> types = {
+            {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+            {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
+            {".png", "image/png"},                 {".svg", "image/svg+xml"},
+        };
+        const auto found = types.find(extension);
+        return found == types.end() ? "application/octet-stream" : found->second;
+    }
+
+    std::filesystem::path root_;
+};
+
+class NotAllowedHandler : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit NotAllowedHandler(HTTPResponse::HTTPStatus status) : status_(status) {}
+    void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override
+    {
+        if (status_ == HTTPResponse::HTTP_METHOD_NOT_ALLOWED) response.set("Allow", "POST");
+        response.setStatus(status_);
+        response.setContentLength(0);
+        response.send();
+    }
+
+private:
+    HTTPResponse::HTTPStatus status_;
+};
+
+class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    explicit HandlerFactory(std::shared_ptr<Server::Shared> shared) : shared_(std::move(shared)) {}
+
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest& request) override
+    {
+        const std::string path = Poco::URI(request.getURI()).getPath();
+        if (path == "/jsonrpc") {
+            if (Poco::icompare(request.get("Upgrade", ""), "websocket") == 0) return new WebSocketHandler(shared_);
+            if (request.getMethod() == Poco::Net::HTTPRequest::HTTP_POST) return new PostHandler(shared_);
+            return new NotAllowedHandler(HTTPResponse::HTTP_METHOD_NOT_ALLOWED);
+        }
+        if (!shared_->options.staticRoot.empty() && request.getMethod() == Poco::Net::HTTPRequest::HTTP_GET)
+            return new StaticHandler(shared_->options.staticRoot);
+        return new NotAllowedHandler(HTTPResponse::HTTP_NOT_FOUND);
+    }
+
+private:
+    std::shared_ptr<Server::Shared> shared_;
+};
+
+} // namespace
+
+Server::Server(Dispatcher& dispatcher, const TokenStore& tokens, ServerOptions options, Poco::Logger& logger)
+{
+    const Poco::Net::IPAddress address(options.address);
+    if (!address.isLoopback())
+        throw Error(ErrorCode::InvalidArgument,
+                    "the control API listens on loopback only, not on " + options.address);
+    shared_ = std::make_shared<Shared>(dispatcher, tokens, std::move(options), logger);
+}
+
+Server::~Server()
+{
+    stop();
+}
+
+void Server::start()
+{
+    if (http_) return;
+    auto& o = shared_->options;
+    Poco::Net::ServerSocket socket;
+    try {
+        socket.bind(Poco::Net::SocketAddress(o.address, o.port), true);
+        socket.listen(64);
+    } catch (const Poco::Exception& error) {
+        throw Error(ErrorCode::Io, "cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " +
+                                       error.displayText());
+    }
+    auto* params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(o.maxThreads + o.maxWebSockets);
+    params->setMaxQueued(128);
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(0);  // unlimited; the rate limit applies instead
+    params->setKeepAliveTimeout(Poco::Timespan(10, 0));
+    params->setTimeout(Poco::Timespan(10, 0));
+    http_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(shared_), shared_->pool, socket, params);
+    http_->start();
+    shared_->logger.information("control API listening on %s:%hu", o.address, port());
+}
+
+void Server::stop()
+{
+    if (!http_) return;
+    shared_->stopping = true;
+    http_->stopAll(true);
+    shared_->pool.joinAll();
+    http_.reset();
+}
+
+std::uint16_t Server::port() const
+{
+    return http_ ? http_->port() : shared_->options.port;
+}
+
+} // namespace boxoffice::rpc
