@@ -1,0 +1,202 @@
+#include <boxoffice/mpegts/CaTracker.h>
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/mpegts/Packet.h>
+
+#include "Dvbpsi.h"
+
+#include <set>
+
+namespace boxoffice::mpegts {
+
+// Owns one dvbpsi handle with one decoder attached ("one handle per decoder").
+struct CaTracker::Handle {
+    enum class Kind { Pat, Pmt, Ecm };
+    Handle(CaTracker& t, Kind k, std::uint16_t program);
+    ~Handle() {
+        switch (kind) {
+        case Kind::Pat: if (dvbpsi_decoder_present(dvbpsi)) dvbpsi_pat_detach(dvbpsi); break;
+        case Kind::Pmt: if (dvbpsi_decoder_present(dvbpsi)) dvbpsi_pmt_detach(dvbpsi); break;
+        case Kind::Ecm:
+            if (dvbpsi->p_decoder) {
+                dvbpsi_decoder_delete(dvbpsi->p_decoder);
+                dvbpsi->p_decoder = nullptr;
+            }
+            break;
+        }
+        dvbpsi_delete(dvbpsi);
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+
+    CaTracker& tracker;
+    Kind kind;
+    std::uint16_t programNumber;
+    dvbpsi_t* dvbpsi = nullptr;
+};
+
+struct CaTracker::Callbacks {
+    static void message(dvbpsi_t* d, const dvbpsi_msg_level_t level, const char* msg) {
+        if (level > DVBPSI_MSG_WARN || !d->p_sys)
+            return;
+        static_cast<Handle*>(d->p_sys)->tracker.listener_.onPsiError(msg ? msg : "libdvbpsi error");
+    }
+
+    static void pat(void* data, dvbpsi_pat_t* table) {
+        auto& t = static_cast<Handle*>(data)->tracker;
+        std::unique_ptr<dvbpsi_pat_t, decltype(&dvbpsi_pat_delete)> owned(table, &dvbpsi_pat_delete);
+        if (!table->b_current_next)
+            return;
+        std::set<std::uint16_t> seen;
+        for (auto* p = table->p_first_program; p; p = p->p_next) {
+            if (p->i_number == 0)
+                continue;  // network PID
+            if (t.programNumber_ != 0 && p->i_number != t.programNumber_)
+                continue;
+            seen.insert(p->i_pid);
+            auto it = t.pmts_.find(p->i_pid);
+            if (it != t.pmts_.end() && it->second->programNumber == p->i_number)
+                continue;
+            auto h = std::make_unique<Handle>(t, Handle::Kind::Pmt, p->i_number);
+            if (!dvbpsi_pmt_attach(h->dvbpsi, p->i_number, &Callbacks::pmt, h.get()))
+                throw Error(ErrorCode::Internal, "libdvbpsi: cannot attach a PMT decoder");
+            t.pmts_[p->i_pid] = std::move(h);
+        }
+        for (auto it = t.pmts_.begin(); it != t.pmts_.end();) {
+            if (seen.count(it->first)) {
+                ++it;
+                continue;
+            }
+            if (t.current_ && t.current_->pmtPid == it->first) {
+                t.current_.reset();
+                t.setEcmPid(std::nullopt);
+                t.listener_.onCaInfo(std::nullopt);
+            }
+            it = t.pmts_.erase(it);
+        }
+    }
+
+    static std::optional<std::uint16_t> ecmPidIn(dvbpsi_descriptor_t* d, std::uint16_t caSystemId) {
+        for (; d; d = d->p_next) {
+            if (d->i_tag != 0x09)
+                continue;
+            // dvbpsi owns the decoded struct (cached in p_decoded).
+            if (auto* ca = dvbpsi_DecodeCADr(d); ca && ca->i_ca_system_id == caSystemId)
+                return ca->i_ca_pid;
+        }
+        return std::nullopt;
+    }
+
+    static void pmt(void* data, dvbpsi_pmt_t* table) {
+        auto* handle = static_cast<Handle*>(data);
+        auto& t = handle->tracker;
+        std::unique_ptr<dvbpsi_pmt_t, decltype(&dvbpsi_pmt_delete)> owned(table, &dvbpsi_pmt_delete);
+        if (!table->b_current_next)
+            return;
+        std::uint16_t pmtPid = 0;
+        for (auto& [pid, h] : t.pmts_)
+            if (h.get() == handle)
+                pmtPid = pid;
+        // The followed program: a fixed one, or the first that carries our CA system.
+        if (t.current_ && t.current_->pmtPid != pmtPid)
+            return;
+        std::optional<std::uint16_t> ecmPid = ecmPidIn(table->p_first_descriptor, t.caSystemId_);
+        for (auto* es = table->p_first_es; es && !ecmPid; es = es->p_next)
+            ecmPid = ecmPidIn(es->p_first_descriptor, t.caSystemId_);
+        if (!ecmPid) {
+            if (t.current_) {
+                t.current_.reset();
+                t.setEcmPid(std::nullopt);
+                t.listener_.onCaInfo(std::nullopt);
+            }
+            return;
+        }
+        CaInfo info;
+        info.programNumber = table->i_program_number;
+        info.pmtPid = pmtPid;
+        info.pmtVersion = table->i_version;
+        info.ecmPid = *ecmPid;
+        for (auto* d = table->p_first_descriptor; d; d = d->p_next)
+            if (d->i_tag == 0x65 && d->i_length >= 1)
+                for (auto a : {Algorithm::DvbCissa, Algorithm::DvbCsa2, Algorithm::AtisIdsa})
+                    if (scramblingMode(a) == d->p_data[0])
+                        info.algorithm = a;
+        t.current_ = info;
+        t.setEcmPid(info.ecmPid);
+        t.listener_.onCaInfo(info);
+    }
+
+    static void ecmSection(dvbpsi_t* d, dvbpsi_psi_section_t* section) {
+        std::unique_ptr<dvbpsi_psi_section_t, decltype(&dvbpsi_DeletePSISections)> owned(section,
+                                                                                         &dvbpsi_DeletePSISections);
+        auto* handle = static_cast<Handle*>(d->p_sys);
+        handle->tracker.listener_.onEcmSection(ByteView(section->p_data, 3u + section->i_length));
+    }
+};
+
+CaTracker::Handle::Handle(CaTracker& t, Kind k, std::uint16_t program)
+    : tracker(t), kind(k), programNumber(program) {
+    dvbpsi = dvbpsi_new(&CaTracker::Callbacks::message, DVBPSI_MSG_WARN);
+    if (!dvbpsi)
+        throw Error(ErrorCode::Internal, "libdvbpsi: out of memory");
+    dvbpsi->p_sys = this;
+}
+
+CaTracker::CaTracker(std::uint16_t caSystemId, std::uint16_t programNumber, Listener& listener)
+    : caSystemId_(caSystemId), programNumber_(programNumber), listener_(listener) {
+    attachPat();
+}
+
+CaTracker::~CaTracker() = default;
+
+void CaTracker::attachPat() {
+    pat_ = std::make_unique<Handle>(*this, Handle::Kind::Pat, 0);
+    if (!dvbpsi_pat_attach(pat_->dvbpsi, &Callbacks::pat, pat_.get()))
+        throw Error(ErrorCode::Internal, "libdvbpsi: cannot attach the PAT decoder");
+}
+
+void CaTracker::setEcmPid(std::optional<std::uint16_t> pid) {
+    if (pid == ecmPid_)
+        return;
+    ecm_.reset();
+    ecmPid_ = pid;
+    if (!pid)
+        return;
+    ecm_ = std::make_unique<Handle>(*this, Handle::Kind::Ecm, 0);
+    // A private decoder: libdvbpsi reassembles the sections and checks their CRC.
+    auto* decoder = static_cast<dvbpsi_decoder_t*>(
+        dvbpsi_decoder_new(&Callbacks::ecmSection, 4096, true, sizeof(dvbpsi_decoder_t)));
+    if (!decoder)
+        throw Error(ErrorCode::Internal, "libdvbpsi: cannot create the ECM decoder");
+    ecm_->dvbpsi->p_decoder = decoder;
+}
+
+bool CaTracker::wants(std::uint16_t pid) const noexcept {
+    return pid == patPid || pmts_.count(pid) != 0 || (ecmPid_ && *ecmPid_ == pid);
+}
+
+void CaTracker::push(const std::uint8_t* packet) {
+    const std::uint16_t pid = PacketView(packet).pid();
+    // dvbpsi_packet_push takes a non-const pointer but does not write.
+    auto* data = const_cast<std::uint8_t*>(packet);
+    if (pid == patPid) {
+        dvbpsi_packet_push(pat_->dvbpsi, data);
+        return;
+    }
+    if (ecmPid_ && *ecmPid_ == pid && ecm_) {
+        dvbpsi_packet_push(ecm_->dvbpsi, data);
+        return;
+    }
+    if (auto it = pmts_.find(pid); it != pmts_.end())
+        dvbpsi_packet_push(it->second->dvbpsi, data);
+}
+
+void CaTracker::reset() {
+    ecm_.reset();
+    ecmPid_.reset();
+    pmts_.clear();
+    current_.reset();
+    attachPat();
+}
+
+} // namespace boxoffice::mpegts

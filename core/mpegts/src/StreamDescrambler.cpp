@@ -1,0 +1,296 @@
+#include <boxoffice/mpegts/StreamDescrambler.h>
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/mpegts/Packet.h>
+
+#include <cstring>
+
+namespace boxoffice::mpegts {
+
+namespace {
+std::size_t slotOf(Scrambling parity) { return parity == Scrambling::Even ? 0 : 1; }
+constexpr std::size_t maxNotices = 64;
+} // namespace
+
+StreamDescrambler::StreamDescrambler(const StreamDescramblerConfig& config)
+    : config_(config), descrambler_(std::make_unique<Descrambler>(config.algorithm)) {}
+
+StreamDescrambler::~StreamDescrambler() = default;
+
+void StreamDescrambler::setFixedKey(Scrambling parity, ByteView controlWord) {
+    if (!isScrambled(parity))
+        throw Error(ErrorCode::InvalidArgument, "a control word belongs to the even or the odd parity");
+    if (controlWord.empty()) {
+        // No per-parity clear in Descrambler: rebuild and re-install the other key.
+        throw Error(ErrorCode::InvalidArgument, "empty control word");
+    }
+    if (config_.algorithm == Algorithm::DvbCsa2 && config_.reduceCsa2Entropy && controlWord.size() == 8) {
+        crypto::SecretBytes reduced(controlWord);
+        reduceCsa2Entropy(reduced.mutableView());
+        descrambler_->setKey(parity, reduced);
+        return;
+    }
+    descrambler_->setKey(parity, controlWord);
+}
+
+void StreamDescrambler::setKeyService(KeyService* service) {
+    keyService_ = service;
+    if (service && !tracker_)
+        tracker_ = std::make_unique<CaTracker>(config_.caSystemId, config_.programNumber,
+                                               static_cast<CaTracker::Listener&>(*this));
+    if (!service)
+        tracker_.reset();
+}
+
+std::optional<CaInfo> StreamDescrambler::caInfo() const {
+    return tracker_ ? tracker_->current() : std::nullopt;
+}
+
+std::vector<DescramblerNotice> StreamDescrambler::takeNotices() {
+    std::vector<DescramblerNotice> n;
+    n.swap(notices_);
+    return n;
+}
+
+void StreamDescrambler::notice(DescramblerNotice::Kind kind, std::string text) {
+    if (notices_.size() < maxNotices)
+        notices_.push_back({kind, std::move(text)});
+}
+
+StreamDescrambler::Output StreamDescrambler::process(MutableByteView packets) {
+    if (packets.size() % packetSize != 0)
+        throw Error(ErrorCode::InvalidArgument, "process() takes whole 188-byte packets");
+    input_ = packets.data();
+    inputSize_ = packets.size();
+    tailMode_ = false;
+    out_ = Output{};
+    // Already holding: everything goes through the held queue, nothing in place.
+    if (holding_)
+        enterTailMode();
+    for (position_ = 0; position_ < inputSize_; position_ += packetSize)
+        handle(input_ + position_);
+    descrambler_->flush();
+    if (holding_ && heldPackets() > config_.maxHeldPackets) {
+        notice(DescramblerNotice::Kind::HoldOverflow,
+               "no key after " + std::to_string(heldPackets()) + " held packets; passing them on scrambled");
+        releaseAll();
+    }
+    input_ = nullptr;
+    return std::move(out_);
+}
+
+void StreamDescrambler::enterTailMode() {
+    if (tailMode_)
+        return;
+    tailMode_ = true;
+    out_.inPlace = position_;
+    // Bound of what this call can append: all held bytes plus the rest of the
+    // input. Reserving it keeps queued packet pointers into the tail valid.
+    out_.tail.reserve(held_.size() + inputSize_ - position_);
+}
+
+void StreamDescrambler::handle(std::uint8_t* packet) {
+    const PacketView view(packet);
+    if (!view.hasSync()) {
+        ++stats_.errors;
+        emit(packet);
+        return;
+    }
+    const std::uint16_t pid = view.pid();
+    if (tracker_ && tracker_->wants(pid))
+        tracker_->push(packet);  // may install keys and release held packets
+    if (!holding_ && keyService_ && isScrambled(view.scrambling()) && needsKey(pid, view.scrambling())) {
+        holding_ = true;
+        if (!lateReported_) {
+            lateReported_ = true;
+            notice(DescramblerNotice::Kind::KeyLate, "key late for PID " + std::to_string(pid) + " (" +
+                                                         (view.scrambling() == Scrambling::Even ? "even" : "odd") +
+                                                         "): holding packets");
+        }
+    }
+    if (holding_) {
+        enterTailMode();
+        held_.insert(held_.end(), packet, packet + packetSize);
+        ++stats_.held;
+        return;
+    }
+    emit(packet);
+}
+
+void StreamDescrambler::emit(std::uint8_t* packet) {
+    std::uint8_t* at = packet;
+    if (tailMode_) {
+        out_.tail.insert(out_.tail.end(), packet, packet + packetSize);
+        at = out_.tail.data() + out_.tail.size() - packetSize;
+    } else {
+        out_.inPlace = position_ + packetSize;
+    }
+    const PacketView view(at);
+    if (!view.hasSync())
+        return;
+    const Scrambling sc = view.scrambling();
+    const auto outcome = descrambler_->add(at);
+    if (outcome == Descrambler::Outcome::Descrambled)
+        pidParity_[view.pid()] = sc;
+    count(outcome);
+}
+
+void StreamDescrambler::count(Descrambler::Outcome outcome) {
+    switch (outcome) {
+    case Descrambler::Outcome::Clear: ++stats_.clear; break;
+    case Descrambler::Outcome::Descrambled: ++stats_.descrambled; break;
+    case Descrambler::Outcome::NoKey: ++stats_.withoutKey; break;
+    case Descrambler::Outcome::Invalid: ++stats_.errors; break;
+    }
+}
+
+bool StreamDescrambler::needsKey(std::uint16_t pid, Scrambling parity) const {
+    if (!descrambler_->hasKey(parity))
+        return true;
+    const auto last = pidParity_.find(pid);
+    // A flip on this PID to a key older than the one it leaves: the ECM with the
+    // next control word has not arrived.
+    return last != pidParity_.end() && last->second != parity &&
+           keyPeriod_[slotOf(parity)] < keyPeriod_[slotOf(last->second)];
+}
+
+void StreamDescrambler::tryRelease() {
+    if (!holding_)
+        return;
+    std::size_t done = 0;
+    // Descramble in place inside held_ (it does not grow during this loop).
+    while (done < held_.size()) {
+        std::uint8_t* p = held_.data() + done;
+        const PacketView view(p);
+        if (view.hasSync() && isScrambled(view.scrambling()) && needsKey(view.pid(), view.scrambling()))
+            break;
+        if (view.hasSync()) {
+            const Scrambling sc = view.scrambling();
+            const auto outcome = descrambler_->add(p);
+            if (outcome == Descrambler::Outcome::Descrambled)
+                pidParity_[view.pid()] = sc;
+            count(outcome);
+        }
+        done += packetSize;
+    }
+    descrambler_->flush();
+    if (done == 0)
+        return;
+    enterTailMode();
+    out_.tail.insert(out_.tail.end(), held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(done));
+    held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(done));
+    if (held_.empty()) {
+        holding_ = false;
+        lateReported_ = false;
+        notice(DescramblerNotice::Kind::KeyArrived, "key arrived: released held packets");
+    }
+}
+
+void StreamDescrambler::releaseAll() {
+    for (std::size_t at = 0; at < held_.size(); at += packetSize) {
+        const PacketView view(held_.data() + at);
+        if (!view.hasSync())
+            continue;
+        if (isScrambled(view.scrambling()))
+            ++stats_.withoutKey;
+        else if (view.scrambling() == Scrambling::Clear)
+            ++stats_.clear;
+        else
+            ++stats_.errors;
+    }
+    if (input_) {
+        enterTailMode();
+        out_.tail.insert(out_.tail.end(), held_.begin(), held_.end());
+    }
+    held_.clear();
+    holding_ = false;
+    lateReported_ = false;
+}
+
+Bytes StreamDescrambler::drain() {
+    Bytes out = held_;
+    releaseAll();
+    return out;
+}
+
+void StreamDescrambler::reset() {
+    held_.clear();
+    holding_ = false;
+    lateReported_ = false;
+    if (keyService_) {
+        clearKeys();
+        if (tracker_)
+            tracker_->reset();
+    }
+}
+
+void StreamDescrambler::clearKeys() {
+    descrambler_->clearKeys();
+    keyPeriod_ = {-1, -1};
+    pidParity_.clear();
+    lastEcm_.clear();
+}
+
+void StreamDescrambler::useAlgorithm(Algorithm algorithm) {
+    if (descrambler_->algorithm() == algorithm)
+        return;
+    descrambler_->flush();
+    descrambler_ = std::make_unique<Descrambler>(algorithm);
+    keyPeriod_ = {-1, -1};
+    lastEcm_.clear();
+}
+
+void StreamDescrambler::onCaInfo(const std::optional<CaInfo>& info) {
+    const auto& before = lastCa_;
+    const bool changed = !info || !before || before->ecmPid != info->ecmPid || before->pmtPid != info->pmtPid ||
+                         before->programNumber != info->programNumber;
+    if (changed) {
+        descrambler_->flush();
+        clearKeys();
+        notice(DescramblerNotice::Kind::CaChanged,
+               info ? "following program " + std::to_string(info->programNumber) + ", ECM PID " +
+                          std::to_string(info->ecmPid)
+                    : std::string("no CA descriptor of ours in the PMT"));
+    }
+    if (info && info->algorithm)
+        useAlgorithm(*info->algorithm);
+    lastCa_ = info;
+}
+
+void StreamDescrambler::onEcmSection(ByteView section) {
+    if (!keyService_)
+        return;
+    if (!lastEcm_.empty() && lastEcm_.size() == section.size() &&
+        std::equal(section.begin(), section.end(), lastEcm_.begin()))
+        return;  // a repetition of the ECM already applied
+    EcmHeader header;
+    try {
+        header = peekEcm(section);
+    } catch (const Error& e) {
+        ++stats_.errors;
+        notice(DescramblerNotice::Kind::EcmRejected, std::string("ECM rejected: ") + e.what());
+        return;
+    }
+    std::string reason;
+    auto words = keyService_->onEcm(section, reason);
+    if (!words) {
+        notice(DescramblerNotice::Kind::EcmRejected, "no control words for ECM: " + reason);
+        return;
+    }
+    useAlgorithm(header.algorithm);
+    const std::int64_t period = words->cryptoPeriod;
+    const bool odd = (words->cryptoPeriod & 1) != 0;
+    descrambler_->setKey(Scrambling::Even, words->even);
+    descrambler_->setKey(Scrambling::Odd, words->odd);
+    keyPeriod_[0] = odd ? period + 1 : period;
+    keyPeriod_[1] = odd ? period : period + 1;
+    lastEcm_.assign(section.begin(), section.end());
+    tryRelease();
+}
+
+void StreamDescrambler::onPsiError(std::string_view message) {
+    ++stats_.errors;
+    notice(DescramblerNotice::Kind::PsiError, std::string(message));
+}
+
+} // namespace boxoffice::mpegts
