@@ -51,6 +51,20 @@ bool validPluginName(const std::string& name)
     return true;
 }
 
+// Plugin libraries stay mapped for the life of the process (see PluginHost.h).
+// Poco::SharedLibrary's destructor does not unload, so the handles are simply
+// kept here; a second host loading the same path reuses them.
+Poco::SharedLibrary& openLibrary(const std::filesystem::path& path)
+{
+    static std::mutex mutex;
+    static std::map<std::string, std::unique_ptr<Poco::SharedLibrary>> libraries;
+    std::lock_guard lock(mutex);
+    auto& library = libraries[path.string()];
+    // Local scope: plugins must not resolve each other's symbols.
+    if (!library) library = std::make_unique<Poco::SharedLibrary>(path.string(), Poco::SharedLibrary::SHLIB_LOCAL);
+    return *library;
+}
+
 } // namespace
 
 struct PluginHost::Entry {
@@ -124,14 +138,11 @@ void PluginHost::Impl::loadLibrary(const std::filesystem::path& path)
 
     Poco::SharedLibrary* library = nullptr;
     try {
-        // Local scope: plugins must not resolve each other's symbols.
-        library = new Poco::SharedLibrary(path.string(), Poco::SharedLibrary::SHLIB_LOCAL);
+        library = &openLibrary(path);
     } catch (const Poco::Exception& error) {
         fail(e, "cannot load library " + path.string() + ": " + error.displayText());
         return;
     }
-    // The library is never unloaded (see PluginHost.h), so `library` is kept
-    // for the life of the process on purpose.
     for (const char* symbol : {kEntryApiVersion, kEntryManifest, kEntryCreate, kEntryDestroy}) {
         if (!library->hasSymbol(symbol)) {
             fail(e, "not a BoxOffice plugin: " + path.string() + " lacks " + symbol);
