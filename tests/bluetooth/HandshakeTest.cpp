@@ -1,0 +1,181 @@
+// Pairing, session set-up and the record layer, end to end in memory.
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/bluetooth/Handshake.h>
+#include <boxoffice/bluetooth/Messages.h>
+#include <boxoffice/bluetooth/SecureSession.h>
+#include <boxoffice/crypto/P256.h>
+#include <boxoffice/crypto/Random.h>
+
+#include <gtest/gtest.h>
+
+using namespace boxoffice;
+using namespace boxoffice::bluetooth;
+
+namespace {
+ErrorCode codeOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return ErrorCode::Internal;
+}
+
+struct Paired {
+    PairingResult phone;
+    PairingResult stb;
+};
+
+Paired pair(const crypto::P256PrivateKey& key)
+{
+    PhonePairing phone(key, "Alice's phone");
+    StbPairing stb("Living room");
+    auto response = stb.onRequest(phone.request());
+    auto reveal = phone.onResponse(response);
+    stb.onReveal(reveal);
+    EXPECT_EQ(phone.code(), stb.code());
+    EXPECT_EQ(phone.code().size(), 6u);
+    stb.onConfirm(phone.confirm());
+    auto [done, stbResult] = stb.finish();
+    auto phoneResult = phone.onDone(done);
+    return {std::move(phoneResult), std::move(stbResult)};
+}
+} // namespace
+
+TEST(Handshake, PairingAgreesOnCodeKeysAndIdentity)
+{
+    const auto key = crypto::P256PrivateKey::generate();
+    auto p = pair(key);
+    EXPECT_EQ(p.phone.pairingKey.view().size(), 32u);
+    EXPECT_TRUE(std::equal(p.phone.pairingKey.view().begin(), p.phone.pairingKey.view().end(),
+                           p.stb.pairingKey.view().begin()));
+    EXPECT_EQ(p.stb.phoneId, phoneIdOf(key.publicKey()));
+    EXPECT_EQ(p.stb.phoneName, "Alice's phone");
+    EXPECT_EQ(p.phone.stbName, "Living room");
+
+    SecureSession phone(Role::Phone, p.phone.sessionKeys);
+    SecureSession stb(Role::Stb, p.stb.sessionKeys);
+    const Bytes hello{'h', 'i'};
+    const auto plain = stb.open(phone.seal(hello));
+    EXPECT_EQ(Bytes(plain.view().begin(), plain.view().end()), hello);
+}
+
+TEST(Handshake, RevealNotMatchingCommitmentRefused)
+{
+    PhonePairing phone(crypto::P256PrivateKey::generate(), "p");
+    PhonePairing other(crypto::P256PrivateKey::generate(), "q");
+    StbPairing stb("s");
+    auto response = stb.onRequest(phone.request());
+    other.request();
+    auto otherReveal = other.onResponse(response);  // an attacker swaps the ephemeral key late
+    EXPECT_EQ(codeOf([&] { stb.onReveal(otherReveal); }), ErrorCode::BadSignature);
+}
+
+TEST(Handshake, ConfirmationSignedByAnotherKeyRefused)
+{
+    PhonePairing phone(crypto::P256PrivateKey::generate(), "p");
+    StbPairing stb("s");
+    stb.onReveal(phone.onResponse(stb.onRequest(phone.request())));
+    PhonePairing impostor(crypto::P256PrivateKey::generate(), "p");
+    impostor.request();
+    impostor.onResponse(stb.onRequest(impostor.request()));
+    // A confirmation over another transcript does not verify.
+    StbPairing stb2("s");
+    stb2.onReveal(phone.onResponse(stb2.onRequest(phone.request())));
+    EXPECT_EQ(codeOf([&] { stb2.onConfirm(impostor.confirm()); }), ErrorCode::BadSignature);
+    EXPECT_FALSE(stb2.phoneConfirmed());
+    EXPECT_THROW(stb2.finish(), Error);
+}
+
+TEST(Handshake, SessionWithStoredPairingKey)
+{
+    const auto key = crypto::P256PrivateKey::generate();
+    auto p = pair(key);
+    PhoneSessionHandshake phone(key, p.phone.pairingKey);
+    const auto hello = phone.hello();
+    EXPECT_EQ(StbSessionHandshake::phoneKeyOf(hello), key.publicKey());
+    StbSessionHandshake stb(key.publicKey(), p.stb.pairingKey);
+    auto proof = phone.onAccept(stb.onHello(hello));
+    stb.onProof(proof);
+    SecureSession a(Role::Phone, phone.keys());
+    SecureSession b(Role::Stb, stb.keys());
+    const Bytes text{1, 2, 3};
+    auto plain = a.open(b.seal(text));
+    EXPECT_EQ(Bytes(plain.view().begin(), plain.view().end()), text);
+}
+
+TEST(Handshake, StbWithoutPairingKeyCannotAcceptSession)
+{
+    const auto key = crypto::P256PrivateKey::generate();
+    auto p = pair(key);
+    PhoneSessionHandshake phone(key, p.phone.pairingKey);
+    StbSessionHandshake fake(key.publicKey(), crypto::SecretBytes(crypto::randomBytes(32)));
+    auto accept = fake.onHello(phone.hello());
+    EXPECT_EQ(codeOf([&] { phone.onAccept(accept); }), ErrorCode::BadSignature);
+}
+
+TEST(Handshake, PhoneWithoutPairingKeyCannotProve)
+{
+    const auto key = crypto::P256PrivateKey::generate();
+    auto p = pair(key);
+    // The phone's key is known (public), but the attacker lacks the pairing key.
+    PhoneSessionHandshake attacker(key, crypto::SecretBytes(crypto::randomBytes(32)));
+    StbSessionHandshake stb(key.publicKey(), p.stb.pairingKey);
+    auto accept = stb.onHello(attacker.hello());
+    EXPECT_EQ(codeOf([&] { attacker.onAccept(accept); }), ErrorCode::BadSignature);
+}
+
+TEST(SecureSessionTest, TamperedReplayedReorderedRecordsRejectedSessionSurvives)
+{
+    SessionKeys keys{crypto::SecretBytes(crypto::randomBytes(32)), crypto::SecretBytes(crypto::randomBytes(32))};
+    SecureSession phone(Role::Phone, keys);
+    SecureSession stb(Role::Stb, keys);
+    const auto r1 = phone.seal(Bytes{1});
+    const auto r2 = phone.seal(Bytes{2});
+    const auto r3 = phone.seal(Bytes{3});
+
+    auto tampered = r1;
+    tampered.back() ^= 1;
+    EXPECT_EQ(codeOf([&] { stb.open(tampered); }), ErrorCode::BadSignature);
+    EXPECT_EQ(stb.consecutiveFailures(), 1u);
+    EXPECT_EQ(stb.open(r1).view()[0], 1);
+    EXPECT_EQ(stb.consecutiveFailures(), 0u);
+    EXPECT_EQ(codeOf([&] { stb.open(r1); }), ErrorCode::Replayed);
+    EXPECT_EQ(stb.open(r3).view()[0], 3);
+    EXPECT_EQ(codeOf([&] { stb.open(r2); }), ErrorCode::Replayed);  // reordered
+    auto truncated = phone.seal(Bytes{4, 4, 4});
+    truncated.resize(truncated.size() - 1);
+    EXPECT_EQ(codeOf([&] { stb.open(truncated); }), ErrorCode::BadSignature);
+    EXPECT_EQ(codeOf([&] { stb.open(ByteView(r1).first(10)); }), ErrorCode::Malformed);
+    EXPECT_EQ(stb.open(phone.seal(Bytes{5})).view()[0], 5);  // still alive
+    // A record of the other direction never opens (direction is in nonce and AD).
+    EXPECT_EQ(codeOf([&] { phone.open(phone.seal(Bytes{6})); }), ErrorCode::BadSignature);
+}
+
+TEST(MessagesTest, EnvelopeAndBodiesRoundTrip)
+{
+    SettlementRequestBody req{"tx-1", 499, "EUR", "Boxing Ltd", "Final", Bytes{1, 2, 3}};
+    Message m{MessageType::SettlementRequest, 7, 0, req.encode()};
+    const auto back = Message::decode(m.encode());
+    EXPECT_EQ(back.type, MessageType::SettlementRequest);
+    EXPECT_EQ(back.id, 7u);
+    const auto body = SettlementRequestBody::decode(back.body);
+    EXPECT_EQ(body.transactionId, "tx-1");
+    EXPECT_EQ(body.amountMinor, 499u);
+    EXPECT_EQ(body.order, (Bytes{1, 2, 3}));
+
+    HistoryHandoffBody h{3, 9, Bytes(100, 7)};
+    EXPECT_EQ(HistoryHandoffBody::decode(h.encode()).toSequence, 9u);
+    auto bad = h.encode();
+    bad.push_back(0);
+    EXPECT_EQ(codeOf([&] { HistoryHandoffBody::decode(bad); }), ErrorCode::Malformed);
+    EXPECT_EQ(codeOf([&] { ApprovalBody::decode(Bytes{0, 5, 'a'}); }), ErrorCode::Malformed);
+    EXPECT_EQ(codeOf([&] { Message::decode(Bytes{0x7f, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0}); }),
+              ErrorCode::UnsupportedVersion);
+    Message big{MessageType::Ping, 1, 0, Bytes(kMaxBodySize + 1, 0)};
+    EXPECT_EQ(codeOf([&] { big.encode(); }), ErrorCode::LimitExceeded);
+    ResultBody r{false, "PermissionDenied", "no", {}};
+    EXPECT_FALSE(ResultBody::decode(r.encode()).ok);
+}
