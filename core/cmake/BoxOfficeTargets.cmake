@@ -60,10 +60,11 @@ function(boxoffice_plugin name)
   endif()
 endfunction()
 
-# boxoffice_test(<name> SOURCES ... [DEPENDS ...] [LABELS ...] [TIMEOUT s])
-# A GoogleTest executable registered with ctest, test by test.
+# boxoffice_test(<name> SOURCES ... [DEPENDS ...] [LABELS ...] [TIMEOUT s] [FIXTURES ...])
+# A GoogleTest executable registered with ctest, test by test. FIXTURES names
+# ctest fixtures every test requires (e.g. `postgres`, see tests/support/postgres).
 function(boxoffice_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPENDS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPENDS;LABELS;FIXTURES" ${ARGN})
   if(NOT BOXOFFICE_BUILD_TESTS)
     return()
   endif()
@@ -73,9 +74,13 @@ function(boxoffice_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
+  set(fixtures)
+  if(ARG_FIXTURES)
+    set(fixtures FIXTURES_REQUIRED "${ARG_FIXTURES}")
+  endif()
   include(GoogleTest)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}" ${fixtures}
     ENVIRONMENT "BOXOFFICE_BUILD_DIR=${CMAKE_BINARY_DIR};BOXOFFICE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endfunction()
 
