@@ -1,0 +1,113 @@
+#pragma once
+// The one storage layer of BoxOffice, on Poco::Data.
+//
+// Connection strings (the backend follows from the string):
+//   sqlite:/var/lib/boxoffice/stb.db        (also sqlite:relative.db, sqlite:///abs.db)
+//   postgresql://user[:password]@host[:port]/dbname[?key=value&...]   (also postgres://)
+//   host=127.0.0.1 port=5432 user=u dbname=d   (libpq key=value; values without spaces or quotes)
+// A bad string throws Error(InvalidArgument); a server that cannot be reached or
+// a file that cannot be opened throws Error(Unavailable) / Error(Storage).
+// Messages never contain the password.
+//
+// Threads: a Database is thread-safe. Each transaction leases its own session
+// (one session per thread at a time). SQLite: WAL, one writer -- write
+// transactions are serialized in-process by a mutex and across processes by
+// BEGIN IMMEDIATE + busy timeout; reads run concurrently. PostgreSQL: write
+// transactions are SERIALIZABLE and may fail with TransientError under
+// contention from other threads or processes: use write(), which retries.
+
+#include <boxoffice/storage/Schema.h>
+#include <boxoffice/storage/Transaction.h>
+#include <boxoffice/storage/TransientError.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace boxoffice::storage {
+
+enum class Backend { Sqlite, Postgres };
+
+struct Options {
+    std::chrono::milliseconds busyTimeout{5000};      // SQLite: wait for another process' write lock
+    std::chrono::seconds connectTimeout{10};          // PostgreSQL login timeout
+    std::chrono::milliseconds sessionWait{30000};     // waiting for a free pooled session
+    unsigned maxSessions = 16;                        // pooled sessions (SQLite readers + 1 writer)
+    unsigned maxAttempts = 25;                        // write(): attempts before giving up
+};
+
+class Database {
+public:
+    // Opens (SQLite: creates) the database and checks that it is usable.
+    explicit Database(std::string_view connection, Options options = {});
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    Backend backend() const noexcept;
+    // The connection string with any password removed, for logs.
+    const std::string& description() const noexcept;
+
+    Transaction begin(Access access);
+
+    // Runs work(Transaction&) in a write transaction and commits; on a
+    // TransientError (busy, serialization failure, deadlock) rolls back and runs
+    // it again, up to Options::maxAttempts. work must have no effects outside the
+    // transaction. Returns what work returns.
+    template <class F>
+    auto write(F&& work) {
+        for (unsigned attempt = 1;; ++attempt) {
+            try {
+                Transaction tx = begin(Access::Write);
+                if constexpr (std::is_void_v<std::invoke_result_t<F&, Transaction&>>) {
+                    work(tx);
+                    tx.commit();
+                    return;
+                } else {
+                    auto result = work(tx);
+                    tx.commit();
+                    return result;
+                }
+            } catch (const TransientError&) {
+                if (attempt >= maxAttempts()) throw;
+                pauseBeforeRetry(attempt);
+            }
+        }
+    }
+
+    // Runs work(Transaction&) in a read transaction (one snapshot).
+    template <class F>
+    auto read(F&& work) {
+        Transaction tx = begin(Access::Read);
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, Transaction&>>) {
+            work(tx);
+            tx.commit();
+        } else {
+            auto result = work(tx);
+            tx.commit();
+            return result;
+        }
+    }
+
+    // Brings schema.component to steps.size(), applying the missing steps in one
+    // transaction; returns the number of steps applied (0 if already current).
+    // A database whose stored version is newer than steps.size() is refused with
+    // Error(UnsupportedVersion). Concurrent migrators (threads or processes)
+    // apply each step exactly once.
+    unsigned migrate(const Schema& schema);
+    // The stored version of a component, 0 if it has none.
+    std::int64_t schemaVersion(std::string_view component);
+
+    struct Engine;
+
+private:
+    unsigned maxAttempts() const noexcept;
+    static void pauseBeforeRetry(unsigned attempt);
+
+    std::shared_ptr<Engine> engine_;
+};
+
+} // namespace boxoffice::storage

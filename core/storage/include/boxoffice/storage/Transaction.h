@@ -1,0 +1,52 @@
+#pragma once
+// A transaction on one pooled session. Statements are written in one dialect:
+// `?` placeholders, bound in order (translated to $1..$n for PostgreSQL).
+//
+// Semantics shared by both backends:
+// - A write transaction is serializable (SQLite: the one writer, BEGIN IMMEDIATE;
+//   PostgreSQL: ISOLATION LEVEL SERIALIZABLE); a read transaction sees one
+//   consistent snapshot and cannot write.
+// - The first failing statement aborts the transaction (as PostgreSQL does):
+//   later statements and commit() throw; the destructor rolls back.
+// - Errors: unique/primary key violation -> Error(AlreadyExists); other
+//   constraint violations -> Error(Conflict); busy/serialization/deadlock ->
+//   TransientError (Unavailable); anything else -> Error(Storage).
+// A Transaction keeps its Database alive, belongs to one thread at a time and
+// must not be nested with another write transaction on the same thread.
+
+#include <boxoffice/storage/Result.h>
+#include <boxoffice/storage/Value.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace boxoffice::storage {
+
+enum class Access { Read, Write };
+
+class Transaction {
+public:
+    struct State;
+    explicit Transaction(std::unique_ptr<State> state);
+    Transaction(Transaction&&) noexcept;
+    Transaction& operator=(Transaction&&) noexcept;
+    ~Transaction(); // rolls back unless committed
+
+    // Runs a statement that returns no rows; returns the number of rows it changed.
+    std::uint64_t execute(std::string_view sql, const std::vector<Value>& params = {});
+    // Runs a statement that returns rows (SELECT, or INSERT/UPDATE ... RETURNING).
+    Result query(std::string_view sql, const std::vector<Value>& params = {});
+
+    void commit();
+    void rollback();
+
+    Access access() const noexcept;
+    bool active() const noexcept;
+
+private:
+    std::unique_ptr<State> state_;
+};
+
+} // namespace boxoffice::storage

@@ -1,0 +1,122 @@
+#include "Engine.h"
+
+#include "ErrorMapping.h"
+
+#include <boxoffice/base/Error.h>
+
+#include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/SQLite/Connector.h>
+
+#include <libpq-fe.h>
+
+#include <mutex>
+
+namespace boxoffice::storage {
+
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+void registerConnectors() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        Poco::Data::SQLite::Connector::registerConnector();
+        Poco::Data::PostgreSQL::Connector::registerConnector();
+    });
+}
+
+} // namespace
+
+Database::Engine::Engine(detail::ConnectionTarget t, Options o) : target(std::move(t)), options(o) {
+    registerConnectors();
+    if (options.maxSessions < 2) options.maxSessions = 2;
+}
+
+namespace {
+
+// Poco 1.11's PostgreSQL connector leaks the PGconn of a failed connection
+// attempt, and its message is terse: try with libpq first and report that.
+void probePostgres(const detail::ConnectionTarget& target) {
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(target.target.c_str()), &PQfinish);
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+        std::string reason = conn ? PQerrorMessage(conn.get()) : "out of memory";
+        while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
+        throw Error(ErrorCode::Unavailable, "cannot connect to " + target.description + ": " + reason);
+    }
+}
+
+} // namespace
+
+std::unique_ptr<Poco::Data::Session> Database::Engine::openSession(bool writer) {
+    if (target.backend == Backend::Postgres) probePostgres(target);
+    std::unique_ptr<Poco::Data::Session> session;
+    try {
+        session = std::make_unique<Poco::Data::Session>(target.connector, target.target,
+                                                        static_cast<std::size_t>(options.connectTimeout.count()));
+    } catch (const Poco::Exception& e) {
+        // libpq's message names host and port, never the password; ours adds the redacted target.
+        throw Error(target.backend == Backend::Sqlite ? ErrorCode::Storage : ErrorCode::Unavailable,
+                    "cannot open " + target.description + ": " + e.displayText());
+    }
+    try {
+        Poco::Data::Session& s = *session;
+        if (target.backend == Backend::Sqlite) {
+            s << "PRAGMA busy_timeout = " + std::to_string(options.busyTimeout.count()), now;
+            std::string mode;
+            s << "PRAGMA journal_mode = WAL", into(mode), now;
+            if (mode != "wal")
+                throw Error(ErrorCode::Storage, target.description + " cannot use WAL journaling (mode is '" + mode + "')");
+            // FULL: a commit survives power loss, not only a crash. STBs get unplugged
+            // mid-purchase; writes are rare, so the fsync per commit is cheap.
+            s << "PRAGMA synchronous = FULL", now;
+            s << "PRAGMA foreign_keys = ON", now;
+            // Readers physically cannot write: the one-writer rule holds by construction.
+            if (!writer) s << "PRAGMA query_only = ON", now;
+        } else {
+            s << "SET client_min_messages TO warning", now;
+        }
+    } catch (const Poco::Exception& e) {
+        detail::rethrowStorageError(e, target.backend, "cannot set up a session on " + target.description);
+    }
+    return session;
+}
+
+std::unique_ptr<Poco::Data::Session> Database::Engine::acquire(bool writer) {
+    if (writer && target.backend == Backend::Sqlite) {
+        if (!writerSession) writerSession = openSession(true); // under writerMutex
+        return std::move(writerSession);
+    }
+    std::unique_lock lock(poolMutex);
+    const unsigned capacity = target.backend == Backend::Sqlite ? options.maxSessions - 1 : options.maxSessions;
+    if (!poolFreed.wait_for(lock, options.sessionWait, [&] { return !idle.empty() || leased < capacity; }))
+        throw Error(ErrorCode::Unavailable, "all " + std::to_string(capacity) + " sessions of " + target.description +
+                                                " stayed busy; is a transaction leaking?");
+    ++leased;
+    if (!idle.empty()) {
+        auto session = std::move(idle.back());
+        idle.pop_back();
+        return session;
+    }
+    lock.unlock();
+    try {
+        return openSession(false);
+    } catch (...) {
+        lock.lock();
+        --leased;
+        poolFreed.notify_one();
+        throw;
+    }
+}
+
+void Database::Engine::release(std::unique_ptr<Poco::Data::Session> session, bool writer, bool healthy) noexcept {
+    if (writer && target.backend == Backend::Sqlite) {
+        if (healthy) writerSession = std::move(session); // under writerMutex
+        return;
+    }
+    std::lock_guard lock(poolMutex);
+    --leased;
+    if (healthy && session) idle.push_back(std::move(session));
+    poolFreed.notify_one();
+}
+
+} // namespace boxoffice::storage

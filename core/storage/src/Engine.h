@@ -1,0 +1,48 @@
+#pragma once
+// What a Database owns: the parsed target and the session pools. Shared with
+// every Transaction so a transaction can never outlive its sessions.
+
+#include "ConnectionString.h"
+
+#include <boxoffice/storage/Database.h>
+
+#include <Poco/Data/Session.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace boxoffice::storage {
+
+// How a transaction begins; Migrate is a write that also takes the migration lock.
+enum class Begin { Read, Write, Migrate };
+
+struct Database::Engine {
+    Engine(detail::ConnectionTarget target, Options options);
+
+    std::unique_ptr<Poco::Data::Session> openSession(bool writer);
+
+    // Leases a session; give it back with release(). `healthy` false drops it.
+    std::unique_ptr<Poco::Data::Session> acquire(bool writer);
+    void release(std::unique_ptr<Poco::Data::Session> session, bool writer, bool healthy) noexcept;
+
+    detail::ConnectionTarget target;
+    Options options;
+
+    std::mutex poolMutex;
+    std::condition_variable poolFreed;
+    std::vector<std::unique_ptr<Poco::Data::Session>> idle; // PostgreSQL: all; SQLite: readers
+    unsigned leased = 0;
+
+    // SQLite's one writer: its session and the lock that makes it one.
+    std::timed_mutex writerMutex;
+    std::atomic<std::thread::id> writerThread{};
+    std::unique_ptr<Poco::Data::Session> writerSession;
+};
+
+Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Begin how);
+
+} // namespace boxoffice::storage

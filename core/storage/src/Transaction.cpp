@@ -1,0 +1,256 @@
+#include <boxoffice/storage/Transaction.h>
+
+#include "Engine.h"
+#include "ErrorMapping.h"
+#include "SqlText.h"
+
+#include <boxoffice/base/Error.h>
+
+#include <Poco/Data/LOB.h>
+#include <Poco/Data/MetaColumn.h>
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+
+namespace boxoffice::storage {
+
+using namespace Poco::Data::Keywords;
+
+// Migrations take this PostgreSQL advisory lock (transaction-scoped): "BoxOffic" in ASCII.
+constexpr long long kMigrationLock = 0x426f784f66666963LL;
+
+struct Transaction::State {
+    std::shared_ptr<Database::Engine> engine;
+    Access access = Access::Read;
+    bool writerSlot = false;   // holds SQLite's writer mutex and session
+    bool active = false;
+    bool failed = false;       // a statement failed: only rollback is allowed
+    bool healthy = true;       // the session may go back to the pool
+    std::unique_ptr<Poco::Data::Session> session;
+
+    Backend backend() const { return engine->target.backend; }
+
+    void run(const std::string& sql) { *session << sql, now; }
+
+    void end(const char* sql) {
+        active = false;
+        try {
+            run(sql);
+        } catch (const Poco::Exception& e) {
+            healthy = false;
+            detail::rethrowStorageError(e, backend(), std::string(sql) + " failed on " + engine->target.description);
+        }
+    }
+
+    ~State() {
+        if (session) {
+            if (active) {
+                try {
+                    end("ROLLBACK");
+                } catch (...) {
+                    healthy = false; // the session's state is unknown: drop it
+                }
+            }
+            engine->release(std::move(session), writerSlot, healthy);
+        }
+        if (writerSlot) {
+            engine->writerThread.store(std::thread::id());
+            engine->writerMutex.unlock();
+        }
+    }
+};
+
+Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Begin how) {
+    auto state = std::make_unique<Transaction::State>();
+    state->engine = engine;
+    state->access = how == Begin::Read ? Access::Read : Access::Write;
+    const Backend backend = engine->target.backend;
+    if (how != Begin::Read && backend == Backend::Sqlite) {
+        if (engine->writerThread.load() == std::this_thread::get_id())
+            throw Error(ErrorCode::Internal, "nested write transaction on " + engine->target.description +
+                                                 ": this thread already holds the one writer");
+        if (!engine->writerMutex.try_lock_for(engine->options.sessionWait))
+            throw TransientError("timed out waiting for the writer of " + engine->target.description);
+        engine->writerThread.store(std::this_thread::get_id());
+        state->writerSlot = true; // from here ~State unlocks
+    }
+    state->session = engine->acquire(state->writerSlot);
+    const char* sql = nullptr;
+    if (backend == Backend::Sqlite)
+        sql = how == Begin::Read ? "BEGIN" : "BEGIN IMMEDIATE"; // take the write lock now, not at the first write
+    else if (how == Begin::Read)
+        sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    else if (how == Begin::Write)
+        sql = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+    else
+        sql = "BEGIN ISOLATION LEVEL READ COMMITTED"; // each statement sees what migrators before us committed
+    try {
+        state->run(sql);
+        state->active = true;
+        if (how == Begin::Migrate && backend == Backend::Postgres)
+            state->run("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+    } catch (const Poco::Exception& e) {
+        state->healthy = state->active || backend == Backend::Sqlite;
+        detail::rethrowStorageError(e, backend, "cannot begin a transaction on " + engine->target.description);
+    }
+    return Transaction(std::move(state));
+}
+
+Transaction::Transaction(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Transaction::Transaction(Transaction&&) noexcept = default;
+Transaction& Transaction::operator=(Transaction&&) noexcept = default;
+Transaction::~Transaction() = default;
+
+Access Transaction::access() const noexcept { return state_ ? state_->access : Access::Read; }
+bool Transaction::active() const noexcept { return state_ && state_->active; }
+
+namespace {
+
+// Parameter storage that outlives the statement (Poco binds by reference).
+struct Bound {
+    explicit Bound(std::size_t n) {
+        ints.reserve(n);
+        texts.reserve(n);
+        blobs.reserve(n);
+        nulls.reserve(n);
+    }
+    std::vector<Poco::Int64> ints;
+    std::vector<std::string> texts;
+    std::vector<Poco::Data::BLOB> blobs;
+    std::vector<Poco::Nullable<Poco::Int64>> nulls;
+};
+
+void bind(Poco::Data::Statement& st, Bound& b, const Value& v) {
+    switch (v.kind()) {
+    case Value::Kind::Null:
+        b.nulls.emplace_back();
+        st.addBind(use(b.nulls.back()));
+        break;
+    case Value::Kind::Integer:
+        b.ints.push_back(v.asInt64());
+        st.addBind(use(b.ints.back()));
+        break;
+    case Value::Kind::Text:
+        b.texts.push_back(v.asText());
+        st.addBind(use(b.texts.back()));
+        break;
+    case Value::Kind::Blob: {
+        Bytes bytes = v.asBlob();
+        if (bytes.empty()) {
+            // Poco binds an empty BLOB as NULL on both backends; an empty string
+            // arrives as an empty bytea/blob instead.
+            b.texts.emplace_back();
+            st.addBind(use(b.texts.back()));
+        } else {
+            b.blobs.emplace_back(bytes.data(), bytes.size());
+            st.addBind(use(b.blobs.back()));
+        }
+        break;
+    }
+    }
+}
+
+Value cell(const Poco::Data::RecordSet& rs, std::size_t column, std::size_t row) {
+    using MC = Poco::Data::MetaColumn;
+    if (rs.isNull(column, row)) return {};
+    const Poco::Dynamic::Var& v = rs.value(column, row);
+    switch (rs.columnType(column)) {
+    case MC::FDT_BOOL:
+    case MC::FDT_INT8:
+    case MC::FDT_UINT8:
+    case MC::FDT_INT16:
+    case MC::FDT_UINT16:
+    case MC::FDT_INT32:
+    case MC::FDT_UINT32:
+    case MC::FDT_INT64:
+    case MC::FDT_UINT64:
+        return Value(v.convert<Poco::Int64>());
+    case MC::FDT_BLOB: {
+        const auto& blob = v.extract<Poco::Data::BLOB>();
+        return Value(Bytes(blob.begin(), blob.end()));
+    }
+    case MC::FDT_STRING:
+    case MC::FDT_WSTRING:
+    case MC::FDT_CLOB:
+    case MC::FDT_UNKNOWN:
+        return Value(v.convert<std::string>());
+    default:
+        // Notably PostgreSQL's sum()/avg() of BIGINT, which are NUMERIC: silently
+        // going through a double would lose money above 2^53.
+        throw Error(ErrorCode::Storage, "column '" + rs.columnName(column) +
+                                            "' is numeric, floating-point or a date, which the storage layer does "
+                                            "not carry (only integer, text, blob): CAST it AS BIGINT or TEXT in the query");
+    }
+}
+
+} // namespace
+
+namespace {
+
+// Runs one statement of an active transaction; returns the affected row count
+// and, if `rows` is given, the rows it produced.
+std::uint64_t runStatement(Transaction::State& state, std::string_view sql, const std::vector<Value>& params,
+                           Result* rows) {
+    if (!state.active) throw Error(ErrorCode::Internal, "statement on a transaction that has ended");
+    if (state.failed)
+        throw Error(ErrorCode::Storage, "statement on a transaction aborted by an earlier error; roll it back");
+    std::string text = detail::bindPlaceholders(sql, params.size(), state.backend());
+    try {
+        Poco::Data::Statement st(*state.session);
+        st << text;
+        Bound bound(params.size());
+        for (const Value& v : params) bind(st, bound, v);
+        const std::size_t affected = st.execute();
+        if (rows) {
+            Poco::Data::RecordSet rs(st);
+            auto names = std::make_shared<std::vector<std::string>>();
+            for (std::size_t c = 0; c < rs.columnCount(); ++c) names->push_back(rs.columnName(c));
+            std::vector<Row> out;
+            out.reserve(rs.rowCount());
+            for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+                std::vector<Value> values;
+                values.reserve(names->size());
+                for (std::size_t c = 0; c < names->size(); ++c) values.push_back(cell(rs, c, r));
+                out.emplace_back(names, std::move(values));
+            }
+            *rows = Result(names, std::move(out));
+        }
+        return affected;
+    } catch (const Poco::Exception& e) {
+        state.failed = true;
+        detail::rethrowStorageError(e, state.backend(), "statement failed on " + state.engine->target.description);
+    } catch (...) {
+        state.failed = true;
+        throw;
+    }
+}
+
+} // namespace
+
+std::uint64_t Transaction::execute(std::string_view sql, const std::vector<Value>& params) {
+    if (!state_) throw Error(ErrorCode::Internal, "statement on a moved-from transaction");
+    return runStatement(*state_, sql, params, nullptr);
+}
+
+Result Transaction::query(std::string_view sql, const std::vector<Value>& params) {
+    if (!state_) throw Error(ErrorCode::Internal, "statement on a moved-from transaction");
+    Result rows;
+    runStatement(*state_, sql, params, &rows);
+    return rows;
+}
+
+void Transaction::commit() {
+    if (!active()) throw Error(ErrorCode::Internal, "commit on a transaction that is not active");
+    if (state_->failed) {
+        state_->end("ROLLBACK");
+        throw Error(ErrorCode::Storage, "commit after a failed statement: the transaction was rolled back");
+    }
+    state_->end("COMMIT");
+}
+
+void Transaction::rollback() {
+    if (!active()) return;
+    state_->end("ROLLBACK");
+}
+
+} // namespace boxoffice::storage

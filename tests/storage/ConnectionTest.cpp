@@ -1,0 +1,82 @@
+// Connection strings: backend selection, clear errors, no password in any message.
+
+#include "BackendFixture.h"
+
+namespace boxoffice::storage::test {
+namespace {
+
+std::string fixturePort() {
+    const std::string server = testsupport::postgresServer(); // postgresql://user@127.0.0.1:PORT/db
+    auto colon = server.rfind(':');
+    return server.substr(colon + 1, server.find('/', colon) - colon - 1);
+}
+
+TEST(StorageConnectionTest, RejectsBadStringsClearly) {
+    struct Case {
+        const char* text;
+        const char* mentions;
+    };
+    for (const Case& c : {Case{"", "expected sqlite:"}, Case{"mysql://u@h/db", "unknown scheme 'mysql'"},
+                          Case{"sqlite:", "needs a file path"}, Case{"sqlite::memory:", "in-memory"},
+                          Case{"postgresql://u@127.0.0.1:99999/db", "1..65535"},
+                          Case{"postgresql://u@127.0.0.1:54x/db", "'54x'"},
+                          Case{"host=127.0.0.1 colour=blue", "unknown PostgreSQL connection option 'colour'"},
+                          Case{"host=127.0.0.1 dbname", "expected key=value"},
+                          Case{"postgresql://u@[::1/db", "unterminated '['"}}) {
+        SCOPED_TRACE(c.text);
+        auto message = EXPECT_STORAGE_ERROR(Database{c.text}, ErrorCode::InvalidArgument);
+        EXPECT_NE(message.find(c.mentions), std::string::npos) << message;
+    }
+}
+
+TEST(StorageConnectionTest, NeverEchoesAPassword) {
+    // Unparseable: the quoted value holds a space Poco cannot pass on.
+    auto message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 password='open sesame' dbname=x"),
+                                        ErrorCode::InvalidArgument);
+    EXPECT_EQ(message.find("sesame"), std::string::npos) << message;
+    message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 password=open sesame dbname=x"), ErrorCode::InvalidArgument);
+    EXPECT_EQ(message.find("sesame"), std::string::npos) << message;
+    // Unreachable: nothing listens on port 1.
+    message = EXPECT_STORAGE_ERROR(Database("postgresql://boxoffice:Sup3rSecret@127.0.0.1:1/db"), ErrorCode::Unavailable);
+    EXPECT_EQ(message.find("Sup3rSecret"), std::string::npos) << message;
+    EXPECT_NE(message.find("postgresql://boxoffice@127.0.0.1:1/db"), std::string::npos) << message;
+    message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 port=1 user=boxoffice password=Sup3rSecret dbname=db"),
+                                   ErrorCode::Unavailable);
+    EXPECT_EQ(message.find("Sup3rSecret"), std::string::npos) << message;
+}
+
+TEST(StorageConnectionTest, SelectsTheBackendFromTheString) {
+    TempDir dir;
+    Database sqlite("sqlite:" + (dir.path() / "a.db").string());
+    EXPECT_EQ(sqlite.backend(), Backend::Sqlite);
+    EXPECT_EQ(sqlite.description(), "sqlite:" + (dir.path() / "a.db").string());
+    Database uriForm("sqlite://" + (dir.path() / "a.db").string());
+    EXPECT_EQ(uriForm.backend(), Backend::Sqlite);
+
+    // The fixture trusts loopback, so a password is accepted and ignored: it
+    // must still stay out of the description.
+    Database pg("postgresql://boxoffice:hunter2@127.0.0.1:" + fixturePort() + "/boxoffice_test?application_name=storage-test");
+    EXPECT_EQ(pg.backend(), Backend::Postgres);
+    EXPECT_EQ(pg.description().find("hunter2"), std::string::npos) << pg.description();
+    EXPECT_EQ(pg.read([](Transaction& tx) { return tx.query("SELECT current_setting('application_name')").single()->text(0); }),
+              "storage-test");
+
+    Database keywords("host=127.0.0.1 port=" + fixturePort() + " user=boxoffice dbname='boxoffice_test'");
+    EXPECT_EQ(keywords.backend(), Backend::Postgres);
+    EXPECT_EQ(keywords.read([](Transaction& tx) { return tx.query("SELECT current_database()").single()->text(0); }),
+              "boxoffice_test");
+}
+
+TEST(StorageConnectionTest, UnopenableSqliteFileIsAStorageError) {
+    auto message = EXPECT_STORAGE_ERROR(Database("sqlite:/nonexistent-dir/sub/x.db"), ErrorCode::Storage);
+    EXPECT_NE(message.find("/nonexistent-dir/sub/x.db"), std::string::npos) << message;
+}
+
+TEST(StorageConnectionTest, UnknownPostgresDatabaseIsUnavailable) {
+    auto message = EXPECT_STORAGE_ERROR(
+        Database("postgresql://boxoffice@127.0.0.1:" + fixturePort() + "/no_such_database"), ErrorCode::Unavailable);
+    EXPECT_NE(message.find("no_such_database"), std::string::npos) << message;
+}
+
+} // namespace
+} // namespace boxoffice::storage::test
