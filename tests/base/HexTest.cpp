@@ -38,3 +38,12 @@ TEST(Hex, RejectsNonHexCharacters)
     EXPECT_THROW(fromHex("0 "), Error);
     EXPECT_TRUE(fromHex("").empty());
 }
+
+TEST(Error, KeywordsRoundTrip)
+{
+    for (int i = 0; i <= static_cast<int>(ErrorCode::Internal); ++i) {
+        const auto code = static_cast<ErrorCode>(i);
+        EXPECT_EQ(errorCodeFromString(toString(code)), code) << toString(code);
+    }
+    EXPECT_EQ(errorCodeFromString("no such keyword"), ErrorCode::Internal);
+}

@@ -29,6 +29,15 @@ std::string_view toString(ErrorCode code) noexcept
     return "unknown";
 }
 
+ErrorCode errorCodeFromString(std::string_view keyword) noexcept
+{
+    for (int i = 0; i <= static_cast<int>(ErrorCode::Internal); ++i) {
+        const auto code = static_cast<ErrorCode>(i);
+        if (toString(code) == keyword) return code;
+    }
+    return ErrorCode::Internal;
+}
+
 Error::Error(ErrorCode code, const std::string& message)
     : std::runtime_error(message), code_(code)
 {

@@ -361,3 +361,38 @@ std::string Dispatcher::errorResponse(int code, const std::string& message, cons
 }
 
 } // namespace boxoffice::rpc
+
+namespace boxoffice::rpc {
+
+std::optional<std::string> Dispatcher::refuse(std::string_view text, int code, const std::string& message,
+                                              const std::string& keyword)
+{
+    Var parsed;
+    try {
+        parsed = Poco::JSON::Parser().parse(std::string(text));
+    } catch (const Poco::Exception&) {
+        return errorResponse(code, message, keyword);
+    }
+    auto refusal = [&](const Var& item) -> Var {
+        if (item.type() != typeid(Object::Ptr)) return errorReply(Var(), code, message, keyword);
+        const auto request = item.extract<Object::Ptr>();
+        if (!request->has("id")) return Var();
+        const Var id = request->get("id");
+        return errorReply(validId(id) ? id : Var(), code, message, keyword);
+    };
+    if (parsed.type() == typeid(Array::Ptr)) {
+        const auto batch = parsed.extract<Array::Ptr>();
+        Array::Ptr replies = new Array;
+        for (std::size_t i = 0; i < batch->size(); ++i) {
+            Var reply = refusal(batch->get(static_cast<unsigned>(i)));
+            if (!reply.isEmpty()) replies->add(reply);
+        }
+        if (replies->size() == 0) return batch->size() == 0 ? std::optional(errorResponse(code, message, keyword)) : std::nullopt;
+        return toText(replies);
+    }
+    Var reply = refusal(parsed);
+    if (reply.isEmpty()) return std::nullopt;
+    return toText(reply);
+}
+
+} // namespace boxoffice::rpc

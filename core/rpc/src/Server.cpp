@@ -100,9 +100,15 @@ public:
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override
     {
         auto& s = *shared_;
-        if (!s.admit(request.clientAddress().toString())) {
-            sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
-                     Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded"));
+        // The body is read before any refusal so that a keep-alive connection
+        // stays in step (and keeps its rate-limit bucket).
+        std::string body;
+        if (!readBody(request, body)) {
+            response.setKeepAlive(false);  // the rest of the body is not read
+            sendJson(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE,
+                     Dispatcher::errorResponse(LimitExceeded,
+                                               "request exceeds " + std::to_string(s.options.maxRequestBytes) + " bytes",
+                                               "limit exceeded"));
             return;
         }
         const auto caller = s.authenticate(request, false);
@@ -112,13 +118,11 @@ public:
                      Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
             return;
         }
-        std::string body;
-        if (!readBody(request, body)) {
-            response.setKeepAlive(false);  // the rest of the body is not read
-            sendJson(response, HTTPResponse::HTTP_REQUESTENTITYTOOLARGE,
-                     Dispatcher::errorResponse(LimitExceeded,
-                                               "request exceeds " + std::to_string(s.options.maxRequestBytes) + " bytes",
-                                               "limit exceeded"));
+        if (!s.admit(request.clientAddress().toString())) {
+            response.set("Retry-After", "1");
+            sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
+                     Dispatcher::refuse(body, LimitExceeded, "rate limit exceeded", "limit exceeded")
+                         .value_or(Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded")));
             return;
         }
         const auto reply = s.dispatcher.handle(body, *caller);
@@ -245,7 +249,7 @@ private:
 
             std::optional<std::string> reply;
             if (!limiter.tryAcquire())
-                reply = Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded");
+                reply = Dispatcher::refuse(message, LimitExceeded, "rate limit exceeded", "limit exceeded");
             else
                 reply = s.dispatcher.handle(message, caller);
             message.clear();

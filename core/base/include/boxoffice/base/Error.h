@@ -33,6 +33,8 @@ enum class ErrorCode {
 };
 
 std::string_view toString(ErrorCode code) noexcept;
+// The inverse of toString, for errors that crossed a wire as their keyword.
+ErrorCode errorCodeFromString(std::string_view keyword) noexcept;  // unknown: Internal
 
 class Error : public std::runtime_error {
 public:

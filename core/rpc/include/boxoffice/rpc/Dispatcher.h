@@ -56,6 +56,12 @@ public:
     // A response for a request that never reached dispatch (e.g. unauthenticated).
     static std::string errorResponse(int code, const std::string& message, const std::string& keyword);
 
+    // Refuses every request in `text` (one or a batch) with the same error,
+    // keeping their ids so that clients can match the refusal; nothing for
+    // notifications. Used when a connection is over its rate limit.
+    static std::optional<std::string> refuse(std::string_view text, int code, const std::string& message,
+                                             const std::string& keyword);
+
 private:
     struct Method {
         std::string scope;
