@@ -4,6 +4,7 @@
 #include "BackendFixture.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 namespace boxoffice::storage::test {
@@ -85,6 +86,57 @@ TEST_P(StorageConcurrencyTest, ManyConcurrentReaders) {
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(ok.load(), 8 * 20);
+}
+
+TEST_P(StorageConcurrencyTest, ContentionIsATransientErrorThatWriteRetries) {
+    db().migrate(kCounter);
+    Options impatient;
+    impatient.busyTimeout = std::chrono::milliseconds(50);
+    Database other(connection(), impatient);
+    unsigned attempts = 0;
+    if (GetParam() == Backend::Sqlite) {
+        // Another Database (as another process) holds the write lock for a while.
+        auto holder = db().begin(Access::Write);
+        holder.execute("UPDATE counter SET value = 100");
+        EXPECT_STORAGE_ERROR(other.begin(Access::Write), ErrorCode::Unavailable);
+        std::thread release([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            holder.commit();
+        });
+        // Each BEGIN IMMEDIATE gives up after 50 ms; only retrying outlasts the 300 ms.
+        other.write([&](Transaction& tx) {
+            ++attempts;
+            tx.execute("UPDATE counter SET value = value + 1");
+        });
+        release.join();
+        EXPECT_EQ(attempts, 1u); // the retries happened before the work could start
+    } else {
+        // Two serializable transactions update the same row: the second to commit fails.
+        auto first = db().begin(Access::Write);
+        auto second = other.begin(Access::Write);
+        first.query("SELECT value FROM counter");
+        second.query("SELECT value FROM counter");
+        first.execute("UPDATE counter SET value = 100");
+        first.commit();
+        try {
+            second.execute("UPDATE counter SET value = value + 1");
+            second.commit();
+            ADD_FAILURE() << "no serialization failure";
+        } catch (const TransientError& e) {
+            EXPECT_EQ(e.code(), ErrorCode::Unavailable);
+            EXPECT_NE(std::string(e.what()).find("serialize"), std::string::npos) << e.what();
+        }
+        // write() runs the work again after such a failure.
+        other.write([&](Transaction& tx) {
+            ++attempts;
+            tx.query("SELECT value FROM counter");
+            if (attempts == 1)
+                db().write([](Transaction& t) { t.execute("UPDATE counter SET value = value + 0"); });
+            tx.execute("UPDATE counter SET value = value + 1");
+        });
+        EXPECT_EQ(attempts, 2u);
+    }
+    EXPECT_EQ(db().read([](Transaction& t) { return t.query("SELECT value FROM counter").single()->int64(0); }), 101);
 }
 
 TEST_P(StorageConcurrencyTest, TransactionsKeepTheirDatabaseAlive) {

@@ -222,6 +222,20 @@ TEST_P(StorageCrudTest, NumericResultsMustBeCast) {
     }
 }
 
+TEST_P(StorageCrudTest, LongLivedSessionsDoNotAccumulateStatements) {
+    // A server process keeps its pooled sessions for days: statements must not pile up.
+    db().migrate(kItems);
+    for (int i = 0; i < 300; ++i)
+        db().write([&](Transaction& tx) { tx.execute("INSERT INTO item (name, n) VALUES (?, ?)", {std::to_string(i), i}); });
+    if (GetParam() == Backend::Postgres) {
+        auto prepared = db().read([](Transaction& tx) {
+            return tx.query("SELECT CAST(count(*) AS BIGINT) FROM pg_prepared_statements").single()->int64(0);
+        });
+        EXPECT_LT(prepared, 20);
+    }
+    EXPECT_EQ(db().read([](Transaction& tx) { return tx.query("SELECT count(*) FROM item").single()->int64(0); }), 300);
+}
+
 TEST_P(StorageCrudTest, StatementErrorsNameTheProblem) {
     auto message = EXPECT_STORAGE_ERROR(db().read([](Transaction& tx) { tx.query("SELECT * FROM no_such_table"); }),
                                         ErrorCode::Storage);

@@ -19,7 +19,7 @@ if [[ -z $bindir ]]; then
     [[ -x $candidate/initdb ]] && bindir=$candidate
   done
 fi
-if [[ -z $bindir || ! -x $bindir/initdb ]]; then
+if [[ $action == start && ( -z $bindir || ! -x $bindir/initdb ) ]]; then
   echo "postgres-fixture: no PostgreSQL server binaries (initdb) found; install the 'postgresql' package" >&2
   exit 1
 fi
@@ -37,7 +37,7 @@ stop_cluster() {
   local datadir
   datadir=$(cat "$state/datadir")
   cd /
-  if [[ -f $datadir/postmaster.pid ]]; then
+  if [[ -f $datadir/postmaster.pid && -x $bindir/pg_ctl ]]; then
     as_owner "$bindir/pg_ctl" -D "$datadir" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$(dirname "$datadir")"
@@ -60,6 +60,7 @@ start)
   as_owner "$bindir/initdb" -D "$datadir" -U boxoffice --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$root/initdb.log" 2>&1 || { cat "$root/initdb.log" >&2; exit 1; }
   # A free port: try random ones until the server binds (pg_ctl -w fails if it cannot).
+  # fsync=off: the cluster is thrown away, durability would only slow the suite down.
   started=
   for _ in $(seq 1 20); do
     port=$((20000 + RANDOM % 40000))
