@@ -1,0 +1,215 @@
+// boxofficed and boxoffice-server as real processes: command line, configuration
+// errors, the plugin list over JSON-RPC, SIGTERM, and systemd notification.
+
+#include <boxoffice/rpc/Client.h>
+#include <boxoffice/rpc/TokenStore.h>
+#include <boxoffice/testing/ChildProcess.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace boxoffice;
+using namespace boxoffice::testing;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+namespace {
+
+constexpr const char* kToken = "daemon-test-token";
+
+std::string configJson(const std::filesystem::path& plugins, const std::string& extra = "")
+{
+    return R"({
+  "host": {"pluginDirectory": ")" + plugins.string() + R"(", "dataDirectory": "data"},
+  "logging": {"level": "information"},
+  "rpc": {"port": 0, "portFile": "port",
+          "tokens": [{"client": "test", "sha256": ")" + rpc::TokenStore::digest(kToken) + R"(", "scopes": ["read", "admin"]}]},
+  "plugins": {"beta": {"greeting": "hi"}})" + extra + R"(
+})";
+}
+
+std::uint16_t waitForPort(const TempDir& dir, ChildProcess& daemon)
+{
+    const auto portFile = dir / "port";
+    if (!eventually([&] { return std::filesystem::exists(portFile) || !daemon.running(); }, 30s)) return 0;
+    if (!std::filesystem::exists(portFile)) return 0;
+    return static_cast<std::uint16_t>(std::stoi(readFile(portFile)));
+}
+
+struct Result {
+    int status;
+    std::string output;
+};
+
+Result runToEnd(const char* program, const std::vector<std::string>& args)
+{
+    ChildProcess child(program, args);
+    const auto status = child.wait(30s);
+    return {status.value_or(-1), child.output()};
+}
+
+TEST(Daemon, HelpDescribesTheOptions)
+{
+    for (const char* program : {BOXOFFICED, BOXOFFICE_SERVER}) {
+        const auto result = runToEnd(program, {"--help"});
+        EXPECT_EQ(result.status, 0) << program;
+        EXPECT_THAT(result.output, HasSubstr("--config=FILE"));
+        EXPECT_THAT(result.output, HasSubstr("Default configuration: /etc/boxoffice/"));
+    }
+}
+
+TEST(Daemon, ConfigurationErrorsAreClearAndExit78)
+{
+    TempDir dir;
+    const auto missing = runToEnd(BOXOFFICED, {"--config", (dir / "absent.json").string()});
+    EXPECT_EQ(missing.status, 78);
+    EXPECT_THAT(missing.output, HasSubstr("cannot read configuration"));
+    EXPECT_THAT(missing.output, HasSubstr("absent.json: No such file or directory"));
+
+    writeFile(dir / "bad.json", "{\"host\": ");
+    const auto bad = runToEnd(BOXOFFICED, {"--config", (dir / "bad.json").string()});
+    EXPECT_EQ(bad.status, 78);
+    EXPECT_THAT(bad.output, HasSubstr("is not valid JSON"));
+
+    writeFile(dir / "nohost.json", "{\"rpc\": {\"port\": 0}}");
+    const auto noHost = runToEnd(BOXOFFICE_SERVER, {"--config", (dir / "nohost.json").string()});
+    EXPECT_EQ(noHost.status, 78);
+    EXPECT_THAT(noHost.output, HasSubstr("lacks host.pluginDirectory"));
+
+    writeFile(dir / "nodir.json", configJson(dir / "no-such-dir"));
+    const auto noDir = runToEnd(BOXOFFICED, {"--config", (dir / "nodir.json").string()});
+    EXPECT_EQ(noDir.status, 78);
+    EXPECT_THAT(noDir.output, HasSubstr("is not a directory"));
+
+    writeFile(dir / "level.json", R"({"host": {"pluginDirectory": "."}, "logging": {"level": "loud"}})");
+    const auto level = runToEnd(BOXOFFICED, {"--config", (dir / "level.json").string()});
+    EXPECT_EQ(level.status, 78);
+    EXPECT_THAT(level.output, HasSubstr("logging.level 'loud'"));
+
+    writeFile(dir / "token.json", R"({"host": {"pluginDirectory": "."}, "rpc": {"tokens": [{"client": "x", "sha256": "zz"}]}})");
+    const auto token = runToEnd(BOXOFFICED, {"--config", (dir / "token.json").string()});
+    EXPECT_EQ(token.status, 78);
+    EXPECT_THAT(token.output, HasSubstr("token digest of client 'x'"));
+}
+
+TEST(Daemon, ListsPluginsOverJsonRpcAndStopsInReverseOrderOnSigterm)
+{
+    TempDir dir;
+    writeFile(dir / "boxofficed.json", configJson(std::filesystem::path(TEST_PLUGIN_ROOT) / "ordered"));
+    ChildProcess daemon(BOXOFFICED, {"--config", (dir / "boxofficed.json").string()});
+    const auto port = waitForPort(dir, daemon);
+    ASSERT_NE(port, 0) << daemon.output();
+
+    rpc::HttpClient client("127.0.0.1", port, kToken);
+    const auto plugins = client.call("host.1.plugins").extract<Poco::JSON::Array::Ptr>();
+    ASSERT_EQ(plugins->size(), 3u);
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < plugins->size(); ++i) {
+        const auto plugin = plugins->getObject(static_cast<unsigned>(i));
+        names.push_back(plugin->getValue<std::string>("name"));
+        EXPECT_EQ(plugin->getValue<std::string>("state"), "activated");
+        EXPECT_EQ(plugin->getValue<std::string>("version"), "1.2.3");
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"gamma", "beta", "alpha"}));
+    EXPECT_EQ(client.call("beta.1.hello").convert<std::string>(), "beta");
+    const auto version = client.call("host.1.version").extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(version->getValue<std::string>("daemon"), "boxofficed");
+
+    // Log level switched at runtime.
+    Poco::JSON::Object::Ptr params = new Poco::JSON::Object;
+    params->set("logger", "beta");
+    params->set("level", "debug");
+    EXPECT_EQ(client.call("host.1.setLogLevel", params).convert<std::string>(), "debug");
+    EXPECT_EQ(client.call("host.1.logLevels").extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("beta"), "debug");
+
+    daemon.signal(SIGTERM);
+    const auto status = daemon.wait(30s);
+    ASSERT_TRUE(status.has_value()) << "boxofficed did not stop on SIGTERM";
+    EXPECT_EQ(*status, 0);
+    const std::string log = daemon.output();
+    const auto alpha = log.find("deactivated alpha");
+    const auto beta = log.find("deactivated beta");
+    const auto gamma = log.find("deactivated gamma");
+    ASSERT_NE(alpha, std::string::npos) << log;
+    ASSERT_NE(gamma, std::string::npos) << log;
+    EXPECT_LT(alpha, beta);
+    EXPECT_LT(beta, gamma);
+    EXPECT_THAT(log, HasSubstr("stopped"));
+    EXPECT_THAT(log, ::testing::Not(HasSubstr(kToken)));
+}
+
+TEST(Daemon, ServerStartsWithAnEmptyPluginDirectory)
+{
+    TempDir dir;
+    std::filesystem::create_directory(dir / "plugins");
+    writeFile(dir / "server.json", configJson(dir / "plugins"));
+    ChildProcess server(BOXOFFICE_SERVER, {"--config", (dir / "server.json").string()});
+    const auto port = waitForPort(dir, server);
+    ASSERT_NE(port, 0) << server.output();
+    rpc::HttpClient client("127.0.0.1", port, kToken);
+    EXPECT_EQ(client.call("host.1.plugins").extract<Poco::JSON::Array::Ptr>()->size(), 0u);
+    EXPECT_EQ(client.call("host.1.version").extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("daemon"),
+              "boxoffice-server");
+    server.signal(SIGINT);
+    EXPECT_EQ(server.wait(30s).value_or(-1), 0);
+}
+
+// Plays systemd's side of sd_notify(3): a datagram socket named by NOTIFY_SOCKET.
+class NotifySocket {
+public:
+    explicit NotifySocket(const std::filesystem::path& path) : path_(path)
+    {
+        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("bind");
+        timeval timeout{0, 200000};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    }
+    ~NotifySocket() { ::close(fd_); }
+
+    // Collects datagrams until one contains `text` or the deadline passes.
+    bool waitFor(const std::string& text, std::chrono::milliseconds timeout)
+    {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            char buffer[4096];
+            const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
+            if (n > 0) received_ += std::string(buffer, static_cast<std::size_t>(n)) + "\n";
+            if (received_.find(text) != std::string::npos) return true;
+        }
+        return false;
+    }
+    const std::string& received() const { return received_; }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    std::string received_;
+};
+
+TEST(Daemon, NotifiesSystemdReadyWatchdogAndStopping)
+{
+    TempDir dir;
+    NotifySocket notify(dir / "notify");
+    writeFile(dir / "boxofficed.json", configJson(std::filesystem::path(TEST_PLUGIN_ROOT) / "ordered"));
+    ChildProcess daemon(BOXOFFICED, {"--config", (dir / "boxofficed.json").string()},
+                        {{"NOTIFY_SOCKET", (dir / "notify").string()}, {"WATCHDOG_USEC", "200000"}});
+    ASSERT_TRUE(notify.waitFor("READY=1", 30s)) << daemon.output();
+    EXPECT_THAT(notify.received(), HasSubstr("STATUS=3 plugins running"));
+    EXPECT_TRUE(notify.waitFor("WATCHDOG=1", 10s));
+    daemon.signal(SIGTERM);
+    EXPECT_TRUE(notify.waitFor("STOPPING=1", 10s));
+    EXPECT_EQ(daemon.wait(30s).value_or(-1), 0);
+}
+
+} // namespace
