@@ -1,0 +1,39 @@
+#pragma once
+// The operator root as a trust anchor, and issuing/checking certificates under it.
+
+#include <boxoffice/crypto/Ed25519.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Certificate.h>
+
+#include <string>
+
+namespace boxoffice::trust {
+
+class RevocationState;
+
+struct TrustAnchor {
+    std::string keyId;
+    crypto::Ed25519PublicKey key;
+
+    VerifyingKey verifyingKey() const { return VerifyingKey(keyId, key); }
+};
+
+// A signing key with the root's certificate for it (issuer, server, device, phone).
+struct Credentials {
+    SigningKey key;                    // key id = certificate.keyId
+    wire::Certificate certificate;
+};
+
+// Signs `certificate` (all fields but signer/signature filled in) with the root key.
+wire::Certificate issueCertificate(wire::Certificate certificate, const SigningKey& root);
+
+// Checks that the certificate comes from the root, has the expected role, is valid
+// at `now` and is not revoked; returns its key. Errors:
+//   not signed by this root / wrong role   -> PermissionDenied
+//   outside not_before / not_after         -> NotYetValid / Expired
+//   key id or subject revoked              -> Revoked
+VerifyingKey verifyCertificate(const wire::Certificate& certificate, const TrustAnchor& root,
+                               wire::CertificateRole role, wire::UnixTime now,
+                               const RevocationState* revocations = nullptr);
+
+} // namespace boxoffice::trust

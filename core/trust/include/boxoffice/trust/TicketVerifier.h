@@ -1,0 +1,60 @@
+#pragma once
+// Accepting a ticket on the STB. Every check has its own error; nothing is recorded
+// unless all pass:
+//   encoding                                  -> Malformed / UnsupportedVersion
+//   issuer certificate not from the root,
+//     not an issuer certificate,
+//     issuer_id not its subject               -> PermissionDenied
+//   certificate outside its validity          -> NotYetValid / Expired
+//   issuer key, ticket or holder revoked      -> Revoked
+//   signer key id is not the certified key    -> NotFound
+//   signer algorithm differs from the key's   -> Conflict
+//   issuer signature                          -> BadSignature
+//   holder device is not this device          -> WrongAudience
+//   ticket suspended                          -> PermissionDenied
+//   trusted clock behind its high-water mark  -> ClockRollback
+//   before not_before / from not_after        -> NotYetValid / Expired
+//   ticket id accepted before                 -> Replayed
+//   event key does not open for this ticket   -> Crypto
+//     (a sealed key moved from another ticket, device or event)
+
+#include <boxoffice/crypto/SecretBytes.h>
+#include <boxoffice/crypto/X25519.h>
+#include <boxoffice/trust/Certificates.h>
+#include <boxoffice/trust/Revocation.h>
+#include <boxoffice/trust/SeenTickets.h>
+#include <boxoffice/trust/TrustedClock.h>
+#include <boxoffice/wire/Ticket.h>
+
+namespace boxoffice::trust {
+
+struct VerifiedTicket {
+    wire::Ticket ticket;
+    crypto::SecretBytes eventKey;   // 16 or 32 bytes
+};
+
+class TicketVerifier {
+public:
+    // References must outlive the verifier.
+    TicketVerifier(TrustAnchor root, std::string deviceId, crypto::X25519PrivateKey agreementKey,
+                   TrustedClock& clock, const RevocationState& revocations, SeenTickets& seen);
+
+    // All checks, then records the ticket id as seen and raises the clock's mark.
+    VerifiedTicket accept(ByteView encodedTicket);
+
+    // All checks except the replay check, records nothing: for re-checking a stored
+    // ticket before playback.
+    VerifiedTicket verify(ByteView encodedTicket) const;
+
+private:
+    VerifiedTicket check(ByteView encodedTicket, bool checkReplay) const;
+
+    TrustAnchor root_;
+    std::string deviceId_;
+    crypto::X25519PrivateKey agreementKey_;
+    TrustedClock& clock_;
+    const RevocationState& revocations_;
+    SeenTickets& seen_;
+};
+
+} // namespace boxoffice::trust

@@ -1,0 +1,49 @@
+#pragma once
+// The STB's notion of trusted time: the system clock corrected by the last
+// server-signed time, never allowed behind a persisted high-water mark.
+//   - accept(): takes a signed TrustedTime from the server, moves the mark forward.
+//   - now(): Error(ClockRollback) when the corrected clock is behind the mark by
+//     more than the tolerance (someone set the clock back to revive an expired ticket).
+//   - observe(t): raises the mark (called when a ticket is accepted at t).
+// The state file (mode 0600) is written atomically; losing it only loses history.
+
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/TrustedTime.h>
+
+#include <filesystem>
+#include <functional>
+#include <mutex>
+
+namespace boxoffice::trust {
+
+class TrustedClock {
+public:
+    using SystemClock = std::function<wire::UnixTime()>;
+    static wire::UnixTime systemNow();
+
+    explicit TrustedClock(std::filesystem::path stateFile, SystemClock systemClock = systemNow,
+                          wire::UnixTime tolerance = 60);
+
+    wire::UnixTime now() const;
+    wire::UnixTime highWaterMark() const;
+
+    // Verifies signature (serverKey from a verified server certificate), audience
+    // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a
+    // time behind the mark with ClockRollback. Adjusts the offset and persists.
+    void accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
+                ByteView expectedNonce = {});
+
+    void observe(wire::UnixTime time);
+
+private:
+    void persist() const;
+
+    std::filesystem::path stateFile_;
+    SystemClock systemClock_;
+    wire::UnixTime tolerance_;
+    mutable std::mutex mutex_;
+    wire::UnixTime highWater_ = 0;
+    wire::UnixTime offset_ = 0;   // trusted - system, from the last accepted time
+};
+
+} // namespace boxoffice::trust

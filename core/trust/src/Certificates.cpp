@@ -1,0 +1,34 @@
+#include <boxoffice/trust/Certificates.h>
+
+#include <boxoffice/trust/Revocation.h>
+
+namespace boxoffice::trust {
+
+wire::Certificate issueCertificate(wire::Certificate certificate, const SigningKey& root)
+{
+    sign(certificate, root);
+    return certificate;
+}
+
+VerifyingKey verifyCertificate(const wire::Certificate& certificate, const TrustAnchor& root, wire::CertificateRole role,
+                               wire::UnixTime now, const RevocationState* revocations)
+{
+    const std::string subject = "certificate '" + certificate.keyId + "'";
+    try {
+        verifySignature(certificate, root.verifyingKey());
+    } catch (const Error& e) {
+        throw Error(ErrorCode::PermissionDenied, subject + " is not from the operator root (" + e.what() + ")");
+    }
+    if (certificate.role != role)
+        throw Error(ErrorCode::PermissionDenied, subject + " has role " + std::string(toString(certificate.role))
+                                                     + ", expected " + std::string(toString(role)));
+    if (now < certificate.notBefore) throw Error(ErrorCode::NotYetValid, subject + " is not yet valid");
+    if (now >= certificate.notAfter) throw Error(ErrorCode::Expired, subject + " has expired");
+    if (revocations && revocations->isKeyRevoked(certificate.keyId))
+        throw Error(ErrorCode::Revoked, subject + " is revoked");
+    if (revocations && role == wire::CertificateRole::Device && revocations->isDeviceRevoked(certificate.subject))
+        throw Error(ErrorCode::Revoked, "device '" + certificate.subject + "' is revoked");
+    return VerifyingKey::fromCertificate(certificate);
+}
+
+} // namespace boxoffice::trust

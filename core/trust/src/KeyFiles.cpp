@@ -1,0 +1,124 @@
+#include <boxoffice/trust/KeyFiles.h>
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/wire/Base64Url.h>
+
+#include "SecureFile.h"
+
+#include <Poco/JSON/Parser.h>
+
+namespace boxoffice::trust {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+ByteView asBytes(const std::string& text) { return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}; }
+
+std::string readSecret(const fs::path& file)
+{
+    std::string text = readKeyFile(file);
+    detail::requirePrivate(file);
+    return text;
+}
+
+void requireMatch(bool ok, const fs::path& file)
+{
+    if (!ok) throw Error(ErrorCode::InvalidArgument, file.string() + ": private key does not match its certificate");
+}
+
+} // namespace
+
+void writeKeyFile(const fs::path& file, std::string_view data, bool secret, bool overwrite)
+{
+    if (!overwrite && fs::exists(file))
+        throw Error(ErrorCode::AlreadyExists, file.string() + " exists (use --force to replace it)");
+    detail::writeFileAtomically(file, data, secret);
+}
+
+std::string readKeyFile(const fs::path& file) { return detail::readFile(file); }
+
+TrustAnchor loadTrustAnchor(const fs::path& rootJson)
+{
+    const std::string text = readKeyFile(rootJson);
+    try {
+        Poco::JSON::Parser parser;
+        const auto json = parser.parse(text).extract<Poco::JSON::Object::Ptr>();
+        if (json->getValue<std::string>("algorithm") != "ed25519")
+            throw Error(ErrorCode::InvalidArgument, rootJson.string() + ": root key must be ed25519");
+        const std::string keyId = json->getValue<std::string>("key_id");
+        if (!wire::isValidId(keyId)) throw Error(ErrorCode::Malformed, rootJson.string() + ": invalid key_id");
+        return {keyId, crypto::Ed25519PublicKey::fromRaw(
+                           wire::fromBase64Url(json->getValue<std::string>("public_key"), "root.public_key"))};
+    } catch (const Poco::Exception& e) {
+        throw Error(ErrorCode::Malformed, rootJson.string() + ": " + e.displayText());
+    }
+}
+
+SigningKey loadRootKey(const fs::path& rootDir)
+{
+    const TrustAnchor anchor = loadTrustAnchor(rootDir / "root.json");
+    const auto key = crypto::Ed25519PrivateKey::fromPem(readSecret(rootDir / "root.key.pem"));
+    requireMatch(key.publicKey() == anchor.key, rootDir / "root.key.pem");
+    return SigningKey(anchor.keyId, key);
+}
+
+wire::Certificate loadCertificate(const fs::path& certFile)
+{
+    return wire::Certificate::decode(asBytes(readKeyFile(certFile)));
+}
+
+wire::RevocationList loadRevocationList(const fs::path& file)
+{
+    return wire::RevocationList::decode(asBytes(readKeyFile(file)));
+}
+
+Credentials loadIssuer(const fs::path& issuerKeyDir)
+{
+    wire::Certificate certificate = loadCertificate(issuerKeyDir / "issuer.cert");
+    const auto key = crypto::Ed25519PrivateKey::fromPem(readSecret(issuerKeyDir / "issuer.key.pem"));
+    requireMatch(Bytes(key.publicKey().raw().begin(), key.publicKey().raw().end()) == certificate.publicKey,
+                 issuerKeyDir / "issuer.key.pem");
+    return {SigningKey(certificate.keyId, key), std::move(certificate)};
+}
+
+Credentials loadServerSigner(const fs::path& serverDir)
+{
+    wire::Certificate certificate = loadCertificate(serverDir / "server.cert");
+    const auto key = crypto::Ed25519PrivateKey::fromPem(readSecret(serverDir / "sign.key.pem"));
+    requireMatch(Bytes(key.publicKey().raw().begin(), key.publicKey().raw().end()) == certificate.publicKey,
+                 serverDir / "sign.key.pem");
+    return {SigningKey(certificate.keyId, key), std::move(certificate)};
+}
+
+Credentials loadPhone(const fs::path& phoneDir)
+{
+    wire::Certificate certificate = loadCertificate(phoneDir / "phone.cert");
+    const auto key = crypto::P256PrivateKey::fromPem(readSecret(phoneDir / "sign.key.pem"));
+    requireMatch(Bytes(key.publicKey().raw().begin(), key.publicKey().raw().end()) == certificate.publicKey,
+                 phoneDir / "sign.key.pem");
+    return {SigningKey(certificate.keyId, key), std::move(certificate)};
+}
+
+DeviceIdentity loadDeviceIdentity(const fs::path& deviceDir)
+{
+    wire::Certificate certificate = loadCertificate(deviceDir / "device.cert");
+    auto signingKey = crypto::Ed25519PrivateKey::fromPem(readSecret(deviceDir / "sign.key.pem"));
+    auto agreementKey = crypto::X25519PrivateKey::fromPem(readSecret(deviceDir / "agree.key.pem"));
+    requireMatch(Bytes(signingKey.publicKey().raw().begin(), signingKey.publicKey().raw().end()) == certificate.publicKey
+                     && Bytes(agreementKey.publicKey().raw().begin(), agreementKey.publicKey().raw().end())
+                            == certificate.agreementKey,
+                 deviceDir);
+    std::string deviceId = certificate.subject;
+    return {std::move(deviceId), std::move(signingKey), std::move(agreementKey), std::move(certificate)};
+}
+
+std::string keyDirName(std::string_view keyId)
+{
+    std::string name(keyId);
+    for (char& c : name)
+        if (c == '/' || c == ':') c = '_';
+    return name;
+}
+
+} // namespace boxoffice::trust

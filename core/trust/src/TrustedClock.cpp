@@ -1,0 +1,87 @@
+#include <boxoffice/trust/TrustedClock.h>
+
+#include <boxoffice/crypto/ConstantTime.h>
+
+#include "SecureFile.h"
+
+#include <chrono>
+#include <sstream>
+
+namespace boxoffice::trust {
+
+wire::UnixTime TrustedClock::systemNow()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+TrustedClock::TrustedClock(std::filesystem::path stateFile, SystemClock systemClock, wire::UnixTime tolerance)
+    : stateFile_(std::move(stateFile)), systemClock_(std::move(systemClock)), tolerance_(tolerance)
+{
+    if (!std::filesystem::exists(stateFile_)) return;
+    std::istringstream in(detail::readFile(stateFile_));
+    std::string k1, k2;
+    if (!(in >> k1 >> highWater_ >> k2 >> offset_) || k1 != "high_water" || k2 != "offset" || highWater_ < 0)
+        throw Error(ErrorCode::Storage, "trusted clock state " + stateFile_.string() + " is corrupt");
+}
+
+wire::UnixTime TrustedClock::now() const
+{
+    std::lock_guard lock(mutex_);
+    const wire::UnixTime t = systemClock_() + offset_;
+    if (t + tolerance_ < highWater_)
+        throw Error(ErrorCode::ClockRollback, "clock is " + std::to_string(highWater_ - t)
+                                                   + " s behind the trusted high-water mark");
+    return t;
+}
+
+wire::UnixTime TrustedClock::highWaterMark() const
+{
+    std::lock_guard lock(mutex_);
+    return highWater_;
+}
+
+void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
+                          ByteView expectedNonce)
+{
+    verifySignature(time, serverKey);
+    if (!time.audience.empty() && time.audience != deviceId)
+        throw Error(ErrorCode::WrongAudience, "trusted_time.audience: for device '" + time.audience + "'");
+    if (!expectedNonce.empty() && !crypto::constantTimeEqual(time.nonce, expectedNonce))
+        throw Error(ErrorCode::Replayed, "trusted_time.nonce: does not answer this request");
+    std::lock_guard lock(mutex_);
+    if (time.time < highWater_)
+        throw Error(ErrorCode::ClockRollback, "trusted_time.time: behind the high-water mark");
+    const wire::UnixTime oldHigh = highWater_, oldOffset = offset_;
+    highWater_ = time.time;
+    offset_ = time.time - systemClock_();
+    try {
+        persist();
+    } catch (...) {
+        highWater_ = oldHigh;
+        offset_ = oldOffset;
+        throw;
+    }
+}
+
+void TrustedClock::observe(wire::UnixTime time)
+{
+    std::lock_guard lock(mutex_);
+    if (time <= highWater_) return;
+    const wire::UnixTime old = highWater_;
+    highWater_ = time;
+    try {
+        persist();
+    } catch (...) {
+        highWater_ = old;
+        throw;
+    }
+}
+
+void TrustedClock::persist() const
+{
+    detail::writeFileAtomically(stateFile_,
+                                "high_water " + std::to_string(highWater_) + "\noffset " + std::to_string(offset_) + "\n",
+                                true);
+}
+
+} // namespace boxoffice::trust

@@ -1,0 +1,87 @@
+#include "Fixture.h"
+
+#include <boxoffice/trust/TrustedClock.h>
+
+#include <sys/stat.h>
+
+using namespace boxoffice;
+using namespace boxoffice::trust;
+using namespace boxoffice::trust::testing;
+
+namespace {
+
+class TrustedClockTest : public ::testing::Test {
+protected:
+    ScratchDir dir;
+    SigningKey server{"server-1", crypto::Ed25519PrivateKey::generate()};
+    wire::UnixTime systemTime = 1000;   // an STB that booted without a real-time clock
+    TrustedClock clock{dir.path / "clock", [this] { return systemTime; }};
+
+    wire::TrustedTime signedTime(wire::UnixTime t, std::string audience = "stb-1", Bytes nonce = {}) const
+    {
+        wire::TrustedTime time;
+        time.time = t;
+        time.audience = std::move(audience);
+        time.nonce = std::move(nonce);
+        sign(time, server);
+        return time;
+    }
+};
+
+} // namespace
+
+TEST_F(TrustedClockTest, SignedTimeCorrectsTheSystemClockAndPersists)
+{
+    EXPECT_EQ(clock.now(), 1000);
+    const Bytes nonce = crypto::randomBytes(16);
+    clock.accept(signedTime(t0, "stb-1", nonce), server.verifyingKey(), "stb-1", nonce);
+    EXPECT_EQ(clock.now(), t0);
+    systemTime += 30;
+    EXPECT_EQ(clock.now(), t0 + 30);
+    EXPECT_EQ(clock.highWaterMark(), t0);
+
+    struct stat st {};
+    ASSERT_EQ(::stat((dir.path / "clock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    TrustedClock reloaded(dir.path / "clock", [this] { return systemTime; });
+    EXPECT_EQ(reloaded.now(), t0 + 30);
+    EXPECT_EQ(reloaded.highWaterMark(), t0);
+}
+
+TEST_F(TrustedClockTest, RefusesBadTimeWithoutChangingState)
+{
+    clock.accept(signedTime(t0), server.verifyingKey(), "stb-1");
+    const auto expectRefused = [&](const wire::TrustedTime& t, ErrorCode code, ByteView nonce = {}) {
+        EXPECT_EQ(errorOf([&] { clock.accept(t, server.verifyingKey(), "stb-1", nonce); }).code(), code);
+        EXPECT_EQ(clock.highWaterMark(), t0);
+        EXPECT_EQ(clock.now(), t0);
+    };
+    expectRefused(signedTime(t0 - 3600), ErrorCode::ClockRollback);
+    expectRefused(signedTime(t0 + 10, "stb-2"), ErrorCode::WrongAudience);
+    expectRefused(signedTime(t0 + 10, "stb-1", Bytes(16, 1)), ErrorCode::Replayed, Bytes(16, 2));
+    wire::TrustedTime forged = signedTime(t0 + 10);
+    forged.time += 3600;
+    expectRefused(forged, ErrorCode::BadSignature);
+    wire::TrustedTime otherKey = signedTime(t0 + 10);
+    sign(otherKey, SigningKey("server-1", crypto::Ed25519PrivateKey::generate()));
+    expectRefused(otherKey, ErrorCode::BadSignature);
+}
+
+TEST_F(TrustedClockTest, SystemClockRollbackIsDetectedBeyondTolerance)
+{
+    systemTime = t0;
+    clock.observe(t0);
+    systemTime = t0 - 30;   // within the 60 s tolerance (NTP slew)
+    EXPECT_EQ(clock.now(), t0 - 30);
+    systemTime = t0 - 3600;
+    EXPECT_EQ(errorOf([&] { clock.now(); }).code(), ErrorCode::ClockRollback);
+}
+
+TEST_F(TrustedClockTest, CorruptStateIsAStorageError)
+{
+    std::FILE* f = std::fopen((dir.path / "bad").c_str(), "w");
+    std::fputs("high_water x\n", f);
+    std::fclose(f);
+    EXPECT_EQ(errorOf([&] { TrustedClock(dir.path / "bad"); }).code(), ErrorCode::Storage);
+}
