@@ -35,7 +35,7 @@ private:
     std::array<std::uint8_t, p256PublicKeySize> raw_{};
     std::shared_ptr<const detail::Pkey> key_;
     friend class P256PrivateKey;
-    friend class CertificateIssuer;
+    friend struct KeyAccess;
 };
 
 class P256PrivateKey {
@@ -52,7 +52,7 @@ private:
     P256PrivateKey() = default;
     std::shared_ptr<const detail::Pkey> key_;
     P256PublicKey public_;
-    friend class CertificateIssuer;
+    friend struct KeyAccess;
 };
 
 } // namespace boxoffice::crypto
