@@ -82,6 +82,16 @@ Credentials loadIssuer(const fs::path& issuerKeyDir)
     return {SigningKey(certificate.keyId, key), std::move(certificate)};
 }
 
+Credentials loadCurrentIssuer(const fs::path& keysDir, std::string_view issuerId)
+{
+    const fs::path dir = keysDir / "issuers" / std::string(issuerId);
+    std::string current = readKeyFile(dir / "current");
+    while (!current.empty() && (current.back() == '\n' || current.back() == '\r')) current.pop_back();
+    if (current.empty() || current.find('/') != std::string::npos || current == "..")
+        throw Error(ErrorCode::Malformed, (dir / "current").string() + ": not a key directory name");
+    return loadIssuer(dir / current);
+}
+
 Credentials loadServerSigner(const fs::path& serverDir)
 {
     wire::Certificate certificate = loadCertificate(serverDir / "server.cert");

@@ -5,8 +5,9 @@
 //
 //   DIR/root/root.key.pem            operator root private key (keep offline)
 //   DIR/root/root.json               {"key_id", "algorithm", "public_key"} (trust anchor)
-//   DIR/issuers/<issuer>/<n>/        issuer.key.pem, issuer.cert, issuer.json
-//       where <n> is the issuer key id with '/' and ':' replaced by '_'
+//   DIR/issuers/<issuer>/<k>/        issuer.key.pem, issuer.cert
+//       where <k> = keyDirName(key id); DIR/issuers/<issuer>/current names the <k>
+//       new tickets are signed with (rotation adds a <k>, older ones stay valid)
 //   DIR/devices/<device>/            sign.key.pem, agree.key.pem, device.cert
 //                                    (+ tls.key.pem, tls.crt for mTLS)
 //   DIR/server/                      sign.key.pem, server.cert, tls-ca.crt, tls-ca.key.pem,
@@ -34,6 +35,8 @@ std::string readKeyFile(const std::filesystem::path& file);   // Error(NotFound|
 TrustAnchor loadTrustAnchor(const std::filesystem::path& rootJson);
 SigningKey loadRootKey(const std::filesystem::path& rootDir);         // root.key.pem + root.json
 Credentials loadIssuer(const std::filesystem::path& issuerKeyDir);
+// The issuer key currently in use: DIR/issuers/<issuerId>/current.
+Credentials loadCurrentIssuer(const std::filesystem::path& keysDir, std::string_view issuerId);
 DeviceIdentity loadDeviceIdentity(const std::filesystem::path& deviceDir);
 // Server signing key (for receipts, vouchers, settlement results, trusted time).
 Credentials loadServerSigner(const std::filesystem::path& serverDir);

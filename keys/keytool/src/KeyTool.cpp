@@ -1,0 +1,305 @@
+#include "KeyTool.h"
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/crypto/Ed25519.h>
+#include <boxoffice/crypto/P256.h>
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/crypto/X25519.h>
+#include <boxoffice/crypto/X509.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/wire/Base64Url.h>
+
+#include <algorithm>
+#include <iostream>
+
+namespace boxoffice::keytool {
+
+namespace fs = std::filesystem;
+using wire::CertificateRole;
+
+namespace {
+
+constexpr wire::UnixTime day = 86400;
+// Certificates start an hour early so that a slightly slow clock accepts them.
+constexpr wire::UnixTime backdate = 3600;
+
+void requireId(const std::string& id, const std::string& what)
+{
+    if (!wire::isValidId(id))
+        throw Error(ErrorCode::InvalidArgument, what + " '" + id + "' is not a valid id ([A-Za-z0-9._:@/+-], 1-64 chars)");
+}
+
+void requirePathSafe(const std::string& id, const std::string& what)
+{
+    requireId(id, what);
+    if (id.find('/') != std::string::npos || id == "." || id == "..")
+        throw Error(ErrorCode::InvalidArgument, what + " '" + id + "' cannot contain '/'");
+}
+
+template <typename Key> Bytes rawOf(const Key& key) { return Bytes(key.raw().begin(), key.raw().end()); }
+
+} // namespace
+
+KeyTool::KeyTool(fs::path dir, bool force, wire::UnixTime now) : dir_(std::move(dir)), force_(force), now_(now) {}
+
+void KeyTool::write(const fs::path& relative, std::string_view data, bool secret, bool overwrite) const
+{
+    trust::writeKeyFile(dir_ / relative, data, secret, overwrite || force_);
+    std::cout << "wrote " << (dir_ / relative).string() << (secret ? " (secret, 0600)" : "") << "\n";
+}
+
+void KeyTool::writeWire(const fs::path& relative, const std::vector<std::uint8_t>& bytes, bool overwrite) const
+{
+    write(relative, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), false, overwrite);
+}
+
+void KeyTool::createRoot(const std::string& keyId, long validDays)
+{
+    (void)validDays;   // the root is a bare key: its lifetime is the operator's policy
+    requireId(keyId, "root key id");
+    if (!force_ && fs::exists(dir_ / "root" / "root.key.pem"))
+        throw Error(ErrorCode::AlreadyExists, (dir_ / "root").string() + " already holds a root key (use --force)");
+    const auto key = crypto::Ed25519PrivateKey::generate();
+    write("root/root.key.pem", key.toPem(), true, true);
+    write("root/root.json",
+          "{\"key_id\":\"" + keyId + "\",\"algorithm\":\"ed25519\",\"public_key\":\""
+              + wire::toBase64Url(key.publicKey().raw()) + "\"}\n",
+          false, true);
+}
+
+std::string KeyTool::issueIssuerKey(const std::string& issuerId, int number, long validDays, bool overwrite)
+{
+    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
+    const std::string keyId = issuerId + "/" + std::to_string(number);
+    const auto key = crypto::Ed25519PrivateKey::generate();
+    wire::Certificate c;
+    c.role = CertificateRole::Issuer;
+    c.subject = issuerId;
+    c.keyId = keyId;
+    c.keyAlgorithm = wire::SignatureAlgorithm::Ed25519;
+    c.publicKey = rawOf(key.publicKey());
+    c.notBefore = now_ - backdate;
+    c.notAfter = now_ + validDays * day;
+    const wire::Certificate certificate = trust::issueCertificate(c, root);
+    const fs::path sub = fs::path("issuers") / issuerId / trust::keyDirName(keyId);
+    write(sub / "issuer.key.pem", key.toPem(), true, overwrite);
+    writeWire(sub / "issuer.cert", certificate.encode(), overwrite);
+    write(fs::path("issuers") / issuerId / "current", trust::keyDirName(keyId) + "\n", false, true);
+    return keyId;
+}
+
+std::string KeyTool::createIssuer(const std::string& issuerId, long validDays)
+{
+    requirePathSafe(issuerId, "issuer id");
+    if (!force_ && fs::exists(dir_ / "issuers" / issuerId))
+        throw Error(ErrorCode::AlreadyExists,
+                    "issuer '" + issuerId + "' exists (use 'issuer rotate' for a new key, or --force)");
+    return issueIssuerKey(issuerId, 1, validDays, false);
+}
+
+std::string KeyTool::rotateIssuer(const std::string& issuerId, long validDays)
+{
+    requirePathSafe(issuerId, "issuer id");
+    const fs::path issuerDir = dir_ / "issuers" / issuerId;
+    if (!fs::exists(issuerDir)) throw Error(ErrorCode::NotFound, "no issuer '" + issuerId + "' (use 'issuer create')");
+    int highest = 0;
+    const std::string prefix = trust::keyDirName(issuerId + "/");
+    for (const auto& entry : fs::directory_iterator(issuerDir)) {
+        if (!entry.is_directory()) continue;
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        try {
+            highest = std::max(highest, std::stoi(name.substr(prefix.size())));
+        } catch (const std::exception&) {
+        }
+    }
+    // The old keys stay: tickets they signed carry their certificates and keep
+    // verifying until they expire. Only 'current' moves.
+    return issueIssuerKey(issuerId, highest + 1, validDays, false);
+}
+
+void KeyTool::issueDevice(const std::string& deviceId, long validDays, bool withTlsClient)
+{
+    requirePathSafe(deviceId, "device id");
+    const fs::path sub = fs::path("devices") / deviceId;
+    if (!force_ && fs::exists(dir_ / sub / "device.cert"))
+        throw Error(ErrorCode::AlreadyExists, "device '" + deviceId + "' exists (use --force to replace it)");
+    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
+    const auto sign = crypto::Ed25519PrivateKey::generate();
+    const auto agree = crypto::X25519PrivateKey::generate();
+    wire::Certificate c;
+    c.role = CertificateRole::Device;
+    c.subject = deviceId;
+    c.keyId = deviceId;
+    c.keyAlgorithm = wire::SignatureAlgorithm::Ed25519;
+    c.publicKey = rawOf(sign.publicKey());
+    c.agreementKey = rawOf(agree.publicKey());
+    c.notBefore = now_ - backdate;
+    c.notAfter = now_ + validDays * day;
+    write(sub / "sign.key.pem", sign.toPem(), true, false);
+    write(sub / "agree.key.pem", agree.toPem(), true, false);
+    writeWire(sub / "device.cert", trust::issueCertificate(c, root).encode(), false);
+    if (withTlsClient) issueTlsClient(deviceId, validDays);
+}
+
+void KeyTool::issuePhone(const std::string& phoneId, long validDays)
+{
+    requirePathSafe(phoneId, "phone id");
+    const fs::path sub = fs::path("phones") / phoneId;
+    if (!force_ && fs::exists(dir_ / sub / "phone.cert"))
+        throw Error(ErrorCode::AlreadyExists, "phone '" + phoneId + "' exists (use --force to replace it)");
+    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
+    const auto key = crypto::P256PrivateKey::generate();
+    wire::Certificate c;
+    c.role = CertificateRole::Phone;
+    c.subject = phoneId;
+    c.keyId = phoneId;
+    c.keyAlgorithm = wire::SignatureAlgorithm::EcdsaP256Sha256;
+    c.publicKey = rawOf(key.publicKey());
+    c.notBefore = now_ - backdate;
+    c.notAfter = now_ + validDays * day;
+    write(sub / "sign.key.pem", key.toPem(), true, false);
+    writeWire(sub / "phone.cert", trust::issueCertificate(c, root).encode(), false);
+}
+
+void KeyTool::issueServer(const std::string& serverId, long validDays)
+{
+    requirePathSafe(serverId, "server id");
+    if (!force_ && fs::exists(dir_ / "server" / "server.cert"))
+        throw Error(ErrorCode::AlreadyExists, "the server signing key exists (use --force to replace it)");
+    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
+    const auto key = crypto::Ed25519PrivateKey::generate();
+    wire::Certificate c;
+    c.role = CertificateRole::Server;
+    c.subject = serverId;
+    c.keyId = serverId + "/1";
+    c.keyAlgorithm = wire::SignatureAlgorithm::Ed25519;
+    c.publicKey = rawOf(key.publicKey());
+    c.notBefore = now_ - backdate;
+    c.notAfter = now_ + validDays * day;
+    write("server/sign.key.pem", key.toPem(), true, false);
+    writeWire("server/server.cert", trust::issueCertificate(c, root).encode(), false);
+}
+
+bool KeyTool::hasTlsCa() const { return fs::exists(dir_ / "server" / "tls-ca.crt"); }
+
+void KeyTool::createTlsCa(long validDays)
+{
+    if (!force_ && hasTlsCa()) throw Error(ErrorCode::AlreadyExists, "the TLS CA exists (use --force to replace it)");
+    const auto key = crypto::P256PrivateKey::generate();
+    crypto::X509Spec spec;
+    spec.commonName = "BoxOffice TLS CA";
+    spec.notBefore = now_ - backdate;
+    spec.notAfter = now_ + validDays * day;
+    spec.usage = crypto::X509Usage::Ca;
+    write("server/tls-ca.key.pem", key.toPem(), true, true);
+    write("server/tls-ca.crt", crypto::issueX509(spec, key.publicKey(), key), false, true);
+}
+
+void KeyTool::issueTlsServer(const std::vector<std::string>& names, const std::vector<std::string>& ips, long validDays)
+{
+    if (names.empty()) throw Error(ErrorCode::InvalidArgument, "a server certificate needs at least one --name");
+    if (!force_ && fs::exists(dir_ / "server" / "tls.crt"))
+        throw Error(ErrorCode::AlreadyExists, "the server TLS certificate exists (use --force to replace it)");
+    if (!hasTlsCa()) createTlsCa(3650);
+    const auto caKey = crypto::P256PrivateKey::fromPem(trust::readKeyFile(dir_ / "server" / "tls-ca.key.pem"));
+    const std::string caCert = trust::readKeyFile(dir_ / "server" / "tls-ca.crt");
+    const auto key = crypto::P256PrivateKey::generate();
+    crypto::X509Spec spec;
+    spec.commonName = names.front();
+    spec.dnsNames = names;
+    spec.ipAddresses = ips;
+    spec.notBefore = now_ - backdate;
+    spec.notAfter = now_ + validDays * day;
+    spec.usage = crypto::X509Usage::Server;
+    const std::string cert = crypto::issueX509(spec, key.publicKey(), caKey, caCert);
+    write("server/tls.key.pem", key.toPem(), true, true);
+    write("server/tls.crt", cert, false, true);
+}
+
+void KeyTool::issueTlsClient(const std::string& deviceId, long validDays)
+{
+    requirePathSafe(deviceId, "device id");
+    if (!hasTlsCa()) throw Error(ErrorCode::NotFound, "no TLS CA yet (run 'tls ca' or 'tls server-cert' first)");
+    const fs::path sub = fs::path("devices") / deviceId;
+    if (!force_ && fs::exists(dir_ / sub / "tls.crt"))
+        throw Error(ErrorCode::AlreadyExists, "device '" + deviceId + "' has a TLS certificate (use --force)");
+    const auto caKey = crypto::P256PrivateKey::fromPem(trust::readKeyFile(dir_ / "server" / "tls-ca.key.pem"));
+    const std::string caCert = trust::readKeyFile(dir_ / "server" / "tls-ca.crt");
+    const auto key = crypto::P256PrivateKey::generate();
+    crypto::X509Spec spec;
+    spec.commonName = deviceId;   // the server maps the client certificate's CN to the device id
+    spec.notBefore = now_ - backdate;
+    spec.notAfter = now_ + validDays * day;
+    spec.usage = crypto::X509Usage::Client;
+    write(sub / "tls.key.pem", key.toPem(), true, true);
+    write(sub / "tls.crt", crypto::issueX509(spec, key.publicKey(), caKey, caCert), false, true);
+    write(sub / "tls-ca.crt", caCert, false, true);
+}
+
+std::uint64_t KeyTool::revoke(const std::vector<std::string>& keyIds, const std::vector<std::string>& deviceIds,
+                              const std::vector<std::string>& ticketIds, long validDays)
+{
+    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
+    wire::RevocationList list;
+    const fs::path file = dir_ / "revocations.bin";
+    if (fs::exists(file)) {
+        list = trust::loadRevocationList(file);
+        trust::verifySignature(list, root.verifyingKey());
+        ++list.sequence;
+    }
+    auto merge = [](std::vector<std::string>& into, const std::vector<std::string>& add, const std::string& what) {
+        for (const auto& id : add) {
+            requireId(id, what);
+            if (std::find(into.begin(), into.end(), id) == into.end()) into.push_back(id);
+        }
+        std::sort(into.begin(), into.end());
+    };
+    merge(list.revokedKeyIds, keyIds, "key id");
+    merge(list.revokedDeviceIds, deviceIds, "device id");
+    merge(list.revokedTicketIds, ticketIds, "ticket id");
+    list.issuedAt = now_;
+    list.nextUpdate = now_ + validDays * day;
+    trust::sign(list, root);
+    writeWire("revocations.bin", list.encode(), true);
+    return list.sequence;
+}
+
+void KeyTool::createEventKey(const std::string& eventKeyId, int bits)
+{
+    requireId(eventKeyId, "event key id");
+    if (bits != 128 && bits != 256) throw Error(ErrorCode::InvalidArgument, "event keys are 128 or 256 bits");
+    const Bytes key = crypto::randomBytes(static_cast<std::size_t>(bits / 8));
+    write(fs::path("events") / (trust::keyDirName(eventKeyId) + ".key"), toHex(key) + "\n", true, false);
+}
+
+void KeyTool::createDevelopmentSet()
+{
+    if (!force_ && fs::exists(dir_ / "root" / "root.json"))
+        throw Error(ErrorCode::AlreadyExists, dir_.string() + " already holds a key set (use --force to replace it)");
+    createRoot("root/1", 0);
+    createIssuer("issuer-dev", 730);
+    issueServer("server", 730);
+    createTlsCa(3650);
+    issueTlsServer({"localhost"}, {"127.0.0.1", "::1"}, 730);
+    issueDevice("stb-1", 3650, true);
+    issueDevice("stb-2", 3650, true);
+    issuePhone("phone-1", 730);
+    if (force_) std::filesystem::remove(dir_ / "revocations.bin");
+    revoke({}, {}, {}, 3650);
+    createEventKey("ev-demo/1", 128);
+    write("README.txt",
+          "BoxOffice DEVELOPMENT key set, written by 'boxoffice-keytool dev'. Never use it in production.\n"
+          "Layout: see core/trust/include/boxoffice/trust/KeyFiles.h.\n"
+          "  root/                         operator root (root.json is the trust anchor)\n"
+          "  issuers/issuer-dev/           ticket issuer ('current' names the key in use)\n"
+          "  server/                       server signing key + certificate, TLS CA, HTTPS certificate (localhost)\n"
+          "  devices/stb-1, devices/stb-2  STB identities + mTLS client certificates\n"
+          "  phones/phone-1                reference phone (P-256)\n"
+          "  revocations.bin               root-signed revocation list (empty)\n"
+          "  events/                       event keys (hex)\n",
+          false, true);
+}
+
+} // namespace boxoffice::keytool
