@@ -59,7 +59,7 @@ void KeyTool::createRoot(const std::string& keyId, long validDays)
     (void)validDays;   // the root is a bare key: its lifetime is the operator's policy
     requireId(keyId, "root key id");
     if (!force_ && fs::exists(dir_ / "root" / "root.key.pem"))
-        throw Error(ErrorCode::AlreadyExists, (dir_ / "root").string() + " already holds a root key (use --force)");
+        throw Error(ErrorCode::AlreadyExists, "a root key exists in " + (dir_ / "root").string() + " (use --force to replace it)");
     const auto key = crypto::Ed25519PrivateKey::generate();
     write("root/root.key.pem", key.toPem(), true, true);
     write("root/root.json",
