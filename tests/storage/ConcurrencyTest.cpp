@@ -144,6 +144,22 @@ TEST_P(StorageConcurrencyTest, ContentionIsATransientErrorThatWriteRetries) {
     EXPECT_EQ(db().read([](Transaction& t) { return t.query("SELECT value FROM counter").single()->int64(0); }), 101);
 }
 
+TEST_P(StorageConcurrencyTest, SessionPoolIsBounded) {
+    Options small;
+    small.maxSessions = 3; // SQLite: 2 readers + the writer; PostgreSQL: 3 sessions
+    small.sessionWait = std::chrono::milliseconds(100);
+    Database bounded(connection(), small);
+    std::vector<Transaction> held;
+    held.push_back(bounded.begin(Access::Read));
+    held.push_back(bounded.begin(Access::Read));
+    if (GetParam() == Backend::Postgres) held.push_back(bounded.begin(Access::Write));
+    auto message = EXPECT_STORAGE_ERROR(bounded.begin(Access::Read), ErrorCode::Unavailable);
+    EXPECT_NE(message.find("sessions"), std::string::npos) << message;
+    held.pop_back(); // a session comes back: the next transaction gets it
+    auto tx = bounded.begin(Access::Read);
+    EXPECT_TRUE(tx.active());
+}
+
 TEST_P(StorageConcurrencyTest, TransactionsKeepTheirDatabaseAlive) {
     db().migrate(kCounter);
     auto other = reopen();

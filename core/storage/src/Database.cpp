@@ -2,7 +2,6 @@
 
 #include "ConnectionString.h"
 #include "Engine.h"
-#include "SqlText.h"
 
 #include <boxoffice/base/Error.h>
 
@@ -87,7 +86,7 @@ unsigned Database::migrate(const Schema& schema) {
                                              ? step.postgresStatements
                                              : step.statements;
                 try {
-                    for (const std::string& sql : statements) tx.execute(detail::expandDialect(sql, backend()));
+                    for (const std::string& sql : statements) tx.execute(sql);
                     if (step.run) step.run(tx);
                 } catch (const Error& e) {
                     if (dynamic_cast<const TransientError*>(&e)) throw;

@@ -14,7 +14,7 @@ namespace boxoffice::storage::detail {
 // that the statement has exactly `bound` placeholders (Error(InvalidArgument)).
 std::string bindPlaceholders(std::string_view sql, std::size_t bound, Backend backend);
 
-// Replaces the migration placeholders {id_pk} {blob} {int64} {text}; an
+// Replaces the dialect placeholders {id_pk} {blob} {int64} {text}; an
 // unknown {name} throws Error(InvalidArgument).
 std::string expandDialect(std::string_view sql, Backend backend);
 

@@ -194,7 +194,7 @@ std::uint64_t runStatement(Transaction::State& state, std::string_view sql, cons
     if (!state.active) throw Error(ErrorCode::Internal, "statement on a transaction that has ended");
     if (state.failed)
         throw Error(ErrorCode::Storage, "statement on a transaction aborted by an earlier error; roll it back");
-    std::string text = detail::bindPlaceholders(sql, params.size(), state.backend());
+    std::string text = detail::bindPlaceholders(detail::expandDialect(sql, state.backend()), params.size(), state.backend());
     try {
         Poco::Data::Statement st(*state.session);
         st << text;

@@ -1,6 +1,9 @@
 #pragma once
 // A transaction on one pooled session. Statements are written in one dialect:
-// `?` placeholders, bound in order (translated to $1..$n for PostgreSQL).
+// `?` placeholders, bound in order (translated to $1..$n for PostgreSQL), and
+// the type placeholders {id_pk} {blob} {int64} {text} (see Schema.h).
+// SQLite: read blobs only from columns declared {blob}; Poco 1.11 reads an
+// expression's blob as C text (cut at the first zero byte).
 //
 // Semantics shared by both backends:
 // - A write transaction is serializable (SQLite: the one writer, BEGIN IMMEDIATE;
