@@ -5,6 +5,7 @@
 
 #include <boxoffice/base/Error.h>
 
+#include <algorithm>
 #include <random>
 #include <thread>
 

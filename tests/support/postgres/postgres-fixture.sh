@@ -2,7 +2,7 @@
 # Starts or stops a throw-away PostgreSQL cluster for the test suite.
 #   postgres-fixture.sh start <state-dir>   -> writes <state-dir>/connection
 #   postgres-fixture.sh stop  <state-dir>
-# The cluster lives in a fresh directory under ${TMPDIR:-/tmp}, listens only on
+# The cluster lives in a fresh directory under ${BOXOFFICE_PG_TMPDIR:-/tmp}, listens only on
 # 127.0.0.1 on a free port, keeps its unix socket in that directory and trusts
 # loopback connections: it holds nothing but test data and dies with the run.
 # PostgreSQL refuses to run as root, so under root it runs as the `postgres` user.
@@ -51,7 +51,9 @@ start)
     echo "postgres-fixture: running as root but there is no 'postgres' user to run the server as" >&2
     exit 1
   fi
-  root=$(mktemp -d "${TMPDIR:-/tmp}/boxoffice-pg.XXXXXX")
+  # Not $TMPDIR: the server user must be able to reach it, and the socket path must stay
+  # short (unix socket paths are limited to ~107 bytes).
+  root=$(mktemp -d "${BOXOFFICE_PG_TMPDIR:-/tmp}/boxoffice-pg.XXXXXX")
   chmod 755 "$root"
   [[ $(id -u) -eq 0 ]] && chown postgres: "$root"
   datadir=$root/data
