@@ -1,6 +1,6 @@
 #pragma once
 // Reads the vector files and captures in tests/data (located through
-// BOXOFFICE_SOURCE_DIR, which ctest sets).
+// BOXOFFICE_SOURCE_DIR, or the source directory compiled in).
 
 #include <boxoffice/base/Bytes.h>
 #include <boxoffice/base/Hex.h>
@@ -16,8 +16,13 @@
 namespace boxoffice::testdata {
 
 inline std::string path(const std::string& name) {
-    const char* source = std::getenv("BOXOFFICE_SOURCE_DIR");
-    return std::string(source ? source : ".") + "/tests/data/" + name;
+    if (const char* source = std::getenv("BOXOFFICE_SOURCE_DIR"))
+        return std::string(source) + "/tests/data/" + name;
+#ifdef BOXOFFICE_TEST_SOURCE_DIR
+    return std::string(BOXOFFICE_TEST_SOURCE_DIR) + "/tests/data/" + name;
+#else
+    return "tests/data/" + name;
+#endif
 }
 
 inline Bytes readFile(const std::string& name) {

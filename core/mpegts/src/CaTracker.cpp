@@ -185,6 +185,9 @@ void CaTracker::push(const std::uint8_t* packet) {
     }
     if (ecmPid_ && *ecmPid_ == pid && ecm_) {
         dvbpsi_packet_push(ecm_->dvbpsi, data);
+        // Table decoders clear the discontinuity flag in their gather callback; our
+        // private decoder has no table state to rebuild, so it clears it here.
+        ecm_->dvbpsi->p_decoder->b_discontinuity = false;
         return;
     }
     if (auto it = pmts_.find(pid); it != pmts_.end())

@@ -4,6 +4,7 @@
 #include <boxoffice/mpegts/Packet.h>
 
 #include <cstring>
+#include <set>
 
 namespace boxoffice::mpegts {
 
@@ -62,6 +63,7 @@ StreamDescrambler::Output StreamDescrambler::process(MutableByteView packets) {
         throw Error(ErrorCode::InvalidArgument, "process() takes whole 188-byte packets");
     input_ = packets.data();
     inputSize_ = packets.size();
+    position_ = 0;
     tailMode_ = false;
     out_ = Output{};
     // Already holding: everything goes through the held queue, nothing in place.
@@ -70,6 +72,7 @@ StreamDescrambler::Output StreamDescrambler::process(MutableByteView packets) {
     for (position_ = 0; position_ < inputSize_; position_ += packetSize)
         handle(input_ + position_);
     descrambler_->flush();
+    tryRelease();
     if (holding_ && heldPackets() > config_.maxHeldPackets) {
         notice(DescramblerNotice::Kind::HoldOverflow,
                "no key after " + std::to_string(heldPackets()) + " held packets; passing them on scrambled");
@@ -111,6 +114,7 @@ void StreamDescrambler::handle(std::uint8_t* packet) {
     if (holding_) {
         enterTailMode();
         held_.insert(held_.end(), packet, packet + packetSize);
+        settled_.push_back(0);
         ++stats_.held;
         return;
     }
@@ -131,7 +135,7 @@ void StreamDescrambler::emit(std::uint8_t* packet) {
     const Scrambling sc = view.scrambling();
     const auto outcome = descrambler_->add(at);
     if (outcome == Descrambler::Outcome::Descrambled)
-        pidParity_[view.pid()] = sc;
+        pidKeys_[view.pid()] = {sc, keyPeriod_[slotOf(sc)]};
     count(outcome);
 }
 
@@ -147,38 +151,59 @@ void StreamDescrambler::count(Descrambler::Outcome outcome) {
 bool StreamDescrambler::needsKey(std::uint16_t pid, Scrambling parity) const {
     if (!descrambler_->hasKey(parity))
         return true;
-    const auto last = pidParity_.find(pid);
-    // A flip on this PID to a key older than the one it leaves: the ECM with the
-    // next control word has not arrived.
-    return last != pidParity_.end() && last->second != parity &&
-           keyPeriod_[slotOf(parity)] < keyPeriod_[slotOf(last->second)];
+    const auto last = pidKeys_.find(pid);
+    // A parity flip on this PID to a key not newer than the one it leaves: the ECM
+    // with the next control word has not arrived.
+    return last != pidKeys_.end() && last->second.parity != parity &&
+           keyPeriod_[slotOf(parity)] <= last->second.period;
+}
+
+void StreamDescrambler::settleHeld() {
+    // Descrambles every held packet whose key is known, keeping each PID in order
+    // (a PID stays blocked behind its first packet that still lacks a key). Done
+    // before each key change too, so no held packet misses the key it needs.
+    std::set<std::uint16_t> blocked;
+    const std::size_t packets = held_.size() / packetSize;
+    for (std::size_t i = 0; i < packets; ++i) {
+        if (settled_[i])
+            continue;
+        std::uint8_t* p = held_.data() + i * packetSize;
+        const PacketView view(p);
+        const std::uint16_t pid = view.pid();
+        if (blocked.count(pid))
+            continue;
+        const Scrambling sc = view.scrambling();
+        if (isScrambled(sc) && needsKey(pid, sc)) {
+            blocked.insert(pid);
+            continue;
+        }
+        const auto outcome = descrambler_->add(p);
+        if (outcome == Descrambler::Outcome::Descrambled)
+            pidKeys_[pid] = {sc, keyPeriod_[slotOf(sc)]};
+        count(outcome);
+        settled_[i] = 1;
+    }
+    descrambler_->flush();
 }
 
 void StreamDescrambler::tryRelease() {
     if (!holding_)
         return;
-    std::size_t done = 0;
-    // Descramble in place inside held_ (it does not grow during this loop).
-    while (done < held_.size()) {
-        std::uint8_t* p = held_.data() + done;
-        const PacketView view(p);
-        if (view.hasSync() && isScrambled(view.scrambling()) && needsKey(view.pid(), view.scrambling()))
-            break;
-        if (view.hasSync()) {
-            const Scrambling sc = view.scrambling();
-            const auto outcome = descrambler_->add(p);
-            if (outcome == Descrambler::Outcome::Descrambled)
-                pidParity_[view.pid()] = sc;
-            count(outcome);
-        }
-        done += packetSize;
-    }
-    descrambler_->flush();
-    if (done == 0)
+    settleHeld();
+    std::size_t ready = 0;
+    while (ready < settled_.size() && settled_[ready])
+        ++ready;
+    if (ready == 0)
         return;
-    enterTailMode();
-    out_.tail.insert(out_.tail.end(), held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(done));
-    held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(done));
+    const auto bytes = static_cast<std::ptrdiff_t>(ready * packetSize);
+    if (input_) {
+        enterTailMode();
+        out_.tail.insert(out_.tail.end(), held_.begin(), held_.begin() + bytes);
+    } else {
+        drained_.insert(drained_.end(), held_.begin(), held_.begin() + bytes);
+    }
+    held_.erase(held_.begin(), held_.begin() + bytes);
+    settled_.erase(settled_.begin(), settled_.begin() + static_cast<std::ptrdiff_t>(ready));
     if (held_.empty()) {
         holding_ = false;
         lateReported_ = false;
@@ -189,7 +214,7 @@ void StreamDescrambler::tryRelease() {
 void StreamDescrambler::releaseAll() {
     for (std::size_t at = 0; at < held_.size(); at += packetSize) {
         const PacketView view(held_.data() + at);
-        if (!view.hasSync())
+        if (settled_[at / packetSize])
             continue;
         if (isScrambled(view.scrambling()))
             ++stats_.withoutKey;
@@ -203,18 +228,23 @@ void StreamDescrambler::releaseAll() {
         out_.tail.insert(out_.tail.end(), held_.begin(), held_.end());
     }
     held_.clear();
+    settled_.clear();
     holding_ = false;
     lateReported_ = false;
 }
 
 Bytes StreamDescrambler::drain() {
-    Bytes out = held_;
+    Bytes out = std::move(drained_);
+    drained_.clear();
+    out.insert(out.end(), held_.begin(), held_.end());
     releaseAll();
     return out;
 }
 
 void StreamDescrambler::reset() {
     held_.clear();
+    settled_.clear();
+    drained_.clear();
     holding_ = false;
     lateReported_ = false;
     if (keyService_) {
@@ -227,7 +257,7 @@ void StreamDescrambler::reset() {
 void StreamDescrambler::clearKeys() {
     descrambler_->clearKeys();
     keyPeriod_ = {-1, -1};
-    pidParity_.clear();
+    pidKeys_.clear();
     lastEcm_.clear();
 }
 
@@ -277,6 +307,9 @@ void StreamDescrambler::onEcmSection(ByteView section) {
         notice(DescramblerNotice::Kind::EcmRejected, "no control words for ECM: " + reason);
         return;
     }
+    // Held packets that the current keys can still open go first.
+    if (holding_)
+        settleHeld();
     useAlgorithm(header.algorithm);
     const std::int64_t period = words->cryptoPeriod;
     const bool odd = (words->cryptoPeriod & 1) != 0;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace bm = boxoffice::mpegts;
 
@@ -59,6 +60,7 @@ struct Impl {
     bm::Algorithm algorithm = bm::Algorithm::DvbCissa;
     boxoffice::crypto::SecretBytes evenKey, oddKey;
     std::unique_ptr<bm::EventKeyService> eventKeys;  // when "event-key" is set
+    std::vector<std::unique_ptr<bm::EventKeyService>> retiredKeys;
     bm::KeyService* keyService = nullptr;            // "key-service" (not owned) or eventKeys
     guint caSystemId = bm::boxofficeCaSystemId;
     guint programNumber = 0;
@@ -73,6 +75,7 @@ struct Impl {
     gint64 lastStatistics = 0;
     bm::DescramblerStatistics snapshot;
     bool keysDirty = false;
+    bool keyServiceDirty = false;
 };
 
 } // namespace
@@ -110,16 +113,27 @@ std::optional<boxoffice::crypto::SecretBytes> parseKey(GstTsDescrambler* self, c
     }
 }
 
-// Called with the object lock held, on the streaming thread or in start().
-void applyKeys(GstTsDescrambler* self, Impl& impl) {
-    impl.keysDirty = false;
+// Hands changed settings to the engine, on the streaming thread or in start().
+// Takes the object lock only to copy them: posting a warning needs it too.
+void applySettings(GstTsDescrambler* self, Impl& impl) {
+    GST_OBJECT_LOCK(self);
+    const bool keys = impl.keysDirty;
+    const bool service = impl.keyServiceDirty;
+    impl.keysDirty = impl.keyServiceDirty = false;
+    boxoffice::crypto::SecretBytes even = impl.evenKey, odd = impl.oddKey;
+    bm::KeyService* keyService = impl.keyService;
+    GST_OBJECT_UNLOCK(self);
     if (!impl.engine)
         return;
+    if (service)
+        impl.engine->setKeyService(keyService);
+    if (!keys)
+        return;
     try {
-        if (!impl.evenKey.empty())
-            impl.engine->setFixedKey(bm::Scrambling::Even, impl.evenKey);
-        if (!impl.oddKey.empty())
-            impl.engine->setFixedKey(bm::Scrambling::Odd, impl.oddKey);
+        if (!even.empty())
+            impl.engine->setFixedKey(bm::Scrambling::Even, even);
+        if (!odd.empty())
+            impl.engine->setFixedKey(bm::Scrambling::Odd, odd);
     } catch (const boxoffice::Error& e) {
         GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("unusable control word"), ("%s", e.what()));
     }
@@ -152,20 +166,26 @@ void setProperty(GObject* object, guint id, const GValue* value, GParamSpec* psp
             break;
         GST_OBJECT_LOCK(self);
         if (key->empty()) {
-            impl.eventKeys.reset();
-            if (impl.keyService && !impl.eventKeys)
+            if (impl.keyService == impl.eventKeys.get())
                 impl.keyService = nullptr;
+            if (impl.eventKeys)
+                impl.retiredKeys.push_back(std::move(impl.eventKeys));
         } else {
+            // The engine may still use the previous service: keep it alive.
+            if (impl.eventKeys)
+                impl.retiredKeys.push_back(std::move(impl.eventKeys));
             impl.eventKeys = std::make_unique<bm::EventKeyService>();
             impl.eventKeys->setDefaultKey(*key);
             impl.keyService = impl.eventKeys.get();
         }
+        impl.keyServiceDirty = true;
         GST_OBJECT_UNLOCK(self);
         break;
     }
     case PropKeyService:
         GST_OBJECT_LOCK(self);
         impl.keyService = static_cast<bm::KeyService*>(g_value_get_pointer(value));
+        impl.keyServiceDirty = true;
         GST_OBJECT_UNLOCK(self);
         break;
     case PropCaSystemId: impl.caSystemId = g_value_get_uint(value); break;
@@ -259,11 +279,11 @@ gboolean start(GstBaseTransform* trans) {
     config.maxHeldPackets = impl.maxHeld;
     config.reduceCsa2Entropy = impl.reduceCsa2;
     impl.engine = std::make_unique<bm::StreamDescrambler>(config);
-    impl.engine->setKeyService(impl.keyService);
-    applyKeys(self, impl);
+    impl.keysDirty = impl.keyServiceDirty = true;
     impl.snapshot = {};
     impl.resyncErrors = 0;
     GST_OBJECT_UNLOCK(self);
+    applySettings(self, impl);
     impl.adapter = gst_adapter_new();
     return TRUE;
 }
@@ -299,11 +319,7 @@ GstFlowReturn generateOutput(GstBaseTransform* trans, GstBuffer** out) {
     auto* self = GST_TS_DESCRAMBLER(trans);
     Impl& impl = *self->impl;
     *out = nullptr;
-    if (impl.keysDirty) {
-        GST_OBJECT_LOCK(self);
-        applyKeys(self, impl);
-        GST_OBJECT_UNLOCK(self);
-    }
+    applySettings(self, impl);
     while (true) {
         const std::size_t avail = gst_adapter_available(impl.adapter);
         if (avail < bm::packetSize)

@@ -84,6 +84,7 @@ private:
     void emit(std::uint8_t* packet);
     void count(Descrambler::Outcome outcome);
     bool needsKey(std::uint16_t pid, Scrambling parity) const;
+    void settleHeld();
     void tryRelease();
     void releaseAll();
     void enterTailMode();
@@ -97,12 +98,18 @@ private:
     std::unique_ptr<CaTracker> tracker_;
 
     std::array<std::int64_t, 2> keyPeriod_{-1, -1};  // crypto-period of the even/odd key
-    std::map<std::uint16_t, Scrambling> pidParity_;   // parity last descrambled per PID
+    struct PidKey {
+        Scrambling parity;
+        std::int64_t period;  // crypto-period of the key it was descrambled with
+    };
+    std::map<std::uint16_t, PidKey> pidKeys_;  // per PID: the key last used
     Bytes lastEcm_;
     std::optional<CaInfo> lastCa_;
     bool holding_ = false;
     bool lateReported_ = false;
     Bytes held_;
+    std::vector<std::uint8_t> settled_;  // per held packet: already descrambled
+    Bytes drained_;                      // released outside process() (drain)
 
     // State of the current process() call.
     std::uint8_t* input_ = nullptr;

@@ -1,0 +1,308 @@
+// GstHarness tests of the tsdescrambler element (registered statically from the
+// element's own code), and one check that the built plugin file loads.
+
+#include "../mpegts/TestData.h"
+#include "SyntheticStream.h"
+
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/headend/Headend.h>
+#include <boxoffice/mpegts/Descrambler.h>
+#include <boxoffice/mpegts/KeyService.h>
+
+#include "TsDescrambler.h"
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+using namespace boxoffice;
+using namespace boxoffice::mpegts;
+
+namespace {
+
+class GstEnvironment : public ::testing::Environment {
+public:
+    void SetUp() override {
+        gst_init(nullptr, nullptr);
+        ASSERT_TRUE(GST_ELEMENT_REGISTER(tsdescrambler, nullptr));
+    }
+    void TearDown() override { gst_deinit(); }
+};
+const auto* const environment = ::testing::AddGlobalTestEnvironment(new GstEnvironment);
+
+const char* const caps = "video/mpegts,systemstream=(boolean)true,packetsize=(int)188";
+
+struct Harness {
+    // A single-element launch line gives the element itself (not a bin), so its
+    // properties are reachable through h->element.
+    explicit Harness(const char* launch = "tsdescrambler")
+        : h(nullptr) {
+        GstElement* element = gst_parse_launch(launch, nullptr);
+        h = gst_harness_new_with_element(element, "sink", "src");
+        gst_object_unref(element);
+        gst_harness_set_src_caps_str(h, caps);
+        bus = gst_bus_new();
+        gst_element_set_bus(h->element, bus);
+    }
+    ~Harness() {
+        gst_harness_teardown(h);
+        gst_object_unref(bus);
+    }
+    Harness(const Harness&) = delete;
+    Harness& operator=(const Harness&) = delete;
+
+    GstElement* element() const { return h->element; }
+
+    void push(ByteView bytes) {
+        GstBuffer* b = gst_buffer_new_memdup(bytes.data(), bytes.size());
+        ASSERT_EQ(gst_harness_push(h, b), GST_FLOW_OK);
+    }
+    // Everything the element has output so far.
+    Bytes pullAll() {
+        Bytes out;
+        while (GstBuffer* b = gst_harness_try_pull(h)) {
+            GstMapInfo map;
+            gst_buffer_map(b, &map, GST_MAP_READ);
+            out.insert(out.end(), map.data, map.data + map.size);
+            gst_buffer_unmap(b, &map);
+            gst_buffer_unref(b);
+        }
+        return out;
+    }
+    void eos() { ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos())); }
+    std::uint64_t stat(const char* name) const {
+        guint64 v = 0;
+        g_object_get(h->element, name, &v, nullptr);
+        return v;
+    }
+    // Element messages of the given structure name, with their "kind" if any.
+    std::vector<std::string> messages(const char* structureName) {
+        std::vector<std::string> out;
+        while (GstMessage* m = gst_bus_pop(bus)) {
+            const GstStructure* s = gst_message_get_structure(m);
+            if (s && gst_structure_has_name(s, structureName)) {
+                const char* kind = gst_structure_get_string(s, "kind");
+                out.emplace_back(kind ? kind : structureName);
+            }
+            gst_message_unref(m);
+        }
+        return out;
+    }
+
+    GstHarness* h;
+    GstBus* bus;
+};
+
+Bytes annexBScrambled() {
+    Bytes s;
+    for (const auto& c : testdata::readCases("dvb-cissa-etsi-annexb.txt")) {
+        auto p = testdata::hexOf(c, "scrambled");
+        s.insert(s.end(), p.begin(), p.end());
+    }
+    return s;
+}
+Bytes annexBClear() {
+    Bytes s;
+    for (const auto& c : testdata::readCases("dvb-cissa-etsi-annexb.txt")) {
+        auto p = testdata::hexOf(c, "clear");
+        s.insert(s.end(), p.begin(), p.end());
+    }
+    return s;
+}
+
+const char* const annexBLaunch = "tsdescrambler algorithm=dvb-cissa even-key=00112233445566778899aabbccddeeff";
+
+} // namespace
+
+TEST(Element, FixedKeyCissaAnnexB) {
+    Harness h(annexBLaunch);
+    h.push(annexBScrambled());
+    EXPECT_EQ(h.pullAll(), annexBClear());
+    EXPECT_EQ(h.stat("descrambled"), 4u);
+    EXPECT_EQ(h.stat("errors"), 0u);
+}
+
+TEST(Element, NonWritableBufferIsNotModified) {
+    Harness h(annexBLaunch);
+    const Bytes scrambled = annexBScrambled();
+    GstBuffer* b = gst_buffer_new_memdup(scrambled.data(), scrambled.size());
+    gst_buffer_ref(b);  // a second reference makes it non-writable
+    ASSERT_EQ(gst_harness_push(h.h, b), GST_FLOW_OK);
+    EXPECT_EQ(h.pullAll(), annexBClear());
+    GstMapInfo map;
+    gst_buffer_map(b, &map, GST_MAP_READ);
+    EXPECT_EQ(Bytes(map.data, map.data + map.size), scrambled);
+    gst_buffer_unmap(b, &map);
+    gst_buffer_unref(b);
+}
+
+TEST(Element, UnalignedBuffersAreReassembled) {
+    Harness h(annexBLaunch);
+    Bytes scrambled;
+    for (int i = 0; i < 25; ++i) {
+        auto p = annexBScrambled();
+        scrambled.insert(scrambled.end(), p.begin(), p.end());
+    }
+    // Odd chunk sizes as from filesrc without tsparse.
+    for (std::size_t at = 0, n = 1; at < scrambled.size(); at += n, n = n * 7 % 401 + 1)
+        h.push(ByteView(scrambled.data() + at, std::min(n, scrambled.size() - at)));
+    h.eos();
+    Bytes expected;
+    for (int i = 0; i < 25; ++i) {
+        auto p = annexBClear();
+        expected.insert(expected.end(), p.begin(), p.end());
+    }
+    EXPECT_EQ(h.pullAll(), expected);
+    EXPECT_EQ(h.stat("descrambled"), 100u);
+}
+
+TEST(Element, KeysCanBeSetAfterStart) {
+    Harness h("tsdescrambler algorithm=dvb-cissa");
+    h.push(annexBScrambled());
+    EXPECT_EQ(h.pullAll(), annexBScrambled()) << "no key yet: passed on scrambled";
+    EXPECT_EQ(h.stat("without-key"), 4u);
+    g_object_set(h.element(), "even-key", "00112233445566778899aabbccddeeff", nullptr);
+    h.push(annexBScrambled());
+    EXPECT_EQ(h.pullAll(), annexBClear());
+}
+
+TEST(Element, BadKeyIsAWarningNotACrash) {
+    Harness h("tsdescrambler algorithm=dvb-cissa");
+    g_object_set(h.element(), "even-key", "not hex", nullptr);
+    g_object_set(h.element(), "odd-key", "0011", nullptr);  // wrong length for AES
+    h.push(annexBScrambled());
+    EXPECT_EQ(h.pullAll(), annexBScrambled());
+}
+
+TEST(Element, LostSyncAndTruncatedPacketsPassThroughCounted) {
+    Harness h(annexBLaunch);
+    Bytes input = annexBScrambled();
+    const Bytes garbage(77, 0x12);
+    input.insert(input.begin() + 2 * packetSize, garbage.begin(), garbage.end());
+    const Bytes tail = annexBScrambled();
+    input.insert(input.end(), tail.begin(), tail.begin() + 100);  // truncated last packet
+    h.push(input);
+    h.eos();
+    const Bytes out = h.pullAll();
+    EXPECT_EQ(out.size(), input.size()) << "nothing dropped";
+    // The four packets around the garbage are still descrambled.
+    const Bytes clear = annexBClear();
+    EXPECT_TRUE(std::equal(clear.begin(), clear.begin() + 2 * packetSize, out.begin()));
+    EXPECT_TRUE(std::equal(clear.begin() + 2 * packetSize, clear.end(), out.begin() + 2 * packetSize + 77));
+    EXPECT_EQ(h.stat("descrambled"), 4u);
+    EXPECT_GE(h.stat("errors"), 2u);  // one resync, one truncated packet
+}
+
+TEST(Element, FlushDropsPartialData) {
+    Harness h(annexBLaunch);
+    const Bytes s = annexBScrambled();
+    h.push(ByteView(s.data(), 100));  // a partial packet waits in the adapter
+    ASSERT_TRUE(gst_harness_push_event(h.h, gst_event_new_flush_start()));
+    ASSERT_TRUE(gst_harness_push_event(h.h, gst_event_new_flush_stop(TRUE)));
+    gst_harness_set_src_caps_str(h.h, caps);
+    h.push(s);
+    EXPECT_EQ(h.pullAll(), annexBClear());
+}
+
+TEST(Element, RandomBytesNeverCrash) {
+    Harness h("tsdescrambler event-key=000102030405060708090a0b0c0d0e0f");
+    std::mt19937 rng(42);
+    Bytes noise(188 * 300);
+    for (auto& b : noise)
+        b = static_cast<std::uint8_t>(rng());
+    // Sprinkle sync bytes so that some of it looks like packets.
+    for (std::size_t at = 0; at < noise.size(); at += 188)
+        if (rng() % 3)
+            noise[at] = 0x47;
+    for (std::size_t at = 0; at < noise.size(); at += 1000)
+        h.push(ByteView(noise.data() + at, std::min<std::size_t>(1000, noise.size() - at)));
+    h.eos();
+    EXPECT_EQ(h.pullAll().size(), noise.size());
+    EXPECT_GT(h.stat("errors"), 0u);
+}
+
+TEST(Element, EcmModeWithEventKeyProperty) {
+    const Bytes clear = testutil::makeStream(testutil::StreamOptions{.packets = 1000});
+    headend::HeadendConfig config;
+    config.algorithm = Algorithm::DvbCsa2;
+    config.packetsPerCryptoPeriod = 150;
+    config.eventKey = crypto::SecretBytes(fromHex("000102030405060708090a0b0c0d0e0f"));
+    headend::Headend headend(config);
+    const Bytes scrambled = headend.process(clear);
+
+    Harness h("tsdescrambler event-key=000102030405060708090a0b0c0d0e0f statistics-interval=0");
+    for (std::size_t at = 0; at < scrambled.size(); at += 188 * 20)
+        h.push(ByteView(scrambled.data() + at, std::min<std::size_t>(188 * 20, scrambled.size() - at)));
+    h.eos();
+    const Bytes out = h.pullAll();
+    const std::vector<std::uint16_t> es{0x100, 0x101};
+    EXPECT_EQ(testutil::firstDifference(testutil::packetsOf(out, es), testutil::packetsOf(clear, es)), -1);
+    EXPECT_GT(h.stat("descrambled"), 800u);
+    EXPECT_EQ(h.stat("without-key"), 0u);
+    EXPECT_FALSE(h.messages("boxoffice-descrambler-statistics").empty());
+}
+
+TEST(Element, EcmModeWithKeyServicePointerAndLateKeyWarning) {
+    class Switchable final : public KeyService {
+    public:
+        std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
+            if (!open)
+                return reason = "no ticket", std::nullopt;
+            return inner.onEcm(section, reason);
+        }
+        bool open = false;
+        EventKeyService inner;
+    } keys;
+    keys.inner.setDefaultKey(fromHex("000102030405060708090a0b0c0d0e0f"));
+
+    const Bytes clear = testutil::makeStream(testutil::StreamOptions{.packets = 800});
+    headend::HeadendConfig config;
+    config.packetsPerCryptoPeriod = 300;
+    config.eventKey = crypto::SecretBytes(fromHex("000102030405060708090a0b0c0d0e0f"));
+    headend::Headend headend(config);
+    const Bytes scrambled = headend.process(clear);
+
+    Harness h;
+    g_object_set(h.element(), "key-service", static_cast<KeyService*>(&keys), nullptr);
+    gst_harness_play(h.h);
+    // The ticket comes while the first crypto-period's ECM is still repeated.
+    const std::size_t half = 200 * 188;
+    h.push(ByteView(scrambled.data(), half));
+    EXPECT_GT(h.stat("held"), 0u);
+    const auto notices = h.messages("boxoffice-descrambler-notice");
+    EXPECT_NE(std::find(notices.begin(), notices.end(), "key-late"), notices.end());
+    keys.open = true;
+    h.push(ByteView(scrambled.data() + half, scrambled.size() - half));
+    h.eos();
+    const std::vector<std::uint16_t> es{0x100, 0x101};
+    EXPECT_EQ(testutil::firstDifference(testutil::packetsOf(h.pullAll(), es), testutil::packetsOf(clear, es)), -1);
+    EXPECT_EQ(h.stat("without-key"), 0u);
+}
+
+// The built libgstboxoffice.so, loaded by gst-inspect-1.0 in its own process (the
+// element type is already registered statically in this one).
+TEST(Plugin, GstInspectFindsTheElement) {
+    const char* build = std::getenv("BOXOFFICE_BUILD_DIR");
+    if (!build)
+        build = BOXOFFICE_TEST_BUILD_DIR;
+    const std::string dir = ::testing::TempDir();
+    std::string env = "GST_PLUGIN_PATH=" + std::string(build) + "/lib/gstreamer-1.0 GST_REGISTRY=" + dir +
+                      "/boxoffice-registry.bin ";
+#ifdef BOXOFFICE_ASAN_RUNTIME
+    // A sanitized plugin needs the sanitizer runtime loaded first in gst-inspect.
+    env += "LD_PRELOAD=" BOXOFFICE_ASAN_RUNTIME " ASAN_OPTIONS=detect_leaks=0 ";
+#endif
+    const std::string out = dir + "/gst-inspect.txt";
+    const int rc = std::system((env + "gst-inspect-1.0 tsdescrambler > " + out + " 2>&1").c_str());
+    std::ifstream in(out);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_EQ(rc, 0) << text;
+    EXPECT_NE(text.find("libgstboxoffice.so"), std::string::npos) << text;
+    EXPECT_NE(text.find("even-key"), std::string::npos);
+    EXPECT_NE(text.find("dvb-csa2"), std::string::npos);
+}

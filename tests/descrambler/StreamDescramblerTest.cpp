@@ -1,0 +1,267 @@
+// The descrambling engine in ECM mode against the headend, without GStreamer.
+
+#include "SyntheticStream.h"
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/headend/Headend.h>
+#include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/mpegts/StreamDescrambler.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+using namespace boxoffice;
+using namespace boxoffice::mpegts;
+using boxoffice::testutil::makeStream;
+using boxoffice::testutil::packetsOf;
+using boxoffice::testutil::StreamOptions;
+
+namespace {
+
+const Bytes eventKey = fromHex("000102030405060708090a0b0c0d0e0f");
+
+headend::HeadendConfig headendConfig(Algorithm a, std::uint64_t packetsPerPeriod) {
+    headend::HeadendConfig c;
+    c.algorithm = a;
+    c.packetsPerCryptoPeriod = packetsPerPeriod;
+    c.ecmIntervalPackets = 40;
+    c.eventId = 7;
+    c.eventKey = crypto::SecretBytes(eventKey);
+    return c;
+}
+
+// Runs a stream through the engine in buffers of `chunk` packets, concatenating the output.
+Bytes descramble(StreamDescrambler& engine, Bytes stream, std::size_t chunk) {
+    Bytes out;
+    for (std::size_t at = 0; at < stream.size(); at += chunk * packetSize) {
+        const std::size_t n = std::min(chunk * packetSize, stream.size() - at);
+        auto result = engine.process(MutableByteView(stream.data() + at, n));
+        out.insert(out.end(), stream.begin() + static_cast<std::ptrdiff_t>(at),
+                   stream.begin() + static_cast<std::ptrdiff_t>(at + result.inPlace));
+        out.insert(out.end(), result.tail.begin(), result.tail.end());
+    }
+    Bytes rest = engine.drain();
+    out.insert(out.end(), rest.begin(), rest.end());
+    return out;
+}
+
+const std::vector<std::uint16_t> esPids{0x100, 0x101};
+
+// Drops every ECM section of one crypto-period from a headend output.
+Bytes withoutEcmOf(ByteView stream, std::uint16_t ecmPid, std::uint32_t period) {
+    Bytes out;
+    for (std::size_t at = 0; at < stream.size(); at += packetSize) {
+        const PacketView v(stream.data() + at);
+        if (v.pid() == ecmPid) {
+            const std::uint8_t* s = stream.data() + at + 5;  // after the pointer_field
+            const std::uint32_t cp = (std::uint32_t{s[14]} << 24) | (s[15] << 16) | (s[16] << 8) | s[17];
+            if (cp == period)
+                continue;
+        }
+        out.insert(out.end(), stream.begin() + static_cast<std::ptrdiff_t>(at),
+                   stream.begin() + static_cast<std::ptrdiff_t>(at + packetSize));
+    }
+    return out;
+}
+
+} // namespace
+
+class EcmRoundTrip : public ::testing::TestWithParam<Algorithm> {};
+
+TEST_P(EcmRoundTrip, ControlWordChangeAtEveryPacketPosition) {
+    // Crypto-periods of 37..48 packets against buffers of 1..12 packets: the parity
+    // flip (different for the two PIDs: each flips at its next PES start) lands at
+    // every position of a buffer, and across buffer boundaries.
+    const Bytes clear = makeStream(StreamOptions{.packets = 1000});
+    for (std::size_t period = 37, chunk = 1; period <= 48; ++period, ++chunk) {
+        headend::Headend h(headendConfig(GetParam(), period));
+        const Bytes scrambled = h.process(clear);
+        ASSERT_GT(h.statistics().cryptoPeriods, 18u);
+        ASSERT_GT(testutil::scrambledCount(scrambled), 800u);
+
+        EventKeyService keys;
+        keys.setDefaultKey(eventKey);
+        StreamDescrambler engine(StreamDescramblerConfig{});
+        engine.setKeyService(&keys);
+        const Bytes out = descramble(engine, scrambled, chunk);
+        ASSERT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1) << "period " << period << " chunk " << chunk;
+        EXPECT_EQ(engine.statistics().withoutKey, 0u);
+        EXPECT_EQ(engine.statistics().errors, 0u);
+        EXPECT_EQ(engine.statistics().held, 0u) << "keys were installed before each flip";
+        EXPECT_EQ(testutil::scrambledCount(out), 0u);
+    }
+}
+
+TEST_P(EcmRoundTrip, AudioAndVideoFlipAtDifferentPackets) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 600, .es = {{0x100, 0x02, 13}, {0x101, 0x04, 3}}});
+    headend::Headend h(headendConfig(GetParam(), 100));
+    const Bytes scrambled = h.process(clear);
+    // Find, for each PID, the index of its first packet with odd parity.
+    std::map<std::uint16_t, std::size_t> firstOdd;
+    for (std::size_t at = 0, i = 0; at < scrambled.size(); at += packetSize, ++i) {
+        const PacketView v(scrambled.data() + at);
+        if (v.scrambling() == Scrambling::Odd)
+            firstOdd.try_emplace(v.pid(), i);
+    }
+    ASSERT_EQ(firstOdd.size(), 2u);
+    EXPECT_NE(firstOdd[0x100], firstOdd[0x101]);
+
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(descramble(engine, scrambled, 10), esPids), packetsOf(clear, esPids)), -1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, EcmRoundTrip,
+                         ::testing::Values(Algorithm::DvbCissa, Algorithm::DvbCsa2, Algorithm::AtisIdsa),
+                         [](const auto& param) {
+                             std::string n(toString(param.param));
+                             std::erase(n, '-');
+                             return n;
+                         });
+
+TEST(StreamDescrambler, LateKeyHoldsPacketsThenReleasesThem) {
+    // A key service without the ticket at first: packets are held, not dropped.
+    class Gated final : public KeyService {
+    public:
+        std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
+            if (!open)
+                return reason = "no ticket yet", std::nullopt;
+            return inner.onEcm(section, reason);
+        }
+        bool open = false;
+        EventKeyService inner;
+    } keys;
+    keys.inner.setDefaultKey(eventKey);
+
+    const Bytes clear = makeStream(StreamOptions{.packets = 1200});
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 300));
+    Bytes scrambled = h.process(clear);
+
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    Bytes out;
+    // The ticket arrives within the first crypto-period (ECM(0) is still repeated).
+    const std::size_t half = 200 * packetSize;
+    auto first = engine.process(MutableByteView(scrambled.data(), half));
+    out.insert(out.end(), scrambled.begin(), scrambled.begin() + static_cast<std::ptrdiff_t>(first.inPlace));
+    out.insert(out.end(), first.tail.begin(), first.tail.end());
+    EXPECT_GT(engine.heldPackets(), 100u);
+    EXPECT_EQ(first.inPlace + first.tail.size(), 200 * packetSize - engine.heldPackets() * packetSize);
+    bool lateNoticed = false;
+    for (const auto& n : engine.takeNotices())
+        lateNoticed |= n.kind == DescramblerNotice::Kind::KeyLate;
+    EXPECT_TRUE(lateNoticed);
+
+    keys.open = true;  // the ticket arrives; the next ECM repetition is accepted
+    auto second = engine.process(MutableByteView(scrambled.data() + half, scrambled.size() - half));
+    out.insert(out.end(), scrambled.begin() + static_cast<std::ptrdiff_t>(half),
+               scrambled.begin() + static_cast<std::ptrdiff_t>(half + second.inPlace));
+    out.insert(out.end(), second.tail.begin(), second.tail.end());
+    EXPECT_EQ(engine.heldPackets(), 0u);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1);
+    EXPECT_GT(engine.statistics().held, 100u);
+    EXPECT_EQ(engine.statistics().withoutKey, 0u);
+}
+
+TEST(StreamDescrambler, LostEcmMakesTheFlipWaitForTheNextOne) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 2000});
+    headend::Headend h(headendConfig(Algorithm::DvbCsa2, 400));
+    const Bytes scrambled = withoutEcmOf(h.process(clear), 0x1FF0, 2);
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, scrambled, 16);
+    // The flip to period 3 found a stale key (period 1): held until ECM(3) came.
+    EXPECT_GT(engine.statistics().held, 0u);
+    EXPECT_EQ(engine.statistics().withoutKey, 0u);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1);
+}
+
+TEST(StreamDescrambler, HoldIsBoundedAndWarns) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 800});
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 200));
+    const Bytes scrambled = h.process(clear);
+    EventKeyService noKeys;  // no key at all
+    StreamDescramblerConfig config;
+    config.maxHeldPackets = 50;
+    StreamDescrambler engine(config);
+    engine.setKeyService(&noKeys);
+    const Bytes out = descramble(engine, scrambled, 20);
+    EXPECT_EQ(out.size(), scrambled.size()) << "nothing dropped";
+    EXPECT_GT(engine.statistics().withoutKey, 500u);
+    bool overflow = false, rejected = false;
+    for (const auto& n : engine.takeNotices()) {
+        overflow |= n.kind == DescramblerNotice::Kind::HoldOverflow;
+        rejected |= n.kind == DescramblerNotice::Kind::EcmRejected;
+    }
+    EXPECT_TRUE(overflow);
+    EXPECT_TRUE(rejected);
+}
+
+TEST(StreamDescrambler, PmtChangeMidStreamFollowsTheNewEcmPid) {
+    StreamOptions first{.packets = 700, .pmtVersion = 1};
+    StreamOptions second{.packets = 700, .pmtVersion = 2, .seed = 2, .firstPcr = 700 * 27000};
+    const Bytes clearA = makeStream(first), clearB = makeStream(second);
+    auto configA = headendConfig(Algorithm::AtisIdsa, 150);
+    auto configB = headendConfig(Algorithm::AtisIdsa, 150);
+    configB.ecmPid = 0x1FE0;
+    headend::Headend ha(configA), hb(configB);
+    Bytes scrambled = ha.process(clearA);
+    const Bytes b = hb.process(clearB);
+    scrambled.insert(scrambled.end(), b.begin(), b.end());
+    Bytes clear = clearA;
+    clear.insert(clear.end(), clearB.begin(), clearB.end());
+
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, scrambled, 9);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1);
+    ASSERT_TRUE(engine.caInfo());
+    EXPECT_EQ(engine.caInfo()->ecmPid, 0x1FE0);
+    EXPECT_EQ(engine.caInfo()->pmtVersion, 2);
+    int changes = 0;
+    for (const auto& n : engine.takeNotices())
+        changes += n.kind == DescramblerNotice::Kind::CaChanged;
+    EXPECT_EQ(changes, 2);
+    EXPECT_EQ(engine.statistics().withoutKey, 0u);
+}
+
+TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 300});
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 100));
+    const Bytes scrambled = h.process(clear);
+    EventKeyService keys;
+    keys.setDefaultKey(fromHex("ffffffffffffffffffffffffffffffff"));
+    StreamDescramblerConfig config;
+    config.maxHeldPackets = 1000000;
+    StreamDescrambler engine(config);
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, scrambled, 50);
+    EXPECT_EQ(engine.statistics().descrambled, 0u);
+    EXPECT_EQ(out, scrambled) << "released at end of stream exactly as received";
+}
+
+TEST(StreamDescrambler, FixedKeyModeLeavesPacketsWithoutKeyScrambled) {
+    StreamDescrambler engine(StreamDescramblerConfig{.algorithm = Algorithm::DvbCsa2});
+    engine.setFixedKey(Scrambling::Even, fromHex("0102030609080706"));
+    Bytes stream = makeStream(StreamOptions{.packets = 50});
+    Scrambler s(Algorithm::DvbCsa2);
+    s.setKey(Scrambling::Odd, fromHex("1111111111111111"));
+    for (std::size_t at = 0; at < stream.size(); at += packetSize)
+        if (PacketView(stream.data() + at).pid() == 0x100)
+            s.scramble(stream.data() + at, Scrambling::Odd);
+    const Bytes before = stream;
+    auto result = engine.process(stream);
+    EXPECT_EQ(result.inPlace, stream.size());
+    EXPECT_EQ(stream, before);
+    EXPECT_GT(engine.statistics().withoutKey, 10u);
+    EXPECT_EQ(engine.statistics().held, 0u);
+    EXPECT_THROW(engine.setFixedKey(Scrambling::Reserved, Bytes(8)), Error);
+}
