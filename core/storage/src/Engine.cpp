@@ -51,8 +51,11 @@ std::unique_ptr<Poco::Data::Session> Database::Engine::openSession(bool writer) 
     if (target.backend == Backend::Postgres) probePostgres(target);
     std::unique_ptr<Poco::Data::Session> session;
     try {
-        session = std::make_unique<Poco::Data::Session>(target.connector, target.target,
-                                                        static_cast<std::size_t>(options.connectTimeout.count()));
+        // Poco's SQLite connector retries a failing open until the login timeout;
+        // a missing directory or a permission problem does not heal, so give it 1 s.
+        const auto loginTimeout = target.backend == Backend::Sqlite ? std::size_t{1}
+                                                                    : static_cast<std::size_t>(options.connectTimeout.count());
+        session = std::make_unique<Poco::Data::Session>(target.connector, target.target, loginTimeout);
     } catch (const Poco::Exception& e) {
         // libpq's message names host and port, never the password; ours adds the redacted target.
         throw Error(target.backend == Backend::Sqlite ? ErrorCode::Storage : ErrorCode::Unavailable,
