@@ -94,6 +94,10 @@ TEST(Daemon, ConfigurationErrorsAreClearAndExit78)
     EXPECT_EQ(level.status, 78);
     EXPECT_THAT(level.output, HasSubstr("logging.level 'loud'"));
 
+    const auto badSet = runToEnd(BOXOFFICED, {"--config", (dir / "bad.json").string(), "--set", "novalue"});
+    EXPECT_NE(badSet.status, 0);
+    EXPECT_THAT(badSet.output, HasSubstr("--set needs KEY=VALUE"));
+
     writeFile(dir / "token.json", R"({"host": {"pluginDirectory": "."}, "rpc": {"tokens": [{"client": "x", "sha256": "zz"}]}})");
     const auto token = runToEnd(BOXOFFICED, {"--config", (dir / "token.json").string()});
     EXPECT_EQ(token.status, 78);
@@ -151,8 +155,11 @@ TEST(Daemon, ServerStartsWithAnEmptyPluginDirectory)
     TempDir dir;
     std::filesystem::create_directory(dir / "plugins");
     writeFile(dir / "server.json", configJson(dir / "plugins"));
-    ChildProcess server(BOXOFFICE_SERVER, {"--config", (dir / "server.json").string()});
-    const auto port = waitForPort(dir, server);
+    ChildProcess server(BOXOFFICE_SERVER, {"--config", (dir / "server.json").string(), "--set",
+                                           "rpc.portFile=" + (dir / "port-from-set").string()});
+    ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir / "port-from-set"); }, 30s)) << server.output();
+    EXPECT_FALSE(std::filesystem::exists(dir / "port")) << "--set did not override rpc.portFile";
+    const auto port = static_cast<std::uint16_t>(std::stoi(readFile(dir / "port-from-set")));
     ASSERT_NE(port, 0) << server.output();
     rpc::HttpClient client("127.0.0.1", port, kToken);
     EXPECT_EQ(client.call("host.1.plugins").extract<Poco::JSON::Array::Ptr>()->size(), 0u);

@@ -13,6 +13,7 @@
 #include <Poco/PatternFormatter.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/JSONConfiguration.h>
+#include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/OptionException.h>
 
 #include <fstream>
@@ -64,6 +65,10 @@ void DaemonApplication::defineOptions(Poco::Util::OptionSet& options)
                           .required(false)
                           .repeatable(false)
                           .argument("FILE"));
+    options.addOption(Poco::Util::Option("set", "s", "override configuration KEY with VALUE")
+                          .required(false)
+                          .repeatable(true)
+                          .argument("KEY=VALUE"));
 }
 
 void DaemonApplication::handleOption(const std::string& name, const std::string& value)
@@ -74,6 +79,11 @@ void DaemonApplication::handleOption(const std::string& name, const std::string&
         stopOptionsProcessing();
     } else if (name == "config") {
         configFile_ = value;
+    } else if (name == "set") {
+        const auto eq = value.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw Poco::Util::InvalidArgumentException("--set needs KEY=VALUE, not '" + value + "'");
+        overrides_.emplace_back(value.substr(0, eq), value.substr(eq + 1));
     }
 }
 
@@ -97,6 +107,11 @@ void DaemonApplication::loadConfiguration()
         throw ConfigError("configuration " + configFile_ + " is not valid JSON: " + error.displayText());
     }
     config().add(json, PRIO_APPLICATION);
+    if (!overrides_.empty()) {
+        Poco::AutoPtr<Poco::Util::MapConfiguration> overrides(new Poco::Util::MapConfiguration);
+        for (const auto& [key, value] : overrides_) overrides->setString(key, value);
+        config().add(overrides, PRIO_APPLICATION - 100);  // lower value wins in Poco
+    }
     configDirectory_ = std::filesystem::absolute(configFile_).parent_path();
     if (!config().has("host.pluginDirectory"))
         throw ConfigError("configuration " + configFile_ + " lacks host.pluginDirectory");

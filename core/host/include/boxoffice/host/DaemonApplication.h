@@ -14,6 +14,7 @@
 //   rpc.maxThreads, rpc.maxWebSockets     limits, see rpc::ServerOptions
 //   rpc.tokens[i].client / .sha256 / .scopes[j]   client tokens (digests only)
 //   plugins.<name>.*       each plugin's own section; .enabled=false skips it
+// `--set key=value` overrides any key of the file (e.g. --set rpc.port=0).
 
 #include <boxoffice/host/PluginHost.h>
 #include <boxoffice/rpc/Dispatcher.h>
@@ -23,6 +24,8 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace boxoffice::host {
 
@@ -56,6 +59,7 @@ private:
     Identity identity_;
     bool helpRequested_ = false;
     std::string configFile_;
+    std::vector<std::pair<std::string, std::string>> overrides_;  // --set key=value
     std::filesystem::path configDirectory_;
 };
 
