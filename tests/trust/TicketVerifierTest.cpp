@@ -248,3 +248,13 @@ TEST_F(TicketVerifierTest, RotatedIssuerKeepsOldTicketsValid)
     EXPECT_NO_THROW(verifier.accept(oldTicket));
     EXPECT_NO_THROW(verifier.accept(newTicket));
 }
+
+TEST(PlaybackWindow, EndsAfterWindowButNeverAfterNotAfter)
+{
+    wire::Ticket t = draftTicket("t-1");
+    t.playbackWindow = 3600;
+    EXPECT_EQ(playbackEnds(t, t0 + 100), t0 + 3700);
+    EXPECT_EQ(playbackEnds(t, t.notAfter - 10), t.notAfter);
+    t.playbackWindow = 0;
+    EXPECT_EQ(playbackEnds(t, t0 + 100), t.notAfter);
+}

@@ -85,3 +85,21 @@ TEST_F(TrustedClockTest, CorruptStateIsAStorageError)
     std::fclose(f);
     EXPECT_EQ(errorOf([&] { TrustedClock(dir.path / "bad"); }).code(), ErrorCode::Storage);
 }
+
+TEST_F(TrustedClockTest, SealedStateDetectsTampering)
+{
+    auto sealer = std::make_shared<MachineSecretSealer>(dir.path / "secret");
+    {
+        TrustedClock sealed(dir.path / "sealed-clock", sealer, [this] { return systemTime; });
+        sealed.accept(signedTime(t0), server.verifyingKey(), "stb-1");
+    }
+    TrustedClock reopened(dir.path / "sealed-clock", sealer, [this] { return systemTime; });
+    EXPECT_EQ(reopened.highWaterMark(), t0);
+
+    // Someone writes a lower mark in clear text over the sealed state.
+    std::FILE* f = std::fopen((dir.path / "sealed-clock").c_str(), "w");
+    std::fputs("high_water 0\noffset 0\n", f);
+    std::fclose(f);
+    EXPECT_EQ(errorOf([&] { TrustedClock(dir.path / "sealed-clock", sealer, [this] { return systemTime; }); }).code(),
+              ErrorCode::Storage);
+}

@@ -2,9 +2,17 @@
 
 #include <boxoffice/crypto/SealedBox.h>
 
+#include <algorithm>
+
 namespace boxoffice::trust {
 
 using wire::Ticket;
+
+wire::UnixTime playbackEnds(const Ticket& ticket, wire::UnixTime firstPlay)
+{
+    if (ticket.playbackWindow == 0) return ticket.notAfter;
+    return std::min(ticket.notAfter, firstPlay + static_cast<wire::UnixTime>(ticket.playbackWindow));
+}
 
 TicketVerifier::TicketVerifier(TrustAnchor root, std::string deviceId, crypto::X25519PrivateKey agreementKey,
                                TrustedClock& clock, const RevocationState& revocations, SeenTickets& seen)

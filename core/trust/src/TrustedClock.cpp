@@ -14,11 +14,36 @@ wire::UnixTime TrustedClock::systemNow()
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+constexpr std::string_view sealLabel = "trusted-clock";
+}
+
 TrustedClock::TrustedClock(std::filesystem::path stateFile, SystemClock systemClock, wire::UnixTime tolerance)
-    : stateFile_(std::move(stateFile)), systemClock_(std::move(systemClock)), tolerance_(tolerance)
+    : TrustedClock(std::move(stateFile), nullptr, std::move(systemClock), tolerance)
 {
-    if (!std::filesystem::exists(stateFile_)) return;
-    std::istringstream in(detail::readFile(stateFile_));
+}
+
+TrustedClock::TrustedClock(std::filesystem::path stateFile, std::shared_ptr<const KeySealer> sealer,
+                           SystemClock systemClock, wire::UnixTime tolerance)
+    : stateFile_(std::move(stateFile)), systemClock_(std::move(systemClock)), tolerance_(tolerance),
+      sealer_(std::move(sealer))
+{
+    if (std::filesystem::exists(stateFile_)) load();
+}
+
+void TrustedClock::load()
+{
+    std::string text = detail::readFile(stateFile_);
+    if (sealer_) {
+        try {
+            const auto plain = sealer_->unseal(
+                ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), sealLabel);
+            text.assign(plain.view().begin(), plain.view().end());
+        } catch (const Error&) {
+            throw Error(ErrorCode::Storage, "trusted clock state " + stateFile_.string() + " was tampered with");
+        }
+    }
+    std::istringstream in(text);
     std::string k1, k2;
     if (!(in >> k1 >> highWater_ >> k2 >> offset_) || k1 != "high_water" || k2 != "offset" || highWater_ < 0)
         throw Error(ErrorCode::Storage, "trusted clock state " + stateFile_.string() + " is corrupt");
@@ -79,8 +104,14 @@ void TrustedClock::observe(wire::UnixTime time)
 
 void TrustedClock::persist() const
 {
-    detail::writeFileAtomically(stateFile_,
-                                "high_water " + std::to_string(highWater_) + "\noffset " + std::to_string(offset_) + "\n",
+    const std::string text = "high_water " + std::to_string(highWater_) + "\noffset " + std::to_string(offset_) + "\n";
+    if (!sealer_) {
+        detail::writeFileAtomically(stateFile_, text, true);
+        return;
+    }
+    const Bytes sealed =
+        sealer_->seal(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()), sealLabel);
+    detail::writeFileAtomically(stateFile_, std::string_view(reinterpret_cast<const char*>(sealed.data()), sealed.size()),
                                 true);
 }
 

@@ -28,6 +28,10 @@
 
 namespace boxoffice::trust {
 
+// When playback must end for a ticket first played at `firstPlay`: the playback window
+// after first play, but never beyond not_after.
+wire::UnixTime playbackEnds(const wire::Ticket& ticket, wire::UnixTime firstPlay);
+
 struct VerifiedTicket {
     wire::Ticket ticket;
     crypto::SecretBytes eventKey;   // 16 or 32 bytes

@@ -5,13 +5,16 @@
 //   - now(): Error(ClockRollback) when the corrected clock is behind the mark by
 //     more than the tolerance (someone set the clock back to revive an expired ticket).
 //   - observe(t): raises the mark (called when a ticket is accepted at t).
-// The state file (mode 0600) is written atomically; losing it only loses history.
+// The state file (mode 0600) is written atomically. With a KeySealer it is sealed
+// too, so that lowering the mark by editing the file is detected (Error(Storage)).
 
+#include <boxoffice/trust/KeySealer.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/TrustedTime.h>
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 
 namespace boxoffice::trust {
@@ -23,6 +26,8 @@ public:
 
     explicit TrustedClock(std::filesystem::path stateFile, SystemClock systemClock = systemNow,
                           wire::UnixTime tolerance = 60);
+    TrustedClock(std::filesystem::path stateFile, std::shared_ptr<const KeySealer> sealer,
+                 SystemClock systemClock = systemNow, wire::UnixTime tolerance = 60);
 
     wire::UnixTime now() const;
     wire::UnixTime highWaterMark() const;
@@ -36,11 +41,13 @@ public:
     void observe(wire::UnixTime time);
 
 private:
+    void load();
     void persist() const;
 
     std::filesystem::path stateFile_;
     SystemClock systemClock_;
     wire::UnixTime tolerance_;
+    std::shared_ptr<const KeySealer> sealer_;
     mutable std::mutex mutex_;
     wire::UnixTime highWater_ = 0;
     wire::UnixTime offset_ = 0;   // trusted - system, from the last accepted time
