@@ -425,6 +425,17 @@ gboolean sinkEvent(GstBaseTransform* trans, GstEvent* event) {
     return GST_BASE_TRANSFORM_CLASS(gst_ts_descrambler_parent_class)->sink_event(trans, event);
 }
 
+// Push mode only: packets must arrive in stream order (the engine keeps PSI,
+// key and hold state), so a downstream demuxer may not pull at random offsets.
+gboolean query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* q) {
+    if (direction == GST_PAD_SRC && GST_QUERY_TYPE(q) == GST_QUERY_SCHEDULING) {
+        gst_query_set_scheduling(q, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
+        gst_query_add_scheduling_mode(q, GST_PAD_MODE_PUSH);
+        return TRUE;
+    }
+    return GST_BASE_TRANSFORM_CLASS(gst_ts_descrambler_parent_class)->query(trans, direction, q);
+}
+
 void finalize(GObject* object) {
     delete GST_TS_DESCRAMBLER(object)->impl;
     G_OBJECT_CLASS(gst_ts_descrambler_parent_class)->finalize(object);
@@ -516,6 +527,7 @@ static void gst_ts_descrambler_class_init(GstTsDescramblerClass* klass) {
     trans->submit_input_buffer = submitInput;
     trans->generate_output = generateOutput;
     trans->sink_event = sinkEvent;
+    trans->query = query;
     trans->passthrough_on_same_caps = FALSE;
 }
 
