@@ -6,6 +6,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <vector>
 
@@ -433,9 +434,23 @@ bool BluezPeripheral::connectBus()
         });
         if (!options_.busName.empty()) c.requestName(options_.busName);
 
-        bool present = false;
-        bus->dbus->callMethod("NameHasOwner").onInterface("org.freedesktop.DBus").withArguments(std::string("org.bluez"))
-            .storeResultsTo(present);
+        // Asked asynchronously: the answer arrives on the loop thread, which proves
+        // the loop runs. Only then may synchronous calls that make BlueZ call us
+        // back be made (sdbus-c++ 1.2 serves a blocking call itself while the loop
+        // thread has not started, and would then not answer BlueZ's callbacks).
+        auto answer = std::make_shared<std::promise<bool>>();
+        auto ready = answer->get_future();
+        auto pending = bus->dbus->callMethodAsync("NameHasOwner").onInterface("org.freedesktop.DBus")
+            .withArguments(std::string("org.bluez"))
+            .uponReplyInvoke([answer](const sdbus::Error* error, bool owned) {
+                try {
+                    answer->set_value(!error && owned);
+                } catch (...) {
+                }
+            });
+        if (ready.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+            throw Error(ErrorCode::Unavailable, "the D-Bus event loop did not start");
+        const bool present = ready.get();
         {
             std::lock_guard lock(mutex_);
             bus_ = bus;

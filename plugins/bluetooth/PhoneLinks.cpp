@@ -303,7 +303,7 @@ void PhoneLinks::openPairing(std::chrono::milliseconds window)
         std::lock_guard lock(mutex_);
         pairingOpenUntil_ = Clock::now() + window;
     }
-    logger_.information("pairing window open for %?d s", secondsOf(window));
+    logger_.information("pairing window open for " + std::to_string(secondsOf(window)) + " s");
     updateAdvertising();
 }
 
@@ -452,8 +452,13 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
     case T::PairReveal: {
         std::string code, phoneId, name;
         {
-            std::lock_guard lock(mutex_);
-            if (!link->pairing || link->codeShown) return alert(link, bt::AlertCode::Malformed, "unexpected PairReveal");
+            std::unique_lock lock(mutex_);
+            if (!link->pairing || link->codeShown) {
+                // Stale (the attempt was already refused or reset): answering would
+                // only start a ping-pong of alerts.
+                logger_.debug("stray PairReveal from %s ignored", link->device);
+                return;
+            }
             try {
                 link->pairing->onReveal(message);
             } catch (const Error& e) {
@@ -478,8 +483,13 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
         bool ready = false;
         std::string failure;
         {
-            std::lock_guard lock(mutex_);
-            if (!link->pairing || !link->codeShown) return alert(link, bt::AlertCode::Malformed, "unexpected PairConfirm");
+            std::unique_lock lock(mutex_);
+            if (!link->pairing || !link->codeShown) {
+                // Stale (the attempt was already refused or reset): answering would
+                // only start a ping-pong of alerts.
+                logger_.debug("stray PairConfirm from %s ignored", link->device);
+                return;
+            }
             try {
                 link->pairing->onConfirm(message);
                 ready = link->tvConfirmed;
@@ -509,8 +519,13 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
     case T::SessionProof: {
         std::string failure, phoneId;
         {
-            std::lock_guard lock(mutex_);
-            if (!link->handshake) return alert(link, bt::AlertCode::Malformed, "unexpected SessionProof");
+            std::unique_lock lock(mutex_);
+            if (!link->handshake) {
+                // Stale (the attempt was already refused or reset): answering would
+                // only start a ping-pong of alerts.
+                logger_.debug("stray SessionProof from %s ignored", link->device);
+                return;
+            }
             try {
                 link->handshake->onProof(message);
                 link->session = std::make_shared<bt::SecureSession>(bt::Role::Stb, link->handshake->keys());
@@ -638,7 +653,7 @@ void PhoneLinks::dispatch(const std::shared_ptr<Link>& link, const bt::Message& 
         reply = {bt::MessageType::Pong, 0, 0, message.body};
     } else if (!handler) {
         reply = {bt::MessageType::Result, 0, 0,
-                 bt::ResultBody{false, "NotFound", std::string("nothing on this STB handles ") + bt::toString(message.type), {}}
+                 bt::ResultBody{false, std::string(toString(ErrorCode::NotFound)), std::string("nothing on this STB handles ") + bt::toString(message.type), {}}
                      .encode()};
     } else {
         try {
@@ -650,7 +665,7 @@ void PhoneLinks::dispatch(const std::shared_ptr<Link>& link, const bt::Message& 
                      bt::ResultBody{false, std::string(toString(e.code())), e.what(), {}}.encode()};
         } catch (const std::exception& e) {
             logger_.error("handler for %s failed: %s", std::string(bt::toString(message.type)), std::string(e.what()));
-            reply = {bt::MessageType::Result, 0, 0, bt::ResultBody{false, "Internal", "internal error", {}}.encode()};
+            reply = {bt::MessageType::Result, 0, 0, bt::ResultBody{false, std::string(toString(ErrorCode::Internal)), "internal error", {}}.encode()};
         }
     }
     reply.id = nextId_++;

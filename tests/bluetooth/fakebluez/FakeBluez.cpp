@@ -147,6 +147,7 @@ struct FakeBluez::Impl {
         appPath = app;
         characteristics = std::move(found);
         state.applicationActive = true;
+        state.applicationOwner = owner;
         ++state.applicationsRegistered;
         // Notifications are PropertiesChanged(Value) signals of the characteristics.
         appSignals = connection->addMatch("type='signal',sender='" + owner + "',interface='" + kProperties +
@@ -196,6 +197,7 @@ struct FakeBluez::Impl {
         characteristics.clear();
         appSignals.reset();
         state.applicationActive = false;
+        state.applicationOwner.clear();
         notifyChanged();
     }
 

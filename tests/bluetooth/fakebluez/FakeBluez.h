@@ -48,6 +48,7 @@ public:
     struct State {
         int applicationsRegistered = 0;   // successful RegisterApplication calls so far
         bool applicationActive = false;
+        std::string applicationOwner;     // unique bus name of the registered application
         bool advertising = false;
         std::map<std::string, sdbus::Variant> advertisement;
         std::string agentCapability;      // of the default agent, empty if none

@@ -51,7 +51,7 @@ struct Message {
 
 struct ResultBody {
     bool ok = true;
-    std::string error;   // ErrorCode name when !ok
+    std::string error;   // toString(ErrorCode) when !ok, e.g. "expired"
     std::string text;
     Bytes data;          // optional payload (e.g. a wire object)
     Bytes encode() const;
