@@ -178,6 +178,9 @@ TEST_F(KeyStoreTest, RefusesMachineSecretReadableByOthers)
 TEST_F(KeyStoreTest, NoKeyMaterialInLogs)
 {
     Poco::AutoPtr<CaptureChannel> capture(new CaptureChannel);
+    // setChannel("") only reaches loggers that exist: create the root first so that
+    // loggers created later inherit the capture.
+    Poco::Logger::root().setChannel(capture);
     Poco::Logger::setChannel("", capture);
     Poco::Logger::setLevel("", Poco::Message::PRIO_TRACE);
 
