@@ -1,1 +1,190 @@
-int main() { return 0; }
+// boxoffice-phone: the reference phone on the command line. Plays the phone's
+// side of the Bluetooth protocol against an STB through the fake radio of the
+// test BlueZ (tests/bluetooth/fakebluez), for the demo and for manual runs.
+//
+//   boxoffice-phone --bus ADDR pair            link + application pairing
+//   boxoffice-phone --bus ADDR ping --count 10 session, round trips, latency
+//   boxoffice-phone --bus ADDR listen --approve   answer settlement requests
+//   boxoffice-phone --bus ADDR info
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/bluetooth/Info.h>
+#include <boxoffice/bluetooth/Messages.h>
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/phone/FakeRadioLink.h>
+#include <boxoffice/phone/Phone.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+
+using namespace boxoffice;
+namespace bt = boxoffice::bluetooth;
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+
+int usage()
+{
+    std::cerr << "usage: boxoffice-phone [--bus ADDRESS] [--address AA:BB:CC:DD:EE:FF] [--mtu N] [--state FILE]\n"
+                 "                       [--name NAME] [--stb NAME] COMMAND [ARGS]\n"
+                 "commands:\n"
+                 "  info                                 show the STB's info characteristic\n"
+                 "  pair [--yes] [--passkey N]           pair (link, then application), confirming the codes\n"
+                 "  ping [--count N] [--size BYTES]      open a session and measure round trips\n"
+                 "  listen [--approve] [--seconds N]     open a session and answer the STB's messages\n"
+                 "  forget STB                           drop the pairing with STB\n";
+    return 2;
+}
+
+bool ask(const std::string& question, bool yes)
+{
+    std::cout << question << (yes ? " [yes]" : " [y/N] ") << std::flush;
+    if (yes) {
+        std::cout << '\n';
+        return true;
+    }
+    std::string answer;
+    std::getline(std::cin, answer);
+    return answer == "y" || answer == "yes";
+}
+
+std::string pickStb(const phone::Phone& p, const std::string& wanted)
+{
+    if (!wanted.empty()) return wanted;
+    const auto stbs = p.pairedStbs();
+    if (stbs.size() != 1) throw Error(ErrorCode::InvalidArgument, "paired with " + std::to_string(stbs.size()) + " STBs: name one with --stb");
+    return stbs.front();
+}
+
+void describe(const bt::Message& m)
+{
+    std::cout << "<- " << bt::toString(m.type) << " id " << m.id;
+    if (m.type == bt::MessageType::SettlementRequest) {
+        const auto r = bt::SettlementRequestBody::decode(m.body);
+        std::cout << ": " << r.title << ", " << r.amountMinor / 100 << '.' << (r.amountMinor % 100 < 10 ? "0" : "")
+                  << r.amountMinor % 100 << ' ' << r.currency << " to " << r.payee << " (transaction " << r.transactionId
+                  << ")";
+    }
+    std::cout << '\n';
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::map<std::string, std::string> options{{"mtu", "185"}, {"address", "AA:BB:CC:DD:EE:01"},
+                                               {"state", "phone.json"}, {"name", "Reference phone"}};
+    if (const char* env = std::getenv("DBUS_SYSTEM_BUS_ADDRESS")) options["bus"] = env;
+    std::vector<std::string> rest;
+    std::map<std::string, bool> flags;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg == "--yes" || arg == "--approve") flags[arg.substr(2)] = true;
+        else if (arg.rfind("--", 0) == 0 && i + 1 < argc) options[arg.substr(2)] = argv[++i];
+        else if (arg.rfind("--", 0) == 0) return usage();
+        else rest.push_back(arg);
+    }
+    if (rest.empty() || options["bus"].empty()) return usage();
+    const std::string command = rest[0];
+    std::signal(SIGINT, [](int) { interrupted = 1; });
+    std::signal(SIGTERM, [](int) { interrupted = 1; });
+
+    try {
+        auto me = phone::Phone::open(options["state"], options["name"]);
+        if (command == "forget") {
+            if (rest.size() != 2) return usage();
+            me->forget(rest[1]);
+            me->save(options["state"]);
+            return 0;
+        }
+        auto link = std::make_shared<phone::FakeRadioLink>(phone::FakeRadioLink::Options{
+            options["bus"], options["address"], static_cast<std::uint16_t>(std::stoi(options["mtu"]))});
+
+        if (command == "info") {
+            const auto info = bt::PeripheralInfo::decode(link->readInfo());
+            std::cout << "STB \"" << info.name << "\", protocol " << int(info.version) << ", largest message body "
+                      << info.maxBody << " bytes, pairing " << (info.pairingOpen ? "open" : "closed") << '\n';
+            return 0;
+        }
+        if (command == "pair") {
+            // In real life the controllers derive it; here the phone plays both radios.
+            const auto r = crypto::randomBytes(4);
+            const std::uint32_t passkey =
+                options.count("passkey") ? static_cast<std::uint32_t>(std::stoul(options["passkey"]))
+                                         : ((std::uint32_t{r[0]} << 24) | (std::uint32_t{r[1]} << 16) |
+                                            (std::uint32_t{r[2]} << 8) | r[3]) % 1000000u;
+            char shown[8];
+            std::snprintf(shown, sizeof shown, "%06u", passkey);
+            std::cout << "Bluetooth pairing: does the TV show " << shown << "? Confirm it on the TV.\n";
+            if (!link->pairLink(passkey)) {
+                std::cerr << "link pairing refused by the STB\n";
+                return 1;
+            }
+            me->attach(link);
+            const auto stb = me->pair([&](const std::string& code) {
+                return ask("BoxOffice pairing code " + code + ": does the TV show the same code?", flags["yes"]);
+            });
+            me->save(options["state"]);
+            std::cout << "paired with \"" << stb << "\" as phone " << me->id() << '\n';
+            return 0;
+        }
+
+        me->attach(link);
+        const auto stb = pickStb(*me, options["stb"]);
+        me->openSession(stb);
+        std::cout << "session open with \"" << stb << "\"\n";
+
+        if (command == "ping") {
+            const int count = std::stoi(options.count("count") ? options["count"] : "5");
+            const auto size = static_cast<std::size_t>(std::stoul(options.count("size") ? options["size"] : "64"));
+            for (int i = 0; i < count && !interrupted; ++i) {
+                const Bytes body = crypto::randomBytes(size);
+                const auto start = std::chrono::steady_clock::now();
+                const auto pong = me->request({bt::MessageType::Ping, 0, 0, body}, std::chrono::seconds(10));
+                const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+                std::cout << "pong " << pong.body.size() << " bytes in " << us.count() << " us"
+                          << (pong.body == body ? "" : " (CORRUPT)") << '\n';
+            }
+            return 0;
+        }
+        if (command == "listen") {
+            const bool approve = flags["approve"];
+            me->onMessage([approve](const bt::Message& m) -> std::optional<bt::Message> {
+                describe(m);
+                if (m.type == bt::MessageType::SettlementRequest) {
+                    const auto r = bt::SettlementRequestBody::decode(m.body);
+                    if (!approve)
+                        return bt::Message{bt::MessageType::Result, 0, 0,
+                                           bt::ResultBody{false, "permission denied", "declined on the phone", {}}.encode()};
+                    // Without a server line (not wired yet) the approval goes back for the STB to relay.
+                    return bt::Message{bt::MessageType::Approval, 0, 0, bt::ApprovalBody{r.transactionId, true, r.order}.encode()};
+                }
+                if (m.type == bt::MessageType::Receipt) {
+                    const auto r = bt::ReceiptBody::decode(m.body);
+                    return bt::Message{bt::MessageType::Acknowledgement, 0, 0,
+                                       bt::AcknowledgementBody{r.transactionId, {}}.encode()};
+                }
+                return bt::Message{bt::MessageType::Result, 0, 0, bt::ResultBody{true, "", "received", {}}.encode()};
+            });
+            const int seconds = std::stoi(options.count("seconds") ? options["seconds"] : "0");
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+            while (!interrupted && me->hasSession() && (seconds == 0 || std::chrono::steady_clock::now() < until))
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            return me->hasSession() || interrupted || seconds ? 0 : 1;
+        }
+        return usage();
+    } catch (const Error& e) {
+        std::cerr << "boxoffice-phone: " << e.what() << " (" << toString(e.code()) << ")\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "boxoffice-phone: " << e.what() << '\n';
+        return 1;
+    }
+}
