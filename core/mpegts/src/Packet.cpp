@@ -2,26 +2,6 @@
 
 namespace boxoffice::mpegts {
 
-std::optional<std::size_t> PacketView::payloadOffset() const noexcept {
-    const bool adaptation = hasAdaptationField();
-    const bool payloadFlag = hasPayloadFlag();
-    if (!adaptation)
-        return payloadFlag ? headerSize : packetSize;
-    const std::size_t afLength = p_[4];
-    if (!payloadFlag) {
-        // Adaptation field only: it must fill the packet exactly.
-        if (afLength != packetSize - headerSize - 1)
-            return std::nullopt;
-        return packetSize;
-    }
-    // Adaptation field and payload: at most 182 bytes leave at least one payload
-    // byte; 183 is tolerated as "no payload" (some muxers write it).
-    const std::size_t offset = headerSize + 1 + afLength;
-    if (offset > packetSize)
-        return std::nullopt;
-    return offset;
-}
-
 ByteView PacketView::payload() const noexcept {
     const auto offset = payloadOffset();
     if (!offset)

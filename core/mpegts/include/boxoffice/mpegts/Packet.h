@@ -46,7 +46,19 @@ public:
     // field only, or the reserved adaptation_field_control 00); nullopt when the
     // adaptation_field_length runs past the packet or an adaptation-only packet
     // does not fill it (183 bytes) — such a packet must not be touched.
-    std::optional<std::size_t> payloadOffset() const noexcept;
+    std::optional<std::size_t> payloadOffset() const noexcept {
+        const bool adaptation = hasAdaptationField();
+        const bool payloadFlag = hasPayloadFlag();
+        if (!adaptation)
+            return payloadFlag ? headerSize : packetSize;
+        const std::size_t afLength = p_[4];
+        if (!payloadFlag)  // adaptation field only: it must fill the packet exactly
+            return afLength == packetSize - headerSize - 1 ? std::optional<std::size_t>(packetSize) : std::nullopt;
+        // With a payload at most 182 bytes leave one payload byte; 183 is tolerated
+        // as "no payload" (some muxers write it).
+        const std::size_t offset = headerSize + 1 + afLength;
+        return offset <= packetSize ? std::optional<std::size_t>(offset) : std::nullopt;
+    }
 
     // The payload bytes, empty when there are none or the layout is invalid.
     ByteView payload() const noexcept;
