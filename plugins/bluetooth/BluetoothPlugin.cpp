@@ -40,7 +40,7 @@ public:
             context_ = &context;
             const auto& config = context.config();
             auto& logger = context.logger();
-            trusted_ = std::make_unique<TrustedPhones>(context.dataDirectory() / "trusted-phones.json");
+            trusted_ = std::make_shared<TrustedPhones>(context.dataDirectory() / "trusted-phones.json");
             pairingWindow_ = seconds(config, "pairingWindowSeconds", 120);
 
             PhoneLinks::Options linkOptions;
@@ -57,7 +57,10 @@ public:
             // PhoneLinks sends through the peripheral, the peripheral delivers to
             // PhoneLinks: both are built first, started after.
             links_ = std::make_shared<PhoneLinks>(
-                linkOptions, *trusted_, [this](ByteView f) { peripheral_->notify(f); },
+                linkOptions, trusted_, [this](ByteView f) {
+                    if (!peripheral_) throw Error(ErrorCode::Unavailable, "bluetooth is stopped");
+                    peripheral_->notify(f);
+                },
                 [this](const std::string& event, const Poco::Dynamic::Var& params) { emit(event, params); }, logger);
             BluezPeripheral::Events events;
             events.write = [this](const std::string& d, std::uint16_t mtu, ByteView v) { links_->onWrite(d, mtu, v); };
@@ -72,7 +75,9 @@ public:
 
             addApi(context);
             links_->start();
-            links_->onAdvertisingWanted([this](bool wanted) { peripheral_->setAdvertising(wanted); });
+            links_->onAdvertisingWanted([this](bool wanted) {
+                if (peripheral_) peripheral_->setAdvertising(wanted);
+            });
             peripheral_->start();
             context.services().publish<boxoffice::bluetooth::PhoneChannel>(links_, context.pluginName());
             return {};
@@ -94,8 +99,9 @@ private:
         if (peripheral_) peripheral_->stop();
         if (links_) links_->stop();
         peripheral_.reset();
-        // Other plugins may still hold the service: it stays valid, only stopped.
-        trustedKeepAlive_ = std::move(trusted_);
+        // Other plugins may still hold the (stopped) service; it keeps what it needs alive.
+        links_.reset();
+        trusted_.reset();
     }
 
     void emit(const std::string& event, const Poco::Dynamic::Var& params)
@@ -168,8 +174,7 @@ private:
 
     host::PluginContext* context_ = nullptr;
     std::chrono::milliseconds pairingWindow_{120000};
-    std::unique_ptr<TrustedPhones> trusted_;
-    std::unique_ptr<TrustedPhones> trustedKeepAlive_;
+    std::shared_ptr<TrustedPhones> trusted_;
     std::shared_ptr<PhoneLinks> links_;
     std::unique_ptr<BluezPeripheral> peripheral_;
 };

@@ -48,8 +48,9 @@ struct PhoneLinks::Link {
     std::mutex sendMutex;  // one message on the air at a time, records in counter order
 };
 
-PhoneLinks::PhoneLinks(Options options, TrustedPhones& trusted, Notify notify, Emit emit, Poco::Logger& logger)
-    : options_(std::move(options)), trusted_(trusted), notify_(std::move(notify)), emit_(std::move(emit)), logger_(logger)
+PhoneLinks::PhoneLinks(Options options, std::shared_ptr<TrustedPhones> trusted, Notify notify, Emit emit,
+                       Poco::Logger& logger)
+    : options_(std::move(options)), trusted_(std::move(trusted)), notify_(std::move(notify)), emit_(std::move(emit)), logger_(logger)
 {
 }
 
@@ -94,7 +95,7 @@ void PhoneLinks::onAdvertisingWanted(std::function<void(bool)> callback)
 
 void PhoneLinks::updateAdvertising()
 {
-    if (advertisingWanted_) advertisingWanted_(pairingOpen() || !trusted_.empty());
+    if (advertisingWanted_) advertisingWanted_(pairingOpen() || !trusted_->empty());
 }
 
 void PhoneLinks::post(std::function<void()> task)
@@ -377,7 +378,7 @@ void PhoneLinks::confirmPairing(const std::string& phoneId, bool accept)
 
 void PhoneLinks::removePhone(const std::string& phoneId)
 {
-    if (!trusted_.remove(phoneId)) throw Error(ErrorCode::NotFound, "no trusted phone " + phoneId);
+    if (!trusted_->remove(phoneId)) throw Error(ErrorCode::NotFound, "no trusted phone " + phoneId);
     logger_.information("phone %s removed", phoneId);
     if (auto link = sessionFor(phoneId)) {
         alert(link, bt::AlertCode::NotPaired, "this phone was removed on the TV");
@@ -503,7 +504,7 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
     }
     case T::SessionHello: {
         const auto key = bt::StbSessionHandshake::phoneKeyOf(message);
-        const auto phone = trusted_.find(bt::phoneIdOf(key));
+        const auto phone = trusted_->find(bt::phoneIdOf(key));
         if (!phone) return alert(link, bt::AlertCode::NotPaired, "this phone is not paired with this TV");
         Bytes accept;
         {
@@ -572,7 +573,7 @@ void PhoneLinks::finishPairing(const std::shared_ptr<Link>& link)
                        std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count()};
     try {
-        trusted_.add(std::move(phone));
+        trusted_->add(std::move(phone));
     } catch (const Error& e) {
         logger_.error("cannot store the paired phone: %s", std::string(e.what()));
         return alert(link, bt::AlertCode::PairingRejected, "the TV could not store the pairing");
@@ -751,7 +752,7 @@ void PhoneLinks::failPending(const std::string& phoneId)
 std::vector<bt::PhoneInfo> PhoneLinks::phones() const
 {
     std::vector<bt::PhoneInfo> out;
-    for (const auto& p : trusted_.list()) out.push_back({p.id, p.name, p.publicKey, sessionFor(p.id) != nullptr});
+    for (const auto& p : trusted_->list()) out.push_back({p.id, p.name, p.publicKey, sessionFor(p.id) != nullptr});
     return out;
 }
 

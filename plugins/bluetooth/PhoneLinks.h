@@ -44,7 +44,7 @@ public:
     using Notify = std::function<void(ByteView fragment)>;
     using Emit = std::function<void(const std::string& event, const Poco::Dynamic::Var& params)>;
 
-    PhoneLinks(Options options, TrustedPhones& trusted, Notify notify, Emit emit, Poco::Logger& logger);
+    PhoneLinks(Options options, std::shared_ptr<TrustedPhones> trusted, Notify notify, Emit emit, Poco::Logger& logger);
     ~PhoneLinks() override;
 
     void start();
@@ -102,7 +102,7 @@ private:
     void updateAdvertising();
 
     Options options_;
-    TrustedPhones& trusted_;
+    std::shared_ptr<TrustedPhones> trusted_;  // shared: other plugins may outlive our deinitialize
     Notify notify_;
     Emit emit_;
     Poco::Logger& logger_;

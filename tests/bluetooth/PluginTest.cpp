@@ -10,6 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
 
 using namespace boxoffice;
 using namespace boxoffice::testing;
@@ -440,4 +444,52 @@ TEST(BluetoothPlugin, RemovedPhoneIsRefusedAndTrustSurvivesRestart)
     EXPECT_EQ(b.phone->lastAlert()->code, bt::AlertCode::NotPaired);
     EXPECT_EQ(rig.channel()->phones().size(), 1u);
     EXPECT_THROW(rig.call("bluetooth.1.removePhone", R"({"phoneId":"nope"})"), std::runtime_error);
+}
+
+namespace {
+// Runs a command, returns its exit status and output.
+std::pair<int, std::string> run(const std::string& command)
+{
+    std::string output;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return {-1, ""};
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+} // namespace
+
+TEST(BluetoothPlugin, ReferencePhoneCommandLinePairsAndPings)
+{
+    Rig rig;
+    const auto cli = (std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "bin/boxoffice-phone").string();
+    const auto state = rig.dataRoot() / "phone.json";
+    const std::string base = cli + " --bus '" + rig.bus().address() + "' --address AA:BB:CC:DD:EE:42 --mtu 23 --state " +
+                             state.string() + " --name CLI";
+
+    auto [infoStatus, info] = run(base + " info");
+    EXPECT_EQ(infoStatus, 0) << info;
+    EXPECT_NE(info.find("\"Living room\""), std::string::npos) << info;
+
+    rig.call("bluetooth.1.startPairing");
+    auto pairing = std::async(std::launch::async, [&] { return run(base + " --passkey 4711 pair --yes"); });
+    auto link = rig.events().waitFor("bluetooth.1.linkConfirmation", 10s);
+    ASSERT_TRUE(link);
+    EXPECT_EQ(link->getValue<std::string>("passkey"), "004711");
+    rig.call("bluetooth.1.confirmLink", R"({"device":")" + link->getValue<std::string>("device") + R"(","accept":true})");
+    auto code = rig.events().waitFor("bluetooth.1.pairingCode", 10s);
+    ASSERT_TRUE(code);
+    rig.call("bluetooth.1.confirmPairing", R"({"phoneId":")" + code->getValue<std::string>("phoneId") + R"(","accept":true})");
+    auto [pairStatus, pairOutput] = pairing.get();
+    EXPECT_EQ(pairStatus, 0) << pairOutput;
+    EXPECT_NE(pairOutput.find(code->getValue<std::string>("code")), std::string::npos) << pairOutput;
+    struct stat st {};
+    ASSERT_EQ(::stat(state.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+    auto [pingStatus, pings] = run(base + " ping --count 3 --size 1000");
+    EXPECT_EQ(pingStatus, 0) << pings;
+    EXPECT_NE(pings.find("pong 1000 bytes"), std::string::npos) << pings;
+    EXPECT_EQ(pings.find("CORRUPT"), std::string::npos);
 }
