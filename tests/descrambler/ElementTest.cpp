@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 
 using namespace boxoffice;
@@ -282,6 +283,39 @@ TEST(Element, EcmModeWithKeyServicePointerAndLateKeyWarning) {
     const std::vector<std::uint16_t> es{0x100, 0x101};
     EXPECT_EQ(testutil::firstDifference(testutil::packetsOf(h.pullAll(), es), testutil::packetsOf(clear, es)), -1);
     EXPECT_EQ(h.stat("without-key"), 0u);
+}
+
+TEST(Element, PostsGuideEventsAndBroadcastTime) {
+    Harness h("tsdescrambler");
+    h.push(testdata::readFile("tsduck/test-030.ts"));
+    h.push(testdata::readFile("tsduck/test-018.ts"));
+    std::size_t events = 0, scrambledEvents = 0;
+    std::optional<gint64> utc;
+    std::string firstName;
+    while (GstMessage* m = gst_bus_pop(h.bus)) {
+        if (const GstStructure* s = gst_message_get_structure(m)) {
+            if (gst_structure_has_name(s, "boxoffice-guide-event")) {
+                ++events;
+                gboolean scrambled = FALSE;
+                gst_structure_get_boolean(s, "scrambled", &scrambled);
+                scrambledEvents += scrambled ? 1 : 0;
+                guint id = 0;
+                gst_structure_get_uint(s, "event-id", &id);
+                if (id == 36479)
+                    firstName = gst_structure_get_string(s, "name");
+            } else if (gst_structure_has_name(s, "boxoffice-broadcast-time")) {
+                gint64 t = 0;
+                gst_structure_get_int64(s, "utc", &t);
+                utc = t;
+            }
+        }
+        gst_message_unref(m);
+    }
+    EXPECT_GE(events, 20u);
+    EXPECT_GT(scrambledEvents, 0u);
+    EXPECT_EQ(firstName, "PETER ET ELLIOTT LE DRAGON");
+    ASSERT_TRUE(utc);
+    EXPECT_EQ(*utc, 1518525308);
 }
 
 // The built libgstboxoffice.so, loaded by gst-inspect-1.0 in its own process (the

@@ -3,6 +3,7 @@
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/crypto/SecretBytes.h>
+#include <boxoffice/mpegts/Guide.h>
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/mpegts/Packet.h>
 #include <boxoffice/mpegts/StreamDescrambler.h>
@@ -33,6 +34,7 @@ enum Property {
     PropMaxHeldPackets,
     PropCsa2EntropyReduction,
     PropStatisticsInterval,
+    PropGuide,
     PropDescrambled,
     PropClear,
     PropHeld,
@@ -67,9 +69,11 @@ struct Impl {
     guint maxHeld = 20000;
     bool reduceCsa2 = false;
     guint statisticsIntervalMs = 1000;
+    bool guide = true;
 
     // streaming state
     std::unique_ptr<bm::StreamDescrambler> engine;
+    std::unique_ptr<bm::GuideCollector> guideCollector;
     GstAdapter* adapter = nullptr;
     std::uint64_t resyncErrors = 0;
     gint64 lastStatistics = 0;
@@ -193,6 +197,7 @@ void setProperty(GObject* object, guint id, const GValue* value, GParamSpec* psp
     case PropMaxHeldPackets: impl.maxHeld = g_value_get_uint(value); break;
     case PropCsa2EntropyReduction: impl.reduceCsa2 = g_value_get_boolean(value); break;
     case PropStatisticsInterval: impl.statisticsIntervalMs = g_value_get_uint(value); break;
+    case PropGuide: impl.guide = g_value_get_boolean(value); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
     }
 }
@@ -210,6 +215,7 @@ void getProperty(GObject* object, guint id, GValue* value, GParamSpec* pspec) {
     case PropMaxHeldPackets: g_value_set_uint(value, impl.maxHeld); break;
     case PropCsa2EntropyReduction: g_value_set_boolean(value, impl.reduceCsa2); break;
     case PropStatisticsInterval: g_value_set_uint(value, impl.statisticsIntervalMs); break;
+    case PropGuide: g_value_set_boolean(value, impl.guide); break;
     case PropDescrambled: g_value_set_uint64(value, s.descrambled); break;
     case PropClear: g_value_set_uint64(value, s.clear); break;
     case PropHeld: g_value_set_uint64(value, s.held); break;
@@ -268,6 +274,26 @@ GstBuffer* wrapBytes(boxoffice::Bytes&& bytes) {
                                        [](gpointer p) { delete static_cast<boxoffice::Bytes*>(p); });
 }
 
+// Guide data goes to the bus for the application (the STB's PPV catalog and
+// trusted clock read it there).
+std::unique_ptr<bm::GuideCollector> makeGuide(GstTsDescrambler* self) {
+    bm::GuideCollector::Callbacks callbacks;
+    callbacks.onEvent = [self](const bm::GuideEvent& e) {
+        GstStructure* st = gst_structure_new(
+            "boxoffice-guide-event", "service-id", G_TYPE_UINT, guint{e.serviceId}, "event-id", G_TYPE_UINT,
+            guint{e.eventId}, "table-id", G_TYPE_UINT, guint{e.tableId}, "start", G_TYPE_INT64, gint64{e.start},
+            "duration", G_TYPE_UINT, guint{e.duration}, "running-status", G_TYPE_UINT, guint{e.runningStatus},
+            "scrambled", G_TYPE_BOOLEAN, gboolean{e.scrambled}, "name", G_TYPE_STRING, e.name.c_str(), "text",
+            G_TYPE_STRING, e.text.c_str(), nullptr);
+        gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
+    };
+    callbacks.onTime = [self](std::int64_t utc) {
+        GstStructure* st = gst_structure_new("boxoffice-broadcast-time", "utc", G_TYPE_INT64, gint64{utc}, nullptr);
+        gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
+    };
+    return std::make_unique<bm::GuideCollector>(std::move(callbacks));
+}
+
 gboolean start(GstBaseTransform* trans) {
     auto* self = GST_TS_DESCRAMBLER(trans);
     Impl& impl = *self->impl;
@@ -279,6 +305,9 @@ gboolean start(GstBaseTransform* trans) {
     config.maxHeldPackets = impl.maxHeld;
     config.reduceCsa2Entropy = impl.reduceCsa2;
     impl.engine = std::make_unique<bm::StreamDescrambler>(config);
+    impl.guideCollector.reset();
+    if (impl.guide)
+        impl.guideCollector = makeGuide(self);
     impl.keysDirty = impl.keyServiceDirty = true;
     impl.snapshot = {};
     impl.resyncErrors = 0;
@@ -295,6 +324,7 @@ gboolean stop(GstBaseTransform* trans) {
         impl.adapter = nullptr;
     }
     impl.engine.reset();
+    impl.guideCollector.reset();
     return TRUE;
 }
 
@@ -350,6 +380,8 @@ GstFlowReturn generateOutput(GstBaseTransform* trans, GstBuffer** out) {
         }
         bm::StreamDescrambler::Output result;
         try {
+            if (impl.guideCollector)
+                impl.guideCollector->pushAll(boxoffice::ByteView(map.data, map.size));
             result = impl.engine->process(boxoffice::MutableByteView(map.data, map.size));
         } catch (const std::exception& e) {
             gst_buffer_unmap(buffer, &map);
@@ -418,6 +450,8 @@ gboolean sinkEvent(GstBaseTransform* trans, GstEvent* event) {
             gst_adapter_clear(impl.adapter);
         if (impl.engine)
             impl.engine->reset();
+        if (impl.guideCollector)
+            impl.guideCollector = makeGuide(self);
         break;
     default:
         break;
@@ -498,6 +532,11 @@ static void gst_ts_descrambler_class_init(GstTsDescramblerClass* klass) {
         gobject, PropStatisticsInterval,
         g_param_spec_uint("statistics-interval", "Statistics interval",
                           "Minimum milliseconds between statistics messages", 0, G_MAXUINT, 1000, rw));
+    g_object_class_install_property(
+        gobject, PropGuide,
+        g_param_spec_boolean("guide", "Guide",
+                             "Post EIT events (boxoffice-guide-event) and TDT/TOT time (boxoffice-broadcast-time)",
+                             TRUE, rw));
     g_object_class_install_property(
         gobject, PropDescrambled,
         g_param_spec_uint64("descrambled", "Descrambled", "Packets descrambled", 0, G_MAXUINT64, 0, ro));
