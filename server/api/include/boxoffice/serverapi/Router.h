@@ -1,0 +1,37 @@
+#pragma once
+// The service server plugins register their REST routes with (published by
+// the `https` plugin). Routes are withdrawn by owner when a plugin stops.
+
+#include <boxoffice/serverapi/Route.h>
+
+#include <boxoffice/crypto/P256.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boxoffice::serverapi {
+
+// Looks up a registered phone's current key; nothing for unknown/unregistered phones.
+using PhoneKeyLookup = std::function<std::optional<crypto::P256PublicKey>(const std::string& phoneId)>;
+// Decides whether a device (TLS client certificate CN) may call: throws
+// Error(Revoked / PermissionDenied) to refuse. The server already checked the
+// TLS chain and the revocation list.
+using DeviceCheck = std::function<void(const std::string& deviceId)>;
+
+class Router {
+public:
+    static constexpr const char* kServiceId = "boxoffice.server.Router/1";
+    virtual ~Router() = default;
+
+    // Error(AlreadyExists) if the same method and pattern is registered already.
+    virtual void add(Route route) = 0;
+    virtual void removeOwner(const std::string& owner) = 0;
+    virtual std::vector<Route> routes() const = 0;
+
+    virtual void setPhoneKeyLookup(PhoneKeyLookup lookup) = 0;
+    virtual void setDeviceCheck(DeviceCheck check) = 0;
+};
+
+} // namespace boxoffice::serverapi

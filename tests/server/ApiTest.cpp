@@ -1,0 +1,263 @@
+// The REST transport over real TLS sockets: mutual TLS for devices, signed phone
+// requests with replay protection, operator tokens, limits and JSON errors.
+
+#include "DevKeys.h"
+#include "ServerBackend.h"
+
+#include <boxoffice/rpc/TokenStore.h>
+#include <boxoffice/serverapi/Client.h>
+#include <boxoffice/serverapi/PhoneSignature.h>
+#include <boxoffice/serverapi/Server.h>
+#include <boxoffice/trust/KeyFiles.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/StreamCopier.h>
+
+#include <atomic>
+#include <chrono>
+
+using namespace boxoffice;
+using namespace boxoffice::serverapi;
+using boxoffice::server::test::DevKeys;
+using boxoffice::server::test::ScratchDir;
+
+namespace {
+
+std::int64_t nowSeconds()
+{
+    using namespace std::chrono;
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Poco::Dynamic::Var callerBody(const Request& r)
+{
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+    o->set("auth", std::string(toString(r.caller.auth)));
+    o->set("id", r.caller.id);
+    o->set("requestId", r.requestId);
+    return o;
+}
+
+class ApiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto& keys = DevKeys::get();
+        db_ = std::make_unique<storage::Database>("sqlite:" + (dir_.path() / "api.db").string());
+        ServerOptions o{};
+        o.address = "127.0.0.1";
+        o.port = 0;
+        o.certificate = keys.dir / "server/tls.crt";
+        o.privateKey = keys.dir / "server/tls.key.pem";
+        o.clientCa = keys.dir / "server/tls-ca.crt";
+        o.revocations = keys.dir / "revocations.bin";
+        o.rootJson = keys.dir / "root/root.json";
+        o.maxBodyBytes = 4096;
+        o.requestsPerSecond = 1000;
+        o.requestBurst = 1000;
+        options_ = o;
+        server_ = std::make_unique<Server>(o, *db_, Poco::Logger::get("test"));
+        server_->addOperatorToken("ops", rpc::TokenStore::digest("operator-secret"));
+        phone_ = trust::loadPhone(keys.dir / "phones/phone-1").certificate;
+        server_->setPhoneKeyLookup([this](const std::string& id) -> std::optional<crypto::P256PublicKey> {
+            if (id != phone_.subject) return std::nullopt;
+            return crypto::P256PublicKey::fromRaw(phone_.publicKey);
+        });
+        server_->add({"GET", "/v1/device/whoami", Auth::Device, [](const Request& r) { return Response{200, callerBody(r)}; }, "test", ""});
+        server_->add({"POST", "/v1/phone/whoami", Auth::Phone, [](const Request& r) { return Response{200, callerBody(r)}; }, "test", ""});
+        server_->add({"GET", "/v1/operator/whoami", Auth::Operator, [](const Request& r) { return Response{200, callerBody(r)}; }, "test", ""});
+        server_->add({"POST", "/v1/echo/{name}", Auth::None,
+                      [](const Request& r) {
+                          auto body = r.json();
+                          allowOnly(*body, {"amount", "note"});
+                          Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+                          out->set("name", r.param("name"));
+                          out->set("amount", requireInt(*body, "amount"));
+                          return Response{201, out};
+                      },
+                      "test", ""});
+        server_->start();
+    }
+    void TearDown() override { server_.reset(); }
+
+    ClientOptions base() const {
+        ClientOptions c;
+        c.host = "localhost";
+        c.port = server_->port();
+        c.serverCa = DevKeys::get().dir / "server/tls-ca.crt";
+        return c;
+    }
+    ClientOptions device(const std::string& id, const std::filesystem::path& keys) const {
+        auto c = base();
+        c.clientCertificate = keys / "devices" / id / "tls.crt";
+        c.clientKey = keys / "devices" / id / "tls.key.pem";
+        return c;
+    }
+    ClientOptions phone() const {
+        auto c = base();
+        auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
+        c.phoneId = creds.certificate.subject;
+        c.phoneKey = crypto::P256PrivateKey::fromPem(
+            trust::readKeyFile(DevKeys::get().dir / "phones/phone-1/sign.key.pem"));
+        return c;
+    }
+    // A raw request with exactly the given headers (to replay or tamper).
+    std::pair<int, std::string> raw(const std::string& method, const std::string& path, const std::string& body,
+                                    const std::map<std::string, std::string>& headers) {
+        Poco::Net::Context::Ptr ctx = new Poco::Net::Context(Poco::Net::Context::TLSV1_2_CLIENT_USE, "", "",
+                                                             (DevKeys::get().dir / "server/tls-ca.crt").string(),
+                                                             Poco::Net::Context::VERIFY_STRICT);
+        Poco::Net::HTTPSClientSession session("localhost", server_->port(), ctx);
+        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        for (const auto& [k, v] : headers) request.set(k, v);
+        request.setContentLength(static_cast<std::streamsize>(body.size()));
+        session.sendRequest(request) << body;
+        Poco::Net::HTTPResponse response;
+        std::string text;
+        Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
+        return {static_cast<int>(response.getStatus()), text};
+    }
+
+    ScratchDir dir_;
+    std::unique_ptr<storage::Database> db_;
+    ServerOptions options_;
+    std::unique_ptr<Server> server_;
+    wire::Certificate phone_;
+};
+
+std::string field(const ClientResponse& r, const std::string& name) {
+    return r.body.extract<Poco::JSON::Object::Ptr>()->getValue<std::string>(name);
+}
+
+TEST_F(ApiTest, HealthNeedsNoCredentials) {
+    Client c(base());
+    EXPECT_EQ(c.get("/v1/health").status, 200);
+    auto r = c.get("/v1/nothing-here");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.error(), "not found");
+}
+
+TEST_F(ApiTest, DeviceIsTheClientCertificateCommonName) {
+    Client c(device("stb-1", DevKeys::get().dir));
+    auto r = c.get("/v1/device/whoami");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(field(r, "auth"), "device");
+    EXPECT_EQ(field(r, "id"), "stb-1");
+}
+
+TEST_F(ApiTest, DeviceRouteRefusesNoCertificateRevokedDeviceAndForeignCa) {
+    Client none(base());
+    auto r = none.get("/v1/device/whoami");
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.error(), "permission denied");
+
+    Client revoked(device("stb-revoked", DevKeys::get().dir));
+    r = revoked.get("/v1/device/whoami");
+    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.error(), "revoked");
+
+    // A certificate from another CA fails the TLS handshake itself.
+    Client foreign(device("stb-1", DevKeys::get().foreign));
+    EXPECT_THROW(foreign.get("/v1/device/whoami"), Error);
+
+    // The plugin's own device check can refuse too (e.g. unregistered device).
+    server_->setDeviceCheck([](const std::string& id) {
+        throw Error(ErrorCode::PermissionDenied, "device " + id + " is not registered");
+    });
+    Client stb(device("stb-1", DevKeys::get().dir));
+    EXPECT_EQ(stb.get("/v1/device/whoami").status, 403);
+}
+
+TEST_F(ApiTest, OperatorTokenIsChecked) {
+    auto c = base();
+    Client anonymous(c);
+    EXPECT_EQ(anonymous.get("/v1/operator/whoami").status, 403);
+    c.operatorToken = "wrong";
+    Client wrong(c);
+    EXPECT_EQ(wrong.get("/v1/operator/whoami").status, 403);
+    c.operatorToken = "operator-secret";
+    Client ops(c);
+    auto r = ops.get("/v1/operator/whoami");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(field(r, "id"), "ops");
+    auto m = ops.get("/metrics");
+    EXPECT_EQ(m.status, 200);
+    EXPECT_NE(m.raw.find("boxoffice_http_requests_total{route=\"GET /v1/operator/whoami\",status=\"200\"} 1"),
+              std::string::npos)
+        << m.raw;
+    EXPECT_EQ(anonymous.get("/metrics").status, 403);
+}
+
+TEST_F(ApiTest, SignedPhoneRequestsAreAcceptedOnceOnly) {
+    Client c(phone());
+    auto r = c.post("/v1/phone/whoami", Poco::JSON::Object::Ptr(new Poco::JSON::Object));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(field(r, "id"), phone_.subject);
+
+    const auto key = *phone().phoneKey;
+    const std::string body = R"({"x":1})";
+    auto headers = signPhoneRequest(key, phone_.subject, "POST", "/v1/phone/whoami", body, nowSeconds());
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 200);
+    auto replay = raw("POST", "/v1/phone/whoami", body, headers);
+    EXPECT_EQ(replay.first, 409);
+    EXPECT_NE(replay.second.find("replayed"), std::string::npos);
+
+    // Tampered body, wrong path, other key, stale time, unknown phone.
+    headers = signPhoneRequest(key, phone_.subject, "POST", "/v1/phone/whoami", body, nowSeconds());
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", R"({"x":2})", headers).first, 401);
+    headers = signPhoneRequest(crypto::P256PrivateKey::generate(), phone_.subject, "POST", "/v1/phone/whoami", body,
+                               nowSeconds());
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 401);
+    headers = signPhoneRequest(key, phone_.subject, "POST", "/v1/phone/whoami", body, nowSeconds() - 3600);
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 410);
+    headers = signPhoneRequest(key, "phone-unknown", "POST", "/v1/phone/whoami", body, nowSeconds());
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 401);
+    headers["X-BoxOffice-Nonce"] = "short";
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 400);
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, {}).first, 403);
+}
+
+TEST_F(ApiTest, HostileBodiesGetClearFourHundreds) {
+    Client c(base());
+    auto r = c.call("POST", "/v1/echo/a", "{not json");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.error(), "malformed");
+    r = c.call("POST", "/v1/echo/a", "[1,2]");
+    EXPECT_EQ(r.error(), "malformed");
+    r = c.call("POST", "/v1/echo/a", R"({"amount":"12"})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("amount"), std::string::npos);
+    r = c.call("POST", "/v1/echo/a", R"({"amount":1.5})");
+    EXPECT_EQ(r.status, 400);
+    r = c.call("POST", "/v1/echo/a", R"({"amount":99999999999999999999999})");
+    EXPECT_EQ(r.status, 400);
+    r = c.call("POST", "/v1/echo/a", R"({"amount":1,"sneaky":true})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("sneaky"), std::string::npos);
+    r = c.call("POST", "/v1/echo/a", std::string(10000, ' '));
+    EXPECT_EQ(r.status, 413);
+    Client again(base());
+    r = again.call("POST", "/v1/echo/a", R"({"amount":7})", "req-42");
+    EXPECT_EQ(r.status, 201);
+    EXPECT_EQ(r.body.extract<Poco::JSON::Object::Ptr>()->getValue<std::int64_t>("amount"), 7);
+    EXPECT_EQ(again.call("GET", "/v1/echo/a").status, 404); // wrong method
+}
+
+TEST_F(ApiTest, RateLimitPerClient) {
+    server_.reset();
+    options_.requestsPerSecond = 0.001;
+    options_.requestBurst = 3;
+    server_ = std::make_unique<Server>(options_, *db_, Poco::Logger::get("test"));
+    server_->start();
+    Client c(base());
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(c.get("/v1/health").status, 200);
+    auto r = c.get("/v1/health");
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(r.error(), "limit exceeded");
+}
+
+} // namespace
