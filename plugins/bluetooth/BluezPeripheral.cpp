@@ -428,8 +428,9 @@ bool BluezPeripheral::connectBus()
                 raw->connection->enterEventLoop();
             } catch (const std::exception& e) {
                 logger_.error("D-Bus event loop ended: %s", std::string(e.what()));
-                raw->lost = true;
             }
+            // Ended by us (shutdown) or by the bus: either way this connection is done.
+            raw->lost = true;
             wake_.notify_all();
         });
         if (!options_.busName.empty()) c.requestName(options_.busName);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <thread>
 
 namespace boxoffice::fakebluez {
 
@@ -55,6 +56,7 @@ struct FakeBluez::Impl {
     std::map<std::string, std::unique_ptr<sdbus::IProxy>> proxies;
     std::vector<sdbus::Slot> slots;
     sdbus::Slot appSignals;
+    std::thread loop;  // ours, so that losing the bus ends the loop instead of the process
 
     mutable std::recursive_mutex mutex;
     mutable std::condition_variable_any changed;
@@ -648,14 +650,21 @@ struct FakeBluez::Impl {
         slots.push_back(connection->addMatch(
             "type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',member='NameOwnerChanged'",
             [this](sdbus::Message& m) { onNameOwnerChanged(m); }));
-        connection->enterEventLoopAsync();
         connection->requestName("org.bluez");
+        loop = std::thread([this] {
+            try {
+                connection->enterEventLoop();
+            } catch (const std::exception& e) {
+                std::cerr << "fake bluez: bus lost: " << e.what() << '\n';
+            }
+        });
     }
 
     void stop()
     {
         if (!connection) return;
         connection->leaveEventLoop();
+        if (loop.joinable()) loop.join();
         std::lock_guard lock(mutex);
         appSignals.reset();
         slots.clear();

@@ -16,7 +16,15 @@ public:
 
     const std::string& address() const { return address_; }
 
+    // Kills the daemon and starts a new one on the same socket path: every
+    // connection is lost, clients may connect again to the same address.
+    void restart();
+
 private:
+    void start();
+    void kill();
+
+    std::string path_;
     std::string address_;
     pid_t pid_ = -1;
 };
