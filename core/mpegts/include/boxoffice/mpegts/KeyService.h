@@ -17,6 +17,10 @@ namespace boxoffice::mpegts {
 
 class KeyService {
 public:
+    // Its id in the plugin host's service registry: the STB's ticket wallet
+    // publishes its implementation under it, the playback plugin finds it.
+    static constexpr const char* kServiceId = "boxoffice.descrambler.KeyService/1";
+
     virtual ~KeyService() = default;
 
     // Called on the streaming thread with a complete, CRC-checked ECM section.
