@@ -77,9 +77,9 @@ inline std::string backendName(const ::testing::TestParamInfo<storage::Backend>&
     [&]() -> std::string {                                                                                \
         try {                                                                                             \
             statement;                                                                                    \
-        } catch (const ::boxoffice::Error& e) {                                                           \
-            EXPECT_EQ(e.code(), expected) << e.what();                                                    \
-            return e.what();                                                                              \
+        } catch (const ::boxoffice::Error& boxError) {                                                    \
+            EXPECT_EQ(boxError.code(), expected) << boxError.what();                                                 \
+            return boxError.what();                                                                       \
         }                                                                                                 \
         ADD_FAILURE() << #statement " did not throw";                                                     \
         return {};                                                                                        \

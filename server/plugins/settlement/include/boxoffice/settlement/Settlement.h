@@ -1,0 +1,140 @@
+#pragma once
+// Settlement of impulse purchases with the phone (DESIGN §5 flow 3), plus the
+// account/device/phone bindings and the catalog it needs.
+//
+//   STB order (mTLS)      -> pending ledger transfer "order:<id>" + transaction number
+//   phone's signed approval (transaction number, order, amount, currency, payee,
+//   account, phone) that matches exactly -> transfer posted, ticket issued to
+//   the STB (event key sealed to its X25519 key), receipt signed for the phone
+//   phone's signed acknowledgement of the receipt -> order closed
+//   decline -> voided; "not me" -> voided, account inhibited, device blocked
+//   no decision in time -> expired (server time)
+//
+// Every call is idempotent by the client's ids (order id; the approval and
+// acknowledgement objects themselves): a retry answers the same, a different
+// request for the same id is Error(Conflict). Each call is one database
+// transaction, so a crash leaves either all or none of its effect.
+
+#include <boxoffice/ledger/Ledger.h>
+#include <boxoffice/storage/Database.h>
+#include <boxoffice/trust/Certificates.h>
+#include <boxoffice/wire/Acknowledgement.h>
+#include <boxoffice/wire/Approval.h>
+#include <boxoffice/wire/Certificate.h>
+#include <boxoffice/wire/Receipt.h>
+#include <boxoffice/wire/Ticket.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boxoffice::settlement {
+
+// Key material the server signs and verifies with (from boxoffice-keytool's layout).
+struct Keys {
+    trust::TrustAnchor root;
+    trust::Credentials issuer;           // ticket issuer
+    trust::Credentials server;           // receipts
+    std::filesystem::path eventKeys;     // DIR/events/<keyDirName(id)>.key (hex)
+
+    static Keys load(const std::filesystem::path& keysDir, const std::string& issuerId = "issuer-dev");
+};
+
+struct Event {
+    std::string eventId;
+    std::string title;
+    std::string payee;                   // merchant ledger account credited
+    std::int64_t price = 0;              // minor units
+    std::string currency;
+    std::int64_t saleFrom = 0;           // purchase window, unix seconds
+    std::int64_t saleUntil = 0;
+    std::int64_t startsAt = 0;           // broadcast
+    std::int64_t endsAt = 0;
+    std::int64_t previewSeconds = 0;
+    bool blackout = false;
+    std::string eventKeyId;
+};
+
+struct OrderRequest {
+    std::string orderId;                 // STB-generated, [A-Za-z0-9._-]{1,48}
+    std::string eventId;
+    std::int64_t amount = 0;             // the price the STB showed
+    std::string currency;
+};
+
+enum class OrderState { Pending, Approved, Closed, Declined, NotMe, Expired };
+std::string_view toString(OrderState state) noexcept;
+
+struct OrderView {
+    std::string orderId;
+    std::string deviceId;
+    std::string accountId;
+    std::string eventId;
+    std::string payee;
+    std::int64_t amount = 0;
+    std::string currency;
+    std::string transactionNumber;
+    OrderState state = OrderState::Pending;
+    std::int64_t createdAt = 0;          // unix seconds
+    std::int64_t expiresAt = 0;
+    std::optional<wire::Ticket> ticket;  // once approved
+    std::optional<wire::Receipt> receipt;
+};
+
+struct Options {
+    std::int64_t pendingSeconds = 300;   // an order not approved in this time expires
+};
+
+class Settlement {
+public:
+    // Migrates the "settlement" schema (and the ledger's, through `ledger`).
+    Settlement(ledger::Ledger& ledger, Keys keys, Options options = {});
+
+    static const storage::Schema& schema();
+
+    // --- accounts and devices (operator) ---
+    // Verifies the certificate against the root (role, validity) and binds it to the account.
+    void registerDevice(const wire::Certificate& certificate, const std::string& accountId);
+    void registerPhone(const wire::Certificate& certificate, const std::string& accountId);
+    std::optional<crypto::P256PublicKey> phoneKey(const std::string& phoneId);
+    // Error(PermissionDenied) for an unregistered or blocked device.
+    void checkDevice(const std::string& deviceId);
+    void unblockDevice(const std::string& deviceId);
+    // Clears a "not me" inhibition on the account.
+    void clearAccount(const std::string& accountId);
+
+    // --- catalog (operator) ---
+    void putEvent(const Event& event);
+    std::vector<Event> events();
+
+    // --- the purchase ---
+    OrderView order(const std::string& deviceId, const OrderRequest& request);
+    // `phoneId`: the phone that sent it (signed request), or empty when relayed by the STB.
+    OrderView approve(const std::string& phoneId, const wire::Approval& approval);
+    OrderView acknowledge(const std::string& phoneId, const wire::Acknowledgement& acknowledgement);
+    OrderView orderById(const std::string& orderId);
+    OrderView orderByTransaction(const std::string& transactionNumber);
+    std::vector<OrderView> ordersOfAccount(const std::string& accountId, std::size_t limit = 100);
+    std::string accountOfPhone(const std::string& phoneId);
+    // Expires pending orders whose time is up; returns how many.
+    std::size_t expireDue();
+
+    // DESIGN §6 invariants that involve settlement: one transfer per order in a
+    // matching state, every ticket traces to exactly one posted transfer.
+    static std::vector<std::string> checkInvariants(storage::Transaction& tx);
+
+    ledger::Ledger& ledger() noexcept { return ledger_; }
+    std::int64_t nowSeconds() const { return ledger_.now() / 1000; }
+
+private:
+    OrderView load(storage::Transaction& tx, const std::string& orderId);
+    std::optional<OrderView> find(storage::Transaction& tx, const std::string& column, const std::string& value);
+
+    ledger::Ledger& ledger_;
+    storage::Database& db_;
+    Keys keys_;
+    Options options_;
+};
+
+} // namespace boxoffice::settlement

@@ -1,0 +1,542 @@
+#include <boxoffice/settlement/Settlement.h>
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/crypto/SecretBytes.h>
+#include <boxoffice/crypto/X25519.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/trust/TicketIssuer.h>
+
+#include <array>
+
+namespace boxoffice::settlement {
+namespace {
+
+using storage::Row;
+using storage::Transaction;
+
+constexpr const char* kOrderColumns =
+    "order_id, device_id, account_id, event_id, payee, amount, currency, transaction_number, state, created_at,"
+    " expires_at, ticket, receipt";
+
+constexpr std::array<std::pair<OrderState, std::string_view>, 6> kStates{{
+    {OrderState::Pending, "pending"},
+    {OrderState::Approved, "approved"},
+    {OrderState::Closed, "closed"},
+    {OrderState::Declined, "declined"},
+    {OrderState::NotMe, "not-me"},
+    {OrderState::Expired, "expired"},
+}};
+
+OrderState stateFrom(std::string_view s)
+{
+    for (const auto& [state, name] : kStates)
+        if (name == s) return state;
+    throw Error(ErrorCode::Storage, "unknown order state '" + std::string(s) + "'");
+}
+
+std::string transferId(const std::string& orderId) { return "order:" + orderId; }
+
+void checkOrderId(const std::string& id)
+{
+    bool ok = !id.empty() && id.size() <= 48;
+    for (char c : id)
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-');
+    if (!ok) throw Error(ErrorCode::InvalidArgument, "order id must be 1..48 characters of [A-Za-z0-9._-]");
+}
+
+// 12 characters from an alphabet without look-alikes, easy to read out.
+std::string newTransactionNumber()
+{
+    static constexpr std::string_view alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    const auto random = crypto::randomBytes(12);
+    std::string out;
+    for (auto b : random) out.push_back(alphabet[b % alphabet.size()]);
+    return out;
+}
+
+Bytes readEventKey(const std::filesystem::path& dir, const std::string& keyId)
+{
+    auto text = trust::readKeyFile(dir / (trust::keyDirName(keyId) + ".key"));
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    return fromHex(text, "event key");
+}
+
+Event eventFrom(const Row& r)
+{
+    Event e;
+    e.eventId = r.text(0);
+    e.title = r.text(1);
+    e.payee = r.text(2);
+    e.price = r.int64(3);
+    e.currency = r.text(4);
+    e.saleFrom = r.int64(5);
+    e.saleUntil = r.int64(6);
+    e.startsAt = r.int64(7);
+    e.endsAt = r.int64(8);
+    e.previewSeconds = r.int64(9);
+    e.blackout = r.int64(10) != 0;
+    e.eventKeyId = r.text(11);
+    return e;
+}
+
+constexpr const char* kEventColumns = "event_id, title, payee, price, currency, sale_from, sale_until, starts_at,"
+                                      " ends_at, preview_seconds, blackout, event_key_id";
+
+} // namespace
+
+std::string_view toString(OrderState state) noexcept
+{
+    for (const auto& [s, name] : kStates)
+        if (s == state) return name;
+    return "?";
+}
+
+const storage::Schema& Settlement::schema()
+{
+    static const storage::Schema schema{
+        "settlement",
+        {
+            {"devices, phones, events, orders, tickets",
+             {"CREATE TABLE stl_device (device_id {text} PRIMARY KEY, account_id {text} NOT NULL,"
+              " certificate {blob} NOT NULL, blocked {int64} NOT NULL DEFAULT 0, registered_at {int64} NOT NULL)",
+              "CREATE TABLE stl_phone (phone_id {text} PRIMARY KEY, account_id {text} NOT NULL,"
+              " certificate {blob} NOT NULL, registered_at {int64} NOT NULL)",
+              "CREATE TABLE stl_event (event_id {text} PRIMARY KEY, title {text} NOT NULL, payee {text} NOT NULL,"
+              " price {int64} NOT NULL, currency {text} NOT NULL, sale_from {int64} NOT NULL,"
+              " sale_until {int64} NOT NULL, starts_at {int64} NOT NULL, ends_at {int64} NOT NULL,"
+              " preview_seconds {int64} NOT NULL, blackout {int64} NOT NULL, event_key_id {text} NOT NULL)",
+              "CREATE TABLE stl_order (order_id {text} PRIMARY KEY, device_id {text} NOT NULL,"
+              " account_id {text} NOT NULL, event_id {text} NOT NULL, payee {text} NOT NULL,"
+              " amount {int64} NOT NULL, currency {text} NOT NULL, transaction_number {text} NOT NULL UNIQUE,"
+              " state {text} NOT NULL, created_at {int64} NOT NULL, expires_at {int64} NOT NULL,"
+              " phone_id {text}, approval {blob}, ticket {blob}, receipt {blob}, acknowledgement {blob})",
+              "CREATE INDEX stl_order_account ON stl_order (account_id, created_at)",
+              "CREATE INDEX stl_order_pending ON stl_order (state, expires_at)",
+              "CREATE TABLE stl_ticket (ticket_id {text} PRIMARY KEY, order_id {text} NOT NULL UNIQUE,"
+              " transfer_id {text} NOT NULL, device_id {text} NOT NULL, issued_at {int64} NOT NULL)"}},
+        }};
+    return schema;
+}
+
+Settlement::Settlement(ledger::Ledger& ledger, Keys keys, Options options)
+    : ledger_(ledger), db_(ledger.database()), keys_(std::move(keys)), options_(options)
+{
+    db_.migrate(schema());
+}
+
+void Settlement::registerDevice(const wire::Certificate& certificate, const std::string& accountId)
+{
+    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, nowSeconds());
+    if (certificate.agreementKey.size() != 32)
+        throw Error(ErrorCode::InvalidArgument, "device certificate has no X25519 agreement key");
+    ledger_.account(accountId); // NotFound for an unknown account
+    db_.write([&](Transaction& tx) {
+        tx.execute("INSERT INTO stl_device (device_id, account_id, certificate, registered_at) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (device_id) DO UPDATE SET account_id = excluded.account_id,"
+                   " certificate = excluded.certificate",
+                   {certificate.subject, accountId, certificate.encode(), nowSeconds()});
+    });
+}
+
+void Settlement::registerPhone(const wire::Certificate& certificate, const std::string& accountId)
+{
+    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Phone, nowSeconds());
+    if (certificate.keyAlgorithm != wire::SignatureAlgorithm::EcdsaP256Sha256)
+        throw Error(ErrorCode::InvalidArgument, "a phone key must be P-256");
+    ledger_.account(accountId);
+    db_.write([&](Transaction& tx) {
+        tx.execute("INSERT INTO stl_phone (phone_id, account_id, certificate, registered_at) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (phone_id) DO UPDATE SET account_id = excluded.account_id,"
+                   " certificate = excluded.certificate",
+                   {certificate.subject, accountId, certificate.encode(), nowSeconds()});
+    });
+}
+
+std::optional<crypto::P256PublicKey> Settlement::phoneKey(const std::string& phoneId)
+{
+    auto row = db_.read([&](Transaction& tx) {
+        return tx.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {phoneId}).single();
+    });
+    if (!row) return std::nullopt;
+    const auto cert = wire::Certificate::decode(row->blob(0));
+    if (cert.notAfter < nowSeconds()) return std::nullopt;
+    return crypto::P256PublicKey::fromRaw(cert.publicKey);
+}
+
+std::string Settlement::accountOfPhone(const std::string& phoneId)
+{
+    auto row = db_.read([&](Transaction& tx) {
+        return tx.query("SELECT account_id FROM stl_phone WHERE phone_id = ?", {phoneId}).single();
+    });
+    if (!row) throw Error(ErrorCode::PermissionDenied, "phone " + phoneId + " is not registered");
+    return row->text(0);
+}
+
+void Settlement::checkDevice(const std::string& deviceId)
+{
+    auto row = db_.read([&](Transaction& tx) {
+        return tx.query("SELECT blocked FROM stl_device WHERE device_id = ?", {deviceId}).single();
+    });
+    if (!row) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
+    if (row->int64(0) != 0)
+        throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked after a 'not me' report");
+}
+
+void Settlement::unblockDevice(const std::string& deviceId)
+{
+    db_.write([&](Transaction& tx) {
+        if (tx.execute("UPDATE stl_device SET blocked = 0 WHERE device_id = ?", {deviceId}) != 1)
+            throw Error(ErrorCode::NotFound, "no device " + deviceId);
+    });
+}
+
+void Settlement::clearAccount(const std::string& accountId) { ledger_.setInhibited(accountId, false); }
+
+void Settlement::putEvent(const Event& e)
+{
+    ledger::checkId(e.eventId, "event id");
+    ledger::checkCurrency(e.currency);
+    if (e.price <= 0 || e.price > wire::maxAmount) throw Error(ErrorCode::InvalidArgument, "price out of range");
+    if (e.saleUntil <= e.saleFrom || e.endsAt <= e.startsAt)
+        throw Error(ErrorCode::InvalidArgument, "sale window and broadcast times must be ordered");
+    if (e.previewSeconds < 0) throw Error(ErrorCode::InvalidArgument, "preview allowance must be >= 0");
+    if (e.title.empty() || e.title.size() > 200) throw Error(ErrorCode::InvalidArgument, "title must be 1..200 bytes");
+    if (ledger_.account(e.payee).spec.currency != e.currency)
+        throw Error(ErrorCode::InvalidArgument, "payee account currency differs from the price's");
+    readEventKey(keys_.eventKeys, e.eventKeyId); // the key must exist before anyone can buy
+    db_.write([&](Transaction& tx) {
+        tx.execute(std::string("INSERT INTO stl_event (") + kEventColumns +
+                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
+                       " title = excluded.title, payee = excluded.payee, price = excluded.price,"
+                       " currency = excluded.currency, sale_from = excluded.sale_from,"
+                       " sale_until = excluded.sale_until, starts_at = excluded.starts_at,"
+                       " ends_at = excluded.ends_at, preview_seconds = excluded.preview_seconds,"
+                       " blackout = excluded.blackout, event_key_id = excluded.event_key_id",
+                   {e.eventId, e.title, e.payee, e.price, e.currency, e.saleFrom, e.saleUntil, e.startsAt, e.endsAt,
+                    e.previewSeconds, e.blackout ? 1 : 0, e.eventKeyId});
+    });
+}
+
+std::vector<Event> Settlement::events()
+{
+    return db_.read([&](Transaction& tx) {
+        std::vector<Event> out;
+        for (const auto& r : tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event ORDER BY starts_at"))
+            out.push_back(eventFrom(r));
+        return out;
+    });
+}
+
+std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& column, const std::string& value)
+{
+    auto row = tx.query(std::string("SELECT ") + kOrderColumns + " FROM stl_order WHERE " + column + " = ?", {value})
+                   .single();
+    if (!row) return std::nullopt;
+    OrderView o;
+    o.orderId = row->text(0);
+    o.deviceId = row->text(1);
+    o.accountId = row->text(2);
+    o.eventId = row->text(3);
+    o.payee = row->text(4);
+    o.amount = row->int64(5);
+    o.currency = row->text(6);
+    o.transactionNumber = row->text(7);
+    o.state = stateFrom(row->text(8));
+    o.createdAt = row->int64(9);
+    o.expiresAt = row->int64(10);
+    if (auto t = row->optBlob(11)) o.ticket = wire::Ticket::decode(*t);
+    if (auto r = row->optBlob(12)) o.receipt = wire::Receipt::decode(*r);
+    return o;
+}
+
+OrderView Settlement::load(Transaction& tx, const std::string& orderId)
+{
+    auto o = find(tx, "order_id", orderId);
+    if (!o) throw Error(ErrorCode::NotFound, "no order " + orderId);
+    return *o;
+}
+
+OrderView Settlement::orderById(const std::string& orderId)
+{
+    checkOrderId(orderId);
+    return db_.read([&](Transaction& tx) { return load(tx, orderId); });
+}
+
+OrderView Settlement::orderByTransaction(const std::string& transactionNumber)
+{
+    auto o = db_.read([&](Transaction& tx) { return find(tx, "transaction_number", transactionNumber); });
+    if (!o) throw Error(ErrorCode::NotFound, "no transaction " + transactionNumber);
+    return *o;
+}
+
+std::vector<OrderView> Settlement::ordersOfAccount(const std::string& accountId, std::size_t limit)
+{
+    return db_.read([&](Transaction& tx) {
+        std::vector<OrderView> out;
+        for (const auto& r : tx.query("SELECT order_id FROM stl_order WHERE account_id = ? ORDER BY created_at DESC"
+                                      " LIMIT ?",
+                                      {accountId, static_cast<std::int64_t>(limit)}))
+            out.push_back(load(tx, r.text(0)));
+        return out;
+    });
+}
+
+OrderView Settlement::order(const std::string& deviceId, const OrderRequest& request)
+{
+    checkOrderId(request.orderId);
+    ledger::checkId(request.eventId, "event id");
+    ledger::checkCurrency(request.currency);
+    if (request.amount <= 0 || request.amount > wire::maxAmount)
+        throw Error(ErrorCode::InvalidArgument, "amount must be 1.." + std::to_string(wire::maxAmount));
+    auto run = [&](Transaction& tx) {
+        if (auto existing = find(tx, "order_id", request.orderId)) {
+            if (existing->deviceId != deviceId || existing->eventId != request.eventId ||
+                existing->amount != request.amount || existing->currency != request.currency)
+                throw Error(ErrorCode::Conflict, "order id " + request.orderId + " was used for another order");
+            return *existing;
+        }
+        auto device = tx.query("SELECT account_id, blocked FROM stl_device WHERE device_id = ?", {deviceId}).single();
+        if (!device) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
+        if (device->int64(1) != 0) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked");
+        auto eventRow =
+            tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event WHERE event_id = ?", {request.eventId})
+                .single();
+        if (!eventRow) throw Error(ErrorCode::NotFound, "no event " + request.eventId);
+        const Event event = eventFrom(*eventRow);
+        const auto now = nowSeconds();
+        if (event.blackout) throw Error(ErrorCode::PermissionDenied, "event " + event.eventId + " is blacked out");
+        if (now < event.saleFrom) throw Error(ErrorCode::NotYetValid, "sales for this event have not opened");
+        if (now >= event.saleUntil) throw Error(ErrorCode::Expired, "sales for this event have closed");
+        // What the viewer saw must be what is charged.
+        if (event.price != request.amount || event.currency != request.currency)
+            throw Error(ErrorCode::Conflict, "the price of " + event.eventId + " is " + std::to_string(event.price) +
+                                                 " " + event.currency);
+        const auto accountId = device->text(0);
+        ledger_.create(tx, {transferId(request.orderId), accountId, event.payee, request.amount, request.currency,
+                            options_.pendingSeconds, "order " + request.orderId});
+        tx.execute("INSERT INTO stl_order (order_id, device_id, account_id, event_id, payee, amount, currency,"
+                   " transaction_number, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   {request.orderId, deviceId, accountId, event.eventId, event.payee, request.amount,
+                    request.currency, newTransactionNumber(), toString(OrderState::Pending), now,
+                    now + options_.pendingSeconds});
+        return load(tx, request.orderId);
+    };
+    try {
+        return db_.write(run);
+    } catch (const Error& e) {
+        // Lost a race with a concurrent duplicate (or, once in 10^18, a transaction number clash).
+        if (e.code() != ErrorCode::AlreadyExists) throw;
+        return db_.write(run);
+    }
+}
+
+OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& approval)
+{
+    if (!phoneId.empty() && approval.phoneId != phoneId)
+        throw Error(ErrorCode::WrongAudience, "approval is signed for another phone");
+    auto phone = db_.read([&](Transaction& tx) {
+        return tx.query("SELECT account_id, certificate FROM stl_phone WHERE phone_id = ?", {approval.phoneId})
+            .single();
+    });
+    if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + approval.phoneId + " is not registered");
+    const auto phoneCertificate = wire::Certificate::decode(phone->blob(1));
+    trust::verifySignature(approval, trust::VerifyingKey::fromCertificate(phoneCertificate));
+    const auto phoneAccount = phone->text(0);
+    const auto encodedApproval = approval.encode();
+
+    struct Outcome {
+        OrderView order;
+        bool expired = false;
+    };
+    auto outcome = db_.write([&](Transaction& tx) -> Outcome {
+        auto order = find(tx, "transaction_number", approval.transactionNumber);
+        if (!order) throw Error(ErrorCode::NotFound, "no transaction " + approval.transactionNumber);
+        if (order->accountId != phoneAccount || approval.accountId != order->accountId)
+            throw Error(ErrorCode::WrongAudience, "this phone does not belong to the ordering account");
+        // Dynamic linking: every displayed element must match what is charged.
+        if (approval.orderId != order->orderId)
+            throw Error(ErrorCode::Conflict, "approval names another order");
+        if (approval.amount != order->amount || approval.currency != order->currency)
+            throw Error(ErrorCode::Conflict, "approval amount does not match the transaction");
+        if (approval.payee != order->payee) throw Error(ErrorCode::Conflict, "approval payee does not match");
+
+        if (order->state != OrderState::Pending) {
+            auto stored = tx.query("SELECT approval FROM stl_order WHERE order_id = ?", {order->orderId}).single();
+            // A retry (possibly signed again: ECDSA signatures differ) of the same decision.
+            auto previous = stored ? stored->optBlob(0) : std::nullopt;
+            if (previous && wire::Approval::decode(*previous).signedBytes() == approval.signedBytes())
+                return {*order, false};
+            throw Error(ErrorCode::Conflict, "transaction " + approval.transactionNumber + " is already " +
+                                                 std::string(toString(order->state)));
+        }
+        const auto now = nowSeconds();
+        const auto tid = transferId(order->orderId);
+        if (approval.decision != wire::Decision::Approve) {
+            ledger_.voidTransfer(tx, tid);
+            const auto state = approval.decision == wire::Decision::NotMe ? OrderState::NotMe : OrderState::Declined;
+            if (state == OrderState::NotMe) {
+                ledger_.setInhibited(tx, order->accountId, true);
+                tx.execute("UPDATE stl_device SET blocked = 1 WHERE device_id = ?", {order->deviceId});
+            }
+            tx.execute("UPDATE stl_order SET state = ?, phone_id = ?, approval = ? WHERE order_id = ?",
+                       {toString(state), approval.phoneId, encodedApproval, order->orderId});
+            return {load(tx, order->orderId), false};
+        }
+        const auto transfer = ledger_.post(tx, tid);
+        if (transfer.state == ledger::TransferState::Expired) {
+            tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?",
+                       {toString(OrderState::Expired), order->orderId});
+            return {load(tx, order->orderId), true};
+        }
+        // The ticket: bound to the ordering device, its event key sealed to that device.
+        auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {order->deviceId}).single();
+        if (!device) throw Error(ErrorCode::Internal, "ordering device vanished");
+        const auto deviceCertificate = wire::Certificate::decode(device->blob(0));
+        auto eventRow =
+            tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event WHERE event_id = ?", {order->eventId})
+                .single();
+        if (!eventRow) throw Error(ErrorCode::Internal, "ordered event vanished");
+        const Event event = eventFrom(*eventRow);
+        wire::Ticket draft;
+        draft.ticketId = "t-" + order->orderId;
+        draft.kind = wire::TicketKind::Ppv;
+        draft.eventId = event.eventId;
+        draft.serviceProviderId = event.payee;
+        draft.holderDeviceId = order->deviceId;
+        draft.orderId = order->orderId;
+        draft.issuedAt = now;
+        draft.notBefore = std::min(now, event.startsAt);
+        draft.notAfter = event.endsAt;
+        draft.previewSeconds = static_cast<std::uint32_t>(event.previewSeconds);
+        draft.eventKeyId = event.eventKeyId;
+        const auto eventKey = readEventKey(keys_.eventKeys, event.eventKeyId);
+        const auto ticket = trust::issueTicket(draft, eventKey,
+                                               crypto::X25519PublicKey::fromRaw(deviceCertificate.agreementKey),
+                                               keys_.issuer);
+        wire::Receipt receipt;
+        receipt.receiptId = "r-" + order->orderId;
+        receipt.orderId = order->orderId;
+        receipt.transactionNumber = order->transactionNumber;
+        receipt.ticketId = ticket.ticketId;
+        receipt.accountId = order->accountId;
+        receipt.payee = order->payee;
+        receipt.amount = order->amount;
+        receipt.currency = order->currency;
+        receipt.issuedAt = now;
+        trust::sign(receipt, keys_.server.key);
+        tx.execute("INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   {ticket.ticketId, order->orderId, tid, order->deviceId, now});
+        tx.execute("UPDATE stl_order SET state = ?, phone_id = ?, approval = ?, ticket = ?, receipt = ?"
+                   " WHERE order_id = ?",
+                   {toString(OrderState::Approved), approval.phoneId, encodedApproval, ticket.encode(),
+                    receipt.encode(), order->orderId});
+        return {load(tx, order->orderId), false};
+    });
+    if (outcome.expired)
+        throw Error(ErrorCode::Expired, "transaction " + approval.transactionNumber + " has expired");
+    return outcome.order;
+}
+
+OrderView Settlement::acknowledge(const std::string& phoneId, const wire::Acknowledgement& ack)
+{
+    if (!phoneId.empty() && ack.phoneId != phoneId)
+        throw Error(ErrorCode::WrongAudience, "acknowledgement is signed for another phone");
+    auto phone = db_.read([&](Transaction& tx) {
+        return tx.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {ack.phoneId}).single();
+    });
+    if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + ack.phoneId + " is not registered");
+    trust::verifySignature(ack, trust::VerifyingKey::fromCertificate(wire::Certificate::decode(phone->blob(0))));
+    checkOrderId(ack.orderId);
+    const auto encoded = ack.encode();
+    return db_.write([&](Transaction& tx) {
+        auto order = load(tx, ack.orderId);
+        auto row = tx.query("SELECT phone_id, acknowledgement FROM stl_order WHERE order_id = ?", {ack.orderId})
+                       .single();
+        if (row->optText(0).value_or("") != ack.phoneId)
+            throw Error(ErrorCode::WrongAudience, "the order was approved by another phone");
+        if (!order.receipt || order.receipt->receiptId != ack.receiptId)
+            throw Error(ErrorCode::Conflict, "acknowledgement names another receipt");
+        if (order.state == OrderState::Closed) {
+            auto previous = row->optBlob(1);
+            if (previous && wire::Acknowledgement::decode(*previous).signedBytes() == ack.signedBytes()) return order;
+            throw Error(ErrorCode::Conflict, "order " + ack.orderId + " is already acknowledged");
+        }
+        if (order.state != OrderState::Approved)
+            throw Error(ErrorCode::Conflict, "order " + ack.orderId + " is " + std::string(toString(order.state)));
+        tx.execute("UPDATE stl_order SET state = ?, acknowledgement = ? WHERE order_id = ?",
+                   {toString(OrderState::Closed), encoded, ack.orderId});
+        return load(tx, ack.orderId);
+    });
+}
+
+std::size_t Settlement::expireDue()
+{
+    const auto now = nowSeconds();
+    auto due = db_.read([&](Transaction& tx) {
+        std::vector<std::string> ids;
+        for (const auto& r : tx.query("SELECT order_id FROM stl_order WHERE state = ? AND expires_at <= ? LIMIT 1000",
+                                      {toString(OrderState::Pending), now}))
+            ids.push_back(r.text(0));
+        return ids;
+    });
+    std::size_t expired = 0;
+    for (const auto& id : due) {
+        expired += db_.write([&](Transaction& tx) -> std::size_t {
+            auto order = load(tx, id);
+            if (order.state != OrderState::Pending) return 0;
+            // The ledger decides by its own clock; post() of an overdue transfer expires it.
+            auto t = ledger_.findTransfer(tx, transferId(id));
+            if (!t || t->state != ledger::TransferState::Pending || t->expiresAt > ledger_.now()) return 0;
+            ledger_.post(tx, transferId(id)); // past its time: becomes Expired, never Posted
+            tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?", {toString(OrderState::Expired), id});
+            return 1;
+        });
+    }
+    return expired;
+}
+
+std::vector<std::string> Settlement::checkInvariants(Transaction& tx)
+{
+    std::vector<std::string> bad;
+    for (const auto& r : tx.query("SELECT o.order_id, o.state, t.state, o.amount, t.amount, o.account_id,"
+                                  " t.debit_account FROM stl_order o LEFT JOIN ledger_transfer t"
+                                  " ON t.id = " +
+                                  std::string("('order:' || o.order_id)"))) {
+        const auto id = r.text(0);
+        const auto orderState = r.text(1);
+        const auto transferState = r.optText(2);
+        if (!transferState) {
+            bad.push_back("order " + id + ": no transfer");
+            continue;
+        }
+        std::string expected = "pending";
+        if (orderState == "approved" || orderState == "closed") expected = "posted";
+        if (orderState == "declined" || orderState == "not-me") expected = "voided";
+        if (orderState == "expired") expected = "expired";
+        const bool ok = *transferState == expected ||
+                        // A pending order whose transfer the ledger sweeper expired first is fine.
+                        (orderState == "pending" && *transferState == "expired");
+        if (!ok) bad.push_back("order " + id + ": state " + orderState + " but transfer " + *transferState);
+        if (r.int64(3) != r.int64(4) || r.text(5) != r.text(6))
+            bad.push_back("order " + id + ": transfer amount or account differs from the order");
+    }
+    for (const auto& r : tx.query("SELECT k.ticket_id, t.state, o.state FROM stl_ticket k"
+                                  " LEFT JOIN ledger_transfer t ON t.id = k.transfer_id"
+                                  " LEFT JOIN stl_order o ON o.order_id = k.order_id")) {
+        if (r.optText(1).value_or("") != "posted")
+            bad.push_back("ticket " + r.text(0) + ": its transfer is not posted");
+        const auto os = r.optText(2).value_or("");
+        if (os != "approved" && os != "closed") bad.push_back("ticket " + r.text(0) + ": its order is " + os);
+    }
+    for (const auto& r : tx.query("SELECT order_id FROM stl_order WHERE state IN ('approved', 'closed')"
+                                  " AND order_id NOT IN (SELECT order_id FROM stl_ticket)"))
+        bad.push_back("order " + r.text(0) + ": approved without a ticket");
+    return bad;
+}
+
+} // namespace boxoffice::settlement

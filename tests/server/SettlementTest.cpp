@@ -1,0 +1,217 @@
+// Settlement with the phone (DESIGN §5 flow 3) on both backends; the ledger and
+// settlement invariants are checked after every step.
+
+#include "SettlementFixture.h"
+
+#include <boxoffice/crypto/P256.h>
+
+#include <thread>
+
+using namespace boxoffice;
+using namespace boxoffice::settlement;
+using boxoffice::server::test::SettlementTest;
+
+namespace {
+
+using Purchase = SettlementTest;
+
+TEST_P(Purchase, OrderApproveTicketReceiptAcknowledge) {
+    auto o = order("o-1");
+    EXPECT_EQ(o.state, OrderState::Pending);
+    EXPECT_EQ(o.transactionNumber.size(), 12u);
+    EXPECT_EQ(o.accountId, "acct-alice");
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 3800);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000);
+    checked();
+
+    o = settlement_->approve("phone-1", signedApproval(approval(o)));
+    EXPECT_EQ(o.state, OrderState::Approved);
+    ASSERT_TRUE(o.ticket && o.receipt);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 3800);
+    EXPECT_EQ(ledger_->account("studio").balance(), 1200);
+    checked();
+
+    // The ticket is the issuer's, for stb-1, for this order and event.
+    const auto& t = *o.ticket;
+    EXPECT_EQ(t.holderDeviceId, "stb-1");
+    EXPECT_EQ(t.orderId, "o-1");
+    EXPECT_EQ(t.eventId, "ev-1");
+    EXPECT_EQ(t.previewSeconds, 120u);
+    EXPECT_NO_THROW(trust::verifySignature(t, trust::VerifyingKey::fromCertificate(t.issuerCertificate)));
+    EXPECT_FALSE(t.sealedEventKey.empty());
+    // The receipt is the server's.
+    const auto server = trust::loadServerSigner(server::test::DevKeys::get().dir / "server");
+    EXPECT_NO_THROW(trust::verifySignature(*o.receipt, server.key.verifyingKey()));
+    EXPECT_EQ(o.receipt->amount, 1200);
+    EXPECT_EQ(o.receipt->ticketId, t.ticketId);
+
+    o = settlement_->acknowledge("phone-1", acknowledgement(o));
+    EXPECT_EQ(o.state, OrderState::Closed);
+    checked();
+    EXPECT_EQ(settlement_->ordersOfAccount("acct-alice").size(), 1u);
+}
+
+TEST_P(Purchase, RetriesAnswerTheSameAndHaveOneEffect) {
+    const auto first = order("o-1");
+    clock_ += 3;
+    const auto again = order("o-1");
+    EXPECT_EQ(again.transactionNumber, first.transactionNumber);
+    EXPECT_EQ(again.createdAt, first.createdAt);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 3800);
+    EXPECT_BOX_ERROR(order("o-1", "stb-1", 1300), ErrorCode::Conflict);
+    checked();
+
+    const auto a = signedApproval(approval(first));
+    const auto approved = settlement_->approve("phone-1", a);
+    const auto retried = settlement_->approve("phone-1", a);
+    EXPECT_EQ(retried.ticket->encode(), approved.ticket->encode());
+    EXPECT_EQ(retried.receipt->encode(), approved.receipt->encode());
+    // A different decision after the fact is refused.
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(approval(first, wire::Decision::NotMe))),
+                     ErrorCode::Conflict);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 3800);
+    EXPECT_FALSE(ledger_->account("acct-alice").inhibited);
+    const auto ack = acknowledgement(approved);
+    settlement_->acknowledge("phone-1", ack);
+    EXPECT_EQ(settlement_->acknowledge("phone-1", ack).state, OrderState::Closed);
+    checked();
+}
+
+TEST_P(Purchase, MismatchedApprovalsAreRejectedAndChangeNothing) {
+    const auto o = order("o-1");
+    auto a = approval(o);
+    a.amount = 1;
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(a)), ErrorCode::Conflict);
+    a = approval(o);
+    a.transactionNumber = "AAAAAAAAAAAA";
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(a)), ErrorCode::NotFound);
+    a = approval(o);
+    a.payee = "someone-else";
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(a)), ErrorCode::Conflict);
+    a = approval(o);
+    a.currency = "USD";
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(a)), ErrorCode::Conflict);
+    a = approval(o);
+    a.orderId = "o-2";
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(a)), ErrorCode::Conflict);
+    // Signed, then altered: the signature no longer covers it.
+    a = signedApproval(approval(o));
+    a.amount = 1200 - 1;
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a), ErrorCode::BadSignature);
+    // Signed by a key that is not the phone's registered one.
+    a = approval(o);
+    trust::sign(a, trust::SigningKey(phone_->key.keyId(), crypto::P256PrivateKey::generate()));
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a), ErrorCode::BadSignature);
+    // Sent by another phone than the one named.
+    EXPECT_BOX_ERROR(settlement_->approve("phone-9", signedApproval(approval(o))), ErrorCode::WrongAudience);
+    // The phone of another account cannot approve alice's order.
+    settlement_->registerPhone(phone_->certificate, "acct-bob");
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(approval(o))), ErrorCode::WrongAudience);
+    settlement_->registerPhone(phone_->certificate, "acct-alice");
+
+    EXPECT_EQ(settlement_->orderById("o-1").state, OrderState::Pending);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000);
+    EXPECT_EQ(ledger_->account("studio").balance(), 0);
+    checked();
+    EXPECT_EQ(settlement_->approve("phone-1", signedApproval(approval(o))).state, OrderState::Approved);
+}
+
+TEST_P(Purchase, ApprovalAfterExpiryIsRefused) {
+    const auto o = order("o-1");
+    const auto a = signedApproval(approval(o));
+    clock_ += 61;
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a), ErrorCode::Expired);
+    EXPECT_EQ(settlement_->orderById("o-1").state, OrderState::Expired);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
+    checked();
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a), ErrorCode::Conflict);
+
+    order("o-2");
+    clock_ += 61;
+    EXPECT_EQ(settlement_->expireDue(), 1u);
+    EXPECT_EQ(settlement_->orderById("o-2").state, OrderState::Expired);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
+}
+
+TEST_P(Purchase, DeclineVoidsNotMeAlsoBlocksAndInhibits) {
+    auto o = settlement_->approve("phone-1", signedApproval(approval(order("o-1"), wire::Decision::Decline)));
+    EXPECT_EQ(o.state, OrderState::Declined);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
+    checked();
+
+    o = settlement_->approve("phone-1", signedApproval(approval(order("o-2"), wire::Decision::NotMe)));
+    EXPECT_EQ(o.state, OrderState::NotMe);
+    EXPECT_FALSE(o.ticket.has_value());
+    EXPECT_TRUE(ledger_->account("acct-alice").inhibited);
+    EXPECT_BOX_ERROR(settlement_->checkDevice("stb-1"), ErrorCode::PermissionDenied);
+    EXPECT_BOX_ERROR(order("o-3"), ErrorCode::PermissionDenied);
+    settlement_->unblockDevice("stb-1");
+    EXPECT_BOX_ERROR(order("o-3"), ErrorCode::PermissionDenied); // account still inhibited
+    settlement_->clearAccount("acct-alice");
+    EXPECT_EQ(order("o-3").state, OrderState::Pending);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000);
+    checked();
+}
+
+TEST_P(Purchase, OrdersOutsideTheOfferAreRefused) {
+    EXPECT_BOX_ERROR(order("o-1", "stb-1", 1100), ErrorCode::Conflict);     // not the catalog price
+    EXPECT_BOX_ERROR(order("o-1", "stb-unknown"), ErrorCode::PermissionDenied);
+    EXPECT_BOX_ERROR(order("bad id!"), ErrorCode::InvalidArgument);
+    EXPECT_BOX_ERROR(order("o-1", "stb-1", -1200), ErrorCode::InvalidArgument);
+    EXPECT_BOX_ERROR(settlement_->order("stb-1", {"o-1", "ev-none", 1200, "EUR"}), ErrorCode::NotFound);
+    auto e = event();
+    e.blackout = true;
+    settlement_->putEvent(e);
+    EXPECT_BOX_ERROR(order("o-1"), ErrorCode::PermissionDenied);
+    e.blackout = false;
+    settlement_->putEvent(e);
+    clock_ += 3600;
+    EXPECT_BOX_ERROR(order("o-1"), ErrorCode::Expired);
+    // Insufficient funds: bob has nothing.
+    clock_ -= 3600;
+    EXPECT_BOX_ERROR(order("o-b", "stb-2"), ErrorCode::LimitExceeded);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
+    EXPECT_TRUE(settlement_->ordersOfAccount("acct-alice").empty());
+}
+
+TEST_P(Purchase, AcknowledgementMustMatchTheReceipt) {
+    auto o = settlement_->approve("phone-1", signedApproval(approval(order("o-1"))));
+    auto k = acknowledgement(o);
+    k.receiptId = "r-other";
+    trust::sign(k, phone_->key);
+    EXPECT_BOX_ERROR(settlement_->acknowledge("phone-1", k), ErrorCode::Conflict);
+    k = acknowledgement(o);
+    k.orderId = "o-1";
+    k.signature[0] ^= 1;
+    EXPECT_BOX_ERROR(settlement_->acknowledge("phone-1", k), ErrorCode::BadSignature);
+    EXPECT_EQ(settlement_->orderById("o-1").state, OrderState::Approved);
+}
+
+TEST_P(Purchase, ConcurrentDuplicateOrdersAndApprovalsHaveOneEffect) {
+    std::vector<std::thread> threads;
+    std::atomic<int> errors{0};
+    for (int t = 0; t < 3; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 4; ++i) {
+                try {
+                    const auto o = order("c-" + std::to_string(i));
+                    auto a = approval(o);
+                    a.decidedAt = kStart; // same bytes from every thread: the phone's one approval
+                    settlement_->approve("phone-1", signedApproval(a));
+                } catch (const Error& e) {
+                    ++errors;
+                    ADD_FAILURE() << e.what();
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 4 * 1200);
+    EXPECT_EQ(ledger_->account("studio").balance(), 4 * 1200);
+    checked();
+}
+
+BOXOFFICE_SERVER_ON_BOTH_BACKENDS(Purchase);
+
+} // namespace
