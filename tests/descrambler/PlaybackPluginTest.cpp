@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 #include <thread>
 
 using namespace boxoffice;
@@ -30,7 +31,9 @@ const char* const keyHex = "00112233445566778899aabbccddeeff";
 class PlaybackPluginTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        root = std::filesystem::path(::testing::TempDir()) / "boxoffice-playback-plugin";
+        root = std::filesystem::path(::testing::TempDir()) /
+               ("boxoffice-playback-plugin-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+                std::to_string(::getpid()));
         std::filesystem::remove_all(root);
         std::filesystem::create_directories(root);
         config = new Poco::Util::MapConfiguration;

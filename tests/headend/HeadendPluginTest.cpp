@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 
 using namespace boxoffice;
@@ -28,7 +29,9 @@ std::filesystem::path pluginLibrary() {
 class HeadendPluginTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        root = std::filesystem::path(::testing::TempDir()) / "boxoffice-headend-plugin";
+        root = std::filesystem::path(::testing::TempDir()) /
+               ("boxoffice-headend-plugin-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+                std::to_string(::getpid()));
         std::filesystem::remove_all(root);
         std::filesystem::create_directories(root / "media");
         config = new Poco::Util::MapConfiguration;

@@ -31,6 +31,7 @@ extern "C" {
 
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <set>
 
@@ -56,7 +57,8 @@ std::string buildDir() {
 }
 
 std::string tempDir(const std::string& name) {
-    const auto dir = std::filesystem::path(::testing::TempDir()) / ("boxoffice-headend-" + name);
+    const auto dir = std::filesystem::path(::testing::TempDir()) /
+                     ("boxoffice-headend-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir.string();
