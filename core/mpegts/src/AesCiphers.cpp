@@ -49,18 +49,20 @@ void cbcDecryptBatch(crypto::AesEcb& ecb, const std::array<std::uint8_t, block>&
     at = 0;
     for (auto p : payloads) {
         const std::size_t n = fullBlocks(p.size());
-        // Backwards, so C_(i-1) is still ciphertext when block i is written; in
-        // 64-bit words (the byte loop does not vectorise: the compiler cannot
-        // prove the blocks do not overlap).
-        for (std::size_t off = n; off >= block; off -= block) {
-            const std::size_t b = off - block;
-            const std::uint8_t* previous = b == 0 ? iv.data() : p.data() + b - block;
-            std::uint64_t d[2], c[2];
+        // Forward: block i's ciphertext is read (as the next "previous") before
+        // its plaintext overwrites it. 64-bit words: the byte loop does not
+        // vectorise because the compiler cannot rule out overlap.
+        std::uint64_t previous[2];
+        std::memcpy(previous, iv.data(), block);
+        for (std::size_t b = 0; b < n; b += block) {
+            std::uint64_t c[2], d[2];
+            std::memcpy(c, p.data() + b, block);
             std::memcpy(d, scratch.data() + at + b, block);
-            std::memcpy(c, previous, block);
-            d[0] ^= c[0];
-            d[1] ^= c[1];
+            d[0] ^= previous[0];
+            d[1] ^= previous[1];
             std::memcpy(p.data() + b, d, block);
+            previous[0] = c[0];
+            previous[1] = c[1];
         }
         at += n;
     }
