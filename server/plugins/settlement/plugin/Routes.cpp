@@ -1,0 +1,262 @@
+#include "Routes.h"
+
+#include <boxoffice/ledger/Invariants.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/TrustedTime.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+
+namespace boxoffice::settlement {
+namespace {
+
+using serverapi::Auth;
+using serverapi::Request;
+using serverapi::Response;
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+Object::Ptr orderJson(const OrderView& o)
+{
+    Object::Ptr j = new Object;
+    j->set("orderId", o.orderId);
+    j->set("deviceId", o.deviceId);
+    j->set("accountId", o.accountId);
+    j->set("eventId", o.eventId);
+    j->set("payee", o.payee);
+    j->set("amount", o.amount);
+    j->set("currency", o.currency);
+    j->set("transactionNumber", o.transactionNumber);
+    j->set("state", std::string(toString(o.state)));
+    j->set("createdAt", o.createdAt);
+    j->set("expiresAt", o.expiresAt);
+    if (o.ticket) j->set("ticket", wire::toBase64Url(o.ticket->encode()));
+    if (o.receipt) j->set("receipt", wire::toBase64Url(o.receipt->encode()));
+    return j;
+}
+
+Object::Ptr accountJson(const ledger::Account& a)
+{
+    Object::Ptr j = new Object;
+    j->set("accountId", a.spec.id);
+    j->set("kind", std::string(ledger::toString(a.spec.kind)));
+    j->set("currency", a.spec.currency);
+    if (a.spec.floor) j->set("floor", *a.spec.floor);
+    j->set("balance", a.balance());
+    j->set("available", a.available());
+    j->set("inhibited", a.inhibited);
+    return j;
+}
+
+Object::Ptr eventJson(const Event& e)
+{
+    Object::Ptr j = new Object;
+    j->set("eventId", e.eventId);
+    j->set("title", e.title);
+    j->set("payee", e.payee);
+    j->set("price", e.price);
+    j->set("currency", e.currency);
+    j->set("saleFrom", e.saleFrom);
+    j->set("saleUntil", e.saleUntil);
+    j->set("startsAt", e.startsAt);
+    j->set("endsAt", e.endsAt);
+    j->set("previewSeconds", e.previewSeconds);
+    j->set("blackout", e.blackout);
+    j->set("eventKeyId", e.eventKeyId);
+    return j;
+}
+
+template <class T>
+T decodeField(const Object& body, const std::string& field)
+{
+    return T::decode(wire::fromBase64Url(serverapi::requireString(body, field, 16384), field));
+}
+
+bool requireBool(const Object& o, const std::string& field)
+{
+    if (!o.has(field)) return false;
+    const auto v = o.get(field);
+    if (!v.isBoolean()) throw Error(ErrorCode::InvalidArgument, "field '" + field + "' must be true or false");
+    return v.extract<bool>();
+}
+
+} // namespace
+
+void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credentials& serverSigner,
+               const std::string& owner)
+{
+    auto add = [&](const std::string& method, const std::string& pattern, Auth auth, serverapi::Handler handler,
+                   const std::string& summary) {
+        router.add({method, pattern, auth, std::move(handler), owner, summary});
+    };
+
+    // --- operator ---
+    add("POST", "/v1/operator/accounts", Auth::Operator, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"accountId", "kind", "currency", "floor"});
+        ledger::AccountSpec spec{serverapi::requireString(*b, "accountId", 80),
+                                 ledger::accountKindFromString(serverapi::requireString(*b, "kind", 20)),
+                                 serverapi::requireString(*b, "currency", 3), std::nullopt};
+        if (b->has("floor")) spec.floor = serverapi::requireInt(*b, "floor");
+        return Response{201, accountJson(s.ledger().open(spec))};
+    }, "open an account (idempotent by accountId)");
+    add("GET", "/v1/operator/accounts/{accountId}", Auth::Operator, [&s](const Request& r) {
+        return Response{200, accountJson(s.ledger().account(r.param("accountId")))};
+    }, "an account's balances");
+    add("POST", "/v1/operator/deposits", Auth::Operator, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"transferId", "accountId", "amount", "currency"});
+        const auto currency = serverapi::requireString(*b, "currency", 3);
+        ledger::checkCurrency(currency);
+        const auto funding = "funding-" + currency;
+        s.ledger().open({funding, ledger::AccountKind::Funding, currency, std::nullopt});
+        auto t = s.ledger().create({serverapi::requireString(*b, "transferId", 80), funding,
+                                    serverapi::requireString(*b, "accountId", 80), serverapi::requireInt(*b, "amount"),
+                                    currency, 0, "deposit"});
+        Object::Ptr j = new Object;
+        j->set("transferId", t.request.id);
+        j->set("state", std::string(ledger::toString(t.state)));
+        return Response{201, j};
+    }, "credit a wallet (idempotent by transferId)");
+    add("POST", "/v1/operator/accounts/{accountId}/clear", Auth::Operator, [&s](const Request& r) {
+        s.clearAccount(r.param("accountId"));
+        return Response{200, accountJson(s.ledger().account(r.param("accountId")))};
+    }, "clear a 'not me' inhibition");
+    add("POST", "/v1/operator/devices", Auth::Operator, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"certificate", "accountId"});
+        const auto cert = decodeField<wire::Certificate>(*b, "certificate");
+        s.registerDevice(cert, serverapi::requireString(*b, "accountId", 80));
+        Object::Ptr j = new Object;
+        j->set("deviceId", cert.subject);
+        return Response{201, j};
+    }, "bind an STB (root-issued device certificate) to an account");
+    add("POST", "/v1/operator/devices/{deviceId}/unblock", Auth::Operator, [&s](const Request& r) {
+        s.unblockDevice(r.param("deviceId"));
+        return Response{200, {}};
+    }, "unblock an STB after a 'not me' report");
+    add("POST", "/v1/operator/phones", Auth::Operator, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"certificate", "accountId"});
+        const auto cert = decodeField<wire::Certificate>(*b, "certificate");
+        s.registerPhone(cert, serverapi::requireString(*b, "accountId", 80));
+        Object::Ptr j = new Object;
+        j->set("phoneId", cert.subject);
+        return Response{201, j};
+    }, "register a phone's P-256 key (root-issued phone certificate) for an account");
+    add("PUT", "/v1/operator/events/{eventId}", Auth::Operator, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"title", "payee", "price", "currency", "saleFrom", "saleUntil", "startsAt", "endsAt",
+                                  "previewSeconds", "blackout", "eventKeyId"});
+        Event e;
+        e.eventId = r.param("eventId");
+        e.title = serverapi::requireString(*b, "title", 200);
+        e.payee = serverapi::requireString(*b, "payee", 80);
+        e.price = serverapi::requireInt(*b, "price");
+        e.currency = serverapi::requireString(*b, "currency", 3);
+        e.saleFrom = serverapi::requireInt(*b, "saleFrom");
+        e.saleUntil = serverapi::requireInt(*b, "saleUntil");
+        e.startsAt = serverapi::requireInt(*b, "startsAt");
+        e.endsAt = serverapi::requireInt(*b, "endsAt");
+        e.previewSeconds = b->has("previewSeconds") ? serverapi::requireInt(*b, "previewSeconds") : 0;
+        e.blackout = requireBool(*b, "blackout");
+        e.eventKeyId = serverapi::requireString(*b, "eventKeyId", 64);
+        s.putEvent(e);
+        return Response{200, eventJson(e)};
+    }, "create or update a PPV event");
+    add("GET", "/v1/operator/invariants", Auth::Operator, [&s](const Request&) {
+        auto& db = s.ledger().database();
+        auto bad = ledger::checkInvariants(db);
+        auto more = db.read([](storage::Transaction& tx) { return Settlement::checkInvariants(tx); });
+        bad.insert(bad.end(), more.begin(), more.end());
+        Array::Ptr list = new Array;
+        for (const auto& v : bad) list->add(v);
+        Object::Ptr j = new Object;
+        j->set("violations", list);
+        return Response{200, j};
+    }, "check the ledger and settlement invariants");
+
+    // --- STB (mutual TLS) ---
+    add("GET", "/v1/stb/catalog", Auth::Device, [&s](const Request&) {
+        Array::Ptr list = new Array;
+        for (const auto& e : s.events()) list->add(eventJson(e));
+        Object::Ptr j = new Object;
+        j->set("events", list);
+        return Response{200, j};
+    }, "the PPV catalog");
+    add("POST", "/v1/stb/orders", Auth::Device, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"orderId", "eventId", "amount", "currency"});
+        const auto o = s.order(r.caller.id, {serverapi::requireString(*b, "orderId", 48),
+                                             serverapi::requireString(*b, "eventId", 80),
+                                             serverapi::requireInt(*b, "amount"),
+                                             serverapi::requireString(*b, "currency", 3)});
+        return Response{201, orderJson(o)};
+    }, "order an event: opens a pending transfer and a transaction number (idempotent by orderId)");
+    add("GET", "/v1/stb/orders/{orderId}", Auth::Device, [&s](const Request& r) {
+        const auto o = s.orderById(r.param("orderId"));
+        if (o.deviceId != r.caller.id) throw Error(ErrorCode::NotFound, "no order " + r.param("orderId"));
+        auto j = orderJson(o);
+        j->remove("receipt");
+        return Response{200, j};
+    }, "an order's state and, once approved, its ticket");
+    add("POST", "/v1/stb/approvals", Auth::Device, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"approval"});
+        const auto approval = decodeField<wire::Approval>(*b, "approval");
+        const auto o = s.orderByTransaction(approval.transactionNumber);
+        if (o.deviceId != r.caller.id) throw Error(ErrorCode::WrongAudience, "approval is for another device's order");
+        auto j = orderJson(s.approve({}, approval));
+        return Response{200, j};
+    }, "a phone's signed approval relayed by the STB (phone without a line)");
+
+    // --- phone (signed requests) ---
+    add("GET", "/v1/phone/transactions/{transactionNumber}", Auth::Phone, [&s](const Request& r) {
+        const auto o = s.orderByTransaction(r.param("transactionNumber"));
+        if (o.accountId != s.accountOfPhone(r.caller.id))
+            throw Error(ErrorCode::NotFound, "no transaction " + r.param("transactionNumber"));
+        return Response{200, orderJson(o)};
+    }, "what a transaction is about (amount, payee) before approving");
+    add("POST", "/v1/phone/approvals", Auth::Phone, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"approval"});
+        auto j = orderJson(s.approve(r.caller.id, decodeField<wire::Approval>(*b, "approval")));
+        j->remove("ticket");
+        return Response{200, j};
+    }, "the phone's signed decision: approve, decline or not-me; answers the signed receipt");
+    add("POST", "/v1/phone/acknowledgements", Auth::Phone, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"acknowledgement"});
+        auto j = orderJson(s.acknowledge(r.caller.id, decodeField<wire::Acknowledgement>(*b, "acknowledgement")));
+        j->remove("ticket");
+        return Response{200, j};
+    }, "the phone's signed acknowledgement of a receipt: closes the purchase");
+    add("GET", "/v1/phone/purchases", Auth::Phone, [&s](const Request& r) {
+        Array::Ptr list = new Array;
+        for (const auto& o : s.ordersOfAccount(s.accountOfPhone(r.caller.id))) {
+            auto j = orderJson(o);
+            j->remove("ticket");
+            list->add(j);
+        }
+        Object::Ptr j = new Object;
+        j->set("orders", list);
+        return Response{200, j};
+    }, "purchase history of the phone's account, with receipts");
+
+    // --- anyone ---
+    add("GET", "/v1/time", Auth::None, [&s, &serverSigner](const Request& r) {
+        wire::TrustedTime t;
+        t.time = s.nowSeconds();
+        t.audience = r.query.count("audience") ? r.query.at("audience") : std::string();
+        if (r.query.count("nonce")) t.nonce = wire::fromBase64Url(r.query.at("nonce"), "nonce");
+        if (t.nonce.size() > 32) throw Error(ErrorCode::InvalidArgument, "nonce is longer than 32 bytes");
+        trust::sign(t, serverSigner.key);
+        Object::Ptr j = new Object;
+        j->set("time", t.time);
+        j->set("trustedTime", wire::toBase64Url(t.encode()));
+        return Response{200, j};
+    }, "signed trusted time (optionally for one device, with the requester's nonce)");
+}
+
+} // namespace boxoffice::settlement

@@ -1,0 +1,88 @@
+// The `settlement` server plugin: ledger, accounts/devices/phones, catalog and
+// the purchase flow over the REST API. Configuration (plugins.settlement.*):
+//   keys             boxoffice-keytool key directory (root, issuer, server signer, events)
+//   issuer           ticket issuer id (default issuer-dev)
+//   pendingSeconds   how long an order waits for the phone (default 300)
+//   sweepSeconds     how often overdue orders are expired (default 5)
+
+#include "Routes.h"
+
+#include <boxoffice/host/Plugin.h>
+#include <boxoffice/serverapi/DatabaseService.h>
+
+#include <Poco/Timer.h>
+#include <Poco/Util/AbstractConfiguration.h>
+
+#include <memory>
+
+namespace {
+
+using namespace boxoffice;
+
+class SettlementPlugin : public host::Plugin {
+public:
+    std::string initialize(host::PluginContext& context) override
+    {
+        try {
+            const auto& c = context.config();
+            database_ = context.services().require<serverapi::DatabaseService>();
+            router_ = context.services().require<serverapi::Router>();
+            auto keys = settlement::Keys::load(c.getString("keys"), c.getString("issuer", "issuer-dev"));
+            signer_ = std::make_unique<trust::Credentials>(keys.server);
+            ledger_ = std::make_unique<ledger::Ledger>(*database_->database);
+            settlement_ = std::make_unique<settlement::Settlement>(
+                *ledger_, std::move(keys), settlement::Options{c.getInt64("pendingSeconds", 300)});
+            router_->setPhoneKeyLookup([s = settlement_.get()](const std::string& id) { return s->phoneKey(id); });
+            router_->setDeviceCheck([s = settlement_.get()](const std::string& id) { s->checkDevice(id); });
+            settlement::addRoutes(*router_, *settlement_, *signer_, context.pluginName());
+            logger_ = &context.logger();
+            const long sweep = c.getInt("sweepSeconds", 5) * 1000L;
+            timer_ = std::make_unique<Poco::Timer>(sweep, sweep);
+            timer_->start(Poco::TimerCallback<SettlementPlugin>(*this, &SettlementPlugin::sweep));
+            name_ = context.pluginName();
+            return {};
+        } catch (const std::exception& e) {
+            if (router_) router_->removeOwner(context.pluginName());
+            return e.what();
+        }
+    }
+
+    void deinitialize() override
+    {
+        timer_->stop();
+        router_->removeOwner(name_);
+        router_->setPhoneKeyLookup({});
+        router_->setDeviceCheck({});
+        settlement_.reset();
+        ledger_.reset();
+    }
+
+    void sweep(Poco::Timer&)
+    {
+        try {
+            if (auto n = settlement_->expireDue()) logger_->information("expired %z overdue order(s)", n);
+        } catch (const std::exception& e) {
+            logger_->warning("expiring overdue orders: %s", std::string(e.what()));
+        }
+    }
+
+private:
+    std::string name_;
+    Poco::Logger* logger_ = nullptr;
+    std::shared_ptr<serverapi::DatabaseService> database_;
+    std::shared_ptr<serverapi::Router> router_;
+    std::unique_ptr<trust::Credentials> signer_;
+    std::unique_ptr<ledger::Ledger> ledger_;
+    std::unique_ptr<settlement::Settlement> settlement_;
+    std::unique_ptr<Poco::Timer> timer_;
+};
+
+const char* const kNeeds[] = {"https", nullptr};
+const char* const kProvides[] = {"ledger", "catalog", "accounts", nullptr};
+
+} // namespace
+
+BOXOFFICE_PLUGIN(SettlementPlugin,
+                 (BoxOfficePluginManifest{"settlement", "1.0.0", BOXOFFICE_HOST_API_RANGE_MIN,
+                                          BOXOFFICE_HOST_API_RANGE_MAX, kNeeds, kProvides,
+                                          "ledger, accounts, catalog and purchases settled on the phone"}))

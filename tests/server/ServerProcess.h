@@ -1,0 +1,120 @@
+#pragma once
+// A real boxoffice-server process with the https and settlement plugins, on a
+// given database, and clients for the operator, an STB and the phone.
+
+#include "DevKeys.h"
+
+#include <boxoffice/rpc/TokenStore.h>
+#include <boxoffice/serverapi/Client.h>
+#include <boxoffice/testing/ChildProcess.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/wire/Base64Url.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace boxoffice::server::test {
+
+inline constexpr const char* kOperatorToken = "server-test-operator-token";
+
+class ServerProcess {
+public:
+    ServerProcess(const std::filesystem::path& dir, const std::string& database, const std::string& name = "server")
+        : dir_(dir / name)
+    {
+        std::filesystem::create_directories(dir_);
+        const auto& keys = DevKeys::get().dir;
+        const auto config = R"({
+  "host": {"pluginDirectory": ")" + (std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) /
+                                     "lib/boxoffice/server-plugins").string() + R"(", "dataDirectory": "data"},
+  "logging": {"level": "warning"},
+  "rpc": {"port": 0},
+  "plugins": {
+    "headend": {"enabled": false},
+    "https": {"database": ")" + database + R"(", "address": "127.0.0.1", "port": 0,
+              "portFile": ")" + (dir_ / "https-port").string() + R"(",
+              "certificate": ")" + (keys / "server/tls.crt").string() + R"(",
+              "privateKey": ")" + (keys / "server/tls.key.pem").string() + R"(",
+              "clientCa": ")" + (keys / "server/tls-ca.crt").string() + R"(",
+              "revocations": ")" + (keys / "revocations.bin").string() + R"(",
+              "rootJson": ")" + (keys / "root/root.json").string() + R"(",
+              "requestsPerSecond": 100000, "requestBurst": 100000,
+              "operatorTokens": [{"client": "ops", "sha256": ")" + rpc::TokenStore::digest(kOperatorToken) + R"("}]},
+    "settlement": {"keys": ")" + keys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1}
+  }
+})";
+        testing::writeFile(dir_ / "server.json", config);
+        start();
+    }
+
+    void start()
+    {
+        std::filesystem::remove(dir_ / "https-port");
+        process_ = std::make_unique<testing::ChildProcess>(
+            std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "bin/boxoffice-server",
+            std::vector<std::string>{"--config", (dir_ / "server.json").string()});
+        const auto file = dir_ / "https-port";
+        using namespace std::chrono_literals;
+        if (!testing::eventually([&] { return std::filesystem::exists(file) || !process_->running(); }, 60s) ||
+            !std::filesystem::exists(file))
+            throw std::runtime_error("boxoffice-server did not start:\n" + process_->output());
+        port_ = static_cast<std::uint16_t>(std::stoi(testing::readFile(file)));
+    }
+
+    void kill()
+    {
+        process_->signal(SIGKILL);
+        process_->wait(std::chrono::seconds(10));
+    }
+
+    std::uint16_t port() const { return port_; }
+    std::string output() const { return process_->output(); }
+
+    serverapi::ClientOptions base() const
+    {
+        serverapi::ClientOptions c;
+        c.host = "localhost";
+        c.port = port_;
+        c.serverCa = DevKeys::get().dir / "server/tls-ca.crt";
+        return c;
+    }
+    serverapi::Client operatorClient() const
+    {
+        auto c = base();
+        c.operatorToken = kOperatorToken;
+        return serverapi::Client(c);
+    }
+    serverapi::Client stbClient(const std::string& deviceId) const
+    {
+        auto c = base();
+        c.clientCertificate = DevKeys::get().dir / "devices" / deviceId / "tls.crt";
+        c.clientKey = DevKeys::get().dir / "devices" / deviceId / "tls.key.pem";
+        return serverapi::Client(c);
+    }
+    serverapi::Client phoneClient() const
+    {
+        auto c = base();
+        const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
+        c.phoneId = creds.certificate.subject;
+        c.phoneKey = crypto::P256PrivateKey::fromPem(
+            trust::readKeyFile(DevKeys::get().dir / "phones/phone-1/sign.key.pem"));
+        return serverapi::Client(c);
+    }
+
+private:
+    std::filesystem::path dir_;
+    std::unique_ptr<testing::ChildProcess> process_;
+    std::uint16_t port_ = 0;
+};
+
+// The certificate file's bytes (canonical wire encoding) as base64url.
+inline std::string certificateField(const std::filesystem::path& file)
+{
+    const auto text = testing::readFile(file);
+    return wire::toBase64Url(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
+} // namespace boxoffice::server::test
