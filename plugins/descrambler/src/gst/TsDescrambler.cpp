@@ -351,9 +351,14 @@ GstFlowReturn generateOutput(GstBaseTransform* trans, GstBuffer** out) {
     *out = nullptr;
     applySettings(self, impl);
     while (true) {
-        const std::size_t avail = gst_adapter_available(impl.adapter);
-        if (avail < bm::packetSize)
+        const std::size_t total = gst_adapter_available(impl.adapter);
+        if (total < bm::packetSize)
             return GST_FLOW_OK;
+        // Look at the first queued buffer alone when it holds a packet (mapping more
+        // would merge buffers, a copy); otherwise just enough to assemble one packet
+        // across the buffer boundary.
+        const std::size_t fast = gst_adapter_available_fast(impl.adapter);
+        const std::size_t avail = fast >= bm::packetSize ? fast : std::min(total, 2 * bm::packetSize);
         const auto* data = static_cast<const guint8*>(gst_adapter_map(impl.adapter, avail));
         if (data[0] != bm::syncByte) {
             // Keep a possible partial packet at the end for the next buffer.
