@@ -17,9 +17,12 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
+
+#include <unistd.h>
 
 using namespace boxoffice;
 using namespace boxoffice::mpegts;
@@ -339,4 +342,33 @@ TEST(Plugin, GstInspectFindsTheElement) {
     EXPECT_NE(text.find("libgstboxoffice.so"), std::string::npos) << text;
     EXPECT_NE(text.find("even-key"), std::string::npos);
     EXPECT_NE(text.find("dvb-csa2"), std::string::npos);
+}
+
+// The command of issue 4, as a user runs it: gst-launch-1.0 filesrc ! tsdescrambler
+// algorithm=... even-key=... ! filesink, on the ETSI Annex B packets.
+TEST(Plugin, GstLaunchFixedKeyCommand) {
+    const char* build = std::getenv("BOXOFFICE_BUILD_DIR");
+    if (!build)
+        build = BOXOFFICE_TEST_BUILD_DIR;
+    const std::string dir = ::testing::TempDir() + "/boxoffice-gst-launch-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir);
+    const Bytes scrambled = annexBScrambled();
+    {
+        std::ofstream out(dir + "/in.ts", std::ios::binary);
+        out.write(reinterpret_cast<const char*>(scrambled.data()), static_cast<std::streamsize>(scrambled.size()));
+    }
+    std::string env = "GST_PLUGIN_PATH=" + std::string(build) + "/lib/gstreamer-1.0 GST_REGISTRY=" + dir +
+                      "/registry.bin ";
+#ifdef BOXOFFICE_ASAN_RUNTIME
+    env += "LD_PRELOAD=" BOXOFFICE_ASAN_RUNTIME " ASAN_OPTIONS=detect_leaks=0 ";
+#endif
+    const std::string command = env + "gst-launch-1.0 -q filesrc location=" + dir +
+                                "/in.ts ! tsdescrambler algorithm=dvb-cissa even-key=00112233445566778899aabbccddeeff"
+                                " odd-key=ffeeddccbbaa99887766554433221100 ! filesink location=" + dir +
+                                "/out.ts > " + dir + "/log.txt 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0);
+    std::ifstream in(dir + "/out.ts", std::ios::binary);
+    const Bytes out(std::istreambuf_iterator<char>(in), {});
+    EXPECT_EQ(out, annexBClear());
+    std::filesystem::remove_all(dir);
 }

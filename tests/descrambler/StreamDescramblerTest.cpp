@@ -265,3 +265,18 @@ TEST(StreamDescrambler, FixedKeyModeLeavesPacketsWithoutKeyScrambled) {
     EXPECT_EQ(engine.statistics().held, 0u);
     EXPECT_THROW(engine.setFixedKey(Scrambling::Reserved, Bytes(8)), Error);
 }
+
+TEST(StreamDescrambler, ThousandCryptoPeriodChangesLoseNothing) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 60'500});
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 60));
+    const Bytes scrambled = h.process(clear);
+    ASSERT_GE(h.statistics().cryptoPeriods, 1001u);
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, scrambled, 7);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1);
+    EXPECT_EQ(engine.statistics().withoutKey, 0u);
+    EXPECT_EQ(engine.statistics().errors, 0u);
+}
