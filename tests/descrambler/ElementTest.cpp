@@ -8,6 +8,7 @@
 #include <boxoffice/headend/Headend.h>
 #include <boxoffice/mpegts/Descrambler.h>
 #include <boxoffice/mpegts/KeyService.h>
+#include <boxoffice/mpegts/PayloadCipher.h>
 
 #include "TsDescrambler.h"
 
@@ -129,6 +130,27 @@ TEST(Element, FixedKeyCissaAnnexB) {
     EXPECT_EQ(h.pullAll(), annexBClear());
     EXPECT_EQ(h.stat("descrambled"), 4u);
     EXPECT_EQ(h.stat("errors"), 0u);
+}
+
+TEST(Element, Csa2EntropyReductionOfFixedKeys) {
+    // A head-end that reduces the CW (TSDuck's default) while the operator knows the full one.
+    Bytes stream = testutil::makeStream(testutil::StreamOptions{.packets = 40});
+    const Bytes clear = stream;
+    Bytes reduced = fromHex("0123456789abcdef");
+    reduceCsa2Entropy(reduced);
+    Scrambler s(Algorithm::DvbCsa2);
+    s.setKey(Scrambling::Even, reduced);
+    for (std::size_t at = 0; at < stream.size(); at += packetSize)
+        if (PacketView(stream.data() + at).pid() == 0x100)
+            s.scramble(stream.data() + at, Scrambling::Even);
+    {
+        Harness h("tsdescrambler algorithm=dvb-csa2 even-key=0123456789abcdef");
+        h.push(stream);
+        EXPECT_NE(h.pullAll(), clear) << "the full CW does not open a reduced-CW stream";
+    }
+    Harness h("tsdescrambler algorithm=dvb-csa2 csa2-entropy-reduction=true even-key=0123456789abcdef");
+    h.push(stream);
+    EXPECT_EQ(h.pullAll(), clear);
 }
 
 TEST(Element, NonWritableBufferIsNotModified) {
