@@ -13,9 +13,11 @@ rm -rf "$dest"
 mkdir -p "$dest"
 DESTDIR="$dest" cmake --install "$build" --prefix /usr >"$dest.install.log"
 
-libdir=$(cd "$dest/usr/lib" && ls -d */boxoffice 2>/dev/null | head -n1 | xargs -r dirname)
-libdir=${libdir:-.}
 fail() { echo "stage-image: $*" >&2; exit 1; }
+# The library directory is usr/lib or usr/lib/<multiarch>, as the build was configured.
+plugindir=$(cd "$dest" && find usr/lib -maxdepth 3 -type d -path '*/boxoffice/plugins' | head -n1)
+[ -n "$plugindir" ] || fail "no boxoffice/plugins directory staged"
+libdir=$(dirname "$(dirname "$plugindir")")
 expect() { [ -e "$dest/$1" ] || fail "missing $1"; }
 
 expect usr/bin/boxofficed
@@ -23,10 +25,10 @@ expect usr/bin/boxoffice-server
 expect usr/bin/boxoffice-ctl
 expect etc/boxoffice/boxofficed.json
 expect etc/boxoffice/boxoffice-server.json
-expect lib/systemd/system/boxofficed.service
-expect lib/sysusers.d/boxoffice.conf
-expect "usr/lib/$libdir/libboxoffice_host.so.0"
-grep -q "\"/usr/lib/$libdir/boxoffice/plugins\"" "$dest/etc/boxoffice/boxofficed.json" \
+expect usr/lib/systemd/system/boxofficed.service
+expect usr/lib/sysusers.d/boxoffice.conf
+expect "$libdir/libboxoffice_host.so.0"
+grep -q "\"/$plugindir\"" "$dest/etc/boxoffice/boxofficed.json" \
   || fail "default configuration does not name the installed plugin directory"
 ! find "$dest" -name '*.a' | grep -q . || fail "static libraries staged"
 
@@ -37,7 +39,7 @@ token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 digest=$(printf %s "$token" | sha256sum | cut -d' ' -f1)
 conf="$dest/etc/boxoffice/boxofficed.json"
 "$dest/usr/bin/boxofficed" --config "$conf" \
-  --set "host.pluginDirectory=$dest/usr/lib/$libdir/boxoffice/plugins" \
+  --set "host.pluginDirectory=$dest/$plugindir" \
   --set "host.dataDirectory=$run/data" --set rpc.port=0 --set "rpc.portFile=$run/port" \
   --set "rpc.webRoot=$dest/usr/share/boxoffice/web" \
   --set rpc.tokens[0].client=stage --set "rpc.tokens[0].sha256=$digest" \
@@ -55,7 +57,7 @@ kill -TERM $pid
 wait $pid || fail "staged boxofficed did not stop cleanly"
 trap - EXIT
 echo "$plugins"
-staged=$(find "$dest/usr/lib/$libdir/boxoffice/plugins" -name 'lib*.so' | wc -l)
+staged=$(find "$dest/$plugindir" -name 'lib*.so' | wc -l)
 listed=$(grep -o '"name":' <<<"$plugins" | wc -l)
 [ "$staged" -eq "$listed" ] || fail "$staged plugins staged but $listed listed"
 echo "stage-image: OK ($staged plugins, tree in $dest)"

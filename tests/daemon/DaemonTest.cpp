@@ -4,6 +4,7 @@
 #include <boxoffice/rpc/Client.h>
 #include <boxoffice/rpc/TokenStore.h>
 #include <boxoffice/testing/ChildProcess.h>
+#include <boxoffice/testing/NotifySocket.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -12,9 +13,6 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 using namespace boxoffice;
 using namespace boxoffice::testing;
@@ -168,41 +166,6 @@ TEST(Daemon, ServerStartsWithAnEmptyPluginDirectory)
     server.signal(SIGINT);
     EXPECT_EQ(server.wait(30s).value_or(-1), 0);
 }
-
-// Plays systemd's side of sd_notify(3): a datagram socket named by NOTIFY_SOCKET.
-class NotifySocket {
-public:
-    explicit NotifySocket(const std::filesystem::path& path) : path_(path)
-    {
-        fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un address{};
-        address.sun_family = AF_UNIX;
-        std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-        if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("bind");
-        timeval timeout{0, 200000};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    }
-    ~NotifySocket() { ::close(fd_); }
-
-    // Collects datagrams until one contains `text` or the deadline passes.
-    bool waitFor(const std::string& text, std::chrono::milliseconds timeout)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            char buffer[4096];
-            const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-            if (n > 0) received_ += std::string(buffer, static_cast<std::size_t>(n)) + "\n";
-            if (received_.find(text) != std::string::npos) return true;
-        }
-        return false;
-    }
-    const std::string& received() const { return received_; }
-
-private:
-    std::filesystem::path path_;
-    int fd_ = -1;
-    std::string received_;
-};
 
 TEST(Daemon, NotifiesSystemdReadyWatchdogAndStopping)
 {
