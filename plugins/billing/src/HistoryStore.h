@@ -1,0 +1,69 @@
+#pragma once
+// billing::History on core/storage (SQLite in the plugin's data directory).
+//
+// Opening checks everything before the history is used: PRAGMA integrity_check,
+// then every record in sequence order (strict decode, gap-free from 1, device id,
+// previous hash, stored hash, the derived columns, the device signature) and the
+// head kept in billing_state. Any difference throws, so a tampered or damaged
+// history never takes purchases.
+
+#include <boxoffice/billing/History.h>
+#include <boxoffice/storage/Database.h>
+#include <boxoffice/trust/Certificates.h>
+#include <boxoffice/trust/DeviceIdentity.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace boxoffice::billing {
+
+namespace detail { struct State; }
+
+struct HistoryOptions {
+    wire::Amount creditLimit = 0;                     // for deferred purchases
+    std::string currency = "EUR";
+    std::optional<trust::TrustAnchor> root;           // operator root: settlement results
+    std::optional<wire::Certificate> serverCertificate;
+    std::function<wire::UnixTime()> clock;            // default: system clock
+};
+
+class HistoryStore final : public History {
+public:
+    // Error(Storage) when SQLite reports damage, Error(BadSignature) naming the first
+    // record (or the head) that does not verify, Error(WrongAudience) for another
+    // device's history.
+    HistoryStore(const std::filesystem::path& file, trust::DeviceIdentity identity, HistoryOptions options);
+    ~HistoryStore() override;
+
+    Record append(const Entry& entry) override;
+    Credit credit() const override;
+    Status status() const override;
+    std::vector<Record> records(std::uint64_t afterSequence, std::size_t limit) const override;
+    std::vector<Record> recent(std::size_t limit, std::uint64_t beforeSequence) const override;
+    Statement statement(int year, int month) const override;
+    std::optional<Batch> exportUnsettled(std::size_t maxBytes) const override;
+    Settlement applySettlement(ByteView result, ByteView serverCertificate) override;
+    void acknowledge(std::uint64_t sequence) override;
+
+    // Re-runs the checks of the constructor on the current file.
+    void verify() const;
+
+    static const storage::Schema& schema();
+
+private:
+    struct Keys;
+    wire::UnixTime now() const;
+    void checkIntegrity() const;
+    detail::State state(storage::Transaction& tx) const;
+    void writeState(storage::Transaction& tx, const detail::State& s, bool insert) const;
+
+    std::unique_ptr<storage::Database> db_;
+    trust::DeviceIdentity identity_;
+    trust::VerifyingKey deviceKey_;
+    HistoryOptions options_;
+    std::shared_ptr<const Keys> keys_;
+};
+
+} // namespace boxoffice::billing
