@@ -249,17 +249,20 @@ Var Dispatcher::handleOne(const Var& message, const Caller& caller)
     };
 
     Method method;
+    std::optional<GateEntry> entry;
     {
         std::shared_lock lock(methodsMutex_);
         const auto found = methods_.find(methodName);
         if (found == methods_.end()) return fail(MethodNotFound, "Method not found: " + methodName, "not found");
         method = found->second;
+        if (!method.scope.empty() && !caller.mayUse(method.scope))
+            return fail(Forbidden,
+                        "client '" + caller.client + "' lacks scope '" + method.scope + "' for " + methodName,
+                        "permission denied");
+        // Entered under the lock, so removeOwner() either sees this call or
+        // the call never starts.
+        entry.emplace(method.gate);
     }
-    if (!method.scope.empty() && !caller.mayUse(method.scope))
-        return fail(Forbidden, "client '" + caller.client + "' lacks scope '" + method.scope + "' for " + methodName,
-                    "permission denied");
-
-    GateEntry entry(method.gate);
     try {
         return reply(method.handler(Request(methodName, params, caller)));
     } catch (const Error& error) {
