@@ -10,6 +10,7 @@
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/wire/Base64Url.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -61,7 +62,22 @@ public:
         if (!testing::eventually([&] { return std::filesystem::exists(file) || !process_->running(); }, 60s) ||
             !std::filesystem::exists(file))
             throw std::runtime_error("boxoffice-server did not start:\n" + process_->output());
-        port_ = static_cast<std::uint16_t>(std::stoi(testing::readFile(file)));
+        const auto port = static_cast<std::uint16_t>(std::stoi(testing::readFile(file)));
+        auto probe = base();
+        probe.port = port;
+        // The port opens before the other plugins have registered their routes:
+        // ready when a settlement route answers.
+        const bool ready = testing::eventually(
+            [&] {
+                try {
+                    return serverapi::Client(probe).get("/v1/time").status == 200 || !process_->running();
+                } catch (const Error&) {
+                    return !process_->running();
+                }
+            },
+            60s);
+        if (!ready || !process_->running()) throw std::runtime_error("boxoffice-server is not ready:\n" + output());
+        port_ = port; // published only once ready: clients never see a half-started server
     }
 
     void kill()
@@ -87,27 +103,29 @@ public:
         c.operatorToken = kOperatorToken;
         return serverapi::Client(c);
     }
-    serverapi::Client stbClient(const std::string& deviceId) const
+    serverapi::ClientOptions stbOptions(const std::string& deviceId) const
     {
         auto c = base();
         c.clientCertificate = DevKeys::get().dir / "devices" / deviceId / "tls.crt";
         c.clientKey = DevKeys::get().dir / "devices" / deviceId / "tls.key.pem";
-        return serverapi::Client(c);
+        return c;
     }
-    serverapi::Client phoneClient() const
+    serverapi::ClientOptions phoneOptions() const
     {
         auto c = base();
         const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
         c.phoneId = creds.certificate.subject;
         c.phoneKey = crypto::P256PrivateKey::fromPem(
             trust::readKeyFile(DevKeys::get().dir / "phones/phone-1/sign.key.pem"));
-        return serverapi::Client(c);
+        return c;
     }
+    serverapi::Client stbClient(const std::string& deviceId) const { return serverapi::Client(stbOptions(deviceId)); }
+    serverapi::Client phoneClient() const { return serverapi::Client(phoneOptions()); }
 
 private:
     std::filesystem::path dir_;
     std::unique_ptr<testing::ChildProcess> process_;
-    std::uint16_t port_ = 0;
+    std::atomic<std::uint16_t> port_{0};
 };
 
 // The certificate file's bytes (canonical wire encoding) as base64url.
