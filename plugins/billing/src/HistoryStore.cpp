@@ -231,10 +231,10 @@ State HistoryStore::state(Transaction& tx) const
 {
     auto s = readState(tx);
     if (!s) throw Error(ErrorCode::BadSignature, "billing history: head (billing_state) missing");
-    if (!keys_->check(stateBytes(*s), s->mac))
-        throw Error(ErrorCode::BadSignature, "billing history: head (billing_state) was altered");
     if (s->deviceId != identity_.deviceId)
         throw Error(ErrorCode::WrongAudience, "billing history belongs to device " + s->deviceId);
+    if (!keys_->check(stateBytes(*s), s->mac))
+        throw Error(ErrorCode::BadSignature, "billing history: head (billing_state) was altered");
     return *s;
 }
 

@@ -41,10 +41,10 @@ public:
     Credit credit() const override;
     Status status() const override;
     std::vector<Record> records(std::uint64_t afterSequence, std::size_t limit) const override;
-    std::vector<Record> recent(std::size_t limit, std::uint64_t beforeSequence) const override;
+    std::vector<Record> recent(std::size_t limit, std::uint64_t beforeSequence = 0) const override;
     Statement statement(int year, int month) const override;
     std::optional<Batch> exportUnsettled(std::size_t maxBytes) const override;
-    Settlement applySettlement(ByteView result, ByteView serverCertificate) override;
+    Settlement applySettlement(ByteView result, ByteView serverCertificate = {}) override;
     void acknowledge(std::uint64_t sequence) override;
 
     // Re-runs the checks of the constructor on the current file.

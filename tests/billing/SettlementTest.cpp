@@ -1,0 +1,179 @@
+// Settlement results: only a server-signed result under the operator root, for
+// this device, newer than what is settled and matching our chain, settles.
+// Every refusal has its own error and changes nothing.
+
+#include "Fixture.h"
+
+#include <gmock/gmock.h>
+
+using ::testing::HasSubstr;
+
+namespace boxoffice::billing::test {
+namespace {
+
+class SettlementTest : public HistoryFixture {
+protected:
+    void SetUp() override
+    {
+        h = open(defaultOptions(1000));
+        for (int i = 1; i <= 4; ++i) appended.push_back(h->append(purchase(100 * i, i != 2)));
+        // deferred: 100, 300, 400 (outstanding 800); record 2 paid online
+    }
+
+    // Expects a refusal with `code` and nothing changed.
+    void expectRefused(const Bytes& result, ErrorCode code, const Bytes& certificate = {})
+    {
+        const auto before = h->status();
+        const auto creditBefore = h->credit();
+        std::string message;
+        EXPECT_EQ(codeOf([&] { h->applySettlement(result, certificate); }, &message), code) << message;
+        const auto after = h->status();
+        EXPECT_EQ(after.settledThrough, before.settledThrough);
+        EXPECT_EQ(after.acknowledgedThrough, before.acknowledgedThrough);
+        EXPECT_EQ(after.lastSettlementId, before.lastSettlementId);
+        EXPECT_EQ(h->credit().outstanding, creditBefore.outstanding);
+    }
+
+    std::unique_ptr<HistoryStore> h;
+    std::vector<Record> appended;
+};
+
+TEST_F(SettlementTest, VerifiedResultSettlesThroughItsSequenceAndFreesCredit)
+{
+    EXPECT_EQ(h->credit().outstanding, 800);
+    const auto result = settlementFor(appended[2], "settle-1");
+    const auto s = h->applySettlement(result.encode());
+    EXPECT_EQ(s.settlementId, "settle-1");
+    EXPECT_EQ(s.settledThrough, 3u);
+    EXPECT_EQ(s.recordsSettled, 3u);
+    EXPECT_EQ(s.creditFreed, 400);   // 100 + 300; record 2 was paid online
+
+    const auto c = h->credit();
+    EXPECT_EQ(c.outstanding, 400);
+    EXPECT_EQ(c.available, 600);
+    EXPECT_EQ(c.unsettledRecords, 1u);
+    const auto st = h->status();
+    EXPECT_EQ(st.settledThrough, 3u);
+    EXPECT_EQ(st.acknowledgedThrough, 3u);   // the server has them
+    EXPECT_EQ(st.lastSettlementId, "settle-1");
+    const auto records = h->records(0, 10);
+    ASSERT_EQ(records.size(), 4u);
+    EXPECT_TRUE(records[2].settled);
+    EXPECT_FALSE(records[3].settled);
+
+    // The next export starts after the settled records; a later result settles the rest.
+    const auto batch = h->exportUnsettled(16 * 1024);
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(batch->firstSequence, 4u);
+    EXPECT_EQ(batch->lastSequence, 4u);
+    h->applySettlement(settlementFor(appended[3], "settle-2").encode());
+    EXPECT_EQ(h->credit().outstanding, 0);
+    EXPECT_FALSE(h->exportUnsettled(16 * 1024).has_value());
+
+    // Settled state survives a restart (and passes the open-time checks).
+    h.reset();
+    h = open(defaultOptions(1000));
+    EXPECT_EQ(h->status().settledThrough, 4u);
+    EXPECT_EQ(h->credit().available, 1000);
+}
+
+TEST_F(SettlementTest, ServerCertificateMayComeWithTheResult)
+{
+    auto options = defaultOptions(1000);
+    options.serverCertificate.reset();
+    h.reset();
+    h = open(options);
+    expectRefused(settlementFor(appended[0], "s").encode(), ErrorCode::Unavailable);
+    const auto s = h->applySettlement(settlementFor(appended[0], "s").encode(), DevKeys::get().server->certificate.encode());
+    EXPECT_EQ(s.settledThrough, 1u);
+}
+
+TEST_F(SettlementTest, AlteredResultIsRefused)
+{
+    auto result = settlementFor(appended[1], "settle-1");
+    result.settledThrough = 4;   // the phone tries to settle more
+    result.lastRecordHash = appended[3].hash;
+    expectRefused(result.encode(), ErrorCode::BadSignature);
+
+    Bytes flipped = settlementFor(appended[1], "settle-1").encode();
+    flipped[flipped.size() - 5] ^= 0x40;   // inside the signature
+    expectRefused(flipped, ErrorCode::BadSignature);
+
+    Bytes truncated = settlementFor(appended[1], "settle-1").encode();
+    truncated.pop_back();
+    expectRefused(truncated, ErrorCode::Malformed);
+}
+
+TEST_F(SettlementTest, ReplayedResultIsRefused)
+{
+    const Bytes result = settlementFor(appended[1], "settle-1").encode();
+    h->applySettlement(result);
+    expectRefused(result, ErrorCode::Replayed);
+}
+
+TEST_F(SettlementTest, ResultForAnotherDeviceIsRefused)
+{
+    expectRefused(settlementFor(appended[1], "settle-1", "stb-2").encode(), ErrorCode::WrongAudience);
+}
+
+TEST_F(SettlementTest, ForgedSignatureIsRefused)
+{
+    // Signed under the server's key id with a key the attacker made.
+    auto result = settlementFor(appended[3], "settle-forged");
+    trust::sign(result, trust::SigningKey(DevKeys::get().server->key.keyId(), crypto::Ed25519PrivateKey::generate()));
+    expectRefused(result.encode(), ErrorCode::BadSignature);
+    // Signed under another key id (e.g. the device's own key).
+    trust::sign(result, DevKeys::get().stb1->signer());
+    expectRefused(result.encode(), ErrorCode::NotFound);
+}
+
+TEST_F(SettlementTest, OlderThanCurrentIsRefused)
+{
+    h->applySettlement(settlementFor(appended[2], "settle-3").encode());
+    expectRefused(settlementFor(appended[1], "settle-older").encode(), ErrorCode::Conflict);
+    expectRefused(settlementFor(appended[2], "settle-same-again").encode(), ErrorCode::Conflict);
+}
+
+TEST_F(SettlementTest, ServerCertificateNotFromTheRootIsRefused)
+{
+    // A complete forged hierarchy: another root, a "server" certificate under it, a result it signed.
+    auto fakeRoot = trust::SigningKey("root/1", crypto::Ed25519PrivateKey::generate());
+    const auto fakeServerKey = crypto::Ed25519PrivateKey::generate();
+    wire::Certificate c = DevKeys::get().server->certificate;
+    const auto& raw = fakeServerKey.publicKey().raw();
+    c.publicKey.assign(raw.begin(), raw.end());
+    const auto fakeCertificate = trust::issueCertificate(c, fakeRoot);
+    auto result = settlementFor(appended[3], "settle-fake");
+    trust::sign(result, trust::SigningKey(c.keyId, fakeServerKey));
+    expectRefused(result.encode(), ErrorCode::PermissionDenied, fakeCertificate.encode());
+    // A device certificate from the real root is not a server certificate either.
+    auto byDevice = settlementFor(appended[3], "settle-device");
+    trust::sign(byDevice, DevKeys::get().stb2->signer());
+    expectRefused(byDevice.encode(), ErrorCode::PermissionDenied, DevKeys::get().stb2->certificate.encode());
+}
+
+TEST_F(SettlementTest, ResultThatDoesNotMatchOurChainIsRefused)
+{
+    auto wrongHash = settlementFor(appended[2], "settle-hash");
+    wrongHash.lastRecordHash = appended[1].hash;
+    trust::sign(wrongHash, DevKeys::get().server->key);
+    std::string message;
+    expectRefused(wrongHash.encode(), ErrorCode::Conflict);
+
+    auto beyond = settlementFor(appended[3], "settle-beyond");
+    beyond.settledThrough = 9;
+    trust::sign(beyond, DevKeys::get().server->key);
+    expectRefused(beyond.encode(), ErrorCode::InvalidArgument);
+}
+
+TEST_F(SettlementTest, WithoutTrustAnchorNothingSettles)
+{
+    auto options = defaultOptions(1000);
+    options.root.reset();
+    h.reset();
+    h = open(options);
+    expectRefused(settlementFor(appended[3], "s").encode(), ErrorCode::Unavailable);
+}
+
+} // namespace
+} // namespace boxoffice::billing::test
