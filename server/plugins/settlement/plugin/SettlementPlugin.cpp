@@ -5,7 +5,7 @@
 //   pendingSeconds   how long an order waits for the phone (default 300)
 //   sweepSeconds     how often overdue orders are expired (default 5)
 
-#include "Routes.h"
+#include <boxoffice/settlement/Routes.h>
 
 #include <boxoffice/host/Plugin.h>
 #include <boxoffice/serverapi/DatabaseService.h>

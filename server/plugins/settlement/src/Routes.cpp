@@ -1,4 +1,4 @@
-#include "Routes.h"
+#include <boxoffice/settlement/Routes.h>
 
 #include <boxoffice/ledger/Invariants.h>
 #include <boxoffice/trust/Signing.h>
