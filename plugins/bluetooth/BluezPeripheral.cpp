@@ -73,12 +73,14 @@ struct BluezPeripheral::Bus {
     std::atomic<bool> lost{false};
     std::mutex valueMutex;
     std::vector<std::uint8_t> txValue;
+    std::mutex useMutex;  // senders on other threads vs. tear-down
 
     void shutdown()
     {
         if (!connection) return;
         connection->leaveEventLoop();
         if (loop.joinable()) loop.join();
+        std::lock_guard lock(useMutex);
         matches.clear();
         adapter.reset();
         agentManager.reset();
@@ -150,6 +152,8 @@ void BluezPeripheral::notify(ByteView fragment)
     if (!bus || bus->lost) throw Error(ErrorCode::Unavailable, "not connected to the bus");
     if (fragment.size() > bt::kMaxAttributeValue) throw Error(ErrorCode::LimitExceeded, "notification too long");
     std::lock_guard lock(notifyMutex_);
+    std::lock_guard use(bus->useMutex);
+    if (!bus->tx) throw Error(ErrorCode::Unavailable, "not connected to the bus");
     std::vector<std::uint8_t> value(fragment.begin(), fragment.end());
     {
         std::lock_guard valueLock(bus->valueMutex);

@@ -252,10 +252,7 @@ void PhoneLinks::dropLink(const std::string& device)
     }
     if (!phoneId.empty()) {
         failPending(phoneId);
-        auto p = object();
-        p->set("phoneId", phoneId);
-        emit_("bluetooth.1.phoneDisconnected", p);
-        logger_.information("phone %s disconnected", phoneId);
+        connectionChanged(phoneId, "", false);
     }
 }
 
@@ -546,11 +543,8 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
             for (const auto& d : stale) links_.erase(d);
         }
         sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
-        auto p = object();
-        p->set("phoneId", phoneId);
-        p->set("name", link->phoneName);
-        emit_("bluetooth.1.phoneConnected", p);
         logger_.information("phone %s connected on %s", phoneId, link->device);
+        connectionChanged(phoneId, link->phoneName, true);
         return;
     }
     default:
@@ -596,10 +590,7 @@ void PhoneLinks::finishPairing(const std::shared_ptr<Link>& link)
     p->set("ok", true);
     p->set("reason", "paired");
     emit_("bluetooth.1.pairingResult", p);
-    auto c = object();
-    c->set("phoneId", result.phoneId);
-    c->set("name", result.phoneName);
-    emit_("bluetooth.1.phoneConnected", c);
+    connectionChanged(result.phoneId, result.phoneName, true);
     updateAdvertising();
 }
 
@@ -794,6 +785,35 @@ bt::Message PhoneLinks::request(const std::string& phoneId, bt::Message message,
     return future.get();
 }
 
+void PhoneLinks::connectionChanged(const std::string& phoneId, const std::string& name, bool connected)
+{
+    auto p = object();
+    p->set("phoneId", phoneId);
+    if (connected) p->set("name", name);
+    emit_(connected ? "bluetooth.1.phoneConnected" : "bluetooth.1.phoneDisconnected", p);
+    if (!connected) logger_.information("phone %s disconnected", phoneId);
+    std::vector<ConnectionHandler> watchers;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [token, w] : watchers_) watchers.push_back(w);
+    }
+    for (const auto& w : watchers) {
+        try {
+            w(phoneId, connected);
+        } catch (const std::exception& e) {
+            logger_.error("connection watcher failed: %s", std::string(e.what()));
+        }
+    }
+}
+
+std::uint64_t PhoneLinks::watchConnections(ConnectionHandler handler)
+{
+    std::lock_guard lock(mutex_);
+    const auto token = nextToken_++;
+    watchers_[token] = std::move(handler);
+    return token;
+}
+
 std::uint64_t PhoneLinks::subscribe(bt::MessageType type, Handler handler)
 {
     std::lock_guard lock(mutex_);
@@ -808,6 +828,7 @@ void PhoneLinks::unsubscribe(std::uint64_t token)
 {
     std::lock_guard lock(mutex_);
     std::erase_if(handlers_, [&](const auto& entry) { return entry.second.first == token; });
+    watchers_.erase(token);
 }
 
 } // namespace boxoffice::plugins::bluetooth

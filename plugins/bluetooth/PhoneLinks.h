@@ -73,6 +73,7 @@ public:
     std::vector<bt::PhoneInfo> phones() const override;
     bt::Message request(const std::string& phoneId, bt::Message message, std::chrono::milliseconds timeout) override;
     std::uint32_t send(const std::string& phoneId, bt::Message message) override;
+    std::uint64_t watchConnections(ConnectionHandler handler) override;
     std::uint64_t subscribe(bt::MessageType type, Handler handler) override;
     void unsubscribe(std::uint64_t token) override;
 
@@ -100,6 +101,7 @@ private:
     std::shared_ptr<Link> sessionFor(const std::string& phoneId) const;
     void failPending(const std::string& phoneId);
     void updateAdvertising();
+    void connectionChanged(const std::string& phoneId, const std::string& name, bool connected);
 
     Options options_;
     std::shared_ptr<TrustedPhones> trusted_;  // shared: other plugins may outlive our deinitialize
@@ -114,6 +116,7 @@ private:
     Clock::time_point pairingOpenUntil_{};
     std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<std::promise<bt::Message>>> pending_;
     std::map<bt::MessageType, std::pair<std::uint64_t, Handler>> handlers_;
+    std::map<std::uint64_t, ConnectionHandler> watchers_;
     std::uint64_t nextToken_ = 1;
     std::atomic<std::uint32_t> nextId_{1};
 

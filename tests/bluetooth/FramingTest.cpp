@@ -2,6 +2,9 @@
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/bluetooth/Framing.h>
+#include <boxoffice/bluetooth/Handshake.h>
+#include <boxoffice/bluetooth/Info.h>
+#include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/bluetooth/Protocol.h>
 #include <boxoffice/crypto/Random.h>
 
@@ -138,4 +141,36 @@ TEST(Framing, IndexWrapsAfterSixteenFragments)
     std::optional<Bytes> out;
     for (const auto& g : fragment(message, 9, 23)) out = r.push(g);
     EXPECT_EQ(*out, message);
+}
+
+// Random and mutated input to every decoder: only boxoffice::Error, never a
+// crash, hang or other exception (ASan/UBSan watch the memory side).
+TEST(Robustness, DecodersRefuseGarbageCleanly)
+{
+    const Bytes valid = crypto::randomBytes(300);
+    const auto fragments = fragment(valid, 3, 23);
+    Reassembler r(kMaxTransportMessage);
+    for (int i = 0; i < 20000; ++i) {
+        Bytes input;
+        if (i % 2 == 0) {
+            input = crypto::randomBytes(crypto::randomBytes(1)[0] % 64);
+        } else {
+            input = fragments[static_cast<std::size_t>(i) % fragments.size()];
+            input[crypto::randomBytes(1)[0] % input.size()] ^= static_cast<std::uint8_t>(1u << (i % 8));
+            if (!input.empty() && i % 3 == 0) input[0] = static_cast<std::uint8_t>(0x01 + i % 3);
+        }
+        try {
+            r.push(input);
+        } catch (const Error&) {
+        }
+        for (auto decode : {+[](ByteView b) { Message::decode(b); }, +[](ByteView b) { Alert::decode(b); },
+                            +[](ByteView b) { handshakeTypeOf(b); }, +[](ByteView b) { SettlementRequestBody::decode(b); },
+                            +[](ByteView b) { ResultBody::decode(b); }, +[](ByteView b) { PeripheralInfo::decode(b); },
+                            +[](ByteView b) { StbSessionHandshake::phoneKeyOf(b); }}) {
+            try {
+                decode(input);
+            } catch (const Error&) {
+            }
+        }
+    }
 }

@@ -370,6 +370,12 @@ TEST(BluetoothPlugin, BluezRestartMidSessionReregistersAndPhoneReconnects)
     rig.pairFully(t);
     ASSERT_EQ(t.phone->request(ping({7}), 5s).body, Bytes{7});
 
+    std::mutex seenMutex;
+    std::vector<std::pair<std::string, bool>> seen;
+    const auto watch = rig.channel()->watchConnections([&](const std::string& id, bool up) {
+        std::lock_guard lock(seenMutex);
+        seen.emplace_back(id, up);
+    });
     rig.fake().restart();
     ASSERT_TRUE(rig.waitRegistered(2));
     ASSERT_TRUE(rig.events().waitFor("bluetooth.1.phoneDisconnected"));
@@ -381,6 +387,9 @@ TEST(BluetoothPlugin, BluezRestartMidSessionReregistersAndPhoneReconnects)
     t.phone->openSession(t.stbName);
     EXPECT_EQ(t.phone->request(ping({8}), 5s).body, Bytes{8});
     ASSERT_TRUE(rig.events().waitFor("bluetooth.1.phoneConnected"));
+    rig.channel()->unsubscribe(watch);
+    std::lock_guard lock(seenMutex);
+    EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{t.phone->id(), false}, {t.phone->id(), true}}));
 }
 
 TEST(BluetoothPlugin, HandlerErrorsNeverAbortTheDaemon)

@@ -47,8 +47,16 @@ public:
     // Sends without waiting; returns the id assigned. Same errors as request().
     virtual std::uint32_t send(const std::string& phoneId, Message message) = 0;
 
+    // Called when a paired phone's session starts (true) or ends (false), e.g.
+    // to hand the history to a phone as soon as it is around. Returns a token
+    // for unsubscribe().
+    using ConnectionHandler = std::function<void(const std::string& phoneId, bool connected)>;
+    virtual std::uint64_t watchConnections(ConnectionHandler handler) = 0;
+
     // Receives unsolicited messages of `type` from any phone. One handler per
-    // type; Error(AlreadyExists) otherwise. Returns a token for unsubscribe().
+    // type; Error(AlreadyExists) otherwise. Returns a token for unsubscribe(),
+    // which also ends a watchConnections(). A handler already running when
+    // unsubscribe() returns may still finish: keep what it uses alive that long.
     virtual std::uint64_t subscribe(MessageType type, Handler handler) = 0;
     virtual void unsubscribe(std::uint64_t token) = 0;
 };
