@@ -436,15 +436,20 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
     case T::PairRequest: {
         if (!pairingOpen()) return alert(link, bt::AlertCode::PairingClosed, "pairing is not open on the TV");
         Bytes response;
+        bool busy = false;
         {
+            // Never send while holding mutex_: D-Bus handlers run under sdbus-c++'s
+            // bus lock and take mutex_, a send needs the bus lock.
             std::lock_guard lock(mutex_);
             for (const auto& [device, other] : links_)
-                if (other != link && other->pairing)
-                    return void(sendRaw(link, bt::Alert{bt::AlertCode::Busy, "another phone is pairing"}.encode()));
-            resetLink(*link);
-            link->pairing = std::make_unique<bt::StbPairing>(options_.stbName);
-            response = link->pairing->onRequest(message);
+                if (other != link && other->pairing) busy = true;
+            if (!busy) {
+                resetLink(*link);
+                link->pairing = std::make_unique<bt::StbPairing>(options_.stbName);
+                response = link->pairing->onRequest(message);
+            }
         }
+        if (busy) return sendRaw(link, bt::Alert{bt::AlertCode::Busy, "another phone is pairing"}.encode());
         return sendRaw(link, response);
     }
     case T::PairReveal: {
