@@ -89,6 +89,25 @@ TEST_F(HistoryTest, CreditLimitBoundsDeferredPurchasesOnly)
     EXPECT_EQ(codeOf([&] { h->append(purchase(1, true)); }), ErrorCode::LimitExceeded);
 }
 
+TEST_F(HistoryTest, AppendAllIsAllOrNoneAndChecksCreditOnTheTotal)
+{
+    auto h = open(defaultOptions(1000));
+    auto play = purchase(0, false);
+    play.kind = wire::HistoryKind::Play;
+    const auto both = h->appendAll({purchase(600, true), play});
+    ASSERT_EQ(both.size(), 2u);
+    EXPECT_EQ(both[1].record.previousHash, both[0].hash);
+    // 300 + 300 > 400 available: neither is stored.
+    EXPECT_EQ(codeOf([&] { h->appendAll({purchase(300, true), purchase(300, true)}); }), ErrorCode::LimitExceeded);
+    // One bad entry spoils the whole batch, even after good ones were signed.
+    auto bad = purchase(10);
+    bad.orderId = "bad id";
+    EXPECT_EQ(codeOf([&] { h->appendAll({purchase(10), bad}); }), ErrorCode::InvalidArgument);
+    EXPECT_EQ(h->status().lastSequence, 2u);
+    EXPECT_EQ(h->credit().outstanding, 600);
+    EXPECT_NO_THROW(h->verify());
+}
+
 TEST_F(HistoryTest, StatementsPerMonthAndRecentFirstHistory)
 {
     auto h = open();

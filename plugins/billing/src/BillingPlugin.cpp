@@ -44,6 +44,12 @@ public:
         emit("billing.1.recordAdded", toJson(record));
         return record;
     }
+    std::vector<Record> appendAll(const std::vector<Entry>& entries) override
+    {
+        auto records = store_->appendAll(entries);
+        for (const auto& record : records) emit("billing.1.recordAdded", toJson(record));
+        return records;
+    }
     Credit credit() const override { return store_->credit(); }
     Status status() const override { return store_->status(); }
     std::vector<Record> records(std::uint64_t after, std::size_t limit) const override { return store_->records(after, limit); }

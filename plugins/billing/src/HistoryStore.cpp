@@ -292,52 +292,68 @@ void HistoryStore::verify() const
     });
 }
 
-Record HistoryStore::append(const Entry& entry)
+Record HistoryStore::append(const Entry& entry) { return appendAll({entry}).at(0); }
+
+std::vector<Record> HistoryStore::appendAll(const std::vector<Entry>& entries)
 {
-    const std::string currency = entry.currency.empty() ? options_.currency : entry.currency;
-    if (currency != options_.currency)
-        throw Error(ErrorCode::InvalidArgument, "billing: currency " + currency + " is not the history's (" +
-                                                    options_.currency + ")");
-    if (entry.amount < 0 || entry.amount > wire::maxAmount)
-        throw Error(ErrorCode::InvalidArgument, "billing: amount out of range");
-    if (entry.deferred && entry.kind != wire::HistoryKind::Purchase)
-        throw Error(ErrorCode::InvalidArgument, "billing: only purchases can be deferred");
-    const wire::UnixTime at = entry.recordedAt != 0 ? entry.recordedAt : now();
-    const int month = monthOf(at);
+    if (entries.empty()) throw Error(ErrorCode::InvalidArgument, "billing: nothing to append");
+    wire::Amount deferredTotal = 0;
+    for (const auto& entry : entries) {
+        const std::string currency = entry.currency.empty() ? options_.currency : entry.currency;
+        if (currency != options_.currency)
+            throw Error(ErrorCode::InvalidArgument, "billing: currency " + currency + " is not the history's (" +
+                                                        options_.currency + ")");
+        if (entry.amount < 0 || entry.amount > wire::maxAmount)
+            throw Error(ErrorCode::InvalidArgument, "billing: amount out of range");
+        if (entry.deferred && entry.kind != wire::HistoryKind::Purchase)
+            throw Error(ErrorCode::InvalidArgument, "billing: only purchases can be deferred");
+        if (entry.deferred) {
+            deferredTotal += entry.amount;
+            if (deferredTotal > wire::maxAmount) throw Error(ErrorCode::InvalidArgument, "billing: amount out of range");
+        }
+    }
+    const wire::UnixTime clock = now();
     const auto signer = identity_.signer();
 
     return db_->write([&](Transaction& tx) {
         State s = state(tx);
-        if (entry.deferred) {
+        if (deferredTotal > 0) {
             const wire::Amount owed = outstanding(tx, s.settledThrough);
-            if (entry.amount > options_.creditLimit - owed)
+            if (deferredTotal > options_.creditLimit - owed)
                 throw Error(ErrorCode::LimitExceeded,
-                            "billing: a deferred purchase of " + std::to_string(entry.amount) + " " + currency +
-                                " exceeds the credit limit (" + std::to_string(std::max<wire::Amount>(0, options_.creditLimit - owed)) +
-                                " of " + std::to_string(options_.creditLimit) + " available)");
+                            "billing: a deferred purchase of " + std::to_string(deferredTotal) + " " + options_.currency +
+                                " exceeds the credit limit (" +
+                                std::to_string(std::max<wire::Amount>(0, options_.creditLimit - owed)) + " of " +
+                                std::to_string(options_.creditLimit) + " available)");
         }
-        Record out;
-        auto& r = out.record;
-        r.deviceId = identity_.deviceId;
-        r.sequence = s.lastSequence + 1;
-        r.previousHash = s.lastHash;
-        r.recordedAt = at;
-        r.kind = entry.kind;
-        r.eventId = entry.eventId;
-        r.ticketId = entry.ticketId;
-        r.orderId = entry.orderId;
-        r.amount = entry.amount;
-        r.currency = currency;
-        trust::sign(r, signer);
-        out.encoded = r.encode();
-        out.hash = crypto::sha256(out.encoded);
-        out.deferred = entry.deferred;
-        tx.execute("INSERT INTO billing_record (seq, encoded, hash, kind, amount, month, deferred, mac) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   {i64(r.sequence), out.encoded, bytesOf(out.hash), static_cast<std::int64_t>(r.kind), r.amount, month,
-                    entry.deferred ? 1 : 0, keys_->mac(recordMetaBytes(r.sequence, out.hash, entry.deferred))});
-        s.lastSequence = r.sequence;
-        s.lastHash = out.hash;
+        std::vector<Record> out;
+        out.reserve(entries.size());
+        for (const auto& entry : entries) {
+            Record record;
+            auto& r = record.record;
+            r.deviceId = identity_.deviceId;
+            r.sequence = s.lastSequence + 1;
+            r.previousHash = s.lastHash;
+            r.recordedAt = entry.recordedAt != 0 ? entry.recordedAt : clock;
+            r.kind = entry.kind;
+            r.eventId = entry.eventId;
+            r.ticketId = entry.ticketId;
+            r.orderId = entry.orderId;
+            r.amount = entry.amount;
+            r.currency = entry.currency.empty() ? options_.currency : entry.currency;
+            trust::sign(r, signer);
+            record.encoded = r.encode();
+            record.hash = crypto::sha256(record.encoded);
+            record.deferred = entry.deferred;
+            tx.execute("INSERT INTO billing_record (seq, encoded, hash, kind, amount, month, deferred, mac) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       {i64(r.sequence), record.encoded, bytesOf(record.hash), static_cast<std::int64_t>(r.kind),
+                        r.amount, monthOf(r.recordedAt), entry.deferred ? 1 : 0,
+                        keys_->mac(recordMetaBytes(r.sequence, record.hash, entry.deferred))});
+            s.lastSequence = r.sequence;
+            s.lastHash = record.hash;
+            out.push_back(std::move(record));
+        }
         writeState(tx, s, false);
         return out;
     });

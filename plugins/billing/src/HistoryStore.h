@@ -38,6 +38,7 @@ public:
     ~HistoryStore() override;
 
     Record append(const Entry& entry) override;
+    std::vector<Record> appendAll(const std::vector<Entry>& entries) override;
     Credit credit() const override;
     Status status() const override;
     std::vector<Record> records(std::uint64_t afterSequence, std::size_t limit) const override;

@@ -100,6 +100,9 @@ public:
     // LimitExceeded (a deferred purchase above the available credit), InvalidArgument
     // (bad ids, amount, currency).
     virtual Record append(const Entry& entry) = 0;
+    // Appends several records in one transaction: all or none (e.g. a purchase and its
+    // first play). The credit check covers their deferred total.
+    virtual std::vector<Record> appendAll(const std::vector<Entry>& entries) = 0;
 
     virtual Credit credit() const = 0;
     virtual Status status() const = 0;
