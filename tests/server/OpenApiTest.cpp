@@ -24,7 +24,7 @@ namespace {
 // path -> method -> security scheme ("" for none), read from the YAML's fixed layout.
 std::map<std::string, std::map<std::string, std::string>> documented()
 {
-    std::ifstream in(std::filesystem::path(std::getenv("BOXOFFICE_SOURCE_DIR")) / "server/openapi/boxoffice-server.yaml");
+    std::ifstream in(BOXOFFICE_OPENAPI_DOCUMENT);
     std::map<std::string, std::map<std::string, std::string>> out;
     std::string line, path, method;
     bool inPaths = false;

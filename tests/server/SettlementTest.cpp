@@ -212,6 +212,42 @@ TEST_P(Purchase, ConcurrentDuplicateOrdersAndApprovalsHaveOneEffect) {
     checked();
 }
 
+TEST_P(Purchase, DeviceCodeRegistrationBindsTheStbToThePhonesAccount) {
+    const auto& keys = server::test::DevKeys::get().dir;
+    // stb-revoked is only a device nobody registered here: revocation is the
+    // transport's check (ApiTest), not the settlement library's.
+    const auto certificate = trust::loadCertificate(keys / "devices/stb-revoked/device.cert");
+    // A certificate that is not the TLS client's own is refused.
+    EXPECT_BOX_ERROR(settlement_->startRegistration("stb-9", certificate), ErrorCode::WrongAudience);
+    const auto started = settlement_->startRegistration("stb-revoked", certificate);
+    EXPECT_EQ(started.code.size(), 8u);
+    EXPECT_EQ(settlement_->startRegistration("stb-revoked", certificate).code, started.code); // same pending code
+    EXPECT_EQ(settlement_->registration("stb-revoked", started.code).state, "pending");
+    EXPECT_BOX_ERROR(settlement_->registration("stb-1", started.code), ErrorCode::NotFound);
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", "AAAAAAAA"), ErrorCode::NotFound);
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-unknown", started.code), ErrorCode::PermissionDenied);
+    EXPECT_BOX_ERROR(order("o-r", "stb-revoked"), ErrorCode::PermissionDenied);
+
+    const auto done = settlement_->completeRegistration("phone-1", started.code);
+    EXPECT_EQ(done.state, "completed");
+    EXPECT_EQ(done.accountId, "acct-alice");
+    EXPECT_EQ(settlement_->completeRegistration("phone-1", started.code).state, "completed"); // retry
+    EXPECT_EQ(settlement_->registration("stb-revoked", started.code).accountId, "acct-alice");
+    EXPECT_NO_THROW(settlement_->checkDevice("stb-revoked"));
+    EXPECT_EQ(order("o-r", "stb-revoked").accountId, "acct-alice");
+    // Another account's phone cannot take over a used code.
+    settlement_->registerPhone(phone_->certificate, "acct-bob");
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", started.code), ErrorCode::Conflict);
+    settlement_->registerPhone(phone_->certificate, "acct-alice");
+
+    // Codes expire.
+    const auto other = settlement_->startRegistration("stb-2", trust::loadCertificate(keys / "devices/stb-2/device.cert"));
+    clock_ += 601;
+    EXPECT_EQ(settlement_->registration("stb-2", other.code).state, "expired");
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", other.code), ErrorCode::Expired);
+    checked();
+}
+
 BOXOFFICE_SERVER_ON_BOTH_BACKENDS(Purchase);
 
 } // namespace

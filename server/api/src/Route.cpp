@@ -12,6 +12,7 @@ std::string_view toString(Auth auth) noexcept
     switch (auth) {
     case Auth::None: return "none";
     case Auth::Device: return "device";
+    case Auth::NewDevice: return "newDevice";
     case Auth::Phone: return "phone";
     case Auth::Operator: return "operator";
     }

@@ -162,7 +162,8 @@ struct Server::Impl {
             if (!caller) throw Error(ErrorCode::PermissionDenied, "unknown operator token");
             return {Auth::Operator, caller->client};
         }
-        case Auth::Device: {
+        case Auth::Device:
+        case Auth::NewDevice: {
             auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(request);
             Poco::Net::SecureStreamSocket socket(impl.socket());
             if (!socket.havePeerCertificate())
@@ -176,8 +177,8 @@ struct Server::Impl {
                 std::shared_lock lock(routesMutex);
                 check = deviceCheck;
             }
-            if (check) check(deviceId);
-            return {Auth::Device, deviceId};
+            if (check && route.auth == Auth::Device) check(deviceId);
+            return {route.auth, deviceId};
         }
         case Auth::Phone: {
             const auto phoneId = request.get("X-BoxOffice-Phone", "");

@@ -177,6 +177,30 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         return Response{200, j};
     }, "check the ledger and settlement invariants");
 
+    // --- registration (device-code flow) ---
+    auto registrationJson = [](const Settlement::Registration& g) {
+        Object::Ptr j = new Object;
+        j->set("code", g.code);
+        j->set("deviceId", g.deviceId);
+        j->set("state", g.state);
+        if (!g.accountId.empty()) j->set("accountId", g.accountId);
+        j->set("expiresAt", g.expiresAt);
+        return j;
+    };
+    add("POST", "/v1/stb/registrations", Auth::NewDevice, [&s, registrationJson](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"certificate"});
+        return Response{201, registrationJson(s.startRegistration(r.caller.id, decodeField<wire::Certificate>(*b, "certificate")))};
+    }, "start registration: a short code to show on the TV");
+    add("GET", "/v1/stb/registrations/{code}", Auth::NewDevice, [&s, registrationJson](const Request& r) {
+        return Response{200, registrationJson(s.registration(r.caller.id, r.param("code")))};
+    }, "poll a registration: pending, completed (with the account) or expired");
+    add("POST", "/v1/phone/registrations", Auth::Phone, [&s, registrationJson](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"code"});
+        return Response{200, registrationJson(s.completeRegistration(r.caller.id, serverapi::requireString(*b, "code", 16)))};
+    }, "the phone presents the code shown on the TV: binds the STB to the phone's account");
+
     // --- STB (mutual TLS) ---
     add("GET", "/v1/stb/catalog", Auth::Device, [&s](const Request&) {
         Array::Ptr list = new Array;

@@ -48,7 +48,16 @@ void checkOrderId(const std::string& id)
     if (!ok) throw Error(ErrorCode::InvalidArgument, "order id must be 1..48 characters of [A-Za-z0-9._-]");
 }
 
-// 12 characters from an alphabet without look-alikes, easy to read out.
+// Characters from an alphabet without look-alikes (32: no modulo bias), easy to read out.
+std::string randomCode(std::size_t length)
+{
+    static constexpr std::string_view alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    const auto random = crypto::randomBytes(length);
+    std::string out;
+    for (auto b : random) out.push_back(alphabet[b % alphabet.size()]);
+    return out;
+}
+
 std::string newTransactionNumber()
 {
     static constexpr std::string_view alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -118,6 +127,11 @@ const storage::Schema& Settlement::schema()
               "CREATE INDEX stl_order_pending ON stl_order (state, expires_at)",
               "CREATE TABLE stl_ticket (ticket_id {text} PRIMARY KEY, order_id {text} NOT NULL UNIQUE,"
               " transfer_id {text} NOT NULL, device_id {text} NOT NULL, issued_at {int64} NOT NULL)"}},
+            {"registrations",
+             {"CREATE TABLE stl_registration (code {text} PRIMARY KEY, device_id {text} NOT NULL,"
+              " certificate {blob} NOT NULL, created_at {int64} NOT NULL, expires_at {int64} NOT NULL,"
+              " account_id {text}, completed_at {int64})",
+              "CREATE INDEX stl_registration_device ON stl_registration (device_id, expires_at)"}},
         }};
     return schema;
 }
@@ -195,6 +209,66 @@ void Settlement::unblockDevice(const std::string& deviceId)
 }
 
 void Settlement::clearAccount(const std::string& accountId) { ledger_.setInhibited(accountId, false); }
+
+Settlement::Registration Settlement::startRegistration(const std::string& deviceId,
+                                                       const wire::Certificate& certificate)
+{
+    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, nowSeconds());
+    if (certificate.subject != deviceId)
+        throw Error(ErrorCode::WrongAudience, "the device certificate is not this TLS client's");
+    if (certificate.agreementKey.size() != 32)
+        throw Error(ErrorCode::InvalidArgument, "device certificate has no X25519 agreement key");
+    const auto now = nowSeconds();
+    return db_.write([&](Transaction& tx) {
+        auto row = tx.query("SELECT code, expires_at FROM stl_registration WHERE device_id = ? AND expires_at > ?"
+                            " AND completed_at IS NULL ORDER BY expires_at DESC LIMIT 1",
+                            {deviceId, now})
+                       .single();
+        if (row) return Registration{row->text(0), deviceId, "pending", {}, row->int64(1)};
+        Registration r{randomCode(8), deviceId, "pending", {}, now + options_.registrationSeconds};
+        tx.execute("INSERT INTO stl_registration (code, device_id, certificate, created_at, expires_at)"
+                   " VALUES (?, ?, ?, ?, ?)",
+                   {r.code, deviceId, certificate.encode(), now, r.expiresAt});
+        return r;
+    });
+}
+
+Settlement::Registration Settlement::completeRegistration(const std::string& phoneId, const std::string& code)
+{
+    const auto accountId = accountOfPhone(phoneId);
+    const auto now = nowSeconds();
+    return db_.write([&](Transaction& tx) {
+        auto row = tx.query("SELECT device_id, certificate, expires_at, account_id FROM stl_registration"
+                            " WHERE code = ?",
+                            {code})
+                       .single();
+        if (!row) throw Error(ErrorCode::NotFound, "unknown registration code");
+        const auto deviceId = row->text(0);
+        if (auto done = row->optText(3)) {
+            if (*done == accountId) return Registration{code, deviceId, "completed", accountId, row->int64(2)};
+            throw Error(ErrorCode::Conflict, "this registration code was already used");
+        }
+        if (row->int64(2) <= now) throw Error(ErrorCode::Expired, "the registration code has expired");
+        tx.execute("UPDATE stl_registration SET account_id = ?, completed_at = ? WHERE code = ?",
+                   {accountId, now, code});
+        tx.execute("INSERT INTO stl_device (device_id, account_id, certificate, registered_at) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (device_id) DO UPDATE SET account_id = excluded.account_id,"
+                   " certificate = excluded.certificate",
+                   {deviceId, accountId, row->blob(1), now});
+        return Registration{code, deviceId, "completed", accountId, row->int64(2)};
+    });
+}
+
+Settlement::Registration Settlement::registration(const std::string& deviceId, const std::string& code)
+{
+    auto row = db_.read([&](Transaction& tx) {
+        return tx.query("SELECT device_id, expires_at, account_id FROM stl_registration WHERE code = ?", {code})
+            .single();
+    });
+    if (!row || row->text(0) != deviceId) throw Error(ErrorCode::NotFound, "unknown registration code");
+    if (auto account = row->optText(2)) return {code, deviceId, "completed", *account, row->int64(1)};
+    return {code, deviceId, row->int64(1) <= nowSeconds() ? "expired" : "pending", {}, row->int64(1)};
+}
 
 void Settlement::putEvent(const Event& e)
 {

@@ -18,7 +18,9 @@ namespace boxoffice::serverapi {
 
 enum class Auth {
     None,      // anyone (health, trusted time, registration start)
-    Device,    // an STB: mutual TLS with a device certificate from the operator's TLS CA, not revoked
+    Device,    // an STB: mutual TLS with a device certificate from the operator's TLS CA, not revoked,
+               // and accepted by the Router's DeviceCheck (registered, not blocked)
+    NewDevice, // an STB not registered yet: mutual TLS and revocation only (registration)
     Phone,     // a phone: request signed with its registered P-256 key (PhoneSignature.h)
     Operator,  // Authorization: Bearer <operator token>
 };

@@ -84,6 +84,7 @@ struct OrderView {
 
 struct Options {
     std::int64_t pendingSeconds = 300;   // an order not approved in this time expires
+    std::int64_t registrationSeconds = 600; // a registration code is valid this long
 };
 
 class Settlement {
@@ -103,6 +104,23 @@ public:
     void unblockDevice(const std::string& deviceId);
     // Clears a "not me" inhibition on the account.
     void clearAccount(const std::string& accountId);
+
+    // --- registration, device-code flow (RFC 8628 in spirit) ---
+    // The STB (authenticated by its TLS certificate) asks for a short code to show on
+    // the TV; `certificate` is its root-issued device certificate (subject must be
+    // deviceId). An unexpired pending code for the device is returned again.
+    struct Registration {
+        std::string code;        // 8 characters, easy to type
+        std::string deviceId;
+        std::string state;       // pending | completed | expired
+        std::string accountId;   // once completed
+        std::int64_t expiresAt = 0;
+    };
+    Registration startRegistration(const std::string& deviceId, const wire::Certificate& certificate);
+    // The phone presents the code over its own line: binds the device to the phone's
+    // account. Unknown code: NotFound; too late: Expired; used: Conflict.
+    Registration completeRegistration(const std::string& phoneId, const std::string& code);
+    Registration registration(const std::string& deviceId, const std::string& code);
 
     // --- catalog (operator) ---
     void putEvent(const Event& event);
