@@ -153,7 +153,13 @@ public:
                 auto* victim = servers_[std::uniform_int_distribution<std::size_t>(0, servers_.size() - 1)(random_)];
                 victim->kill();
                 ++kills_;
-                victim->start();
+                try {
+                    victim->start();
+                } catch (const std::exception& e) {
+                    // Never terminate the test process from this thread: report and stop killing.
+                    ADD_FAILURE() << "restart failed: " << e.what();
+                    return;
+                }
             }
         });
     }
