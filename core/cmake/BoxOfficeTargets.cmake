@@ -76,7 +76,9 @@ function(boxoffice_test name)
       message(FATAL_ERROR "boxoffice_test(${name}): ${single} takes one value, got '${ARG_${single}}'")
     endif()
   endforeach()
-  add_executable(${name} ${ARG_SOURCES})
+  add_executable(${name} ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/support/environment/TestEnvironment.cpp)
+  target_compile_definitions(${name} PRIVATE
+    BOXOFFICE_TEST_BUILD_DIR="${CMAKE_BINARY_DIR}" BOXOFFICE_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   target_link_libraries(${name} PRIVATE ${ARG_DEPENDS} GTest::gtest GTest::gmock GTest::gtest_main)
   boxoffice_warnings(${name})
   if(NOT ARG_TIMEOUT)
@@ -88,8 +90,7 @@ function(boxoffice_test name)
   endif()
   include(GoogleTest)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}" ${fixtures}
-    ENVIRONMENT "BOXOFFICE_BUILD_DIR=${CMAKE_BINARY_DIR};BOXOFFICE_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}" ${fixtures})
 endfunction()
 
 # boxoffice_benchmark(<name> SOURCES ... [DEPENDS ...])
