@@ -8,11 +8,16 @@
 #include "HistoryStore.h"
 
 #include <boxoffice/crypto/Random.h>
+#include <boxoffice/wire/SettlementResult.h>
+
+#include <cstdlib>
+#include <memory>
 
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 #include <unistd.h>
@@ -34,9 +39,15 @@ struct Files {
     std::filesystem::path dir;
 };
 
+const trust::SigningKey& benchRoot()
+{
+    static const trust::SigningKey root("root/bench", crypto::Ed25519PrivateKey::generate());
+    return root;
+}
+
 trust::DeviceIdentity device()
 {
-    const trust::SigningKey root("root/bench", crypto::Ed25519PrivateKey::generate());
+    const auto& root = benchRoot();
     auto sign = crypto::Ed25519PrivateKey::generate();
     auto agree = crypto::X25519PrivateKey::generate();
     wire::Certificate c;
@@ -143,6 +154,94 @@ void BM_OpenAndVerify(benchmark::State& state)
     state.SetItemsProcessed(state.iterations() * state.range(0));   // records verified per second
 }
 BENCHMARK(BM_OpenAndVerify)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+// A history of `size` records, ~1000 per month, everything settled but the last 100.
+struct LoadedHistory {
+    explicit LoadedHistory(std::int64_t size)
+    {
+        const auto identity = device();
+        const auto serverKey = crypto::Ed25519PrivateKey::generate();
+        wire::Certificate c;
+        c.role = wire::CertificateRole::Server;
+        c.subject = "server";
+        c.keyId = "server/bench";
+        c.publicKey.assign(serverKey.publicKey().raw().begin(), serverKey.publicKey().raw().end());
+        c.notBefore = 0;
+        c.notAfter = 4'000'000'000;
+        HistoryOptions options;
+        options.creditLimit = wire::maxAmount;
+        options.root = trust::TrustAnchor{benchRoot().keyId(),
+                                          crypto::Ed25519PublicKey::fromRaw(benchRoot().verifyingKey().publicKey())};
+        options.serverCertificate = trust::issueCertificate(c, benchRoot());
+        history = std::make_unique<HistoryStore>(files.dir / "history.db", identity, options);
+        std::vector<Entry> chunk;
+        Record last;
+        for (std::int64_t i = 1; i <= size; ++i) {
+            Entry e = entry(i);
+            e.recordedAt = 1'800'000'000 + i * 2592;   // 1000 records per 30 days
+            chunk.push_back(e);
+            if (chunk.size() == 5000 || i == size) {
+                auto records = history->appendAll(chunk);
+                chunk.clear();
+                for (auto& r : records)
+                    if (static_cast<std::int64_t>(r.record.sequence) == size - 100) last = std::move(r);
+            }
+        }
+        wire::SettlementResult result;
+        result.settlementId = "bench";
+        result.deviceId = identity.deviceId;
+        result.settledThrough = last.record.sequence;
+        result.lastRecordHash = last.hash;
+        result.currency = "EUR";
+        result.settledAt = 1'800'000'000;
+        trust::sign(result, trust::SigningKey(c.keyId, serverKey));
+        history->applySettlement(result.encode());
+        const auto newest = history->recent(1).at(0).record.recordedAt;
+        const std::time_t t = static_cast<std::time_t>(newest);
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        year = tm.tm_year + 1900;
+        month = tm.tm_mon + 1;
+    }
+    Files files;
+    std::unique_ptr<HistoryStore> history;
+    int year = 0, month = 0;
+};
+
+// Statement of the newest month and the unsettled queries (credit, records after
+// settledThrough) on 1,000 records against BILLING_BENCH_LARGE (default 1,000,000),
+// interleaved. Goal: the large history costs at most 3x the small one.
+void BM_QueriesSmallVersusLarge(benchmark::State& state)
+{
+    const char* env = std::getenv("BILLING_BENCH_LARGE");
+    const std::int64_t largeSize = env ? std::atoll(env) : 1'000'000;
+    LoadedHistory small(1000), large(largeSize);
+    Clock::duration statementTime[2]{}, unsettledTime[2]{};
+    std::int64_t n = 0;
+    for (auto _ : state) {
+        ++n;
+        LoadedHistory* both[2] = {&small, &large};
+        for (int k = 0; k < 2; ++k) {
+            auto t0 = Clock::now();
+            benchmark::DoNotOptimize(both[k]->history->statement(both[k]->year, both[k]->month).purchased);
+            auto t1 = Clock::now();
+            benchmark::DoNotOptimize(both[k]->history->credit().outstanding);
+            benchmark::DoNotOptimize(both[k]->history->records(both[k]->history->status().settledThrough, 1000).size());
+            auto t2 = Clock::now();
+            statementTime[k] += t1 - t0;
+            unsettledTime[k] += t2 - t1;
+        }
+    }
+    auto us = [&](Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count() / static_cast<double>(n); };
+    state.counters["records_large"] = static_cast<double>(largeSize);
+    state.counters["statement_small_us"] = us(statementTime[0]);
+    state.counters["statement_large_us"] = us(statementTime[1]);
+    state.counters["statement_ratio"] = us(statementTime[1]) / us(statementTime[0]);
+    state.counters["unsettled_small_us"] = us(unsettledTime[0]);
+    state.counters["unsettled_large_us"] = us(unsettledTime[1]);
+    state.counters["unsettled_ratio"] = us(unsettledTime[1]) / us(unsettledTime[0]);
+}
+BENCHMARK(BM_QueriesSmallVersusLarge)->Iterations(50)->Unit(benchmark::kMillisecond);
 
 } // namespace
 
