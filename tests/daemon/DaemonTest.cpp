@@ -183,3 +183,24 @@ TEST(Daemon, NotifiesSystemdReadyWatchdogAndStopping)
 }
 
 } // namespace
+
+namespace {
+
+// systemd may send SIGTERM as soon as READY=1 arrives; that must still be an
+// orderly stop, not death by the signal's default action.
+TEST(Daemon, SigtermRightAfterReadyStopsCleanly)
+{
+    TempDir dir;
+    writeFile(dir / "boxofficed.json", configJson(std::filesystem::path(TEST_PLUGIN_ROOT) / "ordered"));
+    for (int i = 0; i < 5; ++i) {
+        NotifySocket notify(dir / ("notify-" + std::to_string(i)));
+        ChildProcess daemon(BOXOFFICED, {"--config", (dir / "boxofficed.json").string()},
+                            {{"NOTIFY_SOCKET", notify.path().string()}});
+        ASSERT_TRUE(notify.waitFor("READY=1", 30s)) << daemon.output();
+        daemon.signal(SIGTERM);
+        EXPECT_EQ(daemon.wait(30s).value_or(-1), 0) << daemon.output();
+        EXPECT_THAT(daemon.output(), HasSubstr("deactivated gamma"));
+    }
+}
+
+} // namespace

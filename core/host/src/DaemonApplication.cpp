@@ -16,7 +16,9 @@
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/OptionException.h>
 
+#include <csignal>
 #include <fstream>
+#include <pthread.h>
 #include <iostream>
 
 #ifndef BOXOFFICE_VERSION
@@ -151,6 +153,17 @@ int DaemonApplication::main(const std::vector<std::string>&)
         help.format(std::cout);
         return EXIT_OK;
     }
+    // Termination signals are taken by waitForTerminationRequest() with sigwait.
+    // Block them now, before any thread starts, so every thread inherits the
+    // mask: otherwise a SIGTERM arriving early (systemd may send it right after
+    // READY=1) or landing on a worker thread kills the process uncleanly.
+    sigset_t termination;
+    sigemptyset(&termination);
+    sigaddset(&termination, SIGINT);
+    sigaddset(&termination, SIGTERM);
+    sigaddset(&termination, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &termination, nullptr);
+
     try {
         loadConfiguration();
         setUpLogging();

@@ -46,7 +46,9 @@ Sample startOnce(const std::filesystem::path& plugins, const TempDir& dir, int r
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
     const long rss = residentKiB(daemon.pid());
     daemon.signal(SIGTERM);
-    if (daemon.wait(30s).value_or(-1) != 0) throw std::runtime_error("boxofficed did not stop cleanly");
+    const auto status = daemon.wait(30s);
+    if (status.value_or(-1) != 0)
+        throw std::runtime_error("boxofficed did not stop cleanly (status " + std::to_string(status.value_or(-1)) + "):\n" + daemon.output());
     return {elapsed.count(), rss};
 }
 
