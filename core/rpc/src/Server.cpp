@@ -328,8 +328,10 @@ public:
 
     Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest& request) override
     {
-        const std::string path = Poco::URI(request.getURI()).getPath();
-        if (path == "/jsonrpc") {
+        // The hot path: /jsonrpc with or without a query, no full URI parse.
+        const std::string& uri = request.getURI();
+        const bool rpcPath = uri.compare(0, 8, "/jsonrpc") == 0 && (uri.size() == 8 || uri[8] == '?');
+        if (rpcPath) {
             if (Poco::icompare(request.get("Upgrade", ""), "websocket") == 0) return new WebSocketHandler(shared_);
             if (request.getMethod() == Poco::Net::HTTPRequest::HTTP_POST) return new PostHandler(shared_);
             return new NotAllowedHandler(HTTPResponse::HTTP_METHOD_NOT_ALLOWED);

@@ -85,7 +85,7 @@ private:
 
     Poco::Logger& logger_;
     mutable std::shared_mutex methodsMutex_;
-    std::map<std::string, Method, std::less<>> methods_;
+    std::map<std::string, std::shared_ptr<const Method>, std::less<>> methods_;
     std::map<std::string, Event, std::less<>> events_;
     std::mutex subscriptionsMutex_;
     std::map<const EventSink*, Subscription> subscriptions_;
