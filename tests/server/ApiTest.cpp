@@ -238,8 +238,15 @@ TEST_F(ApiTest, HostileBodiesGetClearFourHundreds) {
     r = c.call("POST", "/v1/echo/a", R"({"amount":1,"sneaky":true})");
     EXPECT_EQ(r.status, 400);
     EXPECT_NE(r.raw.find("sneaky"), std::string::npos);
-    r = c.call("POST", "/v1/echo/a", std::string(10000, ' '));
-    EXPECT_EQ(r.status, 413);
+    // The server answers 413 without reading the body and closes; the client
+    // may see that answer or, if it is still writing, a broken pipe. Either way
+    // nothing is processed.
+    try {
+        r = c.call("POST", "/v1/echo/a", std::string(10000, ' '));
+        EXPECT_EQ(r.status, 413);
+    } catch (const boxoffice::Error& error) {
+        EXPECT_EQ(error.code(), boxoffice::ErrorCode::Io) << error.what();
+    }
     Client again(base());
     r = again.call("POST", "/v1/echo/a", R"({"amount":7})", "req-42");
     EXPECT_EQ(r.status, 201);
