@@ -4,6 +4,7 @@
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/crypto/ConstantTime.h>
 #include <boxoffice/crypto/Random.h>
+#include <boxoffice/crypto/X25519.h>
 #include <boxoffice/crypto/X509.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/TicketIssuer.h>
@@ -119,6 +120,17 @@ TEST_F(KeytoolTest, DevWritesACompleteUsableKeySet)
     // Server signing key and phone key chain to the root.
     const trust::Credentials server = trust::loadServerSigner(dir / "server");
     EXPECT_NO_THROW(trust::verifyCertificate(server.certificate, root, wire::CertificateRole::Server, now()));
+    // The server certificate carries an X25519 agreement key whose private half is a
+    // private file beside the signing key (STB history batches are sealed to it).
+    ASSERT_EQ(server.certificate.agreementKey.size(), 32u);
+    const auto serverAgree = crypto::X25519PrivateKey::fromPem(trust::readKeyFile(dir / "server" / "agree.key.pem"));
+    EXPECT_EQ(Bytes(serverAgree.publicKey().raw().begin(), serverAgree.publicKey().raw().end()),
+              server.certificate.agreementKey);
+    {
+        struct stat st {};
+        ASSERT_EQ(::stat((dir / "server" / "agree.key.pem").c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0600u);
+    }
     const trust::Credentials phone = trust::loadPhone(dir / "phones" / "phone-1");
     const trust::VerifyingKey phoneKey =
         trust::verifyCertificate(phone.certificate, root, wire::CertificateRole::Phone, now());

@@ -170,15 +170,20 @@ void KeyTool::issueServer(const std::string& serverId, long validDays)
         throw Error(ErrorCode::AlreadyExists, "the server signing key exists (use --force to replace it)");
     const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
     const auto key = crypto::Ed25519PrivateKey::generate();
+    // The agreement key lets an STB without a line seal its history to the server
+    // (billing::sealBatch); the phone that carries it cannot read it.
+    const auto agree = crypto::X25519PrivateKey::generate();
     wire::Certificate c;
     c.role = CertificateRole::Server;
     c.subject = serverId;
     c.keyId = serverId + "/1";
     c.keyAlgorithm = wire::SignatureAlgorithm::Ed25519;
     c.publicKey = rawOf(key.publicKey());
+    c.agreementKey = rawOf(agree.publicKey());
     c.notBefore = now_ - backdate;
     c.notAfter = now_ + validDays * day;
     write("server/sign.key.pem", key.toPem(), true, false);
+    write("server/agree.key.pem", agree.toPem(), true, false);
     writeWire("server/server.cert", trust::issueCertificate(c, root).encode(), false);
 }
 
@@ -294,7 +299,7 @@ void KeyTool::createDevelopmentSet()
           "Layout: see core/trust/include/boxoffice/trust/KeyFiles.h.\n"
           "  root/                         operator root (root.json is the trust anchor)\n"
           "  issuers/issuer-dev/           ticket issuer ('current' names the key in use)\n"
-          "  server/                       server signing key + certificate, TLS CA, HTTPS certificate (localhost)\n"
+          "  server/                       server signing + agreement keys and certificate, TLS CA, HTTPS certificate (localhost)\n"
           "  devices/stb-1, devices/stb-2  STB identities + mTLS client certificates\n"
           "  phones/phone-1                reference phone (P-256)\n"
           "  revocations.bin               root-signed revocation list (empty)\n"

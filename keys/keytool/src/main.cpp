@@ -112,7 +112,8 @@ std::vector<CommandSpec> commands()
          {dirOption, {"id", "PHONE", "phone id", true, false}, validDays(730), forceOption},
          [](const Arguments& a) { toolFor(a).issuePhone(a.get("id"), a.number("valid-days", 730, 1, 36500)); }},
         {{"server", "issue"},
-         "Issue the server's signing key (receipts, vouchers, settlements, trusted time).",
+         "Issue the server's signing key (receipts, vouchers, settlements, trusted time) and its X25519 "
+         "agreement key (STB history batches carried by the phone are sealed to it).",
          "",
          {dirOption, {"id", "SERVER", "server id (default server)", false, false}, validDays(730), forceOption},
          [](const Arguments& a) {
