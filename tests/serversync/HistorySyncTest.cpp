@@ -1,0 +1,286 @@
+// serversync::HistorySync against a real STB billing store (plugins/billing), on
+// both backends: deferred purchases carried by the phone or uploaded directly are
+// settled exactly once, the STB accepts the signed result, and every kind of
+// tampering is refused with nothing stored. The ledger, settlement and sync
+// invariants are checked after every test (SettlementTest::checked + ours).
+
+#include "../server/SettlementFixture.h"
+
+#include "HistoryStore.h"
+
+#include <boxoffice/billing/HistoryBatch.h>
+#include <boxoffice/serversync/HistorySync.h>
+
+namespace boxoffice::server::test {
+namespace {
+
+using billing::Entry;
+using billing::HistoryStore;
+using wire::HistoryKind;
+
+class HistorySyncTest : public SettlementTest {
+protected:
+    void SetUp() override
+    {
+        SettlementTest::SetUp();
+        const auto& keys = DevKeys::get();
+        sync_ = std::make_unique<serversync::HistorySync>(*ledger_, serversync::ServerKeys::load(keys.dir),
+                                                          [this] { return clock_.load(); });
+        serverCertificate_ = trust::loadCertificate(keys.dir / "server/server.cert");
+    }
+    void TearDown() override
+    {
+        syncChecked();
+        stbs_.clear();
+        sync_.reset();
+        SettlementTest::TearDown();
+    }
+
+    void syncChecked()
+    {
+        auto bad = db().read([](storage::Transaction& tx) { return serversync::HistorySync::checkInvariants(tx); });
+        EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
+        checked();
+    }
+
+    // A real STB history (what plugins/billing keeps on the box), in its own file.
+    HistoryStore& stb(const std::string& deviceId = "stb-1", const std::string& file = {})
+    {
+        const auto& keys = DevKeys::get();
+        billing::HistoryOptions o;
+        o.creditLimit = 10'000;
+        o.currency = "EUR";
+        o.root = trust::loadTrustAnchor(keys.dir / "root/root.json");
+        o.serverCertificate = serverCertificate_;
+        stbs_.push_back(std::make_unique<HistoryStore>(
+            scratch_.path() / (file.empty() ? deviceId + ".db" : file),
+            trust::loadDeviceIdentity(keys.dir / "devices" / deviceId), o));
+        return *stbs_.back();
+    }
+
+    static Entry deferred(std::int64_t amount = 1200, const std::string& eventId = "ev-1")
+    {
+        return {HistoryKind::Purchase, eventId, "", "", amount, "EUR", 0, true};
+    }
+    static Entry play(const std::string& eventId = "ev-1") { return {HistoryKind::Play, eventId, "", "", 0, "EUR", 0, false}; }
+
+    static std::vector<Bytes> encoded(const HistoryStore& h, std::uint64_t after = 0, std::size_t limit = 100)
+    {
+        std::vector<Bytes> out;
+        for (const auto& r : h.records(after, limit)) out.push_back(r.encoded);
+        return out;
+    }
+
+    std::int64_t balance(const std::string& account) { return ledger_->account(account).balance(); }
+
+    ScratchDir scratch_;
+    std::unique_ptr<serversync::HistorySync> sync_;
+    wire::Certificate serverCertificate_;
+    std::vector<std::unique_ptr<HistoryStore>> stbs_;
+};
+
+TEST_P(HistorySyncTest, PhoneCarriedBatchIsSettledOnceAndAcceptedByTheStb)
+{
+    auto& h = stb();
+    h.append(deferred(1200));
+    h.append(play());
+    h.append(deferred(1200));
+    EXPECT_EQ(h.credit().outstanding, 2400);
+    const auto batch = h.exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+
+    const auto outcome = sync_->settleBatch(batch->sealed, "phone-1");
+    EXPECT_EQ(outcome.acknowledgedThrough, 3u);
+    EXPECT_EQ(outcome.recordsStored, 3u);
+    EXPECT_EQ(outcome.purchasesCharged, 2u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 2400);
+    EXPECT_EQ(balance("studio"), 2400);
+    const auto result = wire::SettlementResult::decode(outcome.result);
+    EXPECT_EQ(result.deviceId, "stb-1");
+    EXPECT_EQ(result.settledThrough, 3u);
+    EXPECT_EQ(result.totalAmount, 2400);
+    syncChecked();
+
+    // The STB verifies it under the operator root and frees its credit.
+    const auto settled = h.applySettlement(outcome.result, serverCertificate_.encode());
+    EXPECT_EQ(settled.settledThrough, 3u);
+    EXPECT_EQ(settled.recordsSettled, 3u);
+    EXPECT_EQ(h.credit().outstanding, 0);
+    EXPECT_EQ(h.status().settledThrough, 3u);
+
+    // The phone replays the batch: the same signed answer, nothing charged again.
+    const auto replay = sync_->settleBatch(batch->sealed, "phone-1");
+    EXPECT_EQ(replay.result, outcome.result);
+    EXPECT_EQ(replay.recordsStored, 0u);
+    EXPECT_EQ(replay.purchasesCharged, 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 2400);
+    // ... and the STB refuses to apply a result twice.
+    EXPECT_BOX_ERROR(h.applySettlement(replay.result, serverCertificate_.encode()), ErrorCode::Replayed);
+
+    // Later records extend the chain; a new batch settles only them.
+    h.append(deferred(500));
+    const auto next = h.exportUnsettled(15 * 1024);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->firstSequence, 4u);
+    const auto second = sync_->settleBatch(next->sealed, "phone-1");
+    EXPECT_EQ(second.purchasesCharged, 1u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 2900);
+    EXPECT_EQ(h.applySettlement(second.result, serverCertificate_.encode()).settledThrough, 4u);
+    EXPECT_EQ(h.credit().outstanding, 0);
+}
+
+TEST_P(HistorySyncTest, AlteredBatchIsRefusedAndNothingStored)
+{
+    auto& h = stb();
+    h.append(deferred());
+    auto batch = h.exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+    for (const std::size_t at : {batch->sealed.size() - 1, batch->sealed.size() / 2, std::size_t{40}}) {
+        Bytes altered = batch->sealed;
+        altered[at] ^= 0x01;
+        EXPECT_THROW(sync_->settleBatch(altered, "phone-1"), Error) << "byte " << at;
+    }
+    Bytes truncated(batch->sealed.begin(), batch->sealed.end() - 10);
+    EXPECT_THROW(sync_->settleBatch(truncated, "phone-1"), Error);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+}
+
+TEST_P(HistorySyncTest, DroppedBatchLeavesAGapThatIsRefused)
+{
+    auto& h = stb();
+    for (int i = 0; i < 4; ++i) h.append(deferred(100));
+    const auto identity = trust::loadDeviceIdentity(DevKeys::get().dir / "devices/stb-1");
+    // The phone withholds the batch of records 1..2 and delivers the one of 3..4.
+    const auto first = billing::sealBatch(encoded(h, 0, 2), identity, serverCertificate_, clock_.load());
+    const auto second = billing::sealBatch(encoded(h, 2, 2), identity, serverCertificate_, clock_.load());
+    const auto message = EXPECT_BOX_ERROR(sync_->settleBatch(second, "phone-1"), ErrorCode::Conflict);
+    EXPECT_NE(message.find("missing"), std::string::npos) << message;
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+
+    // Once the first arrives, both settle, each record once.
+    EXPECT_EQ(sync_->settleBatch(first, "phone-1").purchasesCharged, 2u);
+    EXPECT_EQ(sync_->settleBatch(second, "phone-1").purchasesCharged, 2u);
+    EXPECT_EQ(sync_->settleBatch(first, "phone-1").purchasesCharged, 0u);   // late duplicate
+    EXPECT_EQ(balance("acct-alice"), 5000 - 400);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 4u);
+}
+
+TEST_P(HistorySyncTest, BatchOfAnotherAccountsDeviceIsRefused)
+{
+    auto& bob = stb("stb-2");
+    bob.append(deferred());
+    const auto batch = bob.exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+    // phone-1 belongs to alice: it may not settle bob's box on bob's account.
+    EXPECT_BOX_ERROR(sync_->settleBatch(batch->sealed, "phone-1"), ErrorCode::PermissionDenied);
+    EXPECT_BOX_ERROR(sync_->settleBatch(batch->sealed, "phone-unknown"), ErrorCode::PermissionDenied);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-2"), 0u);
+    EXPECT_EQ(balance("acct-bob"), 0);
+}
+
+TEST_P(HistorySyncTest, DirectUploadAcknowledgesAndOnlyMovesForward)
+{
+    auto& h = stb();
+    h.append(deferred(1200));
+    h.append(play());
+    h.append(deferred(300));
+    auto first = sync_->upload("stb-1", encoded(h, 0, 2));
+    EXPECT_EQ(first.acknowledgedThrough, 2u);
+    EXPECT_EQ(first.purchasesCharged, 1u);
+    // A retry of the same upload (the answer was lost) changes nothing.
+    auto retry = sync_->upload("stb-1", encoded(h, 0, 2));
+    EXPECT_EQ(retry.acknowledgedThrough, 2u);
+    EXPECT_EQ(retry.recordsStored, 0u);
+    EXPECT_EQ(retry.result, first.result);
+    // Overlapping upload: only record 3 is new.
+    auto more = sync_->upload("stb-1", encoded(h));
+    EXPECT_EQ(more.acknowledgedThrough, 3u);
+    EXPECT_EQ(more.recordsStored, 1u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 1500);
+    h.acknowledge(more.acknowledgedThrough);
+    EXPECT_EQ(h.applySettlement(more.result, serverCertificate_.encode()).settledThrough, 3u);
+    EXPECT_EQ(h.credit().outstanding, 0);
+
+    // A gap is refused.
+    h.append(deferred(100));
+    h.append(deferred(100));
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(h, 4, 1)), ErrorCode::Conflict);
+    // A record altered after signing.
+    auto altered = wire::HistoryRecord::decode(encoded(h, 3, 1).front());
+    altered.amount = 1;
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", {altered.encode()}), ErrorCode::BadSignature);
+    // Records of another device under this device's TLS identity.
+    EXPECT_BOX_ERROR(sync_->upload("stb-2", encoded(h, 3, 2)), ErrorCode::WrongAudience);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 3u);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-2"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 1500);
+    syncChecked();
+}
+
+TEST_P(HistorySyncTest, RewrittenHistoryIsRefused)
+{
+    auto& h = stb();
+    h.append(deferred(1200));
+    sync_->upload("stb-1", encoded(h));
+    // The same device identity with another history file: a fork of records 1..2.
+    auto& fork = stb("stb-1", "fork.db");
+    fork.append(deferred(100));
+    fork.append(deferred(100));
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(fork)), ErrorCode::Conflict);
+    const auto batch = billing::sealBatch(encoded(fork, 1, 1), trust::loadDeviceIdentity(DevKeys::get().dir / "devices/stb-1"),
+                                          serverCertificate_, clock_.load());
+    EXPECT_BOX_ERROR(sync_->settleBatch(batch, "phone-1"), ErrorCode::Conflict);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 1u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 1200);
+}
+
+TEST_P(HistorySyncTest, OnlyDeferredPurchasesAreCharged)
+{
+    // Bought online (flow 3): the order was settled by the phone's approval already.
+    const auto o = order("o-online");
+    settlement_->approve(phone_->certificate.subject, signedApproval(approval(o)));
+    const auto afterOrder = balance("acct-alice");
+    auto& h = stb();
+    h.append({HistoryKind::Purchase, "ev-1", "", "o-online", 1200, "EUR", 0, false});
+    h.append(deferred(700));
+    const auto outcome = sync_->upload("stb-1", encoded(h));
+    EXPECT_EQ(outcome.purchasesCharged, 1u);
+    EXPECT_EQ(balance("acct-alice"), afterOrder - 700);
+}
+
+TEST_P(HistorySyncTest, UnpayableOrUnknownPurchaseRefusesTheWholeUpload)
+{
+    auto& h = stb();
+    h.append(deferred(1000));
+    h.append(deferred(4500));   // alice has 5000
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(h)), ErrorCode::LimitExceeded);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+
+    auto& other = stb("stb-1", "other.db");
+    other.append(deferred(100, "ev-unknown"));
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(other)), ErrorCode::NotFound);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+}
+
+TEST_P(HistorySyncTest, ServerKeysNeedTheAgreementKey)
+{
+    const auto dir = scratch_.path() / "keys";
+    std::filesystem::copy(DevKeys::get().dir, dir, std::filesystem::copy_options::recursive);
+    std::filesystem::permissions(dir / "server/agree.key.pem", std::filesystem::perms::group_read,
+                                 std::filesystem::perm_options::add);
+    EXPECT_BOX_ERROR(serversync::ServerKeys::load(dir), ErrorCode::PermissionDenied);
+    std::filesystem::remove(dir / "server/agree.key.pem");
+    EXPECT_BOX_ERROR(serversync::ServerKeys::load(dir), ErrorCode::NotFound);
+    // Another server's agreement key does not match the certificate.
+    std::filesystem::copy_file(DevKeys::get().foreign / "server/agree.key.pem", dir / "server/agree.key.pem");
+    EXPECT_BOX_ERROR(serversync::ServerKeys::load(dir), ErrorCode::InvalidArgument);
+}
+
+BOXOFFICE_SERVER_ON_BOTH_BACKENDS(HistorySyncTest);
+
+} // namespace
+} // namespace boxoffice::server::test
