@@ -1,0 +1,310 @@
+#include "SyncEngine.h"
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/RevocationList.h>
+#include <boxoffice/wire/TrustedTime.h>
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Stringifier.h>
+
+#include <chrono>
+#include <sstream>
+
+namespace boxoffice::plugins::sync {
+
+using boxoffice::sync::LinkResponse;
+using Poco::JSON::Object;
+
+namespace {
+
+Object::Ptr objectOf(const Poco::Dynamic::Var& body)
+{
+    if (body.type() != typeid(Object::Ptr)) return nullptr;
+    return body.extract<Object::Ptr>();
+}
+
+std::string fieldText(const Object::Ptr& o, const std::string& name)
+{
+    if (!o || !o->has(name) || !o->get(name).isString()) return {};
+    return o->getValue<std::string>(name);
+}
+
+} // namespace
+
+SyncEngine::SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing::History> history,
+                       std::shared_ptr<Outbox> outbox, std::shared_ptr<trust::TrustedClock> clock,
+                       EngineOptions options, Poco::Logger& logger)
+    : link_(std::move(link)), history_(std::move(history)), outbox_(std::move(outbox)), clock_(std::move(clock)),
+      options_(std::move(options)), logger_(logger), deviceId_(history_->status().deviceId),
+      random_(std::random_device{}()), serverCertificate_(options_.serverCertificate)
+{
+    // The list kept from an earlier run: only newer ones replace it.
+    if (options_.root && !options_.revocationsFile.empty() && std::filesystem::exists(options_.revocationsFile)) {
+        try {
+            revocations_.apply(trust::loadRevocationList(options_.revocationsFile), *options_.root);
+            revocationSequence_ = revocations_.sequence();
+        } catch (const std::exception& e) {
+            logger_.warning("sync: ignoring the kept revocation list: %s", std::string(e.what()));
+        }
+    }
+}
+
+SyncEngine::~SyncEngine() { stop(); }
+
+std::int64_t SyncEngine::nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void SyncEngine::start()
+{
+    // The line came up (another plugin's call got through): send what waits at once.
+    watchToken_ = link_->watchOnline([this](bool online) {
+        if (!online) return;
+        std::lock_guard lock(mutex_);
+        requested_ = true;
+        wake_.notify_all();
+    });
+    thread_ = std::thread([this] { run(); });
+}
+
+void SyncEngine::stop()
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+        wake_.notify_all();
+    }
+    if (watchToken_) link_->unwatch(watchToken_);
+    watchToken_ = 0;
+    if (thread_.joinable()) thread_.join();
+}
+
+void SyncEngine::run()
+{
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        requested_ = false;
+        inCycle_ = true;
+        lock.unlock();
+        try {
+            cycle();
+        } catch (const std::exception& e) {
+            fail(std::string("sync cycle: ") + e.what());
+        }
+        std::int64_t wakeAt = nowMs() + options_.pollMs;
+        try {
+            if (auto item = outbox_->front()) wakeAt = std::min(wakeAt, std::max(item->nextAttemptMs, nowMs()));
+        } catch (const std::exception&) {
+        }
+        lock.lock();
+        ++cycles_;
+        inCycle_ = false;
+        wake_.notify_all();
+        const auto until = std::chrono::system_clock::time_point(std::chrono::milliseconds(wakeAt));
+        wake_.wait_until(lock, until, [this] { return stopping_ || requested_; });
+    }
+}
+
+void SyncEngine::cycle()
+{
+    if (!link_->configured()) return;
+    plan();
+    if (!drain()) return;
+    const auto now = nowMs();
+    if (now >= nextTimeMs_) fetchTime();
+    if (now >= nextRevocationsMs_) fetchRevocations();
+}
+
+void SyncEngine::plan()
+{
+    const auto s = history_->status();
+    std::uint64_t from = std::max(s.acknowledgedThrough, outbox_->lastQueuedSequence("history"));
+    while (from < s.lastSequence) {
+        const auto records = history_->records(from, options_.batchRecords);
+        if (records.empty()) break;
+        Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
+        for (const auto& r : records) list->add(wire::toBase64Url(r.encoded));
+        Object::Ptr body = new Object;
+        body->set("records", list);
+        std::ostringstream text;
+        Poco::JSON::Stringifier::condense(body, text);
+        OutboxItem item;
+        item.kind = "history";
+        item.method = "POST";
+        item.path = "/v1/stb/history";
+        item.body = text.str();
+        item.lastSequence = records.back().record.sequence;
+        outbox_->push(item);
+        from = item.lastSequence;
+    }
+}
+
+bool SyncEngine::drain()
+{
+    while (auto item = outbox_->front()) {
+        if (item->nextAttemptMs > nowMs()) return true;   // backing off: the line may be fine
+        LinkResponse response;
+        try {
+            response = link_->callText(item->method, item->path, item->body,
+                                       "sync-" + deviceId_ + "-" + std::to_string(item->lastSequence));
+        } catch (const Error& e) {
+            outbox_->retryLater(item->id, nowMs() + options_.backoff.delayMs(item->attempts + 1, random_));
+            fail(e.what());
+            return false;
+        }
+        if (response.status < 200 || response.status >= 300) {
+            // Refused (409 chain/gap, 429 wallet, 5xx): keep it, try again later, say why.
+            outbox_->retryLater(item->id, nowMs() + options_.backoff.delayMs(item->attempts + 1, random_));
+            fail("server refused " + item->path + ": " + response.error());
+            return true;
+        }
+        try {
+            if (item->kind == "history") handleHistory(response);
+        } catch (const std::exception& e) {
+            fail(std::string("handling the answer to ") + item->path + ": " + e.what());
+        }
+        outbox_->remove(item->id);
+        std::lock_guard lock(mutex_);
+        lastSyncMs_ = nowMs();
+    }
+    return true;
+}
+
+void SyncEngine::handleHistory(const LinkResponse& response)
+{
+    const auto body = objectOf(response.body);
+    if (!body || !body->has("acknowledgedThrough")) throw Error(ErrorCode::Malformed, "no acknowledgedThrough in the answer");
+    const auto acknowledged = body->getValue<std::uint64_t>("acknowledgedThrough");
+    const auto s = history_->status();
+    // Only forward, and never beyond what this box wrote.
+    if (acknowledged > s.acknowledgedThrough && acknowledged <= s.lastSequence) history_->acknowledge(acknowledged);
+    learnCertificate(response.body);
+    const auto result = fieldText(body, "result");
+    if (result.empty()) return;
+    const auto certificate = fieldText(body, "serverCertificate");
+    try {
+        history_->applySettlement(wire::fromBase64Url(result, "result"),
+                                  certificate.empty() ? Bytes{} : wire::fromBase64Url(certificate, "serverCertificate"));
+    } catch (const Error& e) {
+        // Already applied (a retried upload answered with the same result): nothing to do.
+        if (e.code() != ErrorCode::Replayed && e.code() != ErrorCode::Conflict) throw;
+    }
+}
+
+void SyncEngine::learnCertificate(const Poco::Dynamic::Var& answer)
+{
+    const auto text = fieldText(objectOf(answer), "serverCertificate");
+    if (text.empty() || !options_.root) return;
+    auto certificate = wire::Certificate::decode(wire::fromBase64Url(text, "serverCertificate"));
+    trust::verifyCertificate(certificate, *options_.root, wire::CertificateRole::Server, trust::TrustedClock::systemNow());
+    std::lock_guard lock(mutex_);
+    serverCertificate_ = std::move(certificate);
+}
+
+std::optional<trust::VerifyingKey> SyncEngine::serverKey()
+{
+    std::optional<wire::Certificate> certificate;
+    {
+        std::lock_guard lock(mutex_);
+        certificate = serverCertificate_;
+    }
+    if (!certificate || !options_.root) return std::nullopt;
+    return trust::verifyCertificate(*certificate, *options_.root, wire::CertificateRole::Server,
+                                    trust::TrustedClock::systemNow());
+}
+
+void SyncEngine::fetchTime()
+{
+    if (!clock_) return;
+    const auto key = serverKey();
+    if (!key) {
+        fail("trusted time: no verified server certificate (plugins.sync.serverCertificate)");
+        return;
+    }
+    const Bytes nonce = crypto::randomBytes(16);
+    try {
+        const auto response = link_->call("GET", "/v1/time?audience=" + deviceId_ + "&nonce=" + wire::toBase64Url(nonce));
+        if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/time: " + response.error());
+        const auto encoded = fieldText(objectOf(response.body), "trustedTime");
+        const auto time = wire::TrustedTime::decode(wire::fromBase64Url(encoded, "trustedTime"));
+        clock_->accept(time, *key, deviceId_, nonce);
+        std::lock_guard lock(mutex_);
+        trustedTime_ = time.time;
+        nextTimeMs_ = nowMs() + options_.timeEveryMs;
+    } catch (const std::exception& e) {
+        fail(std::string("trusted time: ") + e.what());
+    }
+}
+
+void SyncEngine::fetchRevocations()
+{
+    if (!options_.root) return;
+    try {
+        const auto response = link_->call("GET", "/v1/stb/revocations");
+        if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/stb/revocations: " + response.error());
+        const auto encoded = fieldText(objectOf(response.body), "revocations");
+        const auto bytes = wire::fromBase64Url(encoded, "revocations");
+        const auto list = wire::RevocationList::decode(bytes);
+        std::lock_guard lock(mutex_);
+        if (list.sequence > revocations_.sequence()) {
+            revocations_.apply(list, *options_.root);   // verifies the root's signature
+            if (!options_.revocationsFile.empty())
+                trust::writeKeyFile(options_.revocationsFile, std::string(bytes.begin(), bytes.end()), false, true);
+            revocationSequence_ = list.sequence;
+        }
+        nextRevocationsMs_ = nowMs() + options_.revocationsEveryMs;
+    } catch (const std::exception& e) {
+        fail(std::string("revocations: ") + e.what());
+    }
+}
+
+void SyncEngine::fail(const std::string& what)
+{
+    logger_.warning("sync: %s", what);
+    std::lock_guard lock(mutex_);
+    lastError_ = what;
+}
+
+SyncStatus SyncEngine::status()
+{
+    SyncStatus s;
+    s.configured = link_->configured();
+    s.online = link_->online();
+    s.queueLength = outbox_->size();
+    const auto h = history_->status();
+    s.acknowledgedThrough = h.acknowledgedThrough;
+    s.settledThrough = h.settledThrough;
+    s.unacknowledged = h.lastSequence - std::min(h.lastSequence, h.acknowledgedThrough);
+    std::lock_guard lock(mutex_);
+    s.lastSync = lastSyncMs_ / 1000;
+    s.trustedTime = trustedTime_;
+    s.revocationSequence = revocationSequence_;
+    s.lastError = lastError_;
+    return s;
+}
+
+SyncStatus SyncEngine::syncNow(std::chrono::milliseconds wait)
+{
+    outbox_->makeAllDue();
+    {
+        std::unique_lock lock(mutex_);
+        nextTimeMs_ = 0;
+        nextRevocationsMs_ = 0;
+        // A cycle running now may have started before the request: wait for the next one.
+        const auto target = cycles_ + (inCycle_ ? 2 : 1);
+        requested_ = true;
+        wake_.notify_all();
+        wake_.wait_for(lock, wait, [&] { return stopping_ || cycles_ >= target; });
+    }
+    return status();
+}
+
+} // namespace boxoffice::plugins::sync

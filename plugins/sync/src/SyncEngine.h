@@ -1,0 +1,112 @@
+#pragma once
+// The sync worker of the STB (DESIGN §5 flow 6): on its own thread, and at once
+// when asked (syncNow) or when the line comes up, it
+//   1. queues the history records the server has not acknowledged (Outbox, in
+//      chunks), sends the queue in order over the HttpsLink, and on each answer
+//      acknowledges the records (History::acknowledge) and applies the signed
+//      settlement result that covers them (deferred purchases settled, credit freed);
+//   2. fetches signed trusted time (GET /v1/time, audience = this device, fresh
+//      nonce) into the trusted clock;
+//   3. fetches the root-signed revocation list (GET /v1/stb/revocations), verifies
+//      it and keeps it in a file for the ticket wallet.
+// A failed send is retried with exponential backoff and jitter; nothing is lost
+// across restarts because the queue and the history are both on disk.
+
+#include "Backoff.h"
+#include "HttpsLink.h"
+#include "Outbox.h"
+
+#include <boxoffice/billing/History.h>
+#include <boxoffice/trust/Certificates.h>
+#include <boxoffice/trust/Revocation.h>
+#include <boxoffice/trust/TrustedClock.h>
+
+#include <Poco/Logger.h>
+
+#include <condition_variable>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+
+namespace boxoffice::plugins::sync {
+
+struct EngineOptions {
+    Backoff backoff;
+    std::int64_t pollMs = 60'000;            // a sync cycle at least this often
+    std::int64_t timeEveryMs = 3'600'000;    // trusted time refresh
+    std::int64_t revocationsEveryMs = 900'000;
+    std::size_t batchRecords = 64;           // records per upload request
+    std::optional<trust::TrustAnchor> root;  // verifies the server certificate and revocation lists
+    std::optional<wire::Certificate> serverCertificate;   // verifies trusted time (also learnt from answers)
+    std::filesystem::path revocationsFile;   // where the verified list is kept (empty: not kept)
+};
+
+struct SyncStatus {
+    bool configured = false;
+    bool online = false;
+    std::int64_t lastSync = 0;               // unix seconds of the last completed exchange (0: never)
+    std::uint64_t queueLength = 0;           // uploads waiting in the outbox
+    std::uint64_t unacknowledged = 0;        // history records the server has not acknowledged
+    std::uint64_t acknowledgedThrough = 0;
+    std::uint64_t settledThrough = 0;
+    std::int64_t trustedTime = 0;            // unix seconds of the last accepted trusted time (0: never)
+    std::uint64_t revocationSequence = 0;    // of the list held (0: none)
+    std::string lastError;
+};
+
+class SyncEngine {
+public:
+    SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing::History> history,
+               std::shared_ptr<Outbox> outbox, std::shared_ptr<trust::TrustedClock> clock, EngineOptions options,
+               Poco::Logger& logger);
+    ~SyncEngine();   // stops the thread
+
+    void start();
+    void stop();
+    // Makes every queued upload due, runs one cycle and returns the status after it
+    // (waits at most `wait` for the worker).
+    SyncStatus syncNow(std::chrono::milliseconds wait = std::chrono::seconds(30));
+    SyncStatus status();
+
+private:
+    void run();
+    void cycle();
+    void plan();
+    bool drain();           // false when the line is down
+    void handleHistory(const boxoffice::sync::LinkResponse& response);
+    void fetchTime();
+    void fetchRevocations();
+    std::optional<trust::VerifyingKey> serverKey();
+    void learnCertificate(const Poco::Dynamic::Var& body);
+    void fail(const std::string& what);
+    static std::int64_t nowMs();
+
+    std::shared_ptr<HttpsLink> link_;
+    std::shared_ptr<billing::History> history_;
+    std::shared_ptr<Outbox> outbox_;
+    std::shared_ptr<trust::TrustedClock> clock_;
+    EngineOptions options_;
+    Poco::Logger& logger_;
+    std::string deviceId_;
+    std::uint64_t watchToken_ = 0;
+    std::mt19937_64 random_;
+
+    std::mutex mutex_;                       // guards everything below
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    bool requested_ = false;
+    bool inCycle_ = false;
+    std::uint64_t cycles_ = 0;
+    std::int64_t lastSyncMs_ = 0;
+    std::int64_t nextTimeMs_ = 0;
+    std::int64_t nextRevocationsMs_ = 0;
+    std::int64_t trustedTime_ = 0;
+    std::string lastError_;
+    std::optional<wire::Certificate> serverCertificate_;
+    trust::RevocationState revocations_;
+    std::uint64_t revocationSequence_ = 0;
+    std::thread thread_;
+};
+
+} // namespace boxoffice::plugins::sync
