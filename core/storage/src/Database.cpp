@@ -23,6 +23,84 @@ Backend Database::backend() const noexcept { return engine_->target.backend; }
 const std::string& Database::description() const noexcept { return engine_->target.description; }
 unsigned Database::maxAttempts() const noexcept { return engine_->options.maxAttempts; }
 
+bool Database::groupsCommits() const noexcept {
+    return engine_->options.groupCommit && engine_->target.backend == Backend::Sqlite;
+}
+
+namespace {
+
+// Set while a thread runs units of a group: a write() from inside one would
+// wait for the group it is part of.
+thread_local bool runningGroup = false;
+
+// Enough to amortise an fsync many times over, small enough that one group's
+// latency stays bounded.
+constexpr std::size_t kMaxGroup = 256;
+
+} // namespace
+
+void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
+    if (runningGroup)
+        throw Error(ErrorCode::Internal, "nested write transaction on " + description() +
+                                             ": write() called from inside another write()");
+    Engine& e = *engine_;
+    Engine::GroupUnit unit{&work, nullptr, false};
+    std::unique_lock lock(e.groupMutex);
+    e.groupQueue.push_back(&unit);
+    while (!unit.done) {
+        if (e.groupLeader) {
+            e.groupCommitted.wait(lock);
+            continue;
+        }
+        // Lead: take everything queued (our unit included, unless the queue is
+        // longer than one group) into one transaction.
+        e.groupLeader = true;
+        std::vector<Engine::GroupUnit*> group;
+        while (!e.groupQueue.empty() && group.size() < kMaxGroup) {
+            group.push_back(e.groupQueue.front());
+            e.groupQueue.pop_front();
+        }
+        lock.unlock();
+        runningGroup = true;
+        for (unsigned attempt = 1;; ++attempt) {
+            try {
+                Transaction tx = begin(Access::Write);
+                for (auto* member : group) {
+                    member->error = nullptr;
+                    tx.savepoint();
+                    try {
+                        (*member->work)(tx);
+                        tx.releaseSavepoint();
+                    } catch (...) {
+                        member->error = std::current_exception();
+                        tx.rollbackToSavepoint();  // if even this fails, the whole group fails below
+                    }
+                }
+                tx.commit();
+                break;
+            } catch (const TransientError&) {
+                if (attempt < maxAttempts()) {
+                    pauseBeforeRetry(attempt);
+                    continue;
+                }
+                for (auto* member : group) member->error = std::current_exception();
+                break;
+            } catch (...) {
+                // Nothing of this group was committed: every unit fails with the cause.
+                for (auto* member : group) member->error = std::current_exception();
+                break;
+            }
+        }
+        runningGroup = false;
+        lock.lock();
+        for (auto* member : group) member->done = true;
+        e.groupLeader = false;
+        e.groupCommitted.notify_all();
+    }
+    lock.unlock();
+    if (unit.error) std::rethrow_exception(unit.error);
+}
+
 Transaction Database::begin(Access access) {
     return beginTransaction(engine_, access == Access::Read ? Begin::Read : Begin::Write);
 }

@@ -10,6 +10,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -41,6 +44,18 @@ struct Database::Engine {
     std::timed_mutex writerMutex;
     std::atomic<std::thread::id> writerThread{};
     std::unique_ptr<Poco::Data::Session> writerSession;
+
+    // Group commit: write() units waiting for the next commit, and whether a
+    // caller is leading one right now.
+    struct GroupUnit {
+        const std::function<void(Transaction&)>* work = nullptr;
+        std::exception_ptr error;
+        bool done = false;
+    };
+    std::mutex groupMutex;
+    std::condition_variable groupCommitted;
+    std::deque<GroupUnit*> groupQueue;
+    bool groupLeader = false;
 };
 
 Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Begin how);

@@ -253,4 +253,40 @@ void Transaction::rollback() {
     state_->end("ROLLBACK");
 }
 
+namespace {
+
+// Runs a savepoint statement; bypasses the aborted state on purpose (that is
+// what rolling back to a savepoint is for). A failure leaves the transaction
+// unusable: only a full rollback remains.
+void runSavepointStatement(Transaction::State& state, const char* sql) {
+    if (!state.active) throw Error(ErrorCode::Internal, std::string(sql) + " on a transaction that is not active");
+    try {
+        state.run(sql);
+    } catch (const Poco::Exception& e) {
+        state.failed = true;
+        detail::rethrowStorageError(e, state.backend(), std::string(sql) + " failed on " + state.engine->target.description);
+    }
+}
+
+} // namespace
+
+void Transaction::savepoint() {
+    if (!state_) throw Error(ErrorCode::Internal, "savepoint on a moved-from transaction");
+    if (state_->failed) throw Error(ErrorCode::Storage, "savepoint on a transaction aborted by an earlier error");
+    runSavepointStatement(*state_, "SAVEPOINT boxoffice_unit");
+}
+
+void Transaction::rollbackToSavepoint() {
+    if (!state_) throw Error(ErrorCode::Internal, "rollback to savepoint on a moved-from transaction");
+    runSavepointStatement(*state_, "ROLLBACK TO SAVEPOINT boxoffice_unit");
+    state_->failed = false;
+    runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit");
+}
+
+void Transaction::releaseSavepoint() {
+    if (!state_) throw Error(ErrorCode::Internal, "release savepoint on a moved-from transaction");
+    if (state_->failed) throw Error(ErrorCode::Storage, "release of a savepoint after a failed statement; roll back to it");
+    runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit");
+}
+
 } // namespace boxoffice::storage

@@ -15,6 +15,14 @@
 // BEGIN IMMEDIATE + busy timeout; reads run concurrently. PostgreSQL: write
 // transactions are SERIALIZABLE and may fail with TransientError under
 // contention from other threads or processes: use write(), which retries.
+//
+// Group commit (SQLite, on by default): write() calls that arrive while another
+// commit is in flight run together in the next transaction, each in its own
+// savepoint, and share its one fsync. Every caller still gets its own outcome:
+// a unit that throws is rolled back to its savepoint and its exception is
+// rethrown to its caller alone, the others commit; write() returns only once
+// the commit that covers its unit is durable. Units run on the thread of
+// whichever caller leads the group, one after another, in arrival order.
 
 #include <boxoffice/storage/Schema.h>
 #include <boxoffice/storage/Transaction.h>
@@ -22,7 +30,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -37,6 +47,7 @@ struct Options {
     std::chrono::milliseconds sessionWait{30000};     // waiting for a free pooled session
     unsigned maxSessions = 16;                        // pooled sessions (SQLite readers + 1 writer)
     unsigned maxAttempts = 25;                        // write(): attempts before giving up
+    bool groupCommit = true;                          // SQLite: share commits between concurrent write()s
 };
 
 class Database {
@@ -59,10 +70,21 @@ public:
     // transaction. Returns what work returns.
     template <class F>
     auto write(F&& work) {
+        using R = std::invoke_result_t<F&, Transaction&>;
+        if (groupsCommits()) {
+            if constexpr (std::is_void_v<R>) {
+                writeGrouped([&](Transaction& tx) { work(tx); });
+                return;
+            } else {
+                std::optional<R> result;
+                writeGrouped([&](Transaction& tx) { result.emplace(work(tx)); });
+                return std::move(*result);
+            }
+        }
         for (unsigned attempt = 1;; ++attempt) {
             try {
                 Transaction tx = begin(Access::Write);
-                if constexpr (std::is_void_v<std::invoke_result_t<F&, Transaction&>>) {
+                if constexpr (std::is_void_v<R>) {
                     work(tx);
                     tx.commit();
                     return;
@@ -104,6 +126,8 @@ public:
     struct Engine;
 
 private:
+    bool groupsCommits() const noexcept;
+    void writeGrouped(const std::function<void(Transaction&)>& work);
     unsigned maxAttempts() const noexcept;
     static void pauseBeforeRetry(unsigned attempt);
 

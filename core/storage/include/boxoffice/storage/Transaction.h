@@ -45,6 +45,14 @@ public:
     void commit();
     void rollback();
 
+    // A nested unit of work (one level): savepoint() marks where it starts;
+    // rollbackToSavepoint() undoes everything since and lifts the aborted state
+    // an error left; releaseSavepoint() keeps the unit's effects. Database's
+    // group commit runs each caller's work this way.
+    void savepoint();
+    void rollbackToSavepoint();
+    void releaseSavepoint();
+
     Access access() const noexcept;
     bool active() const noexcept;
 

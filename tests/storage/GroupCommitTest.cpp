@@ -1,0 +1,130 @@
+// SQLite group commit: concurrent write() calls share commits, yet each caller
+// gets exactly its own outcome — its result, or its own exception with its
+// effects undone — and its unit is durable when write() returns.
+
+#include "BackendFixture.h"
+
+#include <atomic>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace boxoffice::storage::test {
+namespace {
+
+class StorageGroupCommitTest : public ::testing::Test {
+protected:
+    std::string connection() const { return "sqlite:" + (dir_.path() / "group.db").string(); }
+
+private:
+    TempDir dir_;
+};
+
+struct DeliberateFailure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+TEST_F(StorageGroupCommitTest, ConcurrentWritersEachGetTheirOwnOutcome) {
+    Database db(connection());
+    Database observer(connection());  // another connection: sees only what was committed
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, writer BIGINT NOT NULL)"); });
+
+    constexpr int kThreads = 12, kEach = 40;
+    std::atomic<int> wrongResults{0}, missingAfterReturn{0}, wrongErrors{0}, duplicatesRefused{0};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < kThreads; ++w) {
+        threads.emplace_back([&, w] {
+            for (int i = 0; i < kEach; ++i) {
+                const std::int64_t id = w * 1000 + i;
+                try {
+                    const auto returned = db.write([&](Transaction& tx) -> std::int64_t {
+                        tx.execute("INSERT INTO t (id, writer) VALUES (?, ?)", {id, std::int64_t{w}});
+                        if (i % 10 == 3) throw DeliberateFailure("unit " + std::to_string(id) + " gives up");
+                        if (i % 10 == 7)  // a failing statement: the unit's own insert stays undone too
+                            tx.execute("INSERT INTO t (id, writer) VALUES (?, ?)", {id, std::int64_t{w}});
+                        return id * 2;
+                    });
+                    if (returned != id * 2) ++wrongResults;
+                    const bool visible = observer.read([&](Transaction& tx) {
+                        return !tx.query("SELECT 1 FROM t WHERE id = ?", {id}).empty();
+                    });
+                    if (!visible) ++missingAfterReturn;
+                } catch (const DeliberateFailure& e) {
+                    if (i % 10 != 3 || std::string(e.what()) != "unit " + std::to_string(id) + " gives up") ++wrongErrors;
+                } catch (const Error& e) {
+                    if (i % 10 == 7 && e.code() == ErrorCode::AlreadyExists)
+                        ++duplicatesRefused;
+                    else
+                        ++wrongErrors;
+                }
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+
+    EXPECT_EQ(wrongResults.load(), 0);
+    EXPECT_EQ(missingAfterReturn.load(), 0);
+    EXPECT_EQ(wrongErrors.load(), 0);
+    EXPECT_EQ(duplicatesRefused.load(), kThreads * kEach / 10);
+    // Exactly the units that succeeded are stored; the failed ones left nothing.
+    const auto ids = observer.read([](Transaction& tx) {
+        std::set<std::int64_t> out;
+        for (const auto& row : tx.query("SELECT id FROM t")) out.insert(row.int64(0));
+        return out;
+    });
+    std::set<std::int64_t> expected;
+    for (int w = 0; w < kThreads; ++w)
+        for (int i = 0; i < kEach; ++i)
+            if (i % 10 != 3 && i % 10 != 7) expected.insert(w * 1000 + i);
+    EXPECT_EQ(ids, expected);
+}
+
+TEST_F(StorageGroupCommitTest, WriteInsideWriteIsRefusedInsteadOfWaitingForItself) {
+    Database db(connection());
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT)"); });
+    const auto message = EXPECT_STORAGE_ERROR(db.write([&](Transaction& tx) {
+        tx.execute("INSERT INTO t (x) VALUES (1)");
+        db.write([](Transaction& inner) { inner.execute("INSERT INTO t (x) VALUES (2)"); });
+    }),
+                                              ErrorCode::Internal);
+    EXPECT_NE(message.find("nested write"), std::string::npos) << message;
+    EXPECT_TRUE(db.read([](Transaction& tx) { return tx.query("SELECT x FROM t").empty(); }));
+    // The database is usable afterwards.
+    db.write([](Transaction& tx) { tx.execute("INSERT INTO t (x) VALUES (3)"); });
+    EXPECT_EQ(db.read([](Transaction& tx) { return tx.query("SELECT x FROM t").size(); }), 1u);
+}
+
+TEST_F(StorageGroupCommitTest, SavepointUndoesOnlyTheUnitAndLiftsTheAbortedState) {
+    Database db(connection());
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT PRIMARY KEY)"); });
+    auto tx = db.begin(Access::Write);
+    tx.execute("INSERT INTO t (x) VALUES (1)");
+    tx.savepoint();
+    tx.execute("INSERT INTO t (x) VALUES (2)");
+    EXPECT_STORAGE_ERROR(tx.execute("INSERT INTO t (x) VALUES (1)"), ErrorCode::AlreadyExists);
+    EXPECT_STORAGE_ERROR(tx.execute("INSERT INTO t (x) VALUES (9)"), ErrorCode::Storage);  // aborted until rolled back
+    EXPECT_STORAGE_ERROR(tx.releaseSavepoint(), ErrorCode::Storage);
+    tx.rollbackToSavepoint();
+    tx.execute("INSERT INTO t (x) VALUES (3)");
+    tx.commit();
+    const auto xs = db.read([](Transaction& r) {
+        std::set<std::int64_t> out;
+        for (const auto& row : r.query("SELECT x FROM t")) out.insert(row.int64(0));
+        return out;
+    });
+    EXPECT_EQ(xs, (std::set<std::int64_t>{1, 3}));
+}
+
+TEST_F(StorageGroupCommitTest, WithoutGroupCommitTheSameCallsBehaveTheSame) {
+    Options options;
+    options.groupCommit = false;
+    Database db(connection(), options);
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT PRIMARY KEY)"); });
+    EXPECT_EQ(db.write([](Transaction& tx) { return tx.execute("INSERT INTO t (x) VALUES (1)"); }), 1u);
+    EXPECT_STORAGE_ERROR(db.write([](Transaction& tx) { tx.execute("INSERT INTO t (x) VALUES (1)"); }),
+                         ErrorCode::AlreadyExists);
+    EXPECT_EQ(db.read([](Transaction& tx) { return tx.query("SELECT x FROM t").size(); }), 1u);
+}
+
+} // namespace
+} // namespace boxoffice::storage::test
