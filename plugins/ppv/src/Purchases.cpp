@@ -1,0 +1,400 @@
+#include "Purchases.h"
+#include "Refusal.h"
+
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/wire/Base64Url.h>
+
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/Logger.h>
+
+#include <sstream>
+
+namespace boxoffice::plugins::ppv {
+
+using Poco::JSON::Object;
+using storage::Transaction;
+
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("ppv.purchase"); }
+
+Object::Ptr objectOf(const Poco::Dynamic::Var& v)
+{
+    if (v.type() == typeid(Object::Ptr)) return v.extract<Object::Ptr>();
+    throw Error(ErrorCode::Malformed, "the server's answer is not a JSON object");
+}
+
+std::string textOf(const Object::Ptr& o, const std::string& key)
+{
+    return o && o->has(key) && !o->get(key).isEmpty() ? o->get(key).convert<std::string>() : std::string();
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The server's refusal as the contract's reason keyword.
+Refusal refusalFor(const sync::LinkResponse& r)
+{
+    Object::Ptr body;
+    if (r.body.type() == typeid(Object::Ptr)) body = r.body.extract<Object::Ptr>();
+    const auto keyword = textOf(body, "error");
+    const auto message = r.error();
+    const auto code = keyword.empty() ? ErrorCode::Unavailable : errorCodeFromString(keyword);
+    if (r.status == 401 || contains(message, "not registered"))
+        return Refusal(ErrorCode::PermissionDenied, "not-registered", "the box is not registered with the operator: " + message);
+    if (contains(message, "insufficient funds") || code == ErrorCode::LimitExceeded)
+        return Refusal(ErrorCode::LimitExceeded, "no-credit", message);
+    if (contains(message, "blacked out")) return Refusal(ErrorCode::PermissionDenied, "blackout", message);
+    if (code == ErrorCode::NotYetValid) return Refusal(code, "not-yet-on-sale", message);
+    if (code == ErrorCode::Expired && contains(message, "sales")) return Refusal(code, "window-closed", message);
+    return Refusal(code == ErrorCode::Internal ? ErrorCode::Unavailable : code, "server-refused", message);
+}
+
+std::string jsonText(const Object::Ptr& o)
+{
+    std::ostringstream out;
+    Poco::JSON::Stringifier::condense(o, out);
+    return out.str();
+}
+
+OrderInfo orderFrom(const storage::Row& r)
+{
+    OrderInfo o;
+    o.orderId = r.text(0);
+    o.eventId = r.text(1);
+    o.amount = r.int64(2);
+    o.currency = r.text(3);
+    o.payee = r.text(4);
+    o.transactionNumber = r.text(5);
+    o.method = r.text(6);
+    o.state = r.text(7);
+    o.reason = r.text(8);
+    o.ticketId = r.text(9);
+    o.createdAt = r.int64(10);
+    return o;
+}
+
+constexpr const char* kOrderColumns =
+    "order_id, event_id, amount, currency, payee, transaction_number, method, state, reason, ticket_id, created_at";
+
+} // namespace
+
+bool OrderInfo::final() const
+{
+    return state == "approved" || state == "declined" || state == "not-me" || state == "expired" || state == "failed" ||
+           state == "cancelled";
+}
+
+Object::Ptr toJson(const OrderInfo& o)
+{
+    Object::Ptr j = new Object;
+    j->set("orderId", o.orderId);
+    j->set("eventId", o.eventId);
+    j->set("amount", o.amount);
+    j->set("currency", o.currency);
+    j->set("payee", o.payee);
+    j->set("transactionNumber", o.transactionNumber);
+    j->set("method", o.method);
+    j->set("state", o.state);
+    if (!o.reason.empty()) j->set("reason", o.reason);
+    if (!o.ticketId.empty()) j->set("ticketId", o.ticketId);
+    return j;
+}
+
+Purchases::Purchases(std::shared_ptr<storage::Database> db, TicketWallet& wallet, PinGuard& pin,
+                     Finder<sync::ServerLink> link, Finder<bluetooth::PhoneChannel> phones,
+                     Finder<billing::History> history, Options options)
+    : db_(std::move(db)), wallet_(wallet), pin_(pin), link_(std::move(link)), phones_(std::move(phones)),
+      history_(std::move(history)), options_(options)
+{
+}
+
+Purchases::~Purchases() { stop(); }
+
+void Purchases::onOrderChanged(std::function<void(const OrderInfo&)> handler) { changed_ = std::move(handler); }
+
+void Purchases::stop()
+{
+    std::vector<std::thread> workers;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        workers.swap(workers_);
+    }
+    wake_.notify_all();
+    for (auto& w : workers) w.join();
+}
+
+void Purchases::start(std::function<void()> work)
+{
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    workers_.emplace_back([work = std::move(work)] {
+        try {
+            work();
+        } catch (const std::exception& e) {
+            logger().error("purchase worker: %s", std::string(e.what()));
+        }
+    });
+}
+
+bool Purchases::pause(std::chrono::milliseconds duration)
+{
+    std::unique_lock lock(mutex_);
+    return !wake_.wait_for(lock, duration, [this] { return stopping_; });
+}
+
+Object::Ptr Purchases::callServer(const std::string& method, const std::string& path, const Poco::Dynamic::Var& body)
+{
+    auto link = link_ ? link_() : nullptr;
+    if (!link) throw Refusal(ErrorCode::Unavailable, "no-line", "the box has no line to the server (sync is not running)");
+    sync::LinkResponse r;
+    try {
+        r = link->call(method, path, body);
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::Unavailable) throw Refusal(ErrorCode::Unavailable, "no-line", e.what());
+        throw;
+    }
+    if (r.status < 200 || r.status >= 300) throw refusalFor(r);
+    return objectOf(r.body);
+}
+
+void Purchases::save(const OrderInfo& o)
+{
+    db_->write([&](Transaction& tx) {
+        tx.execute(std::string("INSERT INTO ppv_order (") + kOrderColumns +
+                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET "
+                       "transaction_number = excluded.transaction_number, payee = excluded.payee, "
+                       "state = excluded.state, reason = excluded.reason, ticket_id = excluded.ticket_id",
+                   {o.orderId, o.eventId, o.amount, o.currency, o.payee, o.transactionNumber, o.method, o.state, o.reason,
+                    o.ticketId, o.createdAt});
+    });
+    logger().information("order %s: %s%s", o.orderId, o.state, o.reason.empty() ? std::string() : " (" + o.reason + ")");
+    if (changed_) {
+        try {
+            changed_(o);
+        } catch (const std::exception& e) {
+            logger().warning("order %s: change not announced: %s", o.orderId, std::string(e.what()));
+        }
+    }
+}
+
+OrderInfo Purchases::order(const std::string& orderId) const
+{
+    auto row = db_->read([&](Transaction& tx) {
+        return tx.query(std::string("SELECT ") + kOrderColumns + " FROM ppv_order WHERE order_id = ?", {orderId}).single();
+    });
+    if (!row) throw Error(ErrorCode::NotFound, "no order " + orderId);
+    return orderFrom(*row);
+}
+
+OrderInfo Purchases::buy(const std::string& eventId, const std::string& pin, const std::string& method)
+{
+    if (method != "phone" && method != "otp")
+        throw Error(ErrorCode::InvalidArgument, "method must be \"phone\" or \"otp\", not \"" + method + "\"");
+    const auto event = wallet_.event(eventId);
+    if (!event) throw Error(ErrorCode::NotFound, "no event " + eventId + " in the catalog");
+    const auto now = wallet_.now();
+    const auto state = wallet_.stateOf(*event, now);
+    if (state == "owned") throw Refusal(ErrorCode::AlreadyExists, "already-owned", "a valid ticket for " + eventId + " is in the wallet");
+    if (state == "blackout") throw Refusal(ErrorCode::PermissionDenied, "blackout", eventId + " is blacked out in this area");
+    if (state == "not-yet-on-sale")
+        throw Refusal(ErrorCode::NotYetValid, "not-yet-on-sale", "sales open at " + std::to_string(event->saleFrom));
+    if (state == "window-closed")
+        throw Refusal(ErrorCode::Expired, "window-closed", "sales closed at " + std::to_string(event->saleUntil));
+    pin_.check(pin, now);
+
+    auto link = link_ ? link_() : nullptr;
+    if (!link || !link->online()) throw Refusal(ErrorCode::Unavailable, "no-line", "the box has no line to the server");
+    std::string phoneId;
+    if (method == "phone") {
+        auto phones = phones_ ? phones_() : nullptr;
+        const auto list = phones ? phones->phones() : std::vector<bluetooth::PhoneInfo>{};
+        if (list.empty()) throw Refusal(ErrorCode::PermissionDenied, "phone-not-paired", "no phone is paired with this box");
+        for (const auto& p : list)
+            if (p.connected) phoneId = p.id;
+        if (phoneId.empty())
+            throw Refusal(ErrorCode::Unavailable, "phone-unreachable", "no paired phone is connected over Bluetooth");
+    }
+
+    OrderInfo o;
+    o.orderId = "stb-" + toHex(crypto::randomBytes(12));
+    o.eventId = eventId;
+    o.amount = event->price;
+    o.currency = event->currency;
+    o.payee = event->payee;
+    o.method = method;
+    o.state = "ordering";
+    o.createdAt = now;
+    Object::Ptr request = new Object;
+    request->set("orderId", o.orderId);
+    request->set("eventId", eventId);
+    request->set("amount", o.amount);
+    request->set("currency", o.currency);
+    if (method == "otp") request->set("method", method);
+    const auto server = callServer("POST", "/v1/stb/orders", request);
+    o.transactionNumber = textOf(server, "transactionNumber");
+    if (const auto payee = textOf(server, "payee"); !payee.empty()) o.payee = payee;
+    o.state = method == "otp" ? "awaiting-otp" : "awaiting-phone";
+    save(o);
+    if (method == "phone") start([this, o, phoneId, server] { askPhone(o, phoneId, server); });
+    else start([this, o] { awaitTicket(o); });
+    return o;
+}
+
+void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrder)
+{
+    auto phones = phones_ ? phones_() : nullptr;
+    if (!phones) return end(o, "failed", "phone-unreachable");
+    bluetooth::SettlementRequestBody request;
+    request.transactionId = o.transactionNumber;
+    request.amountMinor = static_cast<std::uint64_t>(o.amount);
+    request.currency = o.currency;
+    request.payee = o.payee;
+    const auto event = wallet_.event(o.eventId);
+    request.title = event ? event->title : o.eventId;
+    const auto text = jsonText(serverOrder);   // what the phone signs its approval over
+    request.order.assign(text.begin(), text.end());
+    try {
+        const auto reply = phones->request(phoneId, {bluetooth::MessageType::SettlementRequest, 0, 0, request.encode()},
+                                           options_.phoneTimeout);
+        if (reply.type == bluetooth::MessageType::Approval) {
+            const auto approval = bluetooth::ApprovalBody::decode(reply.body);
+            if (approval.relay) {
+                // The phone has no line: its signed decision goes to the server through us.
+                Object::Ptr body = new Object;
+                body->set("approval", wire::toBase64Url(approval.approval));
+                const auto answer = callServer("POST", "/v1/stb/approvals", body);
+                if (const auto receipt = textOf(answer, "receipt"); !receipt.empty()) {
+                    try {
+                        phones->send(phoneId, {bluetooth::MessageType::Receipt, 0, 0,
+                                               bluetooth::ReceiptBody{o.transactionNumber, wire::fromBase64Url(receipt, "receipt")}.encode()});
+                    } catch (const std::exception& e) {
+                        logger().warning("order %s: receipt not relayed to the phone: %s", o.orderId, std::string(e.what()));
+                    }
+                }
+                if (apply(o, answer)) return;
+            }
+        } else if (reply.type == bluetooth::MessageType::Result) {
+            const auto result = bluetooth::ResultBody::decode(reply.body);
+            if (!result.ok) return end(o, "declined", result.text.empty() ? "declined on the phone" : result.text);
+        }
+    } catch (const Refusal& r) {
+        return end(o, "failed", r.reason() + ": " + r.what());
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::Unavailable) return end(o, "failed", e.what());
+        // No answer over Bluetooth: the phone may still approve over its own line.
+        logger().warning("order %s: phone did not answer: %s", o.orderId, std::string(e.what()));
+        o.reason = "phone-unreachable";
+    }
+    awaitTicket(o);
+}
+
+void Purchases::awaitTicket(OrderInfo o)
+{
+    const auto until = std::chrono::steady_clock::now() + options_.pollTimeout;
+    while (std::chrono::steady_clock::now() < until) {
+        try {
+            if (order(o.orderId).state == "cancelled") return;
+            if (apply(o, callServer("GET", "/v1/stb/orders/" + o.orderId))) return;
+        } catch (const Refusal& r) {
+            if (r.reason() != "no-line") return end(o, "failed", r.reason() + ": " + r.what());
+        }
+        if (!pause(options_.pollInterval)) return;
+    }
+    end(o, "failed", o.reason.empty() ? "no approval arrived in time" : o.reason);
+}
+
+bool Purchases::apply(OrderInfo& o, const Object::Ptr& server)
+{
+    const auto state = textOf(server, "state");
+    const auto ticket = textOf(server, "ticket");
+    if (!ticket.empty() && (state == "approved" || state == "closed")) {
+        complete(o, ticket);
+        return true;
+    }
+    if (state == "declined") return end(o, "declined", "declined on the phone"), true;
+    if (state == "not-me") return end(o, "not-me", "the phone's owner did not order this"), true;
+    if (state == "expired") return end(o, "expired", "the transaction expired before it was approved"), true;
+    if (state == "failed" || state == "refunded") return end(o, "failed", "server-refused: order " + state), true;
+    return false;
+}
+
+void Purchases::complete(OrderInfo& o, const std::string& ticket)
+{
+    std::lock_guard once(completing_);
+    if (const auto stored = order(o.orderId); stored.state == "approved") {
+        o = stored;
+        return;
+    }
+    std::string ticketId;
+    try {
+        ticketId = wallet_.addTicket(wire::fromBase64Url(ticket, "ticket"));
+    } catch (const Error& e) {
+        return end(o, "failed", std::string("the ticket was refused: ") + e.what());
+    }
+    if (auto history = history_ ? history_() : nullptr) {
+        try {
+            billing::Entry entry;
+            entry.kind = wire::HistoryKind::Purchase;
+            entry.eventId = o.eventId;
+            entry.ticketId = ticketId;
+            entry.orderId = o.orderId;
+            entry.amount = o.amount;
+            entry.currency = o.currency;
+            history->append(entry);
+        } catch (const std::exception& e) {
+            logger().error("order %s: billing record not appended: %s", o.orderId, std::string(e.what()));
+        }
+    } else {
+        logger().error("order %s: no billing history service; purchase not recorded", o.orderId);
+    }
+    o.state = "approved";
+    o.reason.clear();
+    o.ticketId = ticketId;
+    save(o);
+}
+
+void Purchases::end(OrderInfo& o, const std::string& state, const std::string& reason)
+{
+    if (order(o.orderId).state == "cancelled") return;
+    o.state = state;
+    o.reason = reason;
+    save(o);
+}
+
+OrderInfo Purchases::enterOtp(const std::string& orderId, const std::string& otp)
+{
+    auto o = order(orderId);
+    if (o.state != "awaiting-otp") throw Error(ErrorCode::Conflict, "order " + orderId + " is " + o.state + ", not awaiting an OTP");
+    Object::Ptr body = new Object;
+    body->set("otp", otp);
+    const auto answer = callServer("POST", "/v1/stb/orders/" + orderId + "/otp", body);
+    apply(o, answer);
+    return order(orderId);
+}
+
+OrderInfo Purchases::cancel(const std::string& orderId)
+{
+    auto o = order(orderId);
+    if (o.final()) throw Error(ErrorCode::Conflict, "order " + orderId + " is already " + o.state);
+    // The server's pending transfer expires on its own; a ticket that still arrives is kept.
+    o.state = "cancelled";
+    o.reason = "cancelled on the TV";
+    save(o);
+    return o;
+}
+
+void Purchases::resume()
+{
+    const auto waiting = db_->read([](Transaction& tx) {
+        std::vector<OrderInfo> list;
+        for (const auto& r : tx.query(std::string("SELECT ") + kOrderColumns +
+                                      " FROM ppv_order WHERE state IN ('ordering', 'awaiting-phone', 'awaiting-otp')"))
+            list.push_back(orderFrom(r));
+        return list;
+    });
+    for (const auto& o : waiting) start([this, o] { awaitTicket(o); });
+}
+
+} // namespace boxoffice::plugins::ppv

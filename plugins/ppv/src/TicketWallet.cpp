@@ -1,0 +1,245 @@
+#include "TicketWallet.h"
+
+#include <boxoffice/mpegts/Ecm.h>
+
+#include <Poco/Logger.h>
+
+#include <algorithm>
+
+namespace boxoffice::plugins::ppv {
+
+using storage::Transaction;
+
+// Replay protection over the wallet's own table: a ticket id is "seen" once it is
+// stored. add() does nothing because addTicket() inserts the ticket itself.
+class TicketWallet::DatabaseSeenTickets final : public trust::SeenTickets {
+public:
+    explicit DatabaseSeenTickets(std::shared_ptr<storage::Database> db) : db_(std::move(db)) {}
+    bool contains(std::string_view ticketId) const override
+    {
+        return db_->read([&](Transaction& tx) {
+            return tx.query("SELECT 1 FROM ppv_ticket WHERE ticket_id = ?", {ticketId}).single().has_value();
+        });
+    }
+    void add(std::string_view) override {}
+
+private:
+    std::shared_ptr<storage::Database> db_;
+};
+
+namespace {
+
+Poco::Logger& logger() { return Poco::Logger::get("ppv.wallet"); }
+
+CatalogEvent eventFrom(const storage::Row& r)
+{
+    CatalogEvent e;
+    e.eventId = r.text(0);
+    e.title = r.text(1);
+    e.payee = r.text(2);
+    e.price = r.int64(3);
+    e.currency = r.text(4);
+    e.saleFrom = r.int64(5);
+    e.saleUntil = r.int64(6);
+    e.startsAt = r.int64(7);
+    e.endsAt = r.int64(8);
+    e.previewSeconds = r.int64(9);
+    e.blackout = r.int64(10) != 0;
+    e.eventKeyId = r.text(11);
+    e.dvbEventId = static_cast<std::uint16_t>(r.int64(12));
+    e.playUri = r.text(13);
+    e.program = static_cast<std::uint16_t>(r.int64(14));
+    return e;
+}
+
+constexpr const char* kEventColumns =
+    "event_id, title, payee, price, currency, sale_from, sale_until, starts_at, ends_at, preview_seconds, blackout, "
+    "event_key_id, dvb_event_id, play_uri, program";
+
+} // namespace
+
+TicketWallet::TicketWallet(std::shared_ptr<storage::Database> db, trust::TrustAnchor root,
+                           const trust::DeviceIdentity& device, std::shared_ptr<trust::TrustedClock> clock,
+                           std::shared_ptr<trust::RevocationState> revocations)
+    : db_(std::move(db)), clock_(std::move(clock)), revocations_(std::move(revocations)),
+      seen_(std::make_unique<DatabaseSeenTickets>(db_)),
+      verifier_(std::make_unique<trust::TicketVerifier>(std::move(root), device.deviceId, device.agreementKey, *clock_,
+                                                        *revocations_, *seen_))
+{
+}
+
+TicketWallet::~TicketWallet() = default;
+
+wire::UnixTime TicketWallet::now() const { return clock_->now(); }
+
+std::string TicketWallet::addTicket(ByteView encodedTicket)
+{
+    const auto ticket = wire::Ticket::decode(encodedTicket);   // Malformed before anything else
+    TicketInfo added;
+    {
+        std::lock_guard lock(mutex_);
+        const auto existing = db_->read([&](Transaction& tx) {
+            return tx.query("SELECT encoded FROM ppv_ticket WHERE ticket_id = ?", {ticket.ticketId}).single();
+        });
+        if (existing) {
+            // Idempotent by id: the same ticket again (e.g. the phone and the server both
+            // deliver it, or it was issued again with a fresh sealing) keeps the stored one,
+            // but only if the new bytes are genuine too.
+            if (existing->blob(0) != Bytes(encodedTicket.begin(), encodedTicket.end())) verifier_->verify(encodedTicket);
+            return ticket.ticketId;
+        }
+        auto verified = verifier_->accept(encodedTicket);
+        const auto now = clock_->now();
+        db_->write([&](Transaction& tx) {
+            tx.execute("INSERT INTO ppv_ticket (ticket_id, event_id, not_before, not_after, encoded, added_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       {ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, encodedTicket, now});
+        });
+        keys_[ticket.ticketId] = std::move(verified.eventKey);
+        added = infoOf({ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, {}}, now);
+    }
+    logger().information("ticket %s for event %s added to the wallet", ticket.ticketId, ticket.eventId);
+    if (ticketAdded_) ticketAdded_(added);
+    return ticket.ticketId;
+}
+
+void TicketWallet::replaceCatalog(const std::vector<CatalogEvent>& events)
+{
+    for (const auto& e : events)
+        if (e.eventId.empty()) throw Error(ErrorCode::InvalidArgument, "catalog event without an event id");
+    db_->write([&](Transaction& tx) {
+        tx.execute("DELETE FROM ppv_catalog");
+        std::int64_t position = 0;
+        for (const auto& e : events)
+            tx.execute(std::string("INSERT INTO ppv_catalog (") + kEventColumns +
+                           ", position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       {e.eventId, e.title, e.payee, e.price, e.currency, e.saleFrom, e.saleUntil, e.startsAt, e.endsAt,
+                        e.previewSeconds, e.blackout ? 1 : 0, e.eventKeyId, static_cast<std::int64_t>(e.dvbEventId),
+                        e.playUri, static_cast<std::int64_t>(e.program), position++});
+    });
+    if (catalogChanged_) catalogChanged_();
+}
+
+std::vector<CatalogEvent> TicketWallet::catalog() const
+{
+    return db_->read([](Transaction& tx) {
+        std::vector<CatalogEvent> list;
+        for (const auto& r : tx.query(std::string("SELECT ") + kEventColumns + " FROM ppv_catalog ORDER BY position"))
+            list.push_back(eventFrom(r));
+        return list;
+    });
+}
+
+std::optional<CatalogEvent> TicketWallet::event(const std::string& eventId) const
+{
+    return db_->read([&](Transaction& tx) -> std::optional<CatalogEvent> {
+        const auto r = tx.query(std::string("SELECT ") + kEventColumns + " FROM ppv_catalog WHERE event_id = ?", {eventId})
+                           .single();
+        if (!r) return std::nullopt;
+        return eventFrom(*r);
+    });
+}
+
+std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string& eventId) const
+{
+    return db_->read([&](Transaction& tx) {
+        std::vector<Stored> list;
+        const auto rows = eventId.empty()
+            ? tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded FROM ppv_ticket ORDER BY added_at, ticket_id")
+            : tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded FROM ppv_ticket WHERE event_id = ? "
+                       "ORDER BY added_at, ticket_id", {eventId});
+        for (const auto& r : rows) list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4)});
+        return list;
+    });
+}
+
+std::string TicketWallet::stateOf(const Stored& t, wire::UnixTime now) const
+{
+    if (revocations_->isTicketRevoked(t.ticketId)) return "revoked";
+    if (now < t.notBefore) return "not-yet-valid";
+    if (now >= t.notAfter) return "expired";
+    return "valid";
+}
+
+TicketInfo TicketWallet::infoOf(const Stored& t, wire::UnixTime now) const
+{
+    const auto e = event(t.eventId);
+    return {t.ticketId, t.eventId, e ? e->title : t.eventId, t.notBefore, t.notAfter, stateOf(t, now)};
+}
+
+std::vector<TicketInfo> TicketWallet::tickets() const
+{
+    const auto now = clock_->now();
+    std::vector<TicketInfo> list;
+    for (const auto& t : storedTickets({})) list.push_back(infoOf(t, now));
+    return list;
+}
+
+std::optional<TicketInfo> TicketWallet::ticket(const std::string& ticketId) const
+{
+    for (const auto& t : tickets())
+        if (t.ticketId == ticketId) return t;
+    return std::nullopt;
+}
+
+std::optional<TicketInfo> TicketWallet::ticketFor(const std::string& eventId) const
+{
+    const auto now = clock_->now();
+    std::optional<TicketInfo> best;
+    for (const auto& t : storedTickets(eventId)) {
+        auto info = infoOf(t, now);
+        if (!best || (info.state == "valid" && best->state != "valid") ||
+            (info.state == best->state && info.notAfter > best->notAfter))
+            best = std::move(info);
+    }
+    return best;
+}
+
+std::string TicketWallet::stateOf(const CatalogEvent& event, wire::UnixTime now) const
+{
+    for (const auto& t : storedTickets(event.eventId))
+        if (stateOf(t, now) == "valid") return "owned";
+    if (event.blackout) return "blackout";
+    if (now < event.saleFrom) return "not-yet-on-sale";
+    if (now >= event.saleUntil) return "window-closed";
+    return "on-sale";
+}
+
+std::optional<mpegts::ControlWords> TicketWallet::onEcm(ByteView section, std::string& reason) noexcept
+{
+    try {
+        const auto header = mpegts::peekEcm(section);
+        const auto now = clock_->now();   // ClockRollback: no control words for a clock set back
+        // The catalog may say which event the ECM's EIT event_id is; otherwise every
+        // ticket is a candidate and AES-GCM's tag tells which key fits.
+        std::string eventId;
+        for (const auto& e : catalog())
+            if (e.dvbEventId != 0 && e.dvbEventId == header.eventId) eventId = e.eventId;
+        const auto candidates = storedTickets(eventId);
+        std::string why;
+        std::lock_guard lock(mutex_);
+        for (const auto& t : candidates) {
+            const auto state = stateOf(t, now);
+            if (state != "valid") {
+                why = "ticket " + t.ticketId + " is " + state;
+                continue;
+            }
+            auto key = keys_.find(t.ticketId);
+            if (key == keys_.end()) key = keys_.emplace(t.ticketId, verifier_->verify(t.encoded).eventKey).first;
+            try {
+                return mpegts::openEcm(section, key->second);
+            } catch (const Error& e) {
+                if (e.code() != ErrorCode::BadSignature) throw;
+            }
+        }
+        reason = why.empty() ? "no ticket covers event " + std::to_string(header.eventId) : why;
+    } catch (const std::exception& e) {
+        reason = e.what();
+    }
+    return std::nullopt;
+}
+
+void TicketWallet::onTicketAdded(std::function<void(const TicketInfo&)> handler) { ticketAdded_ = std::move(handler); }
+void TicketWallet::onCatalogChanged(std::function<void()> handler) { catalogChanged_ = std::move(handler); }
+
+} // namespace boxoffice::plugins::ppv

@@ -1,0 +1,82 @@
+#pragma once
+// The wallet: tickets verified with core/trust and kept in the ppv database, the
+// cached catalog, and the descrambler's KeyService (control words from the event
+// key of a valid ticket for the ECM's event). Thread-safe.
+//
+// Only the ticket as received is stored: its event key is sealed to this device,
+// so the file gives nothing away. Unwrapped event keys live in memory only.
+
+#include <boxoffice/mpegts/KeyService.h>
+#include <boxoffice/ppv/Wallet.h>
+#include <boxoffice/storage/Database.h>
+#include <boxoffice/trust/DeviceIdentity.h>
+#include <boxoffice/trust/TicketVerifier.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace boxoffice::plugins::ppv {
+
+using boxoffice::ppv::CatalogEvent;
+
+struct TicketInfo {
+    std::string ticketId;
+    std::string eventId;
+    std::string title;        // from the catalog; the event id when unknown
+    wire::UnixTime notBefore = 0;
+    wire::UnixTime notAfter = 0;
+    std::string state;        // valid | expired | revoked | not-yet-valid
+};
+
+class TicketWallet final : public boxoffice::ppv::Wallet, public mpegts::KeyService {
+public:
+    TicketWallet(std::shared_ptr<storage::Database> db, trust::TrustAnchor root, const trust::DeviceIdentity& device,
+                 std::shared_ptr<trust::TrustedClock> clock, std::shared_ptr<trust::RevocationState> revocations);
+    ~TicketWallet() override;
+
+    std::string addTicket(ByteView encodedTicket) override;
+    void replaceCatalog(const std::vector<CatalogEvent>& events) override;
+    std::optional<mpegts::ControlWords> onEcm(ByteView section, std::string& reason) noexcept override;
+
+    // Trusted time; Error(ClockRollback) when the clock was set back.
+    wire::UnixTime now() const;
+    std::vector<TicketInfo> tickets() const;
+    std::optional<TicketInfo> ticket(const std::string& ticketId) const;
+    // The best ticket for the event (valid first, then the latest to end).
+    std::optional<TicketInfo> ticketFor(const std::string& eventId) const;
+    std::vector<CatalogEvent> catalog() const;
+    std::optional<CatalogEvent> event(const std::string& eventId) const;
+    // on-sale | not-yet-on-sale | window-closed | blackout | owned
+    std::string stateOf(const CatalogEvent& event, wire::UnixTime now) const;
+
+    // Called after a change is committed (never under the wallet's lock).
+    void onTicketAdded(std::function<void(const TicketInfo&)> handler);
+    void onCatalogChanged(std::function<void()> handler);
+
+private:
+    class DatabaseSeenTickets;
+    struct Stored {
+        std::string ticketId, eventId;
+        wire::UnixTime notBefore = 0, notAfter = 0;
+        Bytes encoded;
+    };
+    std::vector<Stored> storedTickets(const std::string& eventId) const;
+    TicketInfo infoOf(const Stored& t, wire::UnixTime now) const;
+    std::string stateOf(const Stored& t, wire::UnixTime now) const;
+
+    std::shared_ptr<storage::Database> db_;
+    std::shared_ptr<trust::TrustedClock> clock_;
+    std::shared_ptr<trust::RevocationState> revocations_;
+    std::unique_ptr<DatabaseSeenTickets> seen_;
+    std::unique_ptr<trust::TicketVerifier> verifier_;
+
+    mutable std::mutex mutex_;   // serializes addTicket and the key cache
+    std::map<std::string, crypto::SecretBytes> keys_;   // ticket id -> unwrapped event key
+    std::function<void(const TicketInfo&)> ticketAdded_;
+    std::function<void()> catalogChanged_;
+};
+
+} // namespace boxoffice::plugins::ppv

@@ -1,0 +1,223 @@
+// The ticket wallet against real keys (boxoffice-keytool dev), a real SQLite file
+// and real ECM sections: verification before storage, nothing stored on refusal,
+// the event key never on disk, control words only while a ticket is valid.
+
+#include "Keys.h"
+
+#include "PpvDatabase.h"
+#include "TicketWallet.h"
+
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/mpegts/Ecm.h>
+
+#include <gmock/gmock.h>
+
+#include <fstream>
+#include <iterator>
+
+using ::testing::HasSubstr;
+
+namespace boxoffice::ppv::test {
+namespace {
+
+using plugins::ppv::TicketWallet;
+
+ErrorCode codeOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    ADD_FAILURE() << "no error";
+    return ErrorCode::Internal;
+}
+
+class WalletTest : public ::testing::Test {
+protected:
+    void SetUp() override { open(); }
+
+    void open()
+    {
+        wallet.reset();
+        auto& k = DevKeys::get();
+        clock = std::make_shared<trust::TrustedClock>(dir / "clock.state", [this] { return systemNow; });
+        revocations = std::make_shared<trust::RevocationState>();
+        wallet = std::make_shared<TicketWallet>(plugins::ppv::openPpvDatabase(dir / "ppv.db"), *k.anchor, *k.stb1, clock,
+                                                revocations);
+    }
+
+    Bytes ticket(const std::string& id, wire::UnixTime from, wire::UnixTime until,
+                 const trust::DeviceIdentity* holder = nullptr, const trust::Credentials* issuer = nullptr)
+    {
+        auto& k = DevKeys::get();
+        return issue({id, "ev-1", from, until}, eventKey, holder ? *holder : *k.stb1, issuer ? *issuer : *k.issuer);
+    }
+
+    Bytes ecm(std::uint16_t dvbEvent = 7, std::uint32_t period = 4)
+    {
+        mpegts::EcmHeader h;
+        h.algorithm = mpegts::Algorithm::DvbCissa;
+        h.serviceId = 1;
+        h.eventId = dvbEvent;
+        h.cryptoPeriod = period;
+        return mpegts::sealEcm(h, cwCurrent, cwNext, eventKey);
+    }
+
+    boxoffice::testing::TempDir dir{"ppv-wallet"};
+    wire::UnixTime base = trust::TrustedClock::systemNow();
+    wire::UnixTime systemNow = base;
+    std::shared_ptr<trust::TrustedClock> clock;
+    std::shared_ptr<trust::RevocationState> revocations;
+    std::shared_ptr<TicketWallet> wallet;
+    Bytes eventKey = crypto::randomBytes(16);
+    Bytes cwCurrent = crypto::randomBytes(16), cwNext = crypto::randomBytes(16);
+};
+
+TEST_F(WalletTest, StoresAVerifiedTicketAndOpensTheEventsEcms)
+{
+    std::string seen;
+    wallet->onTicketAdded([&](const plugins::ppv::TicketInfo& t) { seen = t.ticketId + "/" + t.state; });
+    EXPECT_EQ(wallet->addTicket(ticket("t-1", base - 60, base + 3600)), "t-1");
+    EXPECT_EQ(seen, "t-1/valid");
+    ASSERT_EQ(wallet->tickets().size(), 1u);
+    EXPECT_EQ(wallet->tickets()[0].state, "valid");
+
+    std::string reason;
+    auto words = wallet->onEcm(ecm(), reason);
+    ASSERT_TRUE(words) << reason;
+    EXPECT_EQ(words->cryptoPeriod, 4u);
+    EXPECT_EQ(Bytes(words->even.view().begin(), words->even.view().end()), cwCurrent);   // period 4 is even
+    EXPECT_EQ(Bytes(words->odd.view().begin(), words->odd.view().end()), cwNext);
+
+    // Idempotent by ticket id (the same ticket issued again: another sealing), but a
+    // forgery under a stored id is still refused.
+    EXPECT_EQ(wallet->addTicket(ticket("t-1", base - 60, base + 3600)), "t-1");
+    EXPECT_EQ(wallet->tickets().size(), 1u);
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(ticket("t-1", base - 60, base + 3600, nullptr, &*DevKeys::get().foreignIssuer)); }),
+              ErrorCode::PermissionDenied);
+
+    // After a restart the key is unwrapped again from the stored ticket.
+    open();
+    words = wallet->onEcm(ecm(7, 5), reason);
+    ASSERT_TRUE(words) << reason;
+    EXPECT_EQ(Bytes(words->odd.view().begin(), words->odd.view().end()), cwCurrent);   // period 5 is odd
+
+    // The unwrapped event key is nowhere in the database files.
+    for (const auto* name : {"ppv.db", "ppv.db-wal"}) {
+        std::ifstream in(dir / name, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_EQ(bytes.find(std::string(eventKey.begin(), eventKey.end())), std::string::npos) << name;
+    }
+}
+
+TEST_F(WalletTest, RefusesBadTicketsAndStoresNothing)
+{
+    auto& k = DevKeys::get();
+    // Another device's ticket.
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(ticket("t-other", base - 60, base + 3600, &*k.stb2)); }),
+              ErrorCode::WrongAudience);
+    // Signed by an issuer of another root (forged).
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(ticket("t-forged", base - 60, base + 3600, nullptr, &*k.foreignIssuer)); }),
+              ErrorCode::PermissionDenied);
+    // Expired, and not yet valid.
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(ticket("t-old", base - 7200, base - 3600)); }), ErrorCode::Expired);
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(ticket("t-later", base + 3600, base + 7200)); }), ErrorCode::NotYetValid);
+    // Altered after signing (the last byte is in the signature), and garbage.
+    auto altered = ticket("t-altered", base - 60, base + 3600);
+    altered.back() ^= 0x01;
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(altered); }), ErrorCode::BadSignature);
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(Bytes{1, 2, 3}); }), ErrorCode::Malformed);
+    EXPECT_TRUE(wallet->tickets().empty());
+
+    std::string reason;
+    EXPECT_FALSE(wallet->onEcm(ecm(), reason));
+    EXPECT_THAT(reason, HasSubstr("no ticket covers event 7"));
+}
+
+TEST_F(WalletTest, AnExpiredTicketStopsGivingControlWords)
+{
+    wallet->addTicket(ticket("t-short", base - 60, base + 100));
+    std::string reason;
+    EXPECT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    systemNow = base + 200;
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 6), reason));
+    EXPECT_THAT(reason, HasSubstr("expired"));
+    EXPECT_EQ(wallet->tickets().at(0).state, "expired");
+    EXPECT_EQ(wallet->ticketFor("ev-1")->state, "expired");
+}
+
+TEST_F(WalletTest, AClockSetBackGivesNothingAndAcceptsNothing)
+{
+    wallet->addTicket(ticket("t-1", base - 60, base + 3600));
+    systemNow = base - 86400;   // someone set the clock back a day
+    std::string reason;
+    EXPECT_FALSE(wallet->onEcm(ecm(), reason));
+    EXPECT_THAT(reason, HasSubstr("behind"));
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(ticket("t-2", base - 86400 - 60, base - 86400 + 3600)); }),
+              ErrorCode::ClockRollback);
+    systemNow = base + 10;
+    EXPECT_TRUE(wallet->onEcm(ecm(), reason)) << reason;
+}
+
+TEST_F(WalletTest, TheCatalogSelectsTheTicketAndGivesEventStates)
+{
+    std::vector<CatalogEvent> events(5);
+    const char* ids[] = {"ev-1", "ev-soon", "ev-past", "ev-dark", "ev-open"};
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        events[i].eventId = ids[i];
+        events[i].title = std::string("Title ") + ids[i];
+        events[i].price = 450;
+        events[i].currency = "EUR";
+        events[i].saleFrom = base - 100;
+        events[i].saleUntil = base + 100;
+    }
+    events[0].dvbEventId = 7;
+    events[1].saleFrom = base + 50;
+    events[2].saleUntil = base - 1;
+    events[3].blackout = true;
+    int changed = 0;
+    wallet->onCatalogChanged([&] { ++changed; });
+    wallet->replaceCatalog(events);
+    EXPECT_EQ(changed, 1);
+    wallet->addTicket(ticket("t-1", base - 60, base + 3600));
+
+    open();   // the catalog is cached across restarts
+    const auto catalog = wallet->catalog();
+    ASSERT_EQ(catalog.size(), 5u);
+    EXPECT_EQ(wallet->stateOf(catalog[0], base), "owned");
+    EXPECT_EQ(wallet->stateOf(catalog[1], base), "not-yet-on-sale");
+    EXPECT_EQ(wallet->stateOf(catalog[2], base), "window-closed");
+    EXPECT_EQ(wallet->stateOf(catalog[3], base), "blackout");
+    EXPECT_EQ(wallet->stateOf(catalog[4], base), "on-sale");
+    EXPECT_EQ(wallet->tickets().at(0).title, "Title ev-1");
+
+    // The ECM's EIT event is mapped to ev-1: an ECM of another EIT event finds no ticket
+    // of its own event and falls back to none.
+    std::string reason;
+    EXPECT_TRUE(wallet->onEcm(ecm(7), reason)) << reason;
+    events[0].dvbEventId = 8;
+    events[4].dvbEventId = 7;
+    wallet->replaceCatalog(events);
+    EXPECT_FALSE(wallet->onEcm(ecm(7), reason));
+}
+
+TEST_F(WalletTest, ARevokedTicketGivesNoControlWords)
+{
+    wallet->addTicket(ticket("t-1", base - 60, base + 3600));
+    wire::RevocationList list;
+    list.sequence = 1;
+    list.revokedTicketIds = {"t-1"};
+    list.issuedAt = base;
+    list.nextUpdate = base + 3600;
+    auto& k = DevKeys::get();
+    trust::sign(list, trust::loadRootKey(k.keysDir() / "root"));
+    revocations->apply(list, *k.anchor);
+    std::string reason;
+    EXPECT_FALSE(wallet->onEcm(ecm(), reason));
+    EXPECT_THAT(reason, HasSubstr("revoked"));
+    EXPECT_EQ(wallet->tickets().at(0).state, "revoked");
+}
+
+} // namespace
+} // namespace boxoffice::ppv::test
