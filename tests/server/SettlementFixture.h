@@ -70,8 +70,9 @@ protected:
         EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
     }
 
-    settlement::OrderView order(const std::string& id, const std::string& device = "stb-1", std::int64_t amount = 1200) {
-        return settlement_->order(device, {id, "ev-1", amount, "EUR"});
+    settlement::OrderView order(const std::string& id, const std::string& device = "stb-1", std::int64_t amount = 1200,
+                                const std::string& method = "phone") {
+        return settlement_->order(device, {id, "ev-1", amount, "EUR", method});
     }
 
     wire::Approval approval(const settlement::OrderView& o, wire::Decision decision = wire::Decision::Approve) {

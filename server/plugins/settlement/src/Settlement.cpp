@@ -1,5 +1,10 @@
 #include <boxoffice/settlement/Settlement.h>
 
+#include <boxoffice/settlement/Deliveries.h>
+#include <boxoffice/settlement/Gifts.h>
+#include <boxoffice/settlement/Otp.h>
+#include <boxoffice/settlement/Refunds.h>
+
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/crypto/Random.h>
@@ -9,6 +14,7 @@
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TicketIssuer.h>
 
+#include <algorithm>
 #include <array>
 
 namespace boxoffice::settlement {
@@ -21,13 +27,15 @@ constexpr const char* kOrderColumns =
     "order_id, device_id, account_id, event_id, payee, amount, currency, transaction_number, state, created_at,"
     " expires_at, ticket, receipt";
 
-constexpr std::array<std::pair<OrderState, std::string_view>, 6> kStates{{
+constexpr std::array<std::pair<OrderState, std::string_view>, 8> kStates{{
     {OrderState::Pending, "pending"},
     {OrderState::Approved, "approved"},
     {OrderState::Closed, "closed"},
     {OrderState::Declined, "declined"},
     {OrderState::NotMe, "not-me"},
     {OrderState::Expired, "expired"},
+    {OrderState::Failed, "failed"},
+    {OrderState::Refunded, "refunded"},
 }};
 
 OrderState stateFrom(std::string_view s)
@@ -132,6 +140,10 @@ const storage::Schema& Settlement::schema()
               " certificate {blob} NOT NULL, created_at {int64} NOT NULL, expires_at {int64} NOT NULL,"
               " account_id {text}, completed_at {int64})",
               "CREATE INDEX stl_registration_device ON stl_registration (device_id, expires_at)"}},
+            {"one-time password challenges", OtpChallenges::migration()},
+            {"ticket delivery queue", Deliveries::migration()},
+            {"refunds and revocations", Refunds::migration()},
+            {"gifts", Gifts::migration()},
         }};
     return schema;
 }
@@ -140,7 +152,13 @@ Settlement::Settlement(ledger::Ledger& ledger, Keys keys, Options options)
     : ledger_(ledger), db_(ledger.database()), keys_(std::move(keys)), options_(options)
 {
     db_.migrate(schema());
+    otp_ = std::make_unique<OtpChallenges>(*this, keys_.server.key);
+    deliveries_ = std::make_unique<Deliveries>(*this);
+    refunds_ = std::make_unique<Refunds>(*this);
+    gifts_ = std::make_unique<Gifts>(*this);
 }
+
+Settlement::~Settlement() = default;
 
 void Settlement::registerDevice(const wire::Certificate& certificate, const std::string& accountId)
 {
@@ -209,6 +227,16 @@ void Settlement::unblockDevice(const std::string& deviceId)
 }
 
 void Settlement::clearAccount(const std::string& accountId) { ledger_.setInhibited(accountId, false); }
+
+std::string Settlement::clearAccountByPhone(const std::string& phoneId)
+{
+    const auto accountId = accountOfPhone(phoneId);
+    db_.write([&](Transaction& tx) {
+        ledger_.setInhibited(tx, accountId, false);
+        tx.execute("UPDATE stl_device SET blocked = 0 WHERE account_id = ?", {accountId});
+    });
+    return accountId;
+}
 
 Settlement::Registration Settlement::startRegistration(const std::string& deviceId,
                                                        const wire::Certificate& certificate)
@@ -324,6 +352,7 @@ std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& co
     o.expiresAt = row->int64(10);
     if (auto t = row->optBlob(11)) o.ticket = wire::Ticket::decode(*t);
     if (auto r = row->optBlob(12)) o.receipt = wire::Receipt::decode(*r);
+    o.otp = otp_->status(tx, o.orderId);
     return o;
 }
 
@@ -366,10 +395,12 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
     ledger::checkCurrency(request.currency);
     if (request.amount <= 0 || request.amount > wire::maxAmount)
         throw Error(ErrorCode::InvalidArgument, "amount must be 1.." + std::to_string(wire::maxAmount));
+    const bool needsOtp = otp_->required(request.amount, request.method);
     auto run = [&](Transaction& tx) {
         if (auto existing = find(tx, "order_id", request.orderId)) {
             if (existing->deviceId != deviceId || existing->eventId != request.eventId ||
-                existing->amount != request.amount || existing->currency != request.currency)
+                existing->amount != request.amount || existing->currency != request.currency ||
+                (request.method == "otp" && !existing->otp))
                 throw Error(ErrorCode::Conflict, "order id " + request.orderId + " was used for another order");
             return *existing;
         }
@@ -390,6 +421,9 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
             throw Error(ErrorCode::Conflict, "the price of " + event.eventId + " is " + std::to_string(event.price) +
                                                  " " + event.currency);
         const auto accountId = device->text(0);
+        if (auto account = ledger_.findAccount(tx, accountId); account && account->inhibited)
+            throw Error(ErrorCode::PermissionDenied, "account " + accountId + " is inhibited after a 'not me' report:"
+                                                     " the operator or the account holder must clear it");
         ledger_.create(tx, {transferId(request.orderId), accountId, event.payee, request.amount, request.currency,
                             options_.pendingSeconds, "order " + request.orderId});
         tx.execute("INSERT INTO stl_order (order_id, device_id, account_id, event_id, payee, amount, currency,"
@@ -397,6 +431,7 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
                    {request.orderId, deviceId, accountId, event.eventId, event.payee, request.amount,
                     request.currency, newTransactionNumber(), toString(OrderState::Pending), now,
                     now + options_.pendingSeconds});
+        if (needsOtp) otp_->open(tx, request.orderId, now, now + options_.pendingSeconds);
         return load(tx, request.orderId);
     };
     try {
@@ -460,60 +495,98 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
                        {toString(state), approval.phoneId, encodedApproval, order->orderId});
             return {load(tx, order->orderId), false};
         }
-        const auto transfer = ledger_.post(tx, tid);
-        if (transfer.state == ledger::TransferState::Expired) {
-            tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?",
-                       {toString(OrderState::Expired), order->orderId});
-            return {load(tx, order->orderId), true};
+        if (order->otp) {
+            // Flow 4: the acknowledge code is needed too, and the viewer's entry on the STB.
+            if (!otp_->acknowledge(tx, order->orderId, approval.oneTimePassword, now)) {
+                tx.execute("UPDATE stl_order SET phone_id = ?, approval = ? WHERE order_id = ?",
+                           {approval.phoneId, encodedApproval, order->orderId});
+                return {load(tx, order->orderId), false};
+            }
         }
-        // The ticket: bound to the ordering device, its event key sealed to that device.
-        auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {order->deviceId}).single();
-        if (!device) throw Error(ErrorCode::Internal, "ordering device vanished");
-        const auto deviceCertificate = wire::Certificate::decode(device->blob(0));
-        auto eventRow =
-            tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event WHERE event_id = ?", {order->eventId})
-                .single();
-        if (!eventRow) throw Error(ErrorCode::Internal, "ordered event vanished");
-        const Event event = eventFrom(*eventRow);
-        wire::Ticket draft;
-        draft.ticketId = "t-" + order->orderId;
-        draft.kind = wire::TicketKind::Ppv;
-        draft.eventId = event.eventId;
-        draft.serviceProviderId = event.payee;
-        draft.holderDeviceId = order->deviceId;
-        draft.orderId = order->orderId;
-        draft.issuedAt = now;
-        draft.notBefore = std::min(now, event.startsAt);
-        draft.notAfter = event.endsAt;
-        draft.previewSeconds = static_cast<std::uint32_t>(event.previewSeconds);
-        draft.eventKeyId = event.eventKeyId;
-        const auto eventKey = readEventKey(keys_.eventKeys, event.eventKeyId);
-        const auto ticket = trust::issueTicket(draft, eventKey,
-                                               crypto::X25519PublicKey::fromRaw(deviceCertificate.agreementKey),
-                                               keys_.issuer);
-        wire::Receipt receipt;
-        receipt.receiptId = "r-" + order->orderId;
-        receipt.orderId = order->orderId;
-        receipt.transactionNumber = order->transactionNumber;
-        receipt.ticketId = ticket.ticketId;
-        receipt.accountId = order->accountId;
-        receipt.payee = order->payee;
-        receipt.amount = order->amount;
-        receipt.currency = order->currency;
-        receipt.issuedAt = now;
-        trust::sign(receipt, keys_.server.key);
-        tx.execute("INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at)"
-                   " VALUES (?, ?, ?, ?, ?)",
-                   {ticket.ticketId, order->orderId, tid, order->deviceId, now});
-        tx.execute("UPDATE stl_order SET state = ?, phone_id = ?, approval = ?, ticket = ?, receipt = ?"
-                   " WHERE order_id = ?",
-                   {toString(OrderState::Approved), approval.phoneId, encodedApproval, ticket.encode(),
-                    receipt.encode(), order->orderId});
-        return {load(tx, order->orderId), false};
+        auto done = completePurchase(tx, *order, approval.phoneId, encodedApproval);
+        return {done, done.state == OrderState::Expired};
     });
     if (outcome.expired)
         throw Error(ErrorCode::Expired, "transaction " + approval.transactionNumber + " has expired");
     return outcome.order;
+}
+
+
+std::optional<Event> Settlement::findEvent(Transaction& tx, const std::string& eventId)
+{
+    auto row = tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event WHERE event_id = ?", {eventId})
+                   .single();
+    if (!row) return std::nullopt;
+    return eventFrom(*row);
+}
+
+wire::Ticket Settlement::issueTicket(Transaction& tx, const std::string& ticketId, const std::string& orderId,
+                                     const Event& event, const std::string& deviceId, std::int64_t now)
+{
+    auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
+    if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
+    const auto deviceCertificate = wire::Certificate::decode(device->blob(0));
+    wire::Ticket draft;
+    draft.ticketId = ticketId;
+    draft.kind = wire::TicketKind::Ppv;
+    draft.eventId = event.eventId;
+    draft.serviceProviderId = event.payee;
+    draft.holderDeviceId = deviceId;
+    draft.orderId = orderId;
+    draft.issuedAt = now;
+    draft.notBefore = std::min(now, event.startsAt);
+    draft.notAfter = event.endsAt;
+    draft.previewSeconds = static_cast<std::uint32_t>(event.previewSeconds);
+    draft.eventKeyId = event.eventKeyId;
+    const auto eventKey = readEventKey(keys_.eventKeys, event.eventKeyId);
+    return trust::issueTicket(draft, eventKey, crypto::X25519PublicKey::fromRaw(deviceCertificate.agreementKey),
+                              keys_.issuer);
+}
+
+OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, const std::string& phoneId,
+                                       const Bytes& encodedApproval)
+{
+    const auto now = nowSeconds();
+    const auto tid = transferId(order.orderId);
+    if (ledger_.post(tx, tid).state == ledger::TransferState::Expired) {
+        tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?", {toString(OrderState::Expired), order.orderId});
+        return load(tx, order.orderId);
+    }
+    const auto event = findEvent(tx, order.eventId);
+    if (!event) throw Error(ErrorCode::Internal, "ordered event vanished");
+    // The ticket: bound to the ordering device, its event key sealed to that device.
+    const auto ticket = issueTicket(tx, "t-" + order.orderId, order.orderId, *event, order.deviceId, now);
+    wire::Receipt receipt;
+    receipt.receiptId = "r-" + order.orderId;
+    receipt.orderId = order.orderId;
+    receipt.transactionNumber = order.transactionNumber;
+    receipt.ticketId = ticket.ticketId;
+    receipt.accountId = order.accountId;
+    receipt.payee = order.payee;
+    receipt.amount = order.amount;
+    receipt.currency = order.currency;
+    receipt.issuedAt = now;
+    trust::sign(receipt, keys_.server.key);
+    tx.execute("INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at) VALUES (?, ?, ?, ?, ?)",
+               {ticket.ticketId, order.orderId, tid, order.deviceId, now});
+    tx.execute("UPDATE stl_order SET state = ?, phone_id = ?, approval = ?, ticket = ?, receipt = ? WHERE order_id = ?",
+               {toString(OrderState::Approved), phoneId, encodedApproval, ticket.encode(), receipt.encode(),
+                order.orderId});
+    deliveries_->enqueue(tx, ticket, "purchase", now);
+    return load(tx, order.orderId);
+}
+
+OrderView Settlement::endOrder(Transaction& tx, const OrderView& order, OrderState state)
+{
+    const auto tid = transferId(order.orderId);
+    auto t = ledger_.findTransfer(tx, tid);
+    if (t && t->state == ledger::TransferState::Pending) {
+        // Past its time the ledger expires it (post() never posts an overdue transfer).
+        if (t->expiresAt <= ledger_.now()) ledger_.post(tx, tid);
+        else ledger_.voidTransfer(tx, tid);
+    }
+    tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?", {toString(state), order.orderId});
+    return load(tx, order.orderId);
 }
 
 OrderView Settlement::acknowledge(const std::string& phoneId, const wire::Acknowledgement& ack)
@@ -579,8 +652,7 @@ std::vector<std::string> Settlement::checkInvariants(Transaction& tx)
     std::vector<std::string> bad;
     for (const auto& r : tx.query("SELECT o.order_id, o.state, t.state, o.amount, t.amount, o.account_id,"
                                   " t.debit_account FROM stl_order o LEFT JOIN ledger_transfer t"
-                                  " ON t.id = " +
-                                  std::string("('order:' || o.order_id)"))) {
+                                  " ON t.id = ('order:' || o.order_id)")) {
         const auto id = r.text(0);
         const auto orderState = r.text(1);
         const auto transferState = r.optText(2);
@@ -588,28 +660,63 @@ std::vector<std::string> Settlement::checkInvariants(Transaction& tx)
             bad.push_back("order " + id + ": no transfer");
             continue;
         }
-        std::string expected = "pending";
-        if (orderState == "approved" || orderState == "closed") expected = "posted";
-        if (orderState == "declined" || orderState == "not-me") expected = "voided";
-        if (orderState == "expired") expected = "expired";
-        const bool ok = *transferState == expected ||
-                        // A pending order whose transfer the ledger sweeper expired first is fine.
-                        (orderState == "pending" && *transferState == "expired");
-        if (!ok) bad.push_back("order " + id + ": state " + orderState + " but transfer " + *transferState);
+        std::vector<std::string> allowed{"pending", "expired"}; // the ledger sweeper may expire a pending one first
+        if (orderState == "approved" || orderState == "closed" || orderState == "refunded") allowed = {"posted"};
+        if (orderState == "declined" || orderState == "not-me" || orderState == "failed") allowed = {"voided"};
+        if (orderState == "expired") allowed = {"expired", "voided"}; // voided: its OTP expired first
+        if (std::find(allowed.begin(), allowed.end(), *transferState) == allowed.end())
+            bad.push_back("order " + id + ": state " + orderState + " but transfer " + *transferState);
         if (r.int64(3) != r.int64(4) || r.text(5) != r.text(6))
             bad.push_back("order " + id + ": transfer amount or account differs from the order");
     }
-    for (const auto& r : tx.query("SELECT k.ticket_id, t.state, o.state FROM stl_ticket k"
+    // Every ticket traces to exactly one posted transfer, of a sold order or a gift;
+    // it is revoked exactly when that sale was refunded.
+    for (const auto& r : tx.query("SELECT k.ticket_id, t.state, o.state, g.gift_id, v.ticket_id, f.refund_id, ft.state,"
+                                  " (SELECT CAST(count(*) AS BIGINT) FROM stl_ticket k2"
+                                  "  WHERE k2.transfer_id = k.transfer_id)"
+                                  " FROM stl_ticket k"
                                   " LEFT JOIN ledger_transfer t ON t.id = k.transfer_id"
-                                  " LEFT JOIN stl_order o ON o.order_id = k.order_id")) {
-        if (r.optText(1).value_or("") != "posted")
-            bad.push_back("ticket " + r.text(0) + ": its transfer is not posted");
-        const auto os = r.optText(2).value_or("");
-        if (os != "approved" && os != "closed") bad.push_back("ticket " + r.text(0) + ": its order is " + os);
+                                  " LEFT JOIN stl_order o ON o.order_id = k.order_id"
+                                  " LEFT JOIN stl_gift g ON g.transfer_id = k.transfer_id AND g.ticket_id = k.ticket_id"
+                                  " LEFT JOIN stl_revocation v ON v.ticket_id = k.ticket_id"
+                                  " LEFT JOIN stl_refund f ON f.ticket_id = k.ticket_id"
+                                  " LEFT JOIN ledger_transfer ft ON ft.id = f.transfer_id")) {
+        const auto id = r.text(0);
+        if (r.optText(1).value_or("") != "posted") bad.push_back("ticket " + id + ": its transfer is not posted");
+        if (r.int64(7) != 1) bad.push_back("ticket " + id + ": its transfer has " + std::to_string(r.int64(7)) + " tickets");
+        const auto os = r.optText(2);
+        if (os && *os != "approved" && *os != "closed" && *os != "refunded")
+            bad.push_back("ticket " + id + ": its order is " + *os);
+        if (!os && r.isNull(3)) bad.push_back("ticket " + id + ": neither an order nor a gift");
+        const bool revoked = !r.isNull(4);
+        const bool refunded = !r.isNull(5);
+        if (revoked != refunded) bad.push_back("ticket " + id + (revoked ? ": revoked without a refund" : ": refunded but valid"));
+        if (refunded && r.optText(6).value_or("") != "posted") bad.push_back("ticket " + id + ": refund not posted");
+        if (refunded != (os && *os == "refunded")) bad.push_back("ticket " + id + ": refund and order state disagree");
     }
-    for (const auto& r : tx.query("SELECT order_id FROM stl_order WHERE state IN ('approved', 'closed')"
+    for (const auto& r : tx.query("SELECT order_id FROM stl_order WHERE state IN ('approved', 'closed', 'refunded')"
                                   " AND order_id NOT IN (SELECT order_id FROM stl_ticket)"))
         bad.push_back("order " + r.text(0) + ": approved without a ticket");
+    // A refund reverses its order exactly: payee -> buyer, same amount, posted.
+    for (const auto& r : tx.query("SELECT f.refund_id FROM stl_refund f JOIN stl_order o ON o.order_id = f.order_id"
+                                  " LEFT JOIN ledger_transfer t ON t.id = f.transfer_id"
+                                  " WHERE t.id IS NULL OR t.state <> 'posted' OR t.amount <> o.amount"
+                                  " OR t.debit_account <> o.payee OR t.credit_account <> o.account_id"))
+        bad.push_back("refund " + r.text(0) + ": does not reverse its order");
+    // A gift's transfer is posted, from the buyer, for the price.
+    for (const auto& r : tx.query("SELECT g.gift_id FROM stl_gift g LEFT JOIN ledger_transfer t ON t.id = g.transfer_id"
+                                  " WHERE t.id IS NULL OR t.state <> 'posted' OR t.amount <> g.amount"
+                                  " OR t.debit_account <> g.buyer_account_id OR t.credit_account <> g.payee"))
+        bad.push_back("gift " + r.text(0) + ": its transfer does not match");
+    // Deliveries carry issued tickets, to their holders only.
+    for (const auto& r : tx.query("SELECT d.delivery_id FROM stl_delivery d LEFT JOIN stl_ticket k"
+                                  " ON k.ticket_id = d.ticket_id WHERE k.ticket_id IS NULL OR k.device_id <> d.device_id"))
+        bad.push_back("delivery " + r.text(0) + ": not a ticket of its device");
+    // A one-time-password order sold only with both the viewer's entry and the phone's code.
+    for (const auto& r : tx.query("SELECT c.order_id FROM stl_otp c JOIN stl_order o ON o.order_id = c.order_id"
+                                  " WHERE c.attempts > c.max_attempts OR (o.state IN ('approved', 'closed', 'refunded')"
+                                  " AND (c.entered_at IS NULL OR c.acknowledged_at IS NULL))"))
+        bad.push_back("order " + r.text(0) + ": one-time password rules broken");
     return bad;
 }
 

@@ -10,6 +10,12 @@
 //   decline -> voided; "not me" -> voided, account inhibited, device blocked
 //   no decision in time -> expired (server time)
 //
+// Beside it, sharing its schema and its transactions (one concept per file):
+//   OtpChallenges (Otp.h)  the one-time password on the second line (flow 4)
+//   Deliveries (Deliveries.h) the STB's ticket delivery queue
+//   Refunds (Refunds.h)    reversing transfers, revoked tickets, the signed revocation feed
+//   Gifts (Gifts.h)        tickets bought on the phone for another account's STB, vouchers (flow 7)
+//
 // Every call is idempotent by the client's ids (order id; the approval and
 // acknowledgement objects themselves): a retry answers the same, a different
 // request for the same id is Error(Conflict). Each call is one database
@@ -25,6 +31,7 @@
 #include <boxoffice/wire/Ticket.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,9 +68,11 @@ struct OrderRequest {
     std::string eventId;
     std::int64_t amount = 0;             // the price the STB showed
     std::string currency;
+    std::string method = "phone";        // "phone" | "otp" (the viewer asked for a one-time password)
 };
 
-enum class OrderState { Pending, Approved, Closed, Declined, NotMe, Expired };
+// Failed: the one-time password was wrong too often. Refunded: posted, then reversed by the operator.
+enum class OrderState { Pending, Approved, Closed, Declined, NotMe, Expired, Failed, Refunded };
 std::string_view toString(OrderState state) noexcept;
 
 struct OrderView {
@@ -80,17 +89,34 @@ struct OrderView {
     std::int64_t expiresAt = 0;
     std::optional<wire::Ticket> ticket;  // once approved
     std::optional<wire::Receipt> receipt;
+    // One-time password state (flow 4), for orders that need one. Never the codes themselves.
+    struct Otp {
+        std::int64_t attemptsLeft = 0;
+        std::int64_t expiresAt = 0;
+        bool entered = false;            // the viewer typed the right one on the STB
+        bool acknowledged = false;       // the phone returned the acknowledge code (signed)
+    };
+    std::optional<Otp> otp;
 };
 
 struct Options {
     std::int64_t pendingSeconds = 300;   // an order not approved in this time expires
     std::int64_t registrationSeconds = 600; // a registration code is valid this long
+    std::int64_t otpAbove = 0;           // orders above this amount need a one-time password (0: only on request)
+    std::int64_t otpSeconds = 180;       // a one-time password is valid this long (at most until the order expires)
+    std::int64_t otpAttempts = 3;        // wrong entries allowed before the order fails
 };
+
+class OtpChallenges;
+class Deliveries;
+class Refunds;
+class Gifts;
 
 class Settlement {
 public:
     // Migrates the "settlement" schema (and the ledger's, through `ledger`).
     Settlement(ledger::Ledger& ledger, Keys keys, Options options = {});
+    ~Settlement();
 
     static const storage::Schema& schema();
 
@@ -102,8 +128,11 @@ public:
     // Error(PermissionDenied) for an unregistered or blocked device.
     void checkDevice(const std::string& deviceId);
     void unblockDevice(const std::string& deviceId);
-    // Clears a "not me" inhibition on the account.
+    // Clears a "not me" inhibition on the account (operator).
     void clearAccount(const std::string& accountId);
+    // The account holder clears it from the phone: the inhibition and the blocks on the
+    // account's STBs. Returns the account id.
+    std::string clearAccountByPhone(const std::string& phoneId);
 
     // --- registration, device-code flow (RFC 8628 in spirit) ---
     // The STB (authenticated by its TLS certificate) asks for a short code to show on
@@ -144,15 +173,40 @@ public:
 
     ledger::Ledger& ledger() noexcept { return ledger_; }
     std::int64_t nowSeconds() const { return ledger_.now() / 1000; }
+    const Keys& keys() const noexcept { return keys_; }
+    const Options& options() const noexcept { return options_; }
+
+    OtpChallenges& otp() noexcept { return *otp_; }
+    Deliveries& deliveries() noexcept { return *deliveries_; }
+    Refunds& refunds() noexcept { return *refunds_; }
+    Gifts& gifts() noexcept { return *gifts_; }
+
+    // --- for the settlement components, inside one Database::write transaction ---
+    OrderView load(storage::Transaction& tx, const std::string& orderId);
+    std::optional<Event> findEvent(storage::Transaction& tx, const std::string& eventId);
+    // Posts the order's pending transfer, issues its ticket (queued for the STB) and
+    // the receipt; the approval (phone id, encoded) is stored with it. Nothing when
+    // the transfer's time is up: the order is expired instead (returned in that state).
+    OrderView completePurchase(storage::Transaction& tx, const OrderView& order, const std::string& phoneId,
+                               const Bytes& encodedApproval);
+    // Ends a pending order without a sale: its transfer voided (or expired when its
+    // time is up), the order in `state`.
+    OrderView endOrder(storage::Transaction& tx, const OrderView& order, OrderState state);
+    // A ticket for `deviceId` (registered), its event key sealed to the device, signed by the issuer.
+    wire::Ticket issueTicket(storage::Transaction& tx, const std::string& ticketId, const std::string& orderId,
+                             const Event& event, const std::string& deviceId, std::int64_t now);
 
 private:
-    OrderView load(storage::Transaction& tx, const std::string& orderId);
     std::optional<OrderView> find(storage::Transaction& tx, const std::string& column, const std::string& value);
 
     ledger::Ledger& ledger_;
     storage::Database& db_;
     Keys keys_;
     Options options_;
+    std::unique_ptr<OtpChallenges> otp_;
+    std::unique_ptr<Deliveries> deliveries_;
+    std::unique_ptr<Refunds> refunds_;
+    std::unique_ptr<Gifts> gifts_;
 };
 
 } // namespace boxoffice::settlement

@@ -1,0 +1,79 @@
+#include <boxoffice/settlement/Refunds.h>
+
+#include <boxoffice/base/Error.h>
+#include <boxoffice/ledger/Types.h>
+#include <boxoffice/trust/Signing.h>
+
+namespace boxoffice::settlement {
+
+using storage::Transaction;
+
+std::vector<std::string> Refunds::migration()
+{
+    return {"CREATE TABLE stl_refund (refund_id {text} PRIMARY KEY, order_id {text} NOT NULL UNIQUE,"
+            " transfer_id {text} NOT NULL, ticket_id {text} NOT NULL, amount {int64} NOT NULL,"
+            " currency {text} NOT NULL, reason {text} NOT NULL, refunded_at {int64} NOT NULL)",
+            "CREATE TABLE stl_revocation (ticket_id {text} PRIMARY KEY, device_id {text} NOT NULL,"
+            " refund_id {text} NOT NULL, revoked_at {int64} NOT NULL)"};
+}
+
+Refunds::Refund Refunds::refund(const std::string& refundId, const std::string& orderId, const std::string& reason)
+{
+    ledger::checkId(refundId, "refund id");
+    ledger::checkId(orderId, "order id");
+    if (reason.size() > 200) throw Error(ErrorCode::InvalidArgument, "reason is longer than 200 bytes");
+    auto read = [](const storage::Row& r) {
+        return Refund{r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4), r.text(5), r.text(6), r.int64(7)};
+    };
+    static constexpr const char* columns =
+        "SELECT refund_id, order_id, transfer_id, ticket_id, amount, currency, reason, refunded_at FROM stl_refund";
+    return settlement_.ledger().database().write([&](Transaction& tx) {
+        if (auto r = tx.query(std::string(columns) + " WHERE refund_id = ?", {refundId}).single()) {
+            auto previous = read(*r);
+            if (previous.orderId != orderId || previous.reason != reason)
+                throw Error(ErrorCode::Conflict, "refund id " + refundId + " was used for another refund");
+            return previous;
+        }
+        if (auto r = tx.query(std::string(columns) + " WHERE order_id = ?", {orderId}).single())
+            throw Error(ErrorCode::Conflict, "order " + orderId + " was refunded already (" + r->text(0) + ")");
+        const auto order = settlement_.load(tx, orderId);
+        if (order.state != OrderState::Approved && order.state != OrderState::Closed)
+            throw Error(ErrorCode::Conflict, "order " + orderId + " is " + std::string(toString(order.state)) +
+                                                 ": only a posted purchase can be refunded");
+        if (!order.ticket) throw Error(ErrorCode::Internal, "posted order " + orderId + " has no ticket");
+        const auto now = settlement_.nowSeconds();
+        Refund refund{refundId, orderId, "refund:" + refundId, order.ticket->ticketId, order.amount,
+                      order.currency, reason, now};
+        // Posted at once; the payee is a merchant account without a floor.
+        settlement_.ledger().create(tx, {refund.transferId, order.payee, order.accountId, order.amount,
+                                         order.currency, 0, "refund of order " + orderId});
+        tx.execute("INSERT INTO stl_refund (refund_id, order_id, transfer_id, ticket_id, amount, currency, reason,"
+                   " refunded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   {refund.refundId, orderId, refund.transferId, refund.ticketId, refund.amount, refund.currency,
+                    reason, now});
+        tx.execute("INSERT INTO stl_revocation (ticket_id, device_id, refund_id, revoked_at) VALUES (?, ?, ?, ?)",
+                   {refund.ticketId, order.deviceId, refundId, now});
+        tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?", {toString(OrderState::Refunded), orderId});
+        return refund;
+    });
+}
+
+wire::RevocationList Refunds::revocations(std::int64_t nextUpdateSeconds)
+{
+    wire::RevocationList list;
+    list.revokedTicketIds = settlement_.ledger().database().read([](Transaction& tx) {
+        std::vector<std::string> ids;
+        for (const auto& r : tx.query("SELECT ticket_id FROM stl_revocation ORDER BY revoked_at, ticket_id"))
+            ids.push_back(r.text(0));
+        return ids;
+    });
+    if (list.revokedTicketIds.size() > wire::maxRevocationEntries)
+        throw Error(ErrorCode::LimitExceeded, "more revoked tickets than one list holds");
+    list.sequence = list.revokedTicketIds.size() + 1; // grows with every revocation (none are ever removed)
+    list.issuedAt = settlement_.nowSeconds();
+    list.nextUpdate = list.issuedAt + nextUpdateSeconds;
+    trust::sign(list, settlement_.keys().server.key);
+    return list;
+}
+
+} // namespace boxoffice::settlement
