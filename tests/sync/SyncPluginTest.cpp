@@ -1,0 +1,259 @@
+// The real billing + sync plugins in a PluginHost against a real boxoffice-server
+// process: records made without a line wait in the outbox, go up once the server
+// is there, are acknowledged and settled; a server killed mid-upload is retried
+// with nothing charged twice; a server certificate from another CA is refused;
+// the phone-carried batch over the REST API settles on the STB.
+
+#include "SyncServer.h"
+
+#include <boxoffice/billing/History.h>
+#include <boxoffice/host/PluginHost.h>
+#include <boxoffice/serversync/HistorySync.h>
+#include <boxoffice/storage/Database.h>
+#include <boxoffice/sync/ServerLink.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+namespace boxoffice::sync::test {
+namespace {
+
+using namespace std::chrono_literals;
+using billing::Entry;
+using wire::HistoryKind;
+
+class SyncPluginTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        const auto& keys = DevKeys::get().dir;
+        port = freePort();
+        config = new Poco::Util::MapConfiguration;
+        config->setString("plugins.billing.deviceDirectory", (keys / "devices/stb-1").string());
+        config->setString("plugins.billing.trustAnchor", (keys / "root/root.json").string());
+        config->setString("plugins.billing.serverCertificate", (keys / "server/server.cert").string());
+        config->setInt64("plugins.billing.creditLimit", 10'000);
+        config->setString("plugins.sync.host", "localhost");
+        config->setInt("plugins.sync.port", port);
+        config->setString("plugins.sync.deviceDirectory", (keys / "devices/stb-1").string());
+        config->setString("plugins.sync.trustAnchor", (keys / "root/root.json").string());
+        config->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
+        config->setInt64("plugins.sync.retryInitialMs", 50);
+        config->setInt64("plugins.sync.retryMaxSeconds", 1);
+        config->setInt64("plugins.sync.pollSeconds", 1);
+    }
+    void TearDown() override
+    {
+        host.reset();   // the plugins stop before the server goes
+        server.reset();
+    }
+
+    void startStb()
+    {
+        host::PluginHost::Options options;
+        options.config = config.get();
+        options.dataRoot = dir.path() / "stb";
+        options.dispatcher = &dispatcher;
+        host = std::make_unique<host::PluginHost>(options);
+        host->load(BILLING_PLUGIN);
+        host->load(SYNC_PLUGIN);
+        host->startAll();
+        for (const auto& p : host->plugins()) ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
+        history = host->services().find<billing::History>();
+        ASSERT_TRUE(history);
+    }
+    void startServer()
+    {
+        if (!server) server = std::make_unique<SyncServer>(dir.path() / "server", port);
+        else server->start();
+    }
+
+    Poco::JSON::Object::Ptr rpc(const std::string& method)
+    {
+        rpc::Caller caller{"tv", {"read", "control"}, nullptr};
+        const auto text =
+            dispatcher.handle(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":{}})", caller);
+        EXPECT_TRUE(text.has_value());
+        auto reply = Poco::JSON::Parser().parse(text.value_or("{}")).extract<Poco::JSON::Object::Ptr>();
+        EXPECT_TRUE(reply->has("result")) << text.value_or("");
+        return reply->has("result") ? reply->getObject("result") : Poco::JSON::Object::Ptr(new Poco::JSON::Object);
+    }
+    std::uint64_t statusOf(const std::string& field, const std::string& method = "sync.1.status")
+    {
+        return rpc(method)->getValue<std::uint64_t>(field);
+    }
+
+    static Entry deferred(std::int64_t amount) { return {HistoryKind::Purchase, "ev-1", "", "", amount, "EUR", 0, true}; }
+
+    // The server's own sync invariants, read from its database beside the running process.
+    void expectServerConsistent()
+    {
+        EXPECT_EQ(server->invariantViolations(), 0u);
+        storage::Database db("sqlite:" + (dir.path() / "server/server.db").string());
+        auto bad = db.read([](storage::Transaction& tx) { return serversync::HistorySync::checkInvariants(tx); });
+        EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
+    }
+
+    testing::TempDir dir{"sync-plugin"};
+    std::uint16_t port = 0;
+    Poco::AutoPtr<Poco::Util::MapConfiguration> config;
+    rpc::Dispatcher dispatcher{Poco::Logger::get("test.rpc")};
+    std::unique_ptr<host::PluginHost> host;
+    std::shared_ptr<billing::History> history;
+    std::unique_ptr<SyncServer> server;
+};
+
+TEST_F(SyncPluginTest, OfflineRecordsAreQueuedThenUploadedAcknowledgedAndSettled)
+{
+    startStb();
+    auto link = host->services().find<ServerLink>();
+    ASSERT_TRUE(link);
+    history->append(deferred(1200));
+    history->append({HistoryKind::Play, "ev-1", "", "", 0, "EUR", 0, false});
+    history->append(deferred(1200));
+    EXPECT_EQ(history->credit().outstanding, 2400);
+
+    // No server yet: the upload waits in the outbox, the line is down.
+    auto status = rpc("sync.1.syncNow");
+    EXPECT_FALSE(status->getValue<bool>("online"));
+    EXPECT_GE(status->getValue<std::uint64_t>("queueLength"), 1u);
+    EXPECT_EQ(status->getValue<std::uint64_t>("acknowledgedThrough"), 0u);
+    EXPECT_EQ(status->getValue<std::uint64_t>("unacknowledged"), 3u);
+    EXPECT_FALSE(status->getValue<std::string>("lastError").empty());
+    EXPECT_FALSE(link->online());
+    try {
+        link->call("GET", "/v1/time");
+        ADD_FAILURE() << "a call without a line must fail";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::Unavailable);
+    }
+
+    // The server comes up (and knows the box): the queue drains on its own, with backoff.
+    startServer();
+    server->setUpWorld();
+    ASSERT_TRUE(testing::eventually([&] { return history->status().settledThrough == 3; }, 60s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    status = rpc("sync.1.status");
+    EXPECT_TRUE(status->getValue<bool>("online"));
+    EXPECT_EQ(status->getValue<std::uint64_t>("acknowledgedThrough"), 3u);
+    EXPECT_EQ(status->getValue<std::uint64_t>("queueLength"), 0u);
+    EXPECT_GT(status->getValue<std::int64_t>("lastSync"), 0);
+    EXPECT_EQ(history->credit().outstanding, 0);
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 2400);
+    EXPECT_EQ(server->balance("studio"), 2400);
+    // Trusted time came with it.
+    EXPECT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::int64_t>("trustedTime") > 0; }, 30s));
+
+    // The ServerLink is the line for other plugins now.
+    EXPECT_TRUE(link->online());
+    const auto time = link->call("GET", "/v1/time");
+    EXPECT_EQ(time.status, 200);
+    EXPECT_TRUE(time.error().empty());
+    const auto missing = link->call("GET", "/v1/stb/orders/no-such-order");
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_FALSE(missing.error().empty());
+    expectServerConsistent();
+}
+
+TEST_F(SyncPluginTest, ServerKilledMidUploadIsRetriedAndNothingChargedTwice)
+{
+    startServer();
+    server->setUpWorld();
+    config->setInt("plugins.sync.batchRecords", 20);
+    startStb();
+    std::vector<Entry> entries(300, deferred(10));
+    history->appendAll(entries);
+
+    // Kill the server as soon as the first chunk is acknowledged.
+    ASSERT_TRUE(testing::eventually([&] { return history->status().acknowledgedThrough > 0; }, 60s));
+    server->kill();
+    const auto before = history->status().acknowledgedThrough;
+    std::cout << "records acknowledged when the server was killed: " << before << " of 300\n";
+    EXPECT_LE(before, 300u);
+    if (before < 300) {
+        const auto down = rpc("sync.1.syncNow");
+        EXPECT_FALSE(down->getValue<bool>("online"));
+        EXPECT_GE(down->getValue<std::uint64_t>("queueLength"), 1u);
+    }
+
+    startServer();
+    ASSERT_TRUE(testing::eventually([&] { return history->status().settledThrough == 300; }, 90s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(history->credit().outstanding, 0);
+    // Every record charged exactly once, whatever was retried.
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 3000);
+    EXPECT_EQ(server->balance("studio"), 3000);
+    auto held = server->stbClient("stb-1").get("/v1/stb/history");
+    EXPECT_EQ(held.body.extract<Poco::JSON::Object::Ptr>()->getValue<std::uint64_t>("acknowledgedThrough"), 300u);
+    expectServerConsistent();
+}
+
+TEST_F(SyncPluginTest, ServerCertificateFromAnotherCaIsRefused)
+{
+    startServer();
+    server->setUpWorld();
+    config->setString("plugins.sync.serverCa", (DevKeys::get().foreign / "server/tls-ca.crt").string());
+    startStb();
+    history->append(deferred(1200));
+    const auto status = rpc("sync.1.syncNow");
+    EXPECT_FALSE(status->getValue<bool>("online"));
+    EXPECT_EQ(status->getValue<std::uint64_t>("acknowledgedThrough"), 0u);
+    EXPECT_NE(status->getValue<std::string>("lastError").find("certificate"), std::string::npos)
+        << status->getValue<std::string>("lastError");
+    // The server never saw the records.
+    auto held = server->stbClient("stb-1").get("/v1/stb/history");
+    EXPECT_EQ(held.body.extract<Poco::JSON::Object::Ptr>()->getValue<std::uint64_t>("acknowledgedThrough"), 0u);
+    EXPECT_EQ(server->balance("acct-alice"), 5000);
+}
+
+TEST_F(SyncPluginTest, PhoneCarriedBatchSettlesOverTheRestApi)
+{
+    startServer();
+    server->setUpWorld();
+    config->setInt("plugins.sync.port", 0);   // this box has no line at all
+    startStb();
+    EXPECT_FALSE(rpc("sync.1.status")->getValue<bool>("configured"));
+    history->append(deferred(1200));
+    const auto batch = history->exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+
+    Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
+    body->set("batch", wire::toBase64Url(batch->sealed));
+    auto phone = server->phoneClient();
+    const auto r = phone.post("/v1/phone/history-batches", body);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto answer = r.body.extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(answer->getValue<std::uint64_t>("settledThrough"), 1u);
+    const auto settled = history->applySettlement(wire::fromBase64Url(answer->getValue<std::string>("result")),
+                                                  wire::fromBase64Url(answer->getValue<std::string>("serverCertificate")));
+    EXPECT_EQ(settled.settledThrough, 1u);
+    EXPECT_EQ(history->credit().outstanding, 0);
+
+    // Replayed: the same answer, charged once.
+    const auto again = phone.post("/v1/phone/history-batches", body);
+    ASSERT_EQ(again.status, 200) << again.raw;
+    EXPECT_EQ(again.body.extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("result"),
+              answer->getValue<std::string>("result"));
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200);
+
+    // Altered on the way: refused with a clear error, nothing changed.
+    Bytes altered = batch->sealed;
+    altered[altered.size() / 2] ^= 0x20;
+    body->set("batch", wire::toBase64Url(altered));
+    const auto bad = phone.post("/v1/phone/history-batches", body);
+    EXPECT_GE(bad.status, 400);
+    EXPECT_LT(bad.status, 500);
+    EXPECT_FALSE(bad.error().empty()) << bad.raw;
+    // Not a phone: an STB cannot use the phone route.
+    const auto stb = server->stbClient("stb-1").post("/v1/phone/history-batches", body);
+    EXPECT_EQ(stb.status, 403) << stb.raw;
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200);
+    expectServerConsistent();
+}
+
+} // namespace
+} // namespace boxoffice::sync::test
