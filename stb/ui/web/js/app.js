@@ -28,7 +28,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k.startsWith('data-')) node.setAttribute(k, v);
     else node[k] = v;
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) node.append(c);
   return node;
 }
 
@@ -75,7 +75,7 @@ function render() {
   const s = current();
   document.body.dataset.screen = s.name;
   $('title').textContent = s.title;
-  main.replaceChildren(...s.view());
+  main.replaceChildren(...[s.view()].flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false));
   const items = [...main.querySelectorAll('.focusable')];
   s.focus = Math.max(0, Math.min(s.focus || 0, items.length - 1));
   items.forEach((n, i) => n.classList.toggle('focused', i === s.focus));
