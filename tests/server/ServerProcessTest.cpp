@@ -5,8 +5,11 @@
 #include "ServerBackend.h"
 #include "ServerProcess.h"
 
+#include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Approval.h>
+#include <boxoffice/wire/RevocationList.h>
+#include <boxoffice/wire/Voucher.h>
 #include <boxoffice/wire/Acknowledgement.h>
 #include <boxoffice/wire/Receipt.h>
 #include <boxoffice/wire/Ticket.h>
@@ -55,7 +58,8 @@ void setUpWorld(ServerProcess& server)
                         R"(,"previewSeconds":60,"eventKeyId":"ev-demo/1"})"));
 }
 
-std::string signedApproval(const Object& order, wire::Decision decision = wire::Decision::Approve)
+std::string signedApproval(const Object& order, wire::Decision decision = wire::Decision::Approve,
+                           const std::string& acknowledgeCode = {})
 {
     const auto phone = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
     wire::Approval a;
@@ -67,6 +71,7 @@ std::string signedApproval(const Object& order, wire::Decision decision = wire::
     a.amount = order.getValue<std::int64_t>("amount");
     a.currency = order.getValue<std::string>("currency");
     a.decision = decision;
+    a.oneTimePassword = acknowledgeCode;
     a.decidedAt = ::time(nullptr);
     trust::sign(a, phone.key);
     return wire::toBase64Url(a.encode());
@@ -233,6 +238,221 @@ TEST_F(ServerProcessTest, KilledAndRestartedServerKeepsEveryAnswer) {
     EXPECT_EQ(obj(r)->getValue<std::string>("transactionNumber"), txn);
     EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
     EXPECT_EQ(balance(server, "acct-alice"), 3800);
+    expectInvariants(server);
+}
+
+// Every refusal below is a 4xx naming the problem; `field` must appear in the message.
+void expectRefused(const ClientResponse& r, int status, const std::string& field)
+{
+    EXPECT_EQ(r.status, status) << r.raw;
+    EXPECT_NE(r.raw.find(field), std::string::npos) << "message does not name '" << field << "': " << r.raw;
+}
+
+TEST_F(ServerProcessTest, OtpPurchaseOverHttps) {
+    ServerProcess server(dir_.path(), "sqlite:" + (dir_.path() / "server.db").string());
+    setUpWorld(server);
+    auto stb = server.stbClient("stb-1");
+    auto phone = server.phoneClient();
+    auto r = stb.post("/v1/stb/orders", json({{"orderId", "o-1"}, {"eventId", "ev-1"}, {"amount", 1200},
+                                              {"currency", "EUR"}, {"method", "otp"}}));
+    ASSERT_EQ(r.status, 201) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("method"), "otp");
+    EXPECT_EQ(obj(r)->getObject("otp")->getValue<int>("attemptsLeft"), 3);
+    EXPECT_FALSE(obj(r)->getObject("otp")->has("oneTimePassword")); // the STB never sees the codes
+    expectRefused(stb.call("POST", "/v1/stb/orders", R"({"orderId":"o-2","eventId":"ev-1","amount":1200,"currency":"EUR","method":"sms"})"), 400, "method");
+    expectRefused(stb.call("POST", "/v1/stb/orders", R"({"orderId":"o-2","eventId":"ev-1","amount":1200,"currency":"EUR","method":1})"), 400, "method");
+
+    r = phone.get("/v1/phone/otps");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    ASSERT_EQ(obj(r)->getArray("otps")->size(), 1u);
+    const auto challenge = obj(r)->getArray("otps")->getObject(0);
+    const auto otp = challenge->getValue<std::string>("oneTimePassword");
+    const auto ack = challenge->getValue<std::string>("acknowledgeCode");
+    EXPECT_EQ(challenge->getValue<std::string>("orderId"), "o-1");
+
+    // Hostile entries: nothing counted, nothing changed.
+    const std::string path = "/v1/stb/orders/o-1/otp";
+    expectRefused(stb.call("POST", path, R"({"otp": )"), 400, "JSON");
+    expectRefused(stb.call("POST", path, R"({"otp": 123456})"), 400, "otp");
+    expectRefused(stb.call("POST", path, R"({"otp": "12345a"})"), 400, "6 digits");
+    expectRefused(stb.call("POST", path, R"({"otp": ")" + otp + R"(", "attempts": 0})"), 400, "attempts");
+    expectRefused(stb.call("POST", path, R"([")" + otp + R"("])"), 400, "object");
+    expectRefused(stb.call("POST", "/v1/stb/orders/o-none/otp", R"({"otp": "123456"})"), 404, "o-none");
+    EXPECT_EQ(server.stbClient("stb-2").call("POST", path, R"({"otp": ")" + otp + R"("})").status, 403); // not registered
+    // A wrong one is counted.
+    expectRefused(stb.call("POST", path, std::string(R"({"otp": ")") + (otp == "000000" ? "000001" : "000000") + "\"}"),
+                  403, "2 attempt(s) left");
+    EXPECT_EQ(balance(server, "acct-alice", "available"), 3800);
+    // The approval without the acknowledge code is refused.
+    expectRefused(phone.post("/v1/phone/approvals", json({{"approval", signedApproval(*challenge)}})), 403,
+                  "acknowledge code");
+
+    r = stb.call("POST", path, R"({"otp": ")" + otp + R"("})");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "pending");
+    EXPECT_TRUE(obj(r)->getObject("otp")->getValue<bool>("entered"));
+    EXPECT_EQ(balance(server, "acct-alice"), 5000);
+    r = phone.post("/v1/phone/approvals", json({{"approval", signedApproval(*challenge, wire::Decision::Approve, ack)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
+    EXPECT_EQ(balance(server, "acct-alice"), 3800);
+    expectInvariants(server);
+
+    // The ticket waits in the STB's delivery queue until acknowledged.
+    r = stb.get("/v1/stb/tickets");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    auto tickets = obj(r)->getArray("tickets");
+    ASSERT_EQ(tickets->size(), 1u);
+    const auto delivery = tickets->getObject(0);
+    EXPECT_EQ(delivery->getValue<std::string>("kind"), "purchase");
+    const auto ticket = wire::Ticket::decode(wire::fromBase64Url(delivery->getValue<std::string>("ticket")));
+    EXPECT_EQ(ticket.holderDeviceId, "stb-1");
+    EXPECT_EQ(ticket.orderId, "o-1");
+    const auto ids = "/v1/stb/tickets/acknowledgements";
+    expectRefused(stb.call("POST", ids, R"({"deliveryIds": "d-1"})"), 400, "deliveryIds");
+    expectRefused(stb.call("POST", ids, R"({"deliveryIds": [1]})"), 400, "deliveryIds");
+    expectRefused(stb.call("POST", ids, R"({"deliveryIds": [], "all": true})"), 400, "all");
+    expectRefused(stb.call("POST", ids, R"({})"), 400, "deliveryIds");
+    EXPECT_EQ(stb.get("/v1/stb/tickets").body.extract<Object::Ptr>()->getArray("tickets")->size(), 1u);
+    r = stb.post(ids, json({{"deliveryIds", Poco::JSON::Array::Ptr([&] {
+                                 Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
+                                 a->add(delivery->getValue<std::string>("deliveryId"));
+                                 return a;
+                             }())}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<int>("acknowledged"), 1);
+    EXPECT_EQ(stb.get("/v1/stb/tickets").body.extract<Object::Ptr>()->getArray("tickets")->size(), 0u);
+    expectInvariants(server);
+}
+
+TEST_F(ServerProcessTest, NotMeOnAnOtpOrderUntilTheHolderClears) {
+    ServerProcess server(dir_.path(), "sqlite:" + (dir_.path() / "server.db").string());
+    setUpWorld(server);
+    auto stb = server.stbClient("stb-1");
+    auto phone = server.phoneClient();
+    auto r = stb.post("/v1/stb/orders", json({{"orderId", "o-1"}, {"eventId", "ev-1"}, {"amount", 1200},
+                                              {"currency", "EUR"}, {"method", "otp"}}));
+    ASSERT_EQ(r.status, 201) << r.raw;
+    const auto challenge = obj(phone.get("/v1/phone/otps"))->getArray("otps")->getObject(0);
+    r = phone.post("/v1/phone/approvals", json({{"approval", signedApproval(*challenge, wire::Decision::NotMe)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "not-me");
+    // The STB session is blocked (even the password), the account inhibited.
+    EXPECT_EQ(stb.call("POST", "/v1/stb/orders/o-1/otp",
+                       R"({"otp": ")" + challenge->getValue<std::string>("oneTimePassword") + "\"}").status, 403);
+    EXPECT_EQ(stb.get("/v1/stb/catalog").status, 403);
+    EXPECT_TRUE(obj(server.operatorClient().get("/v1/operator/accounts/acct-alice"))->getValue<bool>("inhibited"));
+    EXPECT_EQ(balance(server, "acct-alice", "available"), 5000);
+    // Gifts from the inhibited account are refused too.
+    expectRefused(phone.post("/v1/phone/gifts", json({{"giftId", "g-1"}, {"eventId", "ev-1"}, {"recipientDeviceId", "stb-1"},
+                                                      {"amount", 1200}, {"currency", "EUR"}})),
+                  403, "inhibited");
+    // The holder clears it from the phone.
+    expectRefused(phone.call("POST", "/v1/phone/account/clear", R"({"accountId": "acct-bob"})"), 400, "accountId");
+    EXPECT_EQ(stb.get("/v1/stb/catalog").status, 403);
+    r = phone.call("POST", "/v1/phone/account/clear", "{}");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_FALSE(obj(r)->getValue<bool>("inhibited"));
+    EXPECT_EQ(stb.get("/v1/stb/catalog").status, 200);
+    r = stb.post("/v1/stb/orders", json({{"orderId", "o-2"}, {"eventId", "ev-1"}, {"amount", 1200}, {"currency", "EUR"}}));
+    EXPECT_EQ(r.status, 201) << r.raw;
+    EXPECT_EQ(balance(server, "acct-alice"), 5000);
+    expectInvariants(server);
+}
+
+TEST_F(ServerProcessTest, GiftsRefundsAndRevocationsOverHttps) {
+    ServerProcess server(dir_.path(), "sqlite:" + (dir_.path() / "server.db").string());
+    setUpWorld(server);
+    const auto& keys = DevKeys::get().dir;
+    auto ops = server.operatorClient();
+    ASSERT_EQ(ops.post("/v1/operator/accounts", json({{"accountId", "acct-bob"}, {"kind", "wallet"}, {"currency", "EUR"}})).status, 201);
+    ASSERT_EQ(ops.post("/v1/operator/devices", json({{"certificate", certificateField(keys / "devices/stb-2/device.cert")},
+                                                     {"accountId", "acct-bob"}})).status, 201);
+    auto phone = server.phoneClient();
+    auto stb = server.stbClient("stb-1");
+    auto bobs = server.stbClient("stb-2");
+
+    // Hostile gifts: refused, nothing bought.
+    const auto gifts = "/v1/phone/gifts";
+    const std::string base = R"("giftId":"g-1","eventId":"ev-1","recipientDeviceId":"stb-2","currency":"EUR")";
+    expectRefused(phone.call("POST", gifts, "{" + base), 400, "JSON");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":"1200"})"), 400, "amount");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":-1200})"), 400, "amount");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":18446744073709551616})"), 400, "amount");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":12.5})"), 400, "amount");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":1200,"discount":1})"), 400, "discount");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":1200,"deliverAt":"tomorrow"})"), 400, "deliverAt");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":1200,"deliverAt":-5})"), 400, "deliverAt");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":1200,"message":")" + std::string(501, 'x') + "\"}"), 400, "message");
+    expectRefused(phone.call("POST", gifts, "{" + base + R"(,"amount":1100})"), 409, "price");
+    expectRefused(phone.call("POST", gifts, R"({"giftId":"g-1","eventId":"ev-1","recipientDeviceId":"stb-9","amount":1200,"currency":"EUR"})"), 404, "stb-9");
+    EXPECT_EQ(stb.post(gifts, json({{"giftId", "g-1"}})).status, 403); // an STB is not a phone
+    EXPECT_EQ(balance(server, "acct-alice"), 5000);
+    EXPECT_EQ(obj(phone.get("/v1/phone/vouchers"))->getArray("vouchers")->size(), 0u);
+
+    const auto deliverAt = static_cast<std::int64_t>(::time(nullptr)) + 3600; // later than this test
+    const auto giftBody = "{" + base + R"(,"amount":1200,"deliverAt":)" + std::to_string(deliverAt) +
+                          R"(,"message":"Happy birthday"})";
+    auto r = phone.call("POST", gifts, giftBody);
+    ASSERT_EQ(r.status, 201) << r.raw;
+    const auto voucher = wire::Voucher::decode(wire::fromBase64Url(obj(r)->getValue<std::string>("voucher")));
+    const auto serverKey = trust::VerifyingKey::fromCertificate(trust::loadCertificate(keys / "server/server.cert"));
+    EXPECT_NO_THROW(trust::verifySignature(voucher, serverKey));
+    EXPECT_EQ(voucher.recipientDeviceId, "stb-2");
+    EXPECT_EQ(voucher.deliverAt, deliverAt);
+    EXPECT_EQ(phone.call("POST", gifts, giftBody).body.extract<Object::Ptr>()->getValue<std::string>("voucher"),
+              obj(r)->getValue<std::string>("voucher")); // idempotent
+    EXPECT_EQ(balance(server, "acct-alice"), 3800);
+    r = phone.get("/v1/phone/vouchers");
+    ASSERT_EQ(obj(r)->getArray("vouchers")->size(), 1u);
+    EXPECT_EQ(obj(r)->getArray("vouchers")->getObject(0)->getValue<std::string>("message"), "Happy birthday");
+    // Scheduled: nobody gets it yet (the clock-driven delivery is in AfterSaleTest).
+    EXPECT_EQ(obj(bobs.get("/v1/stb/tickets"))->getArray("tickets")->size(), 0u);
+    EXPECT_EQ(obj(stb.get("/v1/stb/tickets"))->getArray("tickets")->size(), 0u);
+    // Now, by account: bob has one STB.
+    r = phone.post(gifts, json({{"giftId", "g-2"}, {"eventId", "ev-1"}, {"recipientAccountId", "acct-bob"},
+                                {"amount", 1200}, {"currency", "EUR"}}));
+    ASSERT_EQ(r.status, 201) << r.raw;
+    r = bobs.get("/v1/stb/tickets");
+    ASSERT_EQ(obj(r)->getArray("tickets")->size(), 1u) << r.raw;
+    EXPECT_EQ(obj(r)->getArray("tickets")->getObject(0)->getValue<std::string>("kind"), "gift");
+    EXPECT_EQ(obj(stb.get("/v1/stb/tickets"))->getArray("tickets")->size(), 0u);
+    expectInvariants(server);
+
+    // A purchase, then its refund by the operator.
+    r = stb.post("/v1/stb/orders", json({{"orderId", "o-1"}, {"eventId", "ev-1"}, {"amount", 1200}, {"currency", "EUR"}}));
+    ASSERT_EQ(r.status, 201);
+    ASSERT_EQ(phone.post("/v1/phone/approvals", json({{"approval", signedApproval(*obj(r))}})).status, 200);
+    EXPECT_EQ(balance(server, "acct-alice"), 1400);
+    const auto refunds = "/v1/operator/refunds";
+    expectRefused(ops.call("POST", refunds, R"({"refundId":"rf-1",)"), 400, "JSON");
+    expectRefused(ops.call("POST", refunds, R"({"refundId":1,"orderId":"o-1"})"), 400, "refundId");
+    expectRefused(ops.call("POST", refunds, R"({"refundId":"rf-1"})"), 400, "orderId");
+    expectRefused(ops.call("POST", refunds, R"({"refundId":"rf-1","orderId":"o-1","amount":5000})"), 400, "amount");
+    expectRefused(ops.call("POST", refunds, R"({"refundId":"rf 1","orderId":"o-1"})"), 400, "refund id");
+    expectRefused(ops.call("POST", refunds, R"({"refundId":"rf-1","orderId":"o-none"})"), 404, "o-none");
+    EXPECT_EQ(stb.post(refunds, json({{"refundId", "rf-1"}, {"orderId", "o-1"}})).status, 403);
+    EXPECT_EQ(balance(server, "acct-alice"), 1400);
+    r = ops.post(refunds, json({{"refundId", "rf-1"}, {"orderId", "o-1"}, {"reason", "broadcast failed"}}));
+    ASSERT_EQ(r.status, 201) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("revokedTicketId"), "t-o-1");
+    EXPECT_EQ(ops.post(refunds, json({{"refundId", "rf-1"}, {"orderId", "o-1"}, {"reason", "broadcast failed"}})).status, 201);
+    expectRefused(ops.post(refunds, json({{"refundId", "rf-2"}, {"orderId", "o-1"}})), 409, "refunded already");
+    EXPECT_EQ(balance(server, "acct-alice"), 2600);
+    EXPECT_EQ(obj(stb.get("/v1/stb/orders/o-1"))->getValue<std::string>("state"), "refunded");
+
+    // The STB's revocation feed: signed by the server, whose certificate comes from the root.
+    r = stb.get("/v1/stb/revocations");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto list = wire::RevocationList::decode(wire::fromBase64Url(obj(r)->getValue<std::string>("revocations")));
+    const auto certificate = wire::Certificate::decode(wire::fromBase64Url(obj(r)->getValue<std::string>("serverCertificate")));
+    EXPECT_NO_THROW(trust::verifyCertificate(certificate, trust::loadTrustAnchor(keys / "root/root.json"),
+                                             wire::CertificateRole::Server, ::time(nullptr)));
+    EXPECT_NO_THROW(trust::verifySignature(list, trust::VerifyingKey::fromCertificate(certificate)));
+    EXPECT_EQ(list.revokedTicketIds, std::vector<std::string>{"t-o-1"});
+    EXPECT_EQ(obj(r)->getValue<std::int64_t>("sequence"), static_cast<std::int64_t>(list.sequence));
+    // The revoked ticket is not delivered.
+    EXPECT_EQ(obj(stb.get("/v1/stb/tickets"))->getArray("tickets")->size(), 0u);
     expectInvariants(server);
 }
 
