@@ -15,7 +15,7 @@ find_package(Poco 1.11 REQUIRED COMPONENTS
   Foundation Util Net NetSSL Crypto JSON Data DataSQLite DataPostgreSQL)
 
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(GST IMPORTED_TARGET gstreamer-1.0>=1.20 gstreamer-base-1.0 gstreamer-app-1.0)
+pkg_check_modules(GST IMPORTED_TARGET gstreamer-1.0>=1.20 gstreamer-base-1.0 gstreamer-app-1.0 gstreamer-video-1.0)
 pkg_check_modules(GSTCHECK IMPORTED_TARGET gstreamer-check-1.0)
 pkg_check_modules(DVBPSI IMPORTED_TARGET libdvbpsi)
 pkg_check_modules(SYSTEMD IMPORTED_TARGET libsystemd)

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 #include <thread>
 
@@ -105,6 +106,33 @@ TEST_F(PlaybackPluginTest, PlaysWithATicketAndReportsStatistics) {
     EXPECT_THAT(status, ::testing::Not(HasSubstr(R"("error")")));
     EXPECT_THAT(call("descrambler.1.stop"), HasSubstr(R"("result":true)"));
     EXPECT_THAT(call("descrambler.1.status"), HasSubstr(R"("state":"stopped")"));
+}
+
+TEST_F(PlaybackPluginTest, SnapshotSavesTheLastDecodedFrameAsPng) {
+    EXPECT_THAT(call("descrambler.1.snapshot", R"({"name":"before"})"), HasSubstr("nothing is playing"));
+    EXPECT_THAT(call("descrambler.1.snapshot", R"({"name":"../escape"})"), HasSubstr("letters, digits"));
+    const std::string file = makeScrambledVideo();
+    if (file.empty())
+        GTEST_SKIP() << "ffmpeg cannot generate the test video here";
+    keys->addEventKey(7, fromHex(keyHex));
+    ASSERT_THAT(call("descrambler.1.play", R"({"uri":"file://)" + file + R"("})"), HasSubstr(R"("state":"playing")"));
+    std::string reply;
+    for (int i = 0; i < 100; ++i) {  // until a frame has been decoded
+        reply = call("descrambler.1.snapshot", R"({"name":"after"})");
+        if (reply.find(R"("path")") != std::string::npos)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_THAT(reply, HasSubstr(R"("width":192)"));
+    EXPECT_THAT(reply, HasSubstr(R"("height":144)"));
+    const auto png = root / "data" / "descrambler" / "snapshots" / "after.png";
+    ASSERT_TRUE(std::filesystem::exists(png)) << reply;
+    std::ifstream in(png, std::ios::binary);
+    std::string signature(8, '\0');
+    in.read(signature.data(), 8);
+    EXPECT_EQ(signature, std::string("\x89PNG\r\n\x1a\n", 8));
+    // testsrc's bars and text do not compress to nothing: a real picture, not a blank.
+    EXPECT_GT(std::filesystem::file_size(png), 2000u);
 }
 
 TEST_F(PlaybackPluginTest, NoTicketIsAClearError) {

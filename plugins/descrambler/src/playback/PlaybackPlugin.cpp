@@ -10,6 +10,9 @@
 //       Error PermissionDenied "no ticket covers event N" when the key service has
 //       no key for the ECMs of the selected service.
 //   descrambler.1.stop (scope "control"); descrambler.1.status (scope "read")
+//   descrambler.1.snapshot {name} (scope "control") -> {path, width, height}: the
+//       last decoded video frame as PNG in <dataDirectory>/snapshots/<name>.png;
+//       Error Unavailable when nothing is playing or no frame was decoded yet.
 //   event descrambler.1.notice {kind, text} (scope "read")
 
 #include "../gst/TsDescrambler.h"
@@ -21,9 +24,14 @@
 #include <Poco/JSON/Object.h>
 
 #include <gst/gst.h>
+#include <gst/video/video.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 
@@ -88,6 +96,7 @@ public:
                 return true;
             });
             context.addMethod("descrambler.1.status", "read", [this](const rpc::Request&) { return status(); });
+            context.addMethod("descrambler.1.snapshot", "control", [this](const rpc::Request& r) { return snapshot(r); });
             return {};
         } catch (const std::exception& e) {
             return e.what();
@@ -110,7 +119,11 @@ private:
                                         " ! tsparse ! tsdemux name=demux"
                                         // capsfilters steer each demuxer pad to its branch
                                         " demux. ! capsfilter caps=\"video/mpeg;video/x-h264;video/x-h265\""
-                                        " ! queue ! decodebin ! videoconvert ! " + videoSink_ +
+                                        " ! queue ! decodebin ! videoconvert ! tee name=picture-tee"
+                                        " picture-tee. ! queue ! " + videoSink_ +
+                                        // keeps the last frame for descrambler.1.snapshot
+                                        " picture-tee. ! queue leaky=downstream max-size-buffers=2"
+                                        " ! fakesink name=picture sync=false enable-last-sample=true" +
                                         " demux. ! capsfilter caps=\"audio/mpeg;audio/x-ac3;audio/x-eac3\""
                                         " ! queue ! decodebin ! audioconvert ! " + audioSink_;
         stop();  // zapping: the previous service goes first
@@ -221,6 +234,65 @@ private:
             }
             gst_object_unref(element);
         }
+        return result;
+    }
+
+    Var snapshot(const rpc::Request& r) {
+        const std::string name = r.string("name");
+        const bool nameOk = !name.empty() && name.size() <= 64 &&
+                            std::all_of(name.begin(), name.end(), [](char c) {
+                                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+                            });
+        if (!nameOk)
+            throw Error(ErrorCode::InvalidArgument, "name must be 1-64 letters, digits, '-' or '_'");
+        GstElement* pipeline = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            if (pipeline_)
+                pipeline = GST_ELEMENT(gst_object_ref(pipeline_));
+        }
+        if (!pipeline)
+            throw Error(ErrorCode::Unavailable, "no picture: nothing is playing");
+        GstSample* sample = nullptr;
+        if (GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "picture")) {
+            g_object_get(sink, "last-sample", &sample, nullptr);
+            gst_object_unref(sink);
+        }
+        gst_object_unref(pipeline);
+        if (!sample)
+            throw Error(ErrorCode::Unavailable, "no picture: no video frame has been decoded yet");
+        GstCaps* png = gst_caps_new_empty_simple("image/png");
+        GError* error = nullptr;
+        GstSample* converted = gst_video_convert_sample(sample, png, 5 * GST_SECOND, &error);
+        gst_caps_unref(png);
+        GstVideoInfo info;
+        const bool haveInfo = gst_video_info_from_caps(&info, gst_sample_get_caps(sample));
+        gst_sample_unref(sample);
+        if (!converted) {
+            const std::string reason = error ? error->message : "conversion failed";
+            g_clear_error(&error);
+            throw Error(ErrorCode::Internal, "cannot encode the frame as PNG: " + reason);
+        }
+        const auto directory = context_->dataDirectory() / "snapshots";
+        std::filesystem::create_directories(directory);
+        const auto path = directory / (name + ".png");
+        GstMapInfo map;
+        GstBuffer* buffer = gst_sample_get_buffer(converted);
+        if (!buffer || !gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+            gst_sample_unref(converted);
+            throw Error(ErrorCode::Internal, "cannot read the encoded frame");
+        }
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(map.data), static_cast<std::streamsize>(map.size));
+        out.close();
+        gst_buffer_unmap(buffer, &map);
+        gst_sample_unref(converted);
+        if (!out)
+            throw Error(ErrorCode::Io, "cannot write " + path.string());
+        Poco::JSON::Object::Ptr result = new Poco::JSON::Object;
+        result->set("path", path.string());
+        result->set("width", haveInfo ? GST_VIDEO_INFO_WIDTH(&info) : 0);
+        result->set("height", haveInfo ? GST_VIDEO_INFO_HEIGHT(&info) : 0);
         return result;
     }
 
