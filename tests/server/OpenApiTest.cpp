@@ -5,6 +5,7 @@
 #include "ServerBackend.h"
 
 #include <boxoffice/serverapi/Server.h>
+#include <boxoffice/serversync/Routes.h>
 #include <boxoffice/settlement/Routes.h>
 #include <boxoffice/trust/KeyFiles.h>
 
@@ -65,6 +66,8 @@ TEST(OpenApi, DocumentsEveryRegisteredRouteAndNothingElse) {
     settlement::Settlement settlement(ledger, settlement::Keys::load(keys.dir));
     const auto signer = trust::loadServerSigner(keys.dir / "server");
     settlement::addRoutes(server, settlement, signer, "settlement");
+    serversync::HistorySync sync(ledger, serversync::ServerKeys::load(keys.dir));
+    serversync::addRoutes(server, sync, "sync");
 
     const auto doc = documented();
     ASSERT_FALSE(doc.empty());
