@@ -101,7 +101,8 @@ void SyncEngine::run()
         }
         std::int64_t wakeAt = nowMs() + options_.pollMs;
         try {
-            if (auto item = outbox_->front()) wakeAt = std::min(wakeAt, std::max(item->nextAttemptMs, nowMs()));
+            if (auto item = link_->configured() ? outbox_->front() : std::nullopt)
+                wakeAt = std::min(wakeAt, std::max(item->nextAttemptMs, nowMs()));
         } catch (const std::exception&) {
         }
         lock.lock();

@@ -1,7 +1,8 @@
 // The server's `sync` plugin: STB history upload and the settlement of history
 // batches carried by the phone (serversync::HistorySync) over the REST API.
 // Configuration (plugins.sync.*):
-//   keys   boxoffice-keytool key directory (root, server signing + agreement keys)
+//   keys   boxoffice-keytool key directory (root, server signing + agreement keys); when
+//          missing the plugin runs without routes (a warning says so)
 // Needs the settlement plugin (devices, events, orders, phones on the same database).
 
 #include <boxoffice/serversync/Routes.h>
@@ -24,12 +25,17 @@ public:
         try {
             const auto& c = context.config();
             const std::string keys = c.getString("keys", "");
-            if (keys.empty()) return "plugins.sync.keys (the boxoffice-keytool key directory) is not set";
+            name_ = context.pluginName();
+            if (keys.empty()) {
+                // Not configured: the server runs without history sync (its routes answer 404).
+                context.logger().warning("sync: plugins.sync.keys (the boxoffice-keytool key directory) is not set: "
+                                         "STB history upload and phone-carried batches are off");
+                return {};
+            }
             database_ = context.services().require<serverapi::DatabaseService>();
             router_ = context.services().require<serverapi::Router>();
             ledger_ = std::make_unique<ledger::Ledger>(*database_->database);
             sync_ = std::make_unique<serversync::HistorySync>(*ledger_, serversync::ServerKeys::load(keys));
-            name_ = context.pluginName();
             serversync::addRoutes(*router_, *sync_, name_);
             return {};
         } catch (const std::exception& e) {
@@ -42,7 +48,7 @@ public:
 
     void deinitialize() override
     {
-        router_->removeOwner(name_);
+        if (router_) router_->removeOwner(name_);
         sync_.reset();
         ledger_.reset();
     }
