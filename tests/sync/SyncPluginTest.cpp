@@ -145,8 +145,15 @@ TEST_F(SyncPluginTest, OfflineRecordsAreQueuedThenUploadedAcknowledgedAndSettled
     EXPECT_EQ(history->credit().outstanding, 0);
     EXPECT_EQ(server->balance("acct-alice"), 5000 - 2400);
     EXPECT_EQ(server->balance("studio"), 2400);
-    // Trusted time came with it.
-    EXPECT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::int64_t>("trustedTime") > 0; }, 30s));
+    // Trusted time and the server's revocation list came with it.
+    EXPECT_TRUE(testing::eventually(
+        [&] {
+            const auto s = rpc("sync.1.syncNow");
+            return s->getValue<std::int64_t>("trustedTime") > 0 && s->getValue<std::uint64_t>("revocationSequence") > 0;
+        },
+        30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "stb/sync/revocations.bin"));
 
     // The ServerLink is the line for other plugins now.
     EXPECT_TRUE(link->online());

@@ -46,8 +46,9 @@ SyncEngine::SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing:
     // The list kept from an earlier run: only newer ones replace it.
     if (options_.root && !options_.revocationsFile.empty() && std::filesystem::exists(options_.revocationsFile)) {
         try {
-            revocations_.apply(trust::loadRevocationList(options_.revocationsFile), *options_.root);
-            revocationSequence_ = revocations_.sequence();
+            const auto list = trust::loadRevocationList(options_.revocationsFile);
+            verifyRevocations(list);
+            revocationSequence_ = list.sequence;
         } catch (const std::exception& e) {
             logger_.warning("sync: ignoring the kept revocation list: %s", std::string(e.what()));
         }
@@ -167,12 +168,14 @@ bool SyncEngine::drain()
             fail("server refused " + item->path + ": " + response.error());
             return true;
         }
+        // Delivered: out of the queue first (anything the answer does not settle is
+        // planned again from the history, the server being idempotent).
+        outbox_->remove(item->id);
         try {
             if (item->kind == "history") handleHistory(response);
         } catch (const std::exception& e) {
             fail(std::string("handling the answer to ") + item->path + ": " + e.what());
         }
-        outbox_->remove(item->id);
         std::lock_guard lock(mutex_);
         lastSyncMs_ = nowMs();
     }
@@ -245,18 +248,31 @@ void SyncEngine::fetchTime()
     }
 }
 
+void SyncEngine::verifyRevocations(const wire::RevocationList& list)
+{
+    // Signed by the operator root (keytool) or by the server under its root-issued certificate.
+    if (list.signer.keyId == options_.root->keyId) {
+        trust::verifySignature(list, options_.root->verifyingKey());
+        return;
+    }
+    const auto key = serverKey();
+    if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check the revocation list with");
+    trust::verifySignature(list, *key);
+}
+
 void SyncEngine::fetchRevocations()
 {
     if (!options_.root) return;
     try {
         const auto response = link_->call("GET", "/v1/stb/revocations");
         if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/stb/revocations: " + response.error());
+        learnCertificate(response.body);
         const auto encoded = fieldText(objectOf(response.body), "revocations");
         const auto bytes = wire::fromBase64Url(encoded, "revocations");
         const auto list = wire::RevocationList::decode(bytes);
+        verifyRevocations(list);
         std::lock_guard lock(mutex_);
-        if (list.sequence > revocations_.sequence()) {
-            revocations_.apply(list, *options_.root);   // verifies the root's signature
+        if (list.sequence > revocationSequence_) {
             if (!options_.revocationsFile.empty())
                 trust::writeKeyFile(options_.revocationsFile, std::string(bytes.begin(), bytes.end()), false, true);
             revocationSequence_ = list.sequence;

@@ -7,8 +7,9 @@
 //      settlement result that covers them (deferred purchases settled, credit freed);
 //   2. fetches signed trusted time (GET /v1/time, audience = this device, fresh
 //      nonce) into the trusted clock;
-//   3. fetches the root-signed revocation list (GET /v1/stb/revocations), verifies
-//      it and keeps it in a file for the ticket wallet.
+//   3. fetches the revocation list (GET /v1/stb/revocations; signed by the root or by
+//      the server under its root-issued certificate), verifies it and keeps the newest
+//      in a file for the ticket wallet.
 // A failed send is retried with exponential backoff and jitter; nothing is lost
 // across restarts because the queue and the history are both on disk.
 
@@ -18,7 +19,7 @@
 
 #include <boxoffice/billing/History.h>
 #include <boxoffice/trust/Certificates.h>
-#include <boxoffice/trust/Revocation.h>
+#include <boxoffice/wire/RevocationList.h>
 #include <boxoffice/trust/TrustedClock.h>
 
 #include <Poco/Logger.h>
@@ -77,6 +78,7 @@ private:
     void handleHistory(const boxoffice::sync::LinkResponse& response);
     void fetchTime();
     void fetchRevocations();
+    void verifyRevocations(const wire::RevocationList& list);
     std::optional<trust::VerifyingKey> serverKey();
     void learnCertificate(const Poco::Dynamic::Var& body);
     void fail(const std::string& what);
@@ -104,7 +106,6 @@ private:
     std::int64_t trustedTime_ = 0;
     std::string lastError_;
     std::optional<wire::Certificate> serverCertificate_;
-    trust::RevocationState revocations_;
     std::uint64_t revocationSequence_ = 0;
     std::thread thread_;
 };
