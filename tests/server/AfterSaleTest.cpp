@@ -9,6 +9,8 @@
 #include <boxoffice/settlement/Refunds.h>
 #include <boxoffice/trust/Certificates.h>
 
+#include <thread>
+
 using namespace boxoffice;
 using namespace boxoffice::settlement;
 using boxoffice::server::test::SettlementTest;
@@ -218,6 +220,28 @@ TEST_P(AfterSale, RefusedGiftsChangeNothing) {
     // The id is still free.
     EXPECT_EQ(settlement_->gifts().give("phone-1", gift("g-1")).recipientDeviceId, "stb-2");
     balances(3800, 1200);
+}
+
+TEST_P(AfterSale, ConcurrentDuplicateGiftsAndRefundsHaveOneEffect) {
+    bought("o-1");
+    std::vector<std::thread> threads;
+    std::atomic<int> errors{0};
+    for (int t = 0; t < 3; ++t)
+        threads.emplace_back([&] {
+            try {
+                for (int i = 0; i < 3; ++i) settlement_->gifts().give("phone-1", gift("g-" + std::to_string(i)));
+                settlement_->refunds().refund("rf-1", "o-1", "");
+            } catch (const Error& e) {
+                ++errors;
+                ADD_FAILURE() << e.what();
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(errors.load(), 0);
+    balances(5000 - 3 * 1200, 3 * 1200);
+    EXPECT_EQ(settlement_->gifts().vouchersOf("phone-1").size(), 3u);
+    EXPECT_EQ(settlement_->deliveries().due("stb-2").size(), 3u);
+    EXPECT_EQ(settlement_->refunds().revocations().revokedTicketIds.size(), 1u);
 }
 
 BOXOFFICE_SERVER_ON_BOTH_BACKENDS(AfterSale);

@@ -7,6 +7,9 @@
 #include <boxoffice/settlement/Deliveries.h>
 #include <boxoffice/settlement/Otp.h>
 
+#include <algorithm>
+#include <thread>
+
 using namespace boxoffice;
 using namespace boxoffice::settlement;
 using boxoffice::server::test::SettlementTest;
@@ -192,6 +195,68 @@ TEST_P(Otp, NotMeVoidsBlocksInhibitsUntilTheHolderClears) {
     EXPECT_NO_THROW(settlement_->checkDevice("stb-1"));
     EXPECT_EQ(order("o-3").state, OrderState::Pending);
     unchanged();
+}
+
+TEST_P(Otp, NeitherCodeIsStored) {
+    order("o-1", "stb-1", 1200, "otp");
+    const auto c = challenge("o-1");
+    const auto contains = [](const Bytes& haystack, const std::string& needle) {
+        return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
+    };
+    db().read([&](storage::Transaction& tx) {
+        for (const auto& r : tx.query("SELECT salt, otp_hash, ack_hash FROM stl_otp"))
+            for (std::size_t i = 0; i < 3; ++i) {
+                EXPECT_FALSE(contains(r.blob(i), c.otp));
+                EXPECT_FALSE(contains(r.blob(i), c.acknowledgeCode));
+            }
+        return 0;
+    });
+    // Another server process with the same keys derives the same codes.
+    Settlement other(*ledger_, Keys::load(server::test::DevKeys::get().dir), Options{60});
+    const auto again = other.otp().challengesForPhone("phone-1");
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].otp, c.otp);
+    EXPECT_EQ(again[0].acknowledgeCode, c.acknowledgeCode);
+}
+
+TEST_P(Otp, ConcurrentEntriesCountEveryWrongOneAndSellOnce) {
+    order("o-1", "stb-1", 1200, "otp");
+    const auto c = challenge("o-1");
+    settlement_->approve("phone-1", acknowledged(settlement_->orderById("o-1"), c.acknowledgeCode));
+    std::vector<std::thread> threads;
+    std::atomic<int> sold{0};
+    for (int t = 0; t < 3; ++t)
+        threads.emplace_back([&] {
+            try {
+                if (settlement_->otp().enter("stb-1", "o-1", c.otp).state == OrderState::Approved) ++sold;
+            } catch (const Error& e) {
+                ADD_FAILURE() << e.what();
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(sold.load(), 3); // the first sells, the others answer the same
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 3800);
+    checked();
+
+    order("o-2", "stb-1", 1200, "otp");
+    const auto c2 = challenge("o-2");
+    threads.clear();
+    std::atomic<int> refused{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            try {
+                settlement_->otp().enter("stb-1", "o-2", wrong(c2.otp));
+            } catch (const Error&) {
+                ++refused;
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(refused.load(), 4);
+    // Three were counted (the last failed the order), the fourth met a failed order.
+    EXPECT_EQ(settlement_->orderById("o-2").state, OrderState::Failed);
+    EXPECT_EQ(settlement_->orderById("o-2").otp->attemptsLeft, 0);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 3800);
+    checked();
 }
 
 BOXOFFICE_SERVER_ON_BOTH_BACKENDS(Otp);
