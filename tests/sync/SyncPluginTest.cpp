@@ -166,6 +166,58 @@ TEST_F(SyncPluginTest, OfflineRecordsAreQueuedThenUploadedAcknowledgedAndSettled
     expectServerConsistent();
 }
 
+TEST_F(SyncPluginTest, QueueSurvivesARestartOfTheBox)
+{
+    startStb();
+    history->append(deferred(1200));
+    EXPECT_GE(rpc("sync.1.syncNow")->getValue<std::uint64_t>("queueLength"), 1u);
+    // The box is switched off while offline, and on again later.
+    history.reset();
+    host.reset();
+    startStb();
+    const auto status = rpc("sync.1.status");
+    EXPECT_EQ(status->getValue<std::uint64_t>("queueLength"), 1u);   // the kept upload, not planned twice
+    EXPECT_EQ(status->getValue<std::uint64_t>("unacknowledged"), 1u);
+    history->append(deferred(1200));
+    startServer();
+    server->setUpWorld();
+    ASSERT_TRUE(testing::eventually([&] { return history->status().settledThrough == 2; }, 60s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(rpc("sync.1.status")->getValue<std::uint64_t>("queueLength"), 0u);
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 2400);
+    expectServerConsistent();
+}
+
+TEST_F(SyncPluginTest, HostileUploadsAreRefusedWithAClearMessage)
+{
+    startServer();
+    server->setUpWorld();
+    auto stb = server->stbClient("stb-1");
+    auto refused = [&](const std::string& body, int status, const std::string& words) {
+        const auto r = stb.call("POST", "/v1/stb/history", body);
+        EXPECT_EQ(r.status, status) << body << " -> " << r.raw;
+        EXPECT_NE(r.raw.find(words), std::string::npos) << body << " -> " << r.raw;
+    };
+    refused("{", 400, "");
+    refused(R"({"records": "x"})", 400, "records");
+    refused(R"({"records": [1]})", 400, "records[0]");
+    refused(R"({"records": ["!!"]})", 400, "records[0]");
+    refused(R"({"records": ["AAAA"]})", 400, "");
+    refused(R"({"records": [], "extra": 1})", 400, "extra");
+    refused(R"({"records": []})", 400, "no history records");
+    std::string many = R"({"records": [)";
+    for (int i = 0; i < 101; ++i) many += std::string(i ? "," : "") + "\"AAAA\"";
+    refused(many + "]}", 400, "at most 100");
+    auto phone = server->phoneClient();
+    const auto r = phone.call("POST", "/v1/phone/history-batches", R"({"batch": "AAAA"})");
+    EXPECT_EQ(r.status, 400) << r.raw;
+    EXPECT_EQ(stb.get("/v1/stb/history").body.extract<Poco::JSON::Object::Ptr>()->getValue<std::uint64_t>(
+                  "acknowledgedThrough"),
+              0u);
+    EXPECT_EQ(server->balance("acct-alice"), 5000);
+    expectServerConsistent();
+}
+
 TEST_F(SyncPluginTest, ServerKilledMidUploadIsRetriedAndNothingChargedTwice)
 {
     startServer();
