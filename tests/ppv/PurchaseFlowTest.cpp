@@ -94,9 +94,11 @@ void setUpServer(ServerProcess& server, wire::UnixTime now)
     event("ev-opera", "Opera Night", 300);
     event("ev-decline", "Declined Show", 200);
     event("ev-gala", "Gala", 50000);   // more than the account holds
+    event("ev-otp", "Second Line", 250);
+    event("ev-notme", "Not Mine", 150);
 }
 
-enum class PhoneAnswer { Relay, OwnLine, Decline };
+enum class PhoneAnswer { Relay, OwnLine, Decline, NotMe };
 
 class PurchaseFlowTest : public ::testing::Test {
 protected:
@@ -225,7 +227,9 @@ protected:
         a.payee = request.payee;
         a.amount = static_cast<wire::Amount>(request.amountMinor);
         a.currency = request.currency;
-        a.decision = mode == PhoneAnswer::Decline ? wire::Decision::Decline : wire::Decision::Approve;
+        a.decision = mode == PhoneAnswer::Decline ? wire::Decision::Decline
+                   : mode == PhoneAnswer::NotMe   ? wire::Decision::NotMe
+                                                  : wire::Decision::Approve;
         a.decidedAt = ::time(nullptr);
         trust::sign(a, creds.key);
         if (mode == PhoneAnswer::OwnLine) {
@@ -275,9 +279,9 @@ protected:
 TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
 {
     // The catalog comes from the server.
-    EXPECT_GE(object("ppv.1.refresh")->getValue<int>("events"), 4);
+    EXPECT_EQ(object("ppv.1.refresh")->getValue<int>("events"), 6);
     const auto catalog = object("ppv.1.catalog");
-    EXPECT_EQ(catalog->getArray("events")->size(), 4u);
+    EXPECT_EQ(catalog->getArray("events")->size(), 6u);
     EXPECT_EQ(stateOf("ev-final"), "on-sale");
 
     // Refusals before anything is ordered.
@@ -356,6 +360,67 @@ TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
     auto wallet = host->services().require<ppv::Wallet>();
     EXPECT_THROW(wallet->addTicket(Bytes{0x42, 0x00}), Error);
     EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 2u);
+
+    // "Not me" on the phone: no ticket, no record, and the server blocks the box.
+    mode = PhoneAnswer::NotMe;
+    order = object("ppv.1.buy", R"({"eventId":"ev-notme","pin":"2468"})");
+    done = finalOrder(order->getValue<std::string>("orderId"));
+    EXPECT_EQ(done->getValue<std::string>("state"), "not-me") << text(done);
+    EXPECT_EQ(stateOf("ev-notme"), "on-sale");
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-notme","pin":"2468"})"), StartsWith("server-refused"));
+    EXPECT_EQ(host->services().require<billing::History>()->recent(10, 0).size(), 2u);
+}
+
+// Flow 4 from the STB's side: the viewer asks for an OTP, the phone fetches the codes
+// over its own line and approves with the acknowledge code, the viewer types the OTP.
+TEST_F(PurchaseFlowTest, OtpPurchase)
+{
+    object("ppv.1.refresh");
+    auto order = object("ppv.1.buy", R"({"eventId":"ev-otp","pin":"2468","method":"otp"})");
+    ASSERT_EQ(order->getValue<std::string>("state"), "awaiting-otp") << text(order);
+    const auto orderId = order->getValue<std::string>("orderId");
+
+    auto phoneLine = server->phoneClient();
+    const auto otps = phoneLine.get("/v1/phone/otps");
+    ASSERT_EQ(otps.status, 200) << otps.raw;
+    Object::Ptr challenge;
+    const auto list = otps.body.extract<Object::Ptr>()->getArray("otps");
+    for (std::size_t i = 0; i < list->size(); ++i)
+        if (list->getObject(static_cast<unsigned>(i))->getValue<std::string>("orderId") == orderId)
+            challenge = list->getObject(static_cast<unsigned>(i));
+    ASSERT_TRUE(challenge) << otps.raw;
+
+    // A wrong password is refused by the server and the order keeps waiting.
+    const auto otp = challenge->getValue<std::string>("oneTimePassword");
+    const std::string wrong = otp == "000000" ? "111111" : "000000";
+    EXPECT_THAT(refusal("ppv.1.enterOtp", R"({"orderId":")" + orderId + R"(","otp":")" + wrong + R"("})"),
+                StartsWith("server-refused"));
+    EXPECT_EQ(object("ppv.1.order", R"({"orderId":")" + orderId + R"("})")->getValue<std::string>("state"), "awaiting-otp");
+
+    const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
+    wire::Approval a;
+    a.transactionNumber = challenge->getValue<std::string>("transactionNumber");
+    a.orderId = orderId;
+    a.accountId = challenge->getValue<std::string>("accountId");
+    a.phoneId = creds.certificate.subject;
+    a.payee = challenge->getValue<std::string>("payee");
+    a.amount = challenge->getValue<wire::Amount>("amount");
+    a.currency = challenge->getValue<std::string>("currency");
+    a.oneTimePassword = challenge->getValue<std::string>("acknowledgeCode");
+    a.decidedAt = ::time(nullptr);
+    trust::sign(a, creds.key);
+    Object::Ptr body = new Object;
+    body->set("approval", wire::toBase64Url(a.encode()));
+    const auto approved = phoneLine.call("POST", "/v1/phone/approvals", text(body));
+    ASSERT_EQ(approved.status, 200) << approved.raw;
+
+    object("ppv.1.enterOtp", R"({"orderId":")" + orderId + R"(","otp":")" + otp + R"("})");
+    const auto done = finalOrder(orderId);
+    EXPECT_EQ(done->getValue<std::string>("state"), "approved") << text(done);
+    EXPECT_EQ(stateOf("ev-otp"), "owned");
+    const auto history = host->services().require<billing::History>()->recent(10, 0);
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history[0].record.amount, 250);
 }
 
 } // namespace
