@@ -77,6 +77,15 @@ WebDriver::WebDriver() : profile_("boxoffice-ui-chromium")
     body->set("capabilities", capabilities);
     const auto value = request("POST", "/session", stringify(body)).extract<Object::Ptr>();
     session_ = value->getValue<std::string>("sessionId");
+
+    // --window-size sets the window, not the page: grow it by the browser's own frame
+    // so that the page gets exactly 1280x720.
+    const auto frame = execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+                           .extract<Poco::JSON::Array::Ptr>();
+    Object::Ptr rect = new Object;
+    rect->set("width", 1280 + frame->getElement<int>(0));
+    rect->set("height", 720 + frame->getElement<int>(1));
+    request("POST", "/session/" + session_ + "/window/rect", stringify(rect));
 }
 
 WebDriver::~WebDriver()

@@ -6,7 +6,7 @@
 
 import { Rpc } from './rpc.js';
 import { keyOf } from './keys.js';
-import { money, time, dateTime, refusals, orderEnds, orderSteps, reasonOf } from './format.js';
+import { money, time, when, dateTime, refusals, orderEnds, orderSteps, reasonOf } from './format.js';
 
 const query = new URLSearchParams(location.search);
 const token = query.get('token') || sessionStorage.getItem('boxoffice.token') || '';
@@ -157,8 +157,8 @@ let nowPlaying = null;  // the event last started with ppv.1.watch
 
 function windowText(ev) {
   switch (ev.state) {
-    case 'on-sale': return `On sale until ${dateTime(ev.saleUntil)}`;
-    case 'not-yet-on-sale': return `On sale from ${dateTime(ev.saleFrom)}`;
+    case 'on-sale': return `On sale until ${when(ev.saleUntil)}`;
+    case 'not-yet-on-sale': return `On sale from ${when(ev.saleFrom)}`;
     case 'window-closed': return 'Sale closed';
     case 'blackout': return 'Blacked out';
     case 'owned': return 'Ticket in your wallet';
@@ -501,6 +501,7 @@ function pairingScreen() {
     },
     prompted(phase, p) { this.phase = phase; this.prompt = p; this.focus = 0; refresh(this); },
     finished(p) {
+      if (this.phase === 'done') return;  // the viewer's own rejection says it already
       if (p.stage === 'app' || !p.ok) {
         this.phase = 'done';
         this.result = p.ok ? 'Your phone is paired.' : `Pairing failed: ${p.reason || 'unknown reason'}.`;

@@ -17,6 +17,13 @@ export function time(unix) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+// "08:46" today, "Mon 23 Nov 08:46" on another day: short enough for a guide row.
+export function when(unix) {
+  const d = new Date(unix * 1000);
+  if (d.toDateString() === new Date().toDateString()) return time(unix);
+  return `${d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' })} ${time(unix)}`;
+}
+
 export function dateTime(unix) {
   const d = new Date(unix * 1000);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time(unix)}`;
