@@ -15,6 +15,7 @@
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/sync/ServerLink.h>
 #include <boxoffice/trust/Signing.h>
+#include <boxoffice/trust/TicketIssuer.h>
 #include <boxoffice/wire/Approval.h>
 
 #include <Poco/JSON/Stringifier.h>
@@ -421,6 +422,71 @@ TEST_F(PurchaseFlowTest, OtpPurchase)
     const auto history = host->services().require<billing::History>()->recent(10, 0);
     ASSERT_EQ(history.size(), 1u);
     EXPECT_EQ(history[0].record.amount, 250);
+}
+
+// Tickets that do not come from an order of this box: handed over by the phone over
+// Bluetooth (a forged one refused, nothing stored), and gifts from the server's
+// delivery queue, one due now and one scheduled.
+TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
+{
+    object("ppv.1.refresh");
+    pairPhone();
+    const auto& keys = DevKeys::get().dir;
+    auto keyText = trust::readKeyFile(keys / "events" / (trust::keyDirName("ev-demo/1") + ".key"));
+    keyText.erase(keyText.find_last_not_of(" \n") + 1);
+    const auto eventKey = fromHex(keyText);
+    auto ticketFor = [&](const std::string& id, const std::string& device) {
+        const auto holder = trust::loadDeviceIdentity(keys / "devices" / device);
+        wire::Ticket draft;
+        draft.ticketId = id;
+        draft.eventId = "ev-decline";
+        draft.serviceProviderId = "studio";
+        draft.holderDeviceId = holder.deviceId;
+        draft.issuedAt = now;
+        draft.notBefore = now - 60;
+        draft.notAfter = now + 3600;
+        draft.eventKeyId = "ev-demo/1";
+        return trust::issueTicket(draft, eventKey, holder.agreementKey.publicKey(), trust::loadCurrentIssuer(keys, "issuer-dev"))
+            .encode();
+    };
+    auto hand = [&](const Bytes& ticket) {
+        const auto reply = phone.phone->request(
+            {bluetooth::MessageType::TicketTransfer, 0, 0, bluetooth::TicketTransferBody{ticket}.encode()}, 10s);
+        EXPECT_EQ(reply.type, bluetooth::MessageType::Result);
+        return bluetooth::ResultBody::decode(reply.body);
+    };
+    const auto other = hand(ticketFor("t-phone-other", "stb-2"));
+    EXPECT_FALSE(other.ok);
+    EXPECT_EQ(other.error, "wrong audience") << other.text;
+    EXPECT_TRUE(object("ppv.1.tickets")->getArray("tickets")->size() == 0);
+    const auto mine = hand(ticketFor("t-phone", "stb-1"));
+    EXPECT_TRUE(mine.ok) << mine.text;
+    EXPECT_EQ(mine.text, "t-phone");
+    auto added = events->waitFor("ppv.1.ticketAdded", 10s);
+    ASSERT_TRUE(added);
+    EXPECT_EQ(added->getValue<std::string>("ticketId"), "t-phone");
+    EXPECT_EQ(stateOf("ev-decline"), "owned");
+
+    // Gifts (bought by the phone's account for this box): one now, one a few seconds later.
+    auto phoneLine = server->phoneClient();
+    auto gift = [&](const std::string& id, const std::string& eventId, int amount, wire::UnixTime at) {
+        const auto r = phoneLine.call("POST", "/v1/phone/gifts",
+                                      R"({"giftId":")" + id + R"(","eventId":")" + eventId + R"(","recipientDeviceId":"stb-1",)"
+                                      R"("amount":)" + std::to_string(amount) + R"(,"currency":"EUR")" +
+                                          (at ? R"(,"deliverAt":)" + std::to_string(at) : std::string()) + "}");
+        ASSERT_EQ(r.status, 201) << r.raw;
+    };
+    gift("gift-1", "ev-opera", 300, 0);
+    gift("gift-2", "ev-otp", 250, ::time(nullptr) + 2);
+    EXPECT_EQ(object("ppv.1.refresh")->getValue<int>("ticketsAdded"), 1);
+    EXPECT_EQ(stateOf("ev-opera"), "owned");
+    EXPECT_EQ(stateOf("ev-otp"), "on-sale");
+    // Acknowledged: not offered again; the scheduled one arrives when due.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        object("ppv.1.refresh");
+        return stateOf("ev-otp") == "owned";
+    }, 20s));
+    EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 3u);
 }
 
 } // namespace

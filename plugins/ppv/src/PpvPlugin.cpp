@@ -179,11 +179,15 @@ private:
     }
 
     // Catalog and ticket deliveries from the server: at start, when the line comes
-    // up, on ppv.1.refresh and every refreshSeconds.
+    // up, on ppv.1.refresh and every refreshSeconds. Also attaches to the ServerLink
+    // and the PhoneChannel once they are published (they may start after us).
     void feed()
     {
-        std::uint64_t watchToken = 0;
+        using Clock = std::chrono::steady_clock;
+        std::uint64_t watchToken = 0, phoneToken = 0;
         std::shared_ptr<sync::ServerLink> watched;
+        std::shared_ptr<bluetooth::PhoneChannel> phones;
+        auto due = Clock::now();
         while (true) {
             if (!watched) {
                 if (auto link = context_->services().find<sync::ServerLink>()) {
@@ -191,15 +195,52 @@ private:
                     watchToken = link->watchOnline([this](bool online) {
                         if (online) wakeFeeder();
                     });
+                    due = Clock::now();
                 }
             }
-            refreshNow();
+            if (!phones) {
+                if (auto channel = context_->services().find<bluetooth::PhoneChannel>()) {
+                    phones = channel;
+                    try {
+                        phoneToken = channel->subscribe(bluetooth::MessageType::TicketTransfer, ticketFromPhone(wallet_));
+                    } catch (const std::exception& e) {
+                        context_->logger().warning("tickets from phones not accepted: %s", std::string(e.what()));
+                    }
+                }
+            }
+            if (Clock::now() >= due) {
+                refreshNow();
+                due = Clock::now() + refresh_;
+            }
             std::unique_lock lock(feedMutex_);
-            feedWake_.wait_for(lock, refresh_, [this] { return stopping_ || wakeRequested_; });
+            // Until both services are found, look for them again every second.
+            const auto wait = std::min<Clock::duration>(due - Clock::now(), watched && phones ? refresh_ : std::chrono::seconds(1));
+            feedWake_.wait_for(lock, wait, [this] { return stopping_ || wakeRequested_; });
             if (stopping_) break;
+            if (wakeRequested_) due = Clock::now();
             wakeRequested_ = false;
         }
         if (watched) watched->unwatch(watchToken);
+        if (phones && phoneToken) phones->unsubscribe(phoneToken);
+    }
+
+    // A ticket a phone hands over (bought there, or a gift it carries): into the wallet,
+    // answered with a Result (ok with the ticket id, or the error keyword and text).
+    static bluetooth::PhoneChannel::Handler ticketFromPhone(std::shared_ptr<TicketWallet> wallet)
+    {
+        return [wallet](const std::string& phoneId, const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+            bluetooth::ResultBody result;
+            try {
+                const auto body = bluetooth::TicketTransferBody::decode(m.body);
+                result.text = wallet->addTicket(body.ticket);
+            } catch (const Error& e) {
+                Poco::Logger::get("ppv").warning("ticket from phone %s refused: %s", phoneId, std::string(e.what()));
+                result.ok = false;
+                result.error = std::string(toString(e.code()));
+                result.text = e.what();
+            }
+            return bluetooth::Message{bluetooth::MessageType::Result, 0, 0, result.encode()};
+        };
     }
 
     void wakeFeeder()
