@@ -11,6 +11,8 @@
 #include <boxoffice/billing/HistoryBatch.h>
 #include <boxoffice/serversync/HistorySync.h>
 
+#include <thread>
+
 namespace boxoffice::server::test {
 namespace {
 
@@ -264,6 +266,30 @@ TEST_P(HistorySyncTest, UnpayableOrUnknownPurchaseRefusesTheWholeUpload)
     EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(other)), ErrorCode::NotFound);
     EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
     EXPECT_EQ(balance("acct-alice"), 5000);
+}
+
+TEST_P(HistorySyncTest, ConcurrentDuplicateUploadsHaveOneEffect)
+{
+    auto& h = stb();
+    for (int i = 0; i < 5; ++i) h.append(deferred(100));
+    const auto records = encoded(h);
+    const auto batch = h.exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+    // The box retries while the phone delivers the same records: all at once.
+    std::vector<Bytes> results(6);
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < results.size(); ++i)
+        threads.emplace_back([&, i] {
+            try {
+                results[i] = i % 2 ? sync_->upload("stb-1", records).result : sync_->settleBatch(batch->sealed, "phone-1").result;
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << e.what();
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& r : results) EXPECT_EQ(r, results.front());
+    EXPECT_EQ(balance("acct-alice"), 5000 - 500);
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 5u);
 }
 
 TEST_P(HistorySyncTest, ServerKeysNeedTheAgreementKey)
