@@ -71,15 +71,24 @@ protected:
                           "trustAnchor": ")" + (k / "root" / "root.json").string() + R"(", "creditLimit": 5000},
               "input": {"devices": [")" + (dir_ / "ir-receiver").string() + R"("]})" + extraSections() + R"(}
 })");
-        daemon_ = std::make_unique<ChildProcess>(BOXOFFICED, std::vector<std::string>{"--config", (dir_ / "boxofficed.json").string()});
-        ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir_ / "port") || !daemon_->running(); }, 30s));
-        ASSERT_TRUE(std::filesystem::exists(dir_ / "port")) << daemon_->output();
-        port_ = static_cast<std::uint16_t>(std::stoi(readFile(dir_ / "port")));
+        ASSERT_NO_FATAL_FAILURE(startDaemon({}));
 
         browser_ = std::make_unique<WebDriver>();
         browser_->navigate("http://127.0.0.1:" + std::to_string(port_) + "/?token=" + kTvToken);
         ASSERT_TRUE(waitFor("return document.querySelectorAll('#main .row').length", "6")) << daemon_->output();
         ASSERT_TRUE(waitFor("return document.getElementById('connection').dataset.state", "online"));
+    }
+
+    // Starts boxofficed on the configuration SetUp wrote; `extra` e.g. {"--set", "rpc.port=N"}.
+    void startDaemon(const std::vector<std::string>& extra)
+    {
+        std::filesystem::remove(dir_ / "port");
+        std::vector<std::string> args{"--config", (dir_ / "boxofficed.json").string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        daemon_ = std::make_unique<ChildProcess>(BOXOFFICED, args);
+        ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir_ / "port") || !daemon_->running(); }, 30s));
+        ASSERT_TRUE(std::filesystem::exists(dir_ / "port")) << daemon_->output();
+        port_ = static_cast<std::uint16_t>(std::stoi(readFile(dir_ / "port")));
     }
 
     void TearDown() override

@@ -6,6 +6,8 @@
 
 #include <gmock/gmock.h>
 
+#include <csignal>
+
 using namespace boxoffice::tests::ui;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -207,6 +209,33 @@ TEST_F(TvUi, PinLocksAfterThreeWrongAttempts)
     press({"1", "2", "3", "4"});
     ASSERT_TRUE(waitForMessage("pin-locked"));
     EXPECT_THAT(message(), Not(HasSubstr("Wrong PIN")));
+}
+
+TEST_F(TvUi, ReconnectsWhenTheDaemonComesBack)
+{
+    press({key::Down});
+    daemon_->signal(SIGTERM);
+    ASSERT_TRUE(daemon_->wait(30s).has_value());
+    ASSERT_TRUE(waitFor("return document.getElementById('connection').dataset.state", "offline"));
+    // A call while the box is away fails with a clear message, not a hang.
+    press({key::F3});
+    ASSERT_TRUE(waitForScreen("history"));
+    ASSERT_TRUE(waitForMessage("unavailable"));
+    EXPECT_THAT(message(), HasSubstr("not answering"));
+    shot("offline");
+
+    const auto port = port_;
+    ASSERT_NO_FATAL_FAILURE(startDaemon({"--set", "rpc.port=" + std::to_string(port)}));
+    ASSERT_EQ(port_, port);
+    ASSERT_TRUE(waitFor("return document.getElementById('connection').dataset.state", "online"));
+    press({key::F3});
+    ASSERT_TRUE(waitFor("const n = document.getElementById('unsettled'); return n ? n.textContent : ''", "0 records"));
+    press({key::F1});
+    ASSERT_TRUE(waitFor("return String(document.querySelectorAll('#main .row').length)", "6"));
+    EXPECT_EQ(focused(), "ev-concert");  // the guide kept its place
+    // Events flow again on the new connection: IR keys arrive as input.1.key.
+    remote({KEY_DOWN});
+    ASSERT_TRUE(waitFor("const f = document.querySelector('#main .focused'); return f ? f.dataset.id : ''", "ev-fight"));
 }
 
 } // namespace

@@ -14,11 +14,12 @@ export class RpcError extends Error {
 }
 
 export class Rpc {
-  constructor(url, { timeoutMs = 10000 } = {}) {
+  constructor(url, { timeoutMs = 10000, offlineWaitMs = 3000 } = {}) {
     this.url = url;
     this.timeoutMs = timeoutMs;
+    this.offlineWaitMs = offlineWaitMs;
     this.nextId = 1;
-    this.pending = new Map();   // id -> {resolve, reject, timer}
+    this.pending = new Map();   // id -> {resolve, reject, text, sent, timer}
     this.waiting = [];          // requests sent once connected
     this.handlers = new Map();  // event -> [fn]
     this.stateHandlers = [];
@@ -39,18 +40,26 @@ export class Rpc {
     this.handlers.get(event).push(fn);
   }
 
+  // While the box is away a call waits `offlineWaitMs` for the connection to come
+  // back, then fails with keyword 'unavailable'; once sent it has `timeoutMs`.
   call(method, params = {}) {
     const id = this.nextId++;
     const text = JSON.stringify({ jsonrpc: '2.0', id, method, params });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.waiting = this.waiting.filter((t) => t !== text);
-        reject(new RpcError({ code: 0, message: 'no answer from the box', data: { error: 'unavailable' } }));
-      }, this.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, text, sent: this.open, timer: 0 });
+      this.arm(id, this.open ? this.timeoutMs : this.offlineWaitMs);
       if (this.open) this.socket.send(text); else this.waiting.push(text);
     });
+  }
+
+  arm(id, ms) {
+    const p = this.pending.get(id);
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => {
+      this.pending.delete(id);
+      this.waiting = this.waiting.filter((t) => t !== p.text);
+      p.reject(new RpcError({ code: 0, message: 'no answer from the box', data: { error: 'unavailable' } }));
+    }, ms);
   }
 
   subscribe(event) {
@@ -71,6 +80,10 @@ export class Rpc {
       this.backoffMs = 250;
       for (const event of this.handlers.keys()) this.subscribe(event);
       for (const text of this.waiting.splice(0)) socket.send(text);
+      for (const [id, p] of this.pending) {
+        if (!p.sent) this.arm(id, this.timeoutMs);
+        p.sent = true;
+      }
       this.stateHandlers.forEach((fn) => fn(true));
     };
     socket.onmessage = (m) => this.receive(m.data);
@@ -78,6 +91,13 @@ export class Rpc {
       const wasOpen = this.open;
       this.open = false;
       this.socket = null;
+      // Calls already sent have no answer coming: fail them now rather than at the timeout.
+      for (const [id, p] of this.pending) {
+        if (!p.sent) continue;
+        clearTimeout(p.timer);
+        this.pending.delete(id);
+        p.reject(new RpcError({ code: 0, message: 'connection to the box lost', data: { error: 'unavailable' } }));
+      }
       if (wasOpen) this.stateHandlers.forEach((fn) => fn(false));
       this.retry();
     };
@@ -86,7 +106,7 @@ export class Rpc {
 
   retry() {
     setTimeout(() => this.connect(), this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, 5000);
+    this.backoffMs = Math.min(this.backoffMs * 2, 2000);
   }
 
   receive(text) {
