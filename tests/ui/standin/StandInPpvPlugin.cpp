@@ -1,7 +1,10 @@
 // A STAND-IN for plugins/ppv, for the TV UI tests only: a host plugin named
-// `ppv` that answers the ppv JSON-RPC contract (plugins/ppv/README.md, from
-// helpers' PPV-API.md) with canned data, so the UI can be driven before the real
-// plugin lands. It is never installed. What it does for real: it appends the
+// `ppv` that answers the ppv JSON-RPC contract (plugins/ppv/README.md) with
+// canned data, so the UI is driven without the operator server, the sync line
+// and a phone approving on the other side (the real plugin's own tests and the
+// end-to-end tests cover those). It is never installed. Unlike the real plugin,
+// ppv.1.watch answers "playing": true itself (the real one answers the player's
+// parameters, and the UI then calls descrambler.1.play). What it does for real: it appends the
 // purchase to the real billing plugin's history (billing::History service), so
 // the TV's history screen shows a signed record.
 //
@@ -14,8 +17,8 @@
 //   ev-owned    owned (valid ticket)   watch works
 //   ev-lastweek (expired ticket only)  watch refused: ticket-expired
 // PIN 1234, three attempts, then pin-locked for 300 s. OTP 123456.
-// Refusals: Error whose message starts with the contract's refusal keyword
-// (core/rpc has no error.data.reason yet; the UI reads either).
+// Refusals as the real plugin gives them: an Error whose message starts with the
+// refusal keyword and ": " (core/rpc has no error.data.reason yet; the UI reads either).
 // Test hook (scope admin): ppv.1.standInResolve {orderId, state} moves an order
 // the way the phone/server would and emits ppv.1.orderChanged.
 
@@ -53,7 +56,7 @@ struct Event {
 };
 
 struct Order {
-    std::string orderId, eventId, transactionNumber, state, reason, ticketId;
+    std::string orderId, eventId, transactionNumber, method, state, reason, ticketId;
     std::int64_t amount = 0;
 };
 
@@ -190,6 +193,7 @@ private:
             Order o;
             o.orderId = "ord-" + std::to_string(nextOrder_++);
             o.eventId = eventId;
+            o.method = method;
             o.amount = e.price;
             o.transactionNumber = std::to_string(482913 + 1111 * nextOrder_);
             o.state = method == "otp" ? "awaiting-otp" : "awaiting-phone";
@@ -269,6 +273,7 @@ private:
         o->set("title", e.title);
         o->set("price", e.price);
         o->set("currency", "EUR");
+        o->set("payee", "BoxOffice Sports");
         o->set("saleFrom", e.saleFrom);
         o->set("saleUntil", e.saleUntil);
         o->set("startsAt", e.startsAt);
@@ -288,6 +293,7 @@ private:
         o->set("currency", "EUR");
         o->set("payee", "BoxOffice Sports");
         o->set("transactionNumber", order.transactionNumber);
+        o->set("method", order.method);
         o->set("state", order.state);
         if (!order.reason.empty()) o->set("reason", order.reason);
         if (!order.ticketId.empty()) o->set("ticketId", order.ticketId);

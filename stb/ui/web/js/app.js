@@ -221,6 +221,7 @@ function eventScreen(initial) {
           ['Starts', dateTime(ev.startsAt)],
           ['Ends', dateTime(ev.endsAt)],
           ['Price', h('span', { id: 'event-price' }, money(ev.price, ev.currency))],
+          ev.payee ? ['Sold by', ev.payee] : null,
           ['Purchase window', `${dateTime(ev.saleFrom)} – ${dateTime(ev.saleUntil)}`],
           ['State', h('span', { class: 'badge', 'data-state': ev.state, id: 'event-state' }, windowText(ev))],
           ev.previewSeconds ? ['Free preview', `${ev.previewSeconds} s`] : null,
@@ -249,7 +250,9 @@ function buy(ev, method) {
 
 async function watch(ev) {
   try {
-    await rpc.call('ppv.1.watch', { eventId: ev.eventId });
+    // ppv checks the wallet and answers the player's parameters; the UI starts the player.
+    const w = await rpc.call('ppv.1.watch', { eventId: ev.eventId });
+    if (!w.playing && w.play) await rpc.call('descrambler.1.play', w.play);
     nowPlaying = ev;
     jump(playingScreen);
   } catch (e) {
