@@ -107,6 +107,11 @@ TEST_P(AfterSale, RevocationFeedIsSignedByTheServerAndOnlyGrows) {
     forged.revokedTicketIds.clear();
     EXPECT_BOX_ERROR(trust::verifySignature(forged, trust::VerifyingKey::fromCertificate(certificate)),
                      ErrorCode::BadSignature);
+    // Once the event has ended its tickets open nothing: left out, the sequence stays.
+    clock_ += 9001;
+    const auto later = settlement_->refunds().revocations();
+    EXPECT_TRUE(later.revokedTicketIds.empty());
+    EXPECT_EQ(later.sequence, list.sequence);
     checked();
 }
 

@@ -313,6 +313,12 @@ TEST_F(ServerProcessTest, OtpPurchaseOverHttps) {
     expectRefused(stb.call("POST", ids, R"({"deliveryIds": [1]})"), 400, "deliveryIds");
     expectRefused(stb.call("POST", ids, R"({"deliveryIds": [], "all": true})"), 400, "all");
     expectRefused(stb.call("POST", ids, R"({})"), 400, "deliveryIds");
+    expectRefused(stb.call("POST", ids, R"({"deliveryIds": [)"), 400, "JSON");
+    {
+        std::string many = R"({"deliveryIds": [)";
+        for (int i = 0; i < 1001; ++i) many += (i ? ",\"d-" : "\"d-") + std::to_string(i) + "\"";
+        expectRefused(stb.call("POST", ids, many + "]}"), 400, "1000");
+    }
     EXPECT_EQ(stb.get("/v1/stb/tickets").body.extract<Object::Ptr>()->getArray("tickets")->size(), 1u);
     r = stb.post(ids, json({{"deliveryIds", Poco::JSON::Array::Ptr([&] {
                                  Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
@@ -349,6 +355,7 @@ TEST_F(ServerProcessTest, NotMeOnAnOtpOrderUntilTheHolderClears) {
                   403, "inhibited");
     // The holder clears it from the phone.
     expectRefused(phone.call("POST", "/v1/phone/account/clear", R"({"accountId": "acct-bob"})"), 400, "accountId");
+    expectRefused(phone.call("POST", "/v1/phone/account/clear", "{"), 400, "JSON");
     EXPECT_EQ(stb.get("/v1/stb/catalog").status, 403);
     r = phone.call("POST", "/v1/phone/account/clear", "{}");
     ASSERT_EQ(r.status, 200) << r.raw;

@@ -61,17 +61,24 @@ Refunds::Refund Refunds::refund(const std::string& refundId, const std::string& 
 wire::RevocationList Refunds::revocations(std::int64_t nextUpdateSeconds)
 {
     wire::RevocationList list;
-    list.revokedTicketIds = settlement_.ledger().database().read([](Transaction& tx) {
-        std::vector<std::string> ids;
-        for (const auto& r : tx.query("SELECT ticket_id FROM stl_revocation ORDER BY revoked_at, ticket_id"))
-            ids.push_back(r.text(0));
-        return ids;
+    const auto now = settlement_.nowSeconds();
+    const auto total = settlement_.ledger().database().read([&](Transaction& tx) {
+        // Tickets of events that have ended no longer open anything: left out, so the
+        // list stays short; the sequence still counts every revocation ever made.
+        for (const auto& r : tx.query("SELECT v.ticket_id FROM stl_revocation v"
+                                      " JOIN stl_refund f ON f.refund_id = v.refund_id"
+                                      " JOIN stl_order o ON o.order_id = f.order_id"
+                                      " JOIN stl_event e ON e.event_id = o.event_id"
+                                      " WHERE e.ends_at > ? ORDER BY v.revoked_at, v.ticket_id",
+                                      {now}))
+            list.revokedTicketIds.push_back(r.text(0));
+        return tx.query("SELECT CAST(count(*) AS BIGINT) FROM stl_revocation").single()->int64(0);
     });
     if (list.revokedTicketIds.size() > wire::maxRevocationEntries)
-        throw Error(ErrorCode::LimitExceeded, "more revoked tickets than one list holds");
-    list.sequence = list.revokedTicketIds.size() + 1; // grows with every revocation (none are ever removed)
-    list.issuedAt = settlement_.nowSeconds();
-    list.nextUpdate = list.issuedAt + nextUpdateSeconds;
+        throw Error(ErrorCode::LimitExceeded, "more revoked tickets of running events than one list holds");
+    list.sequence = static_cast<std::uint64_t>(total) + 1; // grows with every revocation (none is ever removed)
+    list.issuedAt = now;
+    list.nextUpdate = now + nextUpdateSeconds;
     trust::sign(list, settlement_.keys().server.key);
     return list;
 }

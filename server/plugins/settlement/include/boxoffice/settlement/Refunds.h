@@ -37,7 +37,7 @@ public:
     // Order not found: NotFound; not posted (pending, voided, ...): Conflict.
     Refund refund(const std::string& refundId, const std::string& orderId, const std::string& reason);
 
-    // Revoked ticket ids (all of them), in a RevocationList signed by the server key;
+    // Revoked ticket ids of events that have not ended, in a RevocationList signed by the server key;
     // `nextUpdateSeconds` after now is when the STB should ask again.
     wire::RevocationList revocations(std::int64_t nextUpdateSeconds = 3600);
 
