@@ -2,8 +2,8 @@
 // SQLite), the real bluetooth, billing and ppv plugin libraries in a PluginHost
 // behind a JSON-RPC dispatcher, the fake org.bluez on a private dbus-daemon, and
 // the reference phone (phone-1's registered P-256 key) answering the settlement
-// request. The STB's line is a serverapi::Client with stb-1's TLS certificate
-// published as sync::ServerLink (the sync plugin is still a stub).
+// request. The STB's line is the real sync plugin (HTTPS with stb-1's TLS
+// certificate), so sync's history upload runs alongside.
 
 #include "Rig.h"          // tests/bluetooth: EventLog, fake BlueZ
 #include "ServerProcess.h" // tests/server: the real server and its development keys
@@ -42,32 +42,6 @@ std::string text(const Poco::Dynamic::Var& v)
     Poco::JSON::Stringifier::condense(v, out);
     return out.str();
 }
-
-// The STB's line, straight over a serverapi::Client with the device's TLS certificate.
-class ClientLink final : public sync::ServerLink {
-public:
-    explicit ClientLink(serverapi::ClientOptions options) : client_(std::move(options)) {}
-    sync::LinkResponse call(const std::string& method, const std::string& path, const Poco::Dynamic::Var& body,
-                            const std::string& requestId) override
-    {
-        std::lock_guard lock(mutex_);
-        if (!online_) throw Error(ErrorCode::Unavailable, "no line (test)");
-        try {
-            const auto r = client_.call(method, path, body.isEmpty() ? std::string() : text(body), requestId);
-            return {r.status, r.body};
-        } catch (const Error& e) {
-            throw Error(ErrorCode::Unavailable, e.what());
-        }
-    }
-    bool online() const override { return online_; }
-    std::uint64_t watchOnline(std::function<void(bool)>) override { return 1; }
-    void unwatch(std::uint64_t) override {}
-    std::atomic<bool> online_{true};
-
-private:
-    std::mutex mutex_;
-    serverapi::Client client_;
-};
 
 void setUpServer(ServerProcess& server, wire::UnixTime now)
 {
@@ -121,6 +95,13 @@ protected:
             config->setString(p + "trustAnchor", (keys / "root/root.json").string());
         }
         config->setString("plugins.billing.currency", "EUR");
+        config->setString("plugins.sync.host", "localhost");
+        config->setInt("plugins.sync.port", server->port());
+        config->setString("plugins.sync.deviceDirectory", (keys / "devices/stb-1").string());
+        config->setString("plugins.sync.trustAnchor", (keys / "root/root.json").string());
+        config->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
+        config->setString("plugins.sync.revocationsFile", (dir.path() / "revocations.bin").string());
+        config->setString("plugins.ppv.revocationsFile", (dir.path() / "revocations.bin").string());
         config->setString("plugins.ppv.pin.initial", "2468");
         config->setInt("plugins.ppv.pin.iterations", 1000);
         config->setInt("plugins.ppv.pollIntervalMs", 100);
@@ -134,10 +115,8 @@ protected:
         options.dataRoot = dir.path() / "stb";
         options.dispatcher = &dispatcher;
         host = std::make_unique<host::PluginHost>(options);
-        link = std::make_shared<ClientLink>(server->stbOptions("stb-1"));
-        host->services().publish<sync::ServerLink>(link, "test");
         const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
-        for (const auto* name : {"bluetooth", "billing", "ppv"})
+        for (const auto* name : {"bluetooth", "billing", "sync", "ppv"})
             host->load(plugins / (std::string("libboxoffice-") + name + ".so"));
         host->startAll();
         for (const auto& p : host->plugins())
@@ -269,7 +248,6 @@ protected:
     Poco::AutoPtr<Poco::Util::MapConfiguration> config;
     rpc::Dispatcher dispatcher{Poco::Logger::get("test.rpc")};
     std::unique_ptr<host::PluginHost> host;
-    std::shared_ptr<ClientLink> link;
     std::shared_ptr<testing::EventLog> events;
     rpc::Caller caller;
     testing::Rig::TestPhone phone;
@@ -348,11 +326,8 @@ TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
     EXPECT_EQ(done->getValue<std::string>("state"), "declined") << text(done);
     EXPECT_EQ(stateOf("ev-decline"), "on-sale");
 
-    // More than the account holds; and no line.
+    // More than the account holds.
     EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-gala","pin":"2468"})"), StartsWith("no-credit"));
-    link->online_ = false;
-    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-gala","pin":"2468"})"), StartsWith("no-line"));
-    link->online_ = true;
 
     EXPECT_EQ(host->services().require<billing::History>()->recent(10, 0).size(), 2u);
     EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 2u);
@@ -370,6 +345,12 @@ TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
     EXPECT_EQ(stateOf("ev-notme"), "on-sale");
     EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-notme","pin":"2468"})"), StartsWith("server-refused"));
     EXPECT_EQ(host->services().require<billing::History>()->recent(10, 0).size(), 2u);
+
+    // The server gone: no line; the cached catalog and the wallet still answer.
+    server->kill();
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-gala","pin":"2468"})"), StartsWith("no-line"));
+    EXPECT_EQ(object("ppv.1.catalog")->getArray("events")->size(), 6u);
+    EXPECT_EQ(stateOf("ev-final"), "owned");
 }
 
 // Flow 4 from the STB's side: the viewer asks for an OTP, the phone fetches the codes
@@ -487,6 +468,25 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
         return stateOf("ev-otp") == "owned";
     }, 20s));
     EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 3u);
+
+    // A root-signed revocation list (as sync keeps it) revoking the phone's ticket:
+    // applied on the next refresh, the event is no longer owned.
+    wire::RevocationList list;
+    list.sequence = 1000;
+    list.issuedAt = now;
+    list.nextUpdate = now + 3600;
+    list.revokedTicketIds = {"t-phone"};
+    trust::sign(list, trust::loadRootKey(keys / "root"));
+    const auto encoded = list.encode();
+    trust::writeKeyFile(dir.path() / "revocations.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    object("ppv.1.refresh");
+    EXPECT_EQ(stateOf("ev-decline"), "on-sale");
+    bool revoked = false;
+    const auto tickets = object("ppv.1.tickets")->getArray("tickets");
+    for (std::size_t i = 0; i < tickets->size(); ++i)
+        if (tickets->getObject(static_cast<unsigned>(i))->getValue<std::string>("ticketId") == "t-phone")
+            revoked = tickets->getObject(static_cast<unsigned>(i))->getValue<std::string>("state") == "revoked";
+    EXPECT_TRUE(revoked);
 }
 
 } // namespace

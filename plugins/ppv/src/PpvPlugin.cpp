@@ -9,6 +9,7 @@
 #include "TicketWallet.h"
 
 #include <boxoffice/host/Plugin.h>
+#include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/KeyStore.h>
 #include <boxoffice/wire/Base64Url.h>
@@ -100,8 +101,16 @@ public:
             auto clock = std::make_shared<trust::TrustedClock>(pathOf(config, "clockState", data / "clock.state"), sealer);
             auto revocations = std::make_shared<trust::RevocationState>();
             const auto root = trust::loadTrustAnchor(anchor);
-            if (const auto list = config.getString("revocationList", ""); !list.empty() && std::filesystem::exists(list))
-                revocations->apply(trust::loadRevocationList(list), root);
+            root_ = root;
+            revocations_ = revocations;
+            revocationsFile_ = config.getString("revocationsFile", "");
+            if (const auto server = config.getString("serverCertificate", ""); !server.empty()) {
+                // Revocation lists may be signed by the server under its root-issued certificate.
+                const auto cert = trust::loadCertificate(server);
+                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, clock->now());
+                serverAnchor_ = trust::TrustAnchor{cert.keyId, crypto::Ed25519PublicKey::fromRaw(cert.publicKey)};
+            }
+            loadRevocations();
 
             db_ = openPpvDatabase(pathOf(config, "database", data / "ppv.db"));
             wallet_ = std::make_shared<TicketWallet>(db_, root, keys.deviceIdentity(), clock, revocations);
@@ -243,6 +252,27 @@ private:
         };
     }
 
+    // The revocation list sync keeps (revocationsFile), applied when the file changes:
+    // revoked tickets stop giving control words at once.
+    void loadRevocations()
+    {
+        if (revocationsFile_.empty()) return;
+        std::error_code ec;
+        const auto stamp = std::filesystem::last_write_time(revocationsFile_, ec);
+        if (ec || stamp == revocationsStamp_) return;
+        revocationsStamp_ = stamp;
+        try {
+            const auto list = trust::loadRevocationList(revocationsFile_);
+            if (list.signer.keyId == root_->keyId) revocations_->apply(list, *root_);
+            else if (serverAnchor_ && list.signer.keyId == serverAnchor_->keyId) revocations_->apply(list, *serverAnchor_);
+            else throw Error(ErrorCode::PermissionDenied, "signed by neither the root nor the configured server certificate");
+            context_->logger().information("revocation list %s applied", std::to_string(list.sequence));
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::Replayed)
+                context_->logger().warning("revocation list %s not applied: %s", revocationsFile_, std::string(e.what()));
+        }
+    }
+
     void wakeFeeder()
     {
         {
@@ -256,6 +286,7 @@ private:
     Object::Ptr refreshNow()
     {
         std::lock_guard once(refreshMutex_);
+        loadRevocations();
         Object::Ptr result = new Object;
         try {
             const auto catalog = purchases_->callServer("GET", "/v1/stb/catalog");
@@ -417,6 +448,11 @@ private:
     }
 
     host::PluginContext* context_ = nullptr;
+    std::optional<trust::TrustAnchor> root_;
+    std::optional<trust::TrustAnchor> serverAnchor_;
+    std::shared_ptr<trust::RevocationState> revocations_;
+    std::string revocationsFile_;
+    std::filesystem::file_time_type revocationsStamp_{};
     std::shared_ptr<storage::Database> db_;
     std::shared_ptr<TicketWallet> wallet_;
     std::unique_ptr<PinGuard> pin_;
