@@ -1,0 +1,134 @@
+// The real ppv plugin library (with billing, which it needs) in a PluginHost, without
+// a line or a phone: configuration errors fail it with a reason, the Wallet service
+// takes tickets and catalog, and what it stores (catalog, tickets, PIN lock)
+// survives a restart of the plugin.
+
+#include "Keys.h"
+
+#include <boxoffice/host/PluginHost.h>
+#include <boxoffice/ppv/Wallet.h>
+#include <boxoffice/rpc/Dispatcher.h>
+#include <boxoffice/trust/TrustedClock.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <gmock/gmock.h>
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+namespace boxoffice::ppv::test {
+namespace {
+
+class PpvPluginTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        auto& k = DevKeys::get();
+        config = new Poco::Util::MapConfiguration;
+        for (const auto* plugin : {"billing", "ppv"}) {
+            const std::string p = std::string("plugins.") + plugin + ".";
+            config->setString(p + "deviceDirectory", (k.keysDir() / "devices" / "stb-1").string());
+            config->setString(p + "trustAnchor", (k.keysDir() / "root" / "root.json").string());
+        }
+        config->setString("plugins.ppv.pin.initial", "1357");
+        config->setInt("plugins.ppv.pin.iterations", 1000);
+        config->setInt("plugins.ppv.pin.maxAttempts", 2);
+    }
+
+    std::unique_ptr<host::PluginHost> start()
+    {
+        host::PluginHost::Options options;
+        options.config = config.get();
+        options.dataRoot = dir / "data";
+        options.dispatcher = &dispatcher;
+        auto h = std::make_unique<host::PluginHost>(options);
+        const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
+        h->load(plugins / "libboxoffice-billing.so");
+        h->load(plugins / "libboxoffice-ppv.so");
+        h->startAll();
+        return h;
+    }
+
+    Poco::JSON::Object::Ptr call(const std::string& method, const std::string& params = "{}")
+    {
+        rpc::Caller caller{"tv", {"read", "control"}, nullptr};
+        const auto text = dispatcher.handle(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}",
+                                            caller);
+        return Poco::JSON::Parser().parse(text.value_or("{}")).extract<Poco::JSON::Object::Ptr>();
+    }
+    std::string message(const Poco::JSON::Object::Ptr& reply)
+    {
+        return reply->has("error") ? reply->getObject("error")->getValue<std::string>("message") : "no error";
+    }
+
+    boxoffice::testing::TempDir dir{"ppv-plugin"};
+    Poco::AutoPtr<Poco::Util::MapConfiguration> config;
+    rpc::Dispatcher dispatcher{Poco::Logger::get("test.rpc")};
+};
+
+TEST_F(PpvPluginTest, WorksOfflineAndKeepsItsStateAcrossRestarts)
+{
+    auto& k = DevKeys::get();
+    const auto now = trust::TrustedClock::systemNow();
+    {
+        auto h = start();
+        ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+        auto wallet = h->services().require<Wallet>();
+        CatalogEvent e;
+        e.eventId = "ev-1";
+        e.title = "The Final";
+        e.price = 450;
+        e.currency = "EUR";
+        e.saleFrom = now - 100;
+        e.saleUntil = now + 1000;
+        wallet->replaceCatalog({e});
+        const auto key = Bytes(16, 0x11);
+        EXPECT_EQ(wallet->addTicket(issue({"t-1", "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer)), "t-1");
+        // Another box's ticket: refused with the verifier's reason, nothing stored.
+        try {
+            wallet->addTicket(issue({"t-2", "ev-1", now - 60, now + 3600}, key, *k.stb2, *k.issuer));
+            ADD_FAILURE() << "accepted another device's ticket";
+        } catch (const Error& error) {
+            EXPECT_EQ(error.code(), ErrorCode::WrongAudience);
+        }
+        EXPECT_EQ(call("ppv.1.tickets")->getObject("result")->getArray("tickets")->size(), 1u);
+
+        // Wrong PINs lock purchases (two attempts configured).
+        EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-1","pin":"0000"})")), StartsWith("already-owned"));
+        wallet->replaceCatalog({e, [&] { auto f = e; f.eventId = "ev-2"; return f; }()});
+        EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"0000"})")), StartsWith("pin-wrong"));
+        EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"0000"})")), StartsWith("pin-locked"));
+        // No line (no sync plugin): the right PIN after the lock would still find no line.
+        EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"1357","method":"card"})")),
+                    HasSubstr("method must be"));
+    }
+    auto h = start();
+    ASSERT_EQ(h->state("ppv"), host::PluginState::Activated);
+    const auto catalog = call("ppv.1.catalog")->getObject("result")->getArray("events");
+    ASSERT_EQ(catalog->size(), 2u);
+    EXPECT_EQ(catalog->getObject(0)->getValue<std::string>("state"), "owned");
+    EXPECT_EQ(catalog->getObject(1)->getValue<std::string>("state"), "on-sale");
+    EXPECT_GT(call("ppv.1.pinStatus")->getObject("result")->getValue<std::int64_t>("lockedUntil"), now);
+    EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"1357"})")), StartsWith("pin-locked"));
+    const auto watch = call("ppv.1.watch", R"({"eventId":"ev-2"})");
+    EXPECT_THAT(message(watch), HasSubstr("no ticket for ev-2"));
+}
+
+TEST_F(PpvPluginTest, FailsWithAReasonWhenMisconfigured)
+{
+    config->setString("plugins.ppv.trustAnchor", "");
+    auto h = start();
+    EXPECT_EQ(h->state("billing"), host::PluginState::Activated);
+    EXPECT_EQ(h->state("ppv"), host::PluginState::Failed);
+    for (const auto& p : h->plugins()) {
+        if (p.name == "ppv") {
+            EXPECT_THAT(p.reason, HasSubstr("trustAnchor"));
+        }
+    }
+    EXPECT_FALSE(h->services().find<Wallet>());
+}
+
+} // namespace
+} // namespace boxoffice::ppv::test
