@@ -1,9 +1,6 @@
 #include <boxoffice/settlement/Routes.h>
 
-#include <boxoffice/settlement/Deliveries.h>
-#include <boxoffice/settlement/Gifts.h>
-#include <boxoffice/settlement/Otp.h>
-#include <boxoffice/settlement/Refunds.h>
+#include "JsonViews.h"
 
 #include <boxoffice/ledger/Invariants.h>
 #include <boxoffice/trust/Signing.h>
@@ -14,129 +11,12 @@
 #include <Poco/JSON/Object.h>
 
 namespace boxoffice::settlement {
-namespace {
 
 using serverapi::Auth;
 using serverapi::Request;
 using serverapi::Response;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
-
-Object::Ptr orderJson(const OrderView& o)
-{
-    Object::Ptr j = new Object;
-    j->set("orderId", o.orderId);
-    j->set("deviceId", o.deviceId);
-    j->set("accountId", o.accountId);
-    j->set("eventId", o.eventId);
-    j->set("payee", o.payee);
-    j->set("amount", o.amount);
-    j->set("currency", o.currency);
-    j->set("transactionNumber", o.transactionNumber);
-    j->set("state", std::string(toString(o.state)));
-    j->set("createdAt", o.createdAt);
-    j->set("expiresAt", o.expiresAt);
-    if (o.ticket) j->set("ticket", wire::toBase64Url(o.ticket->encode()));
-    if (o.receipt) j->set("receipt", wire::toBase64Url(o.receipt->encode()));
-    j->set("method", std::string(o.otp ? "otp" : "phone"));
-    if (o.otp) {
-        Object::Ptr otp = new Object;
-        otp->set("attemptsLeft", o.otp->attemptsLeft);
-        otp->set("expiresAt", o.otp->expiresAt);
-        otp->set("entered", o.otp->entered);
-        otp->set("acknowledged", o.otp->acknowledged);
-        j->set("otp", otp);
-    }
-    return j;
-}
-
-Object::Ptr giftJson(const GiftView& g)
-{
-    Object::Ptr j = new Object;
-    j->set("giftId", g.request.giftId);
-    j->set("eventId", g.request.eventId);
-    j->set("buyerAccountId", g.buyerAccountId);
-    j->set("recipientAccountId", g.recipientAccountId);
-    j->set("recipientDeviceId", g.recipientDeviceId);
-    j->set("payee", g.payee);
-    j->set("amount", g.request.amount);
-    j->set("currency", g.request.currency);
-    j->set("deliverAt", g.deliverAt);
-    j->set("createdAt", g.createdAt);
-    j->set("delivered", g.delivered);
-    if (!g.request.message.empty()) j->set("message", g.request.message);
-    j->set("voucher", wire::toBase64Url(g.voucher.encode()));
-    j->set("receipt", wire::toBase64Url(g.receipt.encode()));
-    return j;
-}
-
-// A JSON array of strings, each at most `maxLength`; Error(InvalidArgument) naming the field otherwise.
-std::vector<std::string> requireStrings(const Object& o, const std::string& field, std::size_t maxCount,
-                                        std::size_t maxLength)
-{
-    if (!o.has(field)) throw Error(ErrorCode::InvalidArgument, "missing field '" + field + "'");
-    const auto list = o.getArray(field);
-    if (!list) throw Error(ErrorCode::InvalidArgument, "field '" + field + "' must be an array of strings");
-    if (list->size() > maxCount)
-        throw Error(ErrorCode::InvalidArgument, "field '" + field + "' has more than " + std::to_string(maxCount) +
-                                                    " entries");
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-        const auto v = list->get(static_cast<unsigned>(i));
-        if (!v.isString() || v.extract<std::string>().size() > maxLength)
-            throw Error(ErrorCode::InvalidArgument, "field '" + field + "' must be an array of strings of at most " +
-                                                        std::to_string(maxLength) + " characters");
-        out.push_back(v.extract<std::string>());
-    }
-    return out;
-}
-
-Object::Ptr accountJson(const ledger::Account& a)
-{
-    Object::Ptr j = new Object;
-    j->set("accountId", a.spec.id);
-    j->set("kind", std::string(ledger::toString(a.spec.kind)));
-    j->set("currency", a.spec.currency);
-    if (a.spec.floor) j->set("floor", *a.spec.floor);
-    j->set("balance", a.balance());
-    j->set("available", a.available());
-    j->set("inhibited", a.inhibited);
-    return j;
-}
-
-Object::Ptr eventJson(const Event& e)
-{
-    Object::Ptr j = new Object;
-    j->set("eventId", e.eventId);
-    j->set("title", e.title);
-    j->set("payee", e.payee);
-    j->set("price", e.price);
-    j->set("currency", e.currency);
-    j->set("saleFrom", e.saleFrom);
-    j->set("saleUntil", e.saleUntil);
-    j->set("startsAt", e.startsAt);
-    j->set("endsAt", e.endsAt);
-    j->set("previewSeconds", e.previewSeconds);
-    j->set("blackout", e.blackout);
-    j->set("eventKeyId", e.eventKeyId);
-    return j;
-}
-
-template <class T>
-T decodeField(const Object& body, const std::string& field)
-{
-    return T::decode(wire::fromBase64Url(serverapi::requireString(body, field, 16384), field));
-}
-
-bool requireBool(const Object& o, const std::string& field)
-{
-    if (!o.has(field)) return false;
-    const auto v = o.get(field);
-    if (!v.isBoolean()) throw Error(ErrorCode::InvalidArgument, "field '" + field + "' must be true or false");
-    return v.extract<bool>();
-}
-
-} // namespace
 
 void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credentials& serverSigner,
                const std::string& owner)
@@ -187,23 +67,6 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         j->set("deviceId", cert.subject);
         return Response{201, j};
     }, "bind an STB (root-issued device certificate) to an account");
-    add("POST", "/v1/operator/refunds", Auth::Operator, [&s](const Request& r) {
-        auto b = r.json();
-        serverapi::allowOnly(*b, {"refundId", "orderId", "reason"});
-        const auto f = s.refunds().refund(serverapi::requireString(*b, "refundId", 80),
-                                          serverapi::requireString(*b, "orderId", 48),
-                                          serverapi::optionalString(*b, "reason", 200));
-        Object::Ptr j = new Object;
-        j->set("refundId", f.refundId);
-        j->set("orderId", f.orderId);
-        j->set("transferId", f.transferId);
-        j->set("revokedTicketId", f.ticketId);
-        j->set("amount", f.amount);
-        j->set("currency", f.currency);
-        j->set("reason", f.reason);
-        j->set("refundedAt", f.refundedAt);
-        return Response{201, j};
-    }, "refund a posted order: reversing transfer, ticket revoked (idempotent by refundId)");
     add("POST", "/v1/operator/devices/{deviceId}/unblock", Auth::Operator, [&s](const Request& r) {
         s.unblockDevice(r.param("deviceId"));
         return Response{200, {}};
@@ -309,49 +172,6 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         return Response{200, j};
     }, "a phone's signed approval relayed by the STB (phone without a line)");
 
-    add("POST", "/v1/stb/orders/{orderId}/otp", Auth::Device, [&s](const Request& r) {
-        auto b = r.json();
-        serverapi::allowOnly(*b, {"otp"});
-        auto j = orderJson(s.otp().enter(r.caller.id, r.param("orderId"), serverapi::requireString(*b, "otp", 16)));
-        j->remove("receipt");
-        return Response{200, j};
-    }, "the one-time password the viewer typed: the order completes once the phone has acknowledged too");
-    add("GET", "/v1/stb/tickets", Auth::Device, [&s](const Request& r) {
-        Array::Ptr list = new Array;
-        for (const auto& d : s.deliveries().due(r.caller.id)) {
-            Object::Ptr j = new Object;
-            j->set("deliveryId", d.deliveryId);
-            j->set("kind", d.kind);
-            j->set("ticketId", d.ticket.ticketId);
-            j->set("eventId", d.ticket.eventId);
-            j->set("deliverAt", d.deliverAt);
-            j->set("ticket", wire::toBase64Url(d.ticket.encode()));
-            list->add(j);
-        }
-        Object::Ptr j = new Object;
-        j->set("tickets", list);
-        return Response{200, j};
-    }, "tickets due for this STB now (purchases, gifts, scheduled deliveries), until acknowledged");
-    add("POST", "/v1/stb/tickets/acknowledgements", Auth::Device, [&s](const Request& r) {
-        auto b = r.json();
-        serverapi::allowOnly(*b, {"deliveryIds"});
-        const auto ids = requireStrings(*b, "deliveryIds", 1000, 80);
-        Object::Ptr j = new Object;
-        j->set("acknowledged", static_cast<std::int64_t>(s.deliveries().acknowledge(r.caller.id, ids)));
-        return Response{200, j};
-    }, "the STB stored these deliveries: remove them from its queue (idempotent)");
-    add("GET", "/v1/stb/revocations", Auth::Device, [&s](const Request&) {
-        const auto list = s.refunds().revocations();
-        Array::Ptr ids = new Array;
-        for (const auto& id : list.revokedTicketIds) ids->add(id);
-        Object::Ptr j = new Object;
-        j->set("sequence", static_cast<std::int64_t>(list.sequence));
-        j->set("revokedTicketIds", ids);
-        j->set("revocations", wire::toBase64Url(list.encode()));
-        j->set("serverCertificate", wire::toBase64Url(s.keys().server.certificate.encode()));
-        return Response{200, j};
-    }, "revoked ticket ids, in a revocation list signed by the server key");
-
     // --- phone (signed requests) ---
     add("GET", "/v1/phone/transactions/{transactionNumber}", Auth::Phone, [&s](const Request& r) {
         const auto o = s.orderByTransaction(r.param("transactionNumber"));
@@ -384,46 +204,8 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         j->set("orders", list);
         return Response{200, j};
     }, "purchase history of the phone's account, with receipts");
-    add("GET", "/v1/phone/otps", Auth::Phone, [&s](const Request& r) {
-        Array::Ptr list = new Array;
-        for (const auto& c : s.otp().challengesForPhone(r.caller.id)) {
-            auto j = orderJson(c.order);
-            j->remove("ticket");
-            j->set("oneTimePassword", c.otp);
-            j->set("acknowledgeCode", c.acknowledgeCode);
-            list->add(j);
-        }
-        Object::Ptr j = new Object;
-        j->set("otps", list);
-        return Response{200, j};
-    }, "pending one-time-password challenges of the phone's account, with the password and acknowledge code");
-    add("POST", "/v1/phone/account/clear", Auth::Phone, [&s](const Request& r) {
-        auto b = r.json();
-        serverapi::allowOnly(*b, {});
-        return Response{200, accountJson(s.ledger().account(s.clearAccountByPhone(r.caller.id)))};
-    }, "the account holder clears a 'not me' inhibition and unblocks the account's STBs");
-    add("POST", "/v1/phone/gifts", Auth::Phone, [&s](const Request& r) {
-        auto b = r.json();
-        serverapi::allowOnly(*b, {"giftId", "eventId", "recipientDeviceId", "recipientAccountId", "amount", "currency",
-                                  "deliverAt", "message"});
-        GiftRequest g;
-        g.giftId = serverapi::requireString(*b, "giftId", 48);
-        g.eventId = serverapi::requireString(*b, "eventId", 80);
-        g.recipientDeviceId = serverapi::optionalString(*b, "recipientDeviceId", 80);
-        g.recipientAccountId = serverapi::optionalString(*b, "recipientAccountId", 80);
-        g.amount = serverapi::requireInt(*b, "amount");
-        g.currency = serverapi::requireString(*b, "currency", 3);
-        if (b->has("deliverAt")) g.deliverAt = serverapi::requireInt(*b, "deliverAt");
-        g.message = serverapi::optionalString(*b, "message", 500);
-        return Response{201, giftJson(s.gifts().give(r.caller.id, g))};
-    }, "buy a ticket for another account's STB (the signed request is the approval); answers the signed voucher");
-    add("GET", "/v1/phone/vouchers", Auth::Phone, [&s](const Request& r) {
-        Array::Ptr list = new Array;
-        for (const auto& g : s.gifts().vouchersOf(r.caller.id)) list->add(giftJson(g));
-        Object::Ptr j = new Object;
-        j->set("vouchers", list);
-        return Response{200, j};
-    }, "gifts bought by the phone's account (newest first), with signed vouchers and receipts");
+
+    addAfterSaleRoutes(router, s, owner);
 
     // --- anyone ---
     add("GET", "/v1/time", Auth::None, [&s, &serverSigner](const Request& r) {
