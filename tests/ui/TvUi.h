@@ -50,13 +50,16 @@ protected:
     // What a derived fixture adds: plugin libraries and "name": {...} sections.
     virtual std::vector<std::filesystem::path> extraPlugins() { return {}; }
     virtual std::string extraSections() { return {}; }
+    // The ppv plugin(s): the stand-in by default.
+    virtual std::vector<std::filesystem::path> ppvPlugins() { return {STANDIN_PPV_PLUGIN}; }
+    virtual int guideRows() { return 6; }
 
     void SetUp() override
     {
         const auto plugins = dir_ / "plugins";
         std::filesystem::create_directories(plugins);
         std::filesystem::create_symlink(BILLING_PLUGIN, plugins / std::filesystem::path(BILLING_PLUGIN).filename());
-        std::filesystem::create_symlink(STANDIN_PPV_PLUGIN, plugins / std::filesystem::path(STANDIN_PPV_PLUGIN).filename());
+        for (const auto& ppv : ppvPlugins()) std::filesystem::create_symlink(ppv, plugins / ppv.filename());
         std::filesystem::create_symlink(INPUT_PLUGIN, plugins / std::filesystem::path(INPUT_PLUGIN).filename());
         for (const auto& extra : extraPlugins()) std::filesystem::create_symlink(extra, plugins / extra.filename());
         // The IR receiver: a FIFO stands in for /dev/input/eventN (no uinput here).
@@ -75,7 +78,7 @@ protected:
 
         browser_ = std::make_unique<WebDriver>();
         browser_->navigate("http://127.0.0.1:" + std::to_string(port_) + "/?token=" + kTvToken);
-        ASSERT_TRUE(waitFor("return document.querySelectorAll('#main .row').length", "6")) << daemon_->output();
+        ASSERT_TRUE(waitFor("return document.querySelectorAll('#main .row').length", std::to_string(guideRows()))) << daemon_->output();
         ASSERT_TRUE(waitFor("return document.getElementById('connection').dataset.state", "online"));
     }
 
