@@ -25,8 +25,9 @@ struct DevKeys {
     testing::TempDir dir{"billing-keys"};
     std::optional<trust::SigningKey> root;
     std::optional<trust::TrustAnchor> anchor;
-    std::optional<trust::Credentials> server;                 // keytool's, no agreement key
-    wire::Certificate serverWithAgreement;                    // same key id and signing key, + X25519
+    std::optional<trust::Credentials> server;                 // keytool's (with its own agreement key)
+    wire::Certificate serverWithoutAgreement;                 // same key id and signing key, no X25519
+    wire::Certificate serverWithAgreement;                    // same key id and signing key, a test X25519
     std::optional<crypto::X25519PrivateKey> serverAgreement;
     std::optional<trust::DeviceIdentity> stb1, stb2;
 
@@ -46,6 +47,8 @@ struct DevKeys {
         const auto& raw = serverAgreement->publicKey().raw();
         c.agreementKey.assign(raw.begin(), raw.end());
         serverWithAgreement = trust::issueCertificate(c, *root);
+        c.agreementKey.clear();
+        serverWithoutAgreement = trust::issueCertificate(c, *root);
     }
     std::filesystem::path keysDir() const { return dir.path() / "keys"; }
 

@@ -203,9 +203,9 @@ TEST_F(HistoryTest, ExportsUnsettledRecordsSealedToTheServerAndSignedByTheDevice
     EXPECT_LE(small->sealed.size(), 1200u);
     EXPECT_EQ(codeOf([&] { h->exportUnsettled(300); }), ErrorCode::LimitExceeded);
 
-    // Without an agreement key there is nothing to seal to (the dev set's server certificate).
+    // Without an agreement key there is nothing to seal to.
     auto options = defaultOptions();
-    options.serverCertificate = k.server->certificate;
+    options.serverCertificate = k.serverWithoutAgreement;
     h.reset();
     h = open(options);
     EXPECT_EQ(codeOf([&] { h->exportUnsettled(16 * 1024); }), ErrorCode::Unavailable);
