@@ -4,7 +4,8 @@
 //
 // Configuration (plugins.bluetooth.*): busAddress (empty: system bus), busName,
 // adapter, name (shown to phones), pairingTimeoutSeconds, linkConfirmTimeoutSeconds,
-// pairingWindowSeconds.
+// pairingWindowSeconds, machineSecret (the trust::KeySealer's secret file that
+// seals the trusted phone list, default <data>/machine-secret as for billing).
 
 #include "BluezPeripheral.h"
 #include "PhoneLinks.h"
@@ -13,6 +14,7 @@
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/host/Plugin.h>
+#include <boxoffice/trust/KeySealer.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -40,7 +42,14 @@ public:
             context_ = &context;
             const auto& config = context.config();
             auto& logger = context.logger();
-            trusted_ = std::make_shared<TrustedPhones>(context.dataDirectory() / "trusted-phones.json");
+            const auto data = context.dataDirectory();
+            const std::string secret = config.getString("machineSecret", "");
+            auto sealer = std::make_shared<trust::MachineSecretSealer>(secret.empty() ? data / "machine-secret"
+                                                                                      : std::filesystem::path(secret));
+            trusted_ = std::make_shared<TrustedPhones>(data / "trusted-phones.sealed", std::move(sealer),
+                                                       data / "trusted-phones.json");
+            // A refused list is not fatal: the STB works, the phones pair again.
+            if (!trusted_->problem().empty()) logger.error(trusted_->problem());
             pairingWindow_ = seconds(config, "pairingWindowSeconds", 120);
 
             PhoneLinks::Options linkOptions;
@@ -131,6 +140,7 @@ private:
             o->set("notifying", s.notifying);
             o->set("pairingOpen", links_->pairingOpen());
             o->set("links", links_->linksStatus());
+            o->set("trustedPhonesProblem", trusted_->problem());
             return o;
         });
         context.addMethod("bluetooth.1.startPairing", "control", [this](const rpc::Request& r) -> Var {
