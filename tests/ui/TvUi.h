@@ -103,7 +103,7 @@ protected:
     bool waitFor(const std::string& script, const std::string& expected)
     {
         std::string last;
-        const bool ok = eventually([&] { return (last = browser_->text(script)) == expected; }, 5s);
+        const bool ok = eventually([&] { return (last = browser_->text(script)) == expected; }, 10s);  // generous: CI runs ASan on 2 busy cores
         if (!ok) std::cerr << "waited for '" << expected << "', got '" << last << "' from: " << script << '\n';
         return ok;
     }
