@@ -2,7 +2,8 @@
 // (HTTPS, mutual TLS with the device certificate) for ppv and others, and runs the
 // sync worker (SyncEngine.h): history upload + acknowledgements + settlement results,
 // trusted time, revocations, store-and-forward with backoff. JSON-RPC: sync.1.status,
-// sync.1.syncNow.
+// sync.1.syncNow; registration (Registration.h): sync.1.register, sync.1.registration,
+// event sync.1.registrationChanged.
 //
 // Configuration (plugins.sync.*):
 //   host, port          the operator server (port 0 or missing: no line, ServerLink answers Unavailable)
@@ -16,8 +17,11 @@
 //   revocationsFile     the verified revocation list kept for the wallet (default <data>/revocations.bin)
 //   retryInitialMs (1000), retryMaxSeconds (300), pollSeconds (60), timeSeconds (3600),
 //   revocationSeconds (900), batchRecords (64)
+//   deviceCertificate   the device's wire certificate for registration (default <deviceDirectory>/device.cert)
+//   registrationPollSeconds (3)   how often a pending registration code is checked
 
 #include "HttpsLink.h"
+#include "Registration.h"
 #include "SyncEngine.h"
 
 #include <boxoffice/base/Error.h>
@@ -99,15 +103,27 @@ public:
             auto sealer = std::make_shared<trust::MachineSecretSealer>(pathOf(c, "machineSecret", data / "machine-secret"));
             auto clock = std::make_shared<trust::TrustedClock>(pathOf(c, "clockState", data / "clock.state"), sealer);
 
+            const auto pollSeconds = c.getInt64("registrationPollSeconds", 3);
+            if (pollSeconds < 1 || pollSeconds > 3600)
+                throw Error(ErrorCode::InvalidArgument, "plugins.sync.registrationPollSeconds must be 1..3600");
+
             link_ = std::make_shared<HttpsLink>(std::move(link));
-            auto outbox = std::make_shared<Outbox>(pathOf(c, "database", data / "outbox.db"));
+            const auto database = pathOf(c, "database", data / "outbox.db");
+            auto outbox = std::make_shared<Outbox>(database);
             engine_ = std::make_unique<SyncEngine>(link_, history, outbox, clock, std::move(options), context.logger());
+            registration_ = std::make_unique<Registration>(
+                link_, pathOf(c, "deviceCertificate", device.empty() ? device : device / "device.cert"),
+                "sqlite:" + database.string(), std::chrono::seconds(pollSeconds),
+                [&context](const RegistrationState& s) { context.emit("sync.1.registrationChanged", toJson(s)); },
+                context.logger());
             addApi(context);
             context.services().publish<boxoffice::sync::ServerLink>(link_, context.pluginName());
             engine_->start();
+            registration_->start();
             if (!link_->configured()) context.logger().information("sync: no operator server configured: no line");
             return {};
         } catch (const std::exception& e) {
+            registration_.reset();
             engine_.reset();
             link_.reset();
             return std::string("sync: ") + e.what();
@@ -116,8 +132,10 @@ public:
 
     void deinitialize() override
     {
+        if (registration_) registration_->stop();
         if (engine_) engine_->stop();
         if (context_) context_->services().withdraw<boxoffice::sync::ServerLink>(context_->pluginName());
+        registration_.reset();
         engine_.reset();
         link_.reset();
     }
@@ -129,11 +147,17 @@ private:
         context.addMethod("sync.1.status", "read", [this](const rpc::Request&) -> Var { return toJson(engine_->status()); });
         context.addMethod("sync.1.syncNow", "control",
                           [this](const rpc::Request&) -> Var { return toJson(engine_->syncNow()); });
+        context.addMethod("sync.1.register", "control",
+                          [this](const rpc::Request&) -> Var { return toJson(registration_->begin()); });
+        context.addMethod("sync.1.registration", "read",
+                          [this](const rpc::Request&) -> Var { return toJson(registration_->current()); });
+        context.addEvent("sync.1.registrationChanged", "read");
     }
 
     host::PluginContext* context_ = nullptr;
     std::shared_ptr<HttpsLink> link_;
     std::unique_ptr<SyncEngine> engine_;
+    std::unique_ptr<Registration> registration_;
 };
 
 } // namespace boxoffice::plugins::sync
