@@ -181,7 +181,7 @@ const guide = {
       class: 'row focusable', 'data-id': ev.eventId, ok: () => open(eventScreen(ev)),
     },
     h('span', { class: 'title' }, ev.title),
-    h('span', {}, `${time(ev.startsAt)}–${time(ev.endsAt)}`),
+    h('span', {}, `${when(ev.startsAt)}–${time(ev.endsAt)}`),
     h('span', { class: 'price' }, money(ev.price, ev.currency)),
     h('span', {}, h('span', { class: 'badge', 'data-state': ev.state }, stateLabel[ev.state] || ev.state), ' ',
       h('small', { class: 'muted window' }, windowText(ev))))))];
