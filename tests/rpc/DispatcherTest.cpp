@@ -2,6 +2,7 @@
 // notifications, scopes, parameter typing and owner withdrawal.
 
 #include <boxoffice/base/Error.h>
+#include <boxoffice/rpc/DetailedError.h>
 #include <boxoffice/rpc/Dispatcher.h>
 
 #include <Poco/JSON/Array.h>
@@ -44,6 +45,10 @@ protected:
         dispatcher.addMethod("test.1.expired", "read", [](const Request&) -> Poco::Dynamic::Var {
             throw Error(ErrorCode::Expired, "ticket expired at 12:00");
         }, "test");
+        dispatcher.addMethod("test.1.refuse", "read", [](const Request&) -> Poco::Dynamic::Var {
+            throw DetailedError(ErrorCode::PermissionDenied, "pin-wrong: wrong PIN, 2 attempts left",
+                                {{"reason", "pin-wrong"}, {"attemptsLeft", 2}, {"error", "overridden?"}});
+        }, "test");
         dispatcher.addMethod("test.1.purchase", "purchase", [](const Request&) { return Poco::Dynamic::Var(true); },
                              "test");
     }
@@ -81,6 +86,20 @@ TEST_F(DispatcherTest, InvalidRequests)
     EXPECT_EQ(errorCode(handle(R"({"jsonrpc":"2.0","id":1,"method":"test.1.echo","params":"x"})")), -32600);
     EXPECT_EQ(errorCode(handle(R"({"jsonrpc":"2.0","id":{"a":1},"method":"test.1.echo"})")), -32600);
     EXPECT_EQ(errorCode(handle(R"([])")), -32600);
+}
+
+TEST_F(DispatcherTest, DetailedErrorsAddTheirFieldsToData)
+{
+    const auto reply = parseObject(handle(R"({"jsonrpc":"2.0","id":5,"method":"test.1.refuse"})"));
+    const auto error = reply->getObject("error");
+    EXPECT_EQ(error->getValue<int>("code"), -32002);  // PermissionDenied maps to forbidden
+    EXPECT_EQ(error->getValue<std::string>("message"), "pin-wrong: wrong PIN, 2 attempts left");
+    const auto data = error->getObject("data");
+    EXPECT_EQ(data->getValue<std::string>("error"), "permission denied");  // the handler cannot replace it
+    EXPECT_EQ(data->getValue<std::string>("reason"), "pin-wrong");
+    EXPECT_EQ(data->getValue<int>("attemptsLeft"), 2);
+    // A notification still gets no answer.
+    EXPECT_EQ(handle(R"({"jsonrpc":"2.0","method":"test.1.refuse"})"), "<none>");
 }
 
 TEST_F(DispatcherTest, MethodNotFound)

@@ -1,4 +1,5 @@
 #include <boxoffice/rpc/Dispatcher.h>
+#include <boxoffice/rpc/DetailedError.h>
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/rpc/ErrorMapping.h>
@@ -270,7 +271,15 @@ Var Dispatcher::handleOne(const Var& message, const Caller& caller)
     } catch (const Error& error) {
         const auto object = toErrorObject(error);
         if (object.code == InternalError) logger_.error("%s failed: %s", methodName, std::string(error.what()));
-        return fail(object.code, object.message, object.keyword);
+        Var failed = fail(object.code, object.message, object.keyword);
+        if (const auto* detailed = dynamic_cast<const DetailedError*>(&error); detailed && !failed.isEmpty()) {
+            Object::Ptr answer = failed.extract<Object::Ptr>();
+            Object::Ptr errorObject = answer->getObject("error");
+            Object::Ptr data = errorObject->getObject("data");
+            for (const auto& [key, value] : detailed->details())
+                if (key != "error") data->set(key, value);
+        }
+        return failed;
     } catch (const Poco::Exception& error) {
         logger_.error("%s failed: %s", methodName, error.displayText());
     } catch (const std::exception& error) {
