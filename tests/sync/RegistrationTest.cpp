@@ -299,7 +299,8 @@ TEST_F(RegistrationTest, ServerRefusalIsPassedOnWithItsMessage)
     const auto error = failure("sync.1.register");
     const auto message = error->getValue<std::string>("message");
     EXPECT_EQ(message.rfind("the server refused the registration: ", 0), 0u) << message;
-    EXPECT_NE(keyword(error), "unavailable") << message;
+    EXPECT_EQ(keyword(error), "wrong audience") << message;
+    EXPECT_NE(message.find("not this TLS client's"), std::string::npos) << message;
     EXPECT_EQ(result("sync.1.registration")->getValue<std::string>("state"), "unregistered");
 }
 
