@@ -458,10 +458,14 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
         ASSERT_EQ(r.status, 201) << r.raw;
     };
     gift("gift-1", "ev-opera", 300, 0);
-    gift("gift-2", "ev-otp", 250, ::time(nullptr) + 2);
-    EXPECT_EQ(object("ppv.1.refresh")->getValue<int>("ticketsAdded"), 1);
+    const auto scheduledAt = ::time(nullptr) + 4;
+    gift("gift-2", "ev-otp", 250, scheduledAt);
+    const auto delivered = object("ppv.1.refresh")->getValue<int>("ticketsAdded");
     EXPECT_EQ(stateOf("ev-opera"), "owned");
-    EXPECT_EQ(stateOf("ev-otp"), "on-sale");
+    if (::time(nullptr) < scheduledAt) {   // (a very slow machine may already be past it)
+        EXPECT_LE(delivered, 1);   // (the feeder may have fetched gift-1 itself)
+        EXPECT_EQ(stateOf("ev-otp"), "on-sale");
+    }
     // Acknowledged: not offered again; the scheduled one arrives when due.
     EXPECT_TRUE(boxoffice::testing::eventually([&] {
         object("ppv.1.refresh");
