@@ -152,6 +152,16 @@ TEST_F(ServerProcessTest, CompletePurchaseOverHttps) {
     EXPECT_EQ(balance(server, "studio"), 1200);
     expectInvariants(server);
 
+    // Prometheus: request counters and latency, plus the settlement plugin's order gauges.
+    const auto metrics = server.operatorClient().get("/metrics");
+    ASSERT_EQ(metrics.status, 200);
+    EXPECT_NE(metrics.raw.find("boxoffice_http_requests_total{route=\"POST /v1/stb/orders\",status=\"201\"} 1"),
+              std::string::npos) << metrics.raw;
+    EXPECT_NE(metrics.raw.find("boxoffice_settlement_orders{state=\"closed\",currency=\"EUR\"} 1"), std::string::npos)
+        << metrics.raw;
+    EXPECT_NE(metrics.raw.find("boxoffice_settlement_order_amount{state=\"closed\",currency=\"EUR\"} 1200"),
+              std::string::npos) << metrics.raw;
+
     r = Client(server.base()).get("/v1/time");
     ASSERT_EQ(r.status, 200);
     EXPECT_NEAR(static_cast<double>(obj(r)->getValue<std::int64_t>("time")), static_cast<double>(::time(nullptr)), 60);

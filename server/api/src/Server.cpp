@@ -80,6 +80,7 @@ struct Server::Impl {
 
     mutable std::shared_mutex routesMutex;
     std::vector<Route> routes;
+    std::vector<std::pair<std::string, Router::MetricsSource>> metricsSources;  // under routesMutex
     PhoneKeyLookup phoneKeys;
     DeviceCheck deviceCheck;
     rpc::TokenStore operators;
@@ -127,8 +128,13 @@ struct Server::Impl {
 
     std::string metricsText()
     {
-        std::lock_guard lock(metricsMutex);
+        std::vector<std::pair<std::string, Router::MetricsSource>> sources;
+        {
+            std::shared_lock routesLock(routesMutex);
+            sources = metricsSources;
+        }
         std::ostringstream out;
+        std::unique_lock lock(metricsMutex);
         out << "# HELP boxoffice_http_requests_total HTTP requests by route and status.\n"
                "# TYPE boxoffice_http_requests_total counter\n";
         for (const auto& [key, count] : requestCounts)
@@ -145,6 +151,14 @@ struct Server::Impl {
         out << "boxoffice_http_request_seconds_bucket{le=\"+Inf\"} " << cumulative << "\n";
         out << "boxoffice_http_request_seconds_sum " << latencySum << "\n";
         out << "boxoffice_http_request_seconds_count " << latencyCount << "\n";
+        lock.unlock();  // sources may query the database: not under the counters' lock
+        for (const auto& [owner, source] : sources) {
+            try {
+                out << source();
+            } catch (const std::exception& e) {
+                out << "# metrics of " << owner << " unavailable: " << e.what() << "\n";
+            }
+        }
         return out.str();
     }
 
@@ -476,6 +490,13 @@ void Server::removeOwner(const std::string& owner)
 {
     std::unique_lock lock(impl_->routesMutex);
     std::erase_if(impl_->routes, [&](const Route& r) { return r.owner == owner; });
+    std::erase_if(impl_->metricsSources, [&](const auto& s) { return s.first == owner; });
+}
+
+void Server::addMetrics(const std::string& owner, MetricsSource source)
+{
+    std::unique_lock lock(impl_->routesMutex);
+    impl_->metricsSources.emplace_back(owner, std::move(source));
 }
 
 std::vector<Route> Server::routes() const

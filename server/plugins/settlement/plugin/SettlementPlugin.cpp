@@ -17,10 +17,32 @@
 #include <Poco/Util/AbstractConfiguration.h>
 
 #include <memory>
+#include <sstream>
 
 namespace {
 
 using namespace boxoffice;
+
+// Orders by state and their amounts, from the database: the same totals from every
+// server process sharing it (Prometheus gauges; amounts in minor units per currency).
+std::string orderMetrics(settlement::Settlement& s)
+{
+    const auto rows = s.ledger().database().read([](storage::Transaction& tx) {
+        return tx.query("SELECT state, currency, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)"
+                        " FROM stl_order GROUP BY state, currency ORDER BY state, currency");
+    });
+    std::ostringstream count, amount;
+    count << "# HELP boxoffice_settlement_orders Orders by state (pending, approved, closed, declined, not-me, expired, ...).\n"
+             "# TYPE boxoffice_settlement_orders gauge\n";
+    amount << "# HELP boxoffice_settlement_order_amount Sum of order amounts by state, in minor units.\n"
+              "# TYPE boxoffice_settlement_order_amount gauge\n";
+    for (const auto& row : rows) {
+        const auto labels = "{state=\"" + row.text(0) + "\",currency=\"" + row.text(1) + "\"}";
+        count << "boxoffice_settlement_orders" << labels << ' ' << row.int64(2) << '\n';
+        amount << "boxoffice_settlement_order_amount" << labels << ' ' << row.int64(3) << '\n';
+    }
+    return count.str() + amount.str();
+}
 
 class SettlementPlugin : public host::Plugin {
 public:
@@ -40,6 +62,7 @@ public:
             router_->setPhoneKeyLookup([s = settlement_.get()](const std::string& id) { return s->phoneKey(id); });
             router_->setDeviceCheck([s = settlement_.get()](const std::string& id) { s->checkDevice(id); });
             settlement::addRoutes(*router_, *settlement_, *signer_, context.pluginName());
+            router_->addMetrics(context.pluginName(), [s = settlement_.get()] { return orderMetrics(*s); });
             logger_ = &context.logger();
             const long sweep = c.getInt("sweepSeconds", 5) * 1000L;
             timer_ = std::make_unique<Poco::Timer>(sweep, sweep);

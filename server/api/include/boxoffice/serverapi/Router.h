@@ -30,6 +30,12 @@ public:
     virtual void removeOwner(const std::string& owner) = 0;
     virtual std::vector<Route> routes() const = 0;
 
+    // More Prometheus text for GET /metrics from a plugin (e.g. counts read from the
+    // shared database, so every server process reports the same totals); withdrawn
+    // with the owner's routes. A source that throws is reported as a comment line.
+    using MetricsSource = std::function<std::string()>;
+    virtual void addMetrics(const std::string& owner, MetricsSource source) = 0;
+
     virtual void setPhoneKeyLookup(PhoneKeyLookup lookup) = 0;
     virtual void setDeviceCheck(DeviceCheck check) = 0;
 };

@@ -55,6 +55,7 @@ public:
     // Router
     void add(Route route) override;
     void removeOwner(const std::string& owner) override;
+    void addMetrics(const std::string& owner, MetricsSource source) override;
     std::vector<Route> routes() const override;
     void setPhoneKeyLookup(PhoneKeyLookup lookup) override;
     void setDeviceCheck(DeviceCheck check) override;
