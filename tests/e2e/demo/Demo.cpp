@@ -7,7 +7,8 @@
 //   fake BlueZ     (a private dbus-daemon with the test org.bluez: no radio on build machines)
 //   phone          (the reference phone library, over the fake radio and its own HTTPS line)
 //
-// It registers the STB and the phone with the operator, pairs the phone, shows that the
+// It registers the phone's key with the operator, registers the STB with the device-code flow
+// (the TV shows a code, the phone presents it over its own line), pairs the phone, shows that the
 // event does not play without a ticket, buys it with the purchase PIN, approves it on the
 // phone, plays it, and prints the billing history and the phone's receipt. Artefacts in
 // --out: before.png (what the screen shows without a ticket), after.png (a frame of the
@@ -202,13 +203,12 @@ int demo(const fs::path& out)
              R"(,"endsAt":)" + std::to_string(now + 7200) + R"(,"blackout":false,"eventKeyId":"ev-demo/1"})");
     say("account acct-alice with 20.00 EUR prepaid; event ev-final 'The Final' at 4.50 EUR");
 
-    step("Registration: the STB's device certificate and the phone's P-256 key bound to Alice's account");
-    post("POST", "/v1/operator/devices",
-         R"({"certificate":")" + server::test::certificateField(keys / "devices/stb-1/device.cert") + R"(","accountId":"acct-alice"})");
+    step("The phone's P-256 key registered for Alice's account (operator)");
     const auto phoneCreds = trust::loadPhone(keys / "phones/phone-1");
     post("POST", "/v1/operator/phones",
          R"({"certificate":")" + server::test::certificateField(keys / "phones/phone-1/phone.cert") + R"(","accountId":"acct-alice"})");
-    say("stb-1 and phone " + phoneCreds.certificate.subject + " registered");
+    say("phone " + phoneCreds.certificate.subject + " registered");
+    auto phoneLine = server.phoneClient();  // the phone's own HTTPS line, requests signed with its key
 
     step("Fake BlueZ on a private dbus-daemon (no radio here), then boxofficed with its plugins and the TV UI");
     fakebluez::PrivateBus bus;
@@ -240,7 +240,7 @@ int demo(const fs::path& out)
     Tv tv(stb.port, token);
     tv.call("host.1.subscribe", params({{"events", Poco::JSON::Array::Ptr([] {
                                                     Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
-                                                    for (const char* e : {"ppv.1.orderChanged", "ppv.1.ticketAdded",
+                                                    for (const char* e : {"ppv.1.orderChanged", "ppv.1.ticketAdded", "sync.1.registrationChanged",
                                                                           "bluetooth.1.linkConfirmation", "bluetooth.1.pairingCode"})
                                                         a->add(std::string(e));
                                                     return a;
@@ -249,11 +249,25 @@ int demo(const fs::path& out)
     for (std::size_t i = 0; i < plugins->size(); ++i) {
         const auto p = plugins->getObject(static_cast<unsigned>(i));
         const auto name = p->getValue<std::string>("name"), state = p->getValue<std::string>("state");
-        say("plugin " + name + ": " + state + (p->has("reason") ? " (" + p->getValue<std::string>("reason") + ")" : ""));
+        say("plugin " + name + ": " + state + (p->optValue<std::string>("reason", "").empty() ? "" : " (" + p->getValue<std::string>("reason") + ")"));
         const bool needed = name == "bluetooth" || name == "billing" || name == "descrambler" || name == "sync" || name == "ppv";
         if (needed && state != "activated") throw std::runtime_error("plugin " + name + " is " + state);
     }
     say("TV UI at http://127.0.0.1:" + std::to_string(stb.port) + "/");
+
+    step("Registering the STB: the TV shows a short code, the phone presents it over its own line");
+    const auto registration = tv.object("sync.1.register");
+    const auto registrationCode = registration->getValue<std::string>("code");
+    say("TV shows registration code " + registrationCode);
+    Object::Ptr presented = new Object;
+    presented->set("code", registrationCode);
+    const auto bound = phoneLine.call("POST", "/v1/phone/registrations", json(presented));
+    if (bound.status != 200) throw std::runtime_error("the server refused the code: " + bound.raw);
+    const auto registered = tv.waitFor("sync.1.registrationChanged", 30s, [](const Object::Ptr& p) {
+        return p->getValue<std::string>("state") == "registered";
+    });
+    if (!registered) throw std::runtime_error("the STB never learnt that it is registered");
+    say("stb-1 registered to account " + registered->getValue<std::string>("accountId"));
 
     step("Pairing the phone: numeric comparison at the link layer, then the application code, both confirmed on the TV");
     auto link = std::make_shared<phone::FakeRadioLink>(phone::FakeRadioLink::Options{bus.address(), "AA:BB:CC:DD:EE:01", 185});
@@ -282,7 +296,6 @@ int demo(const fs::path& out)
     std::mutex phoneMutex;
     std::vector<std::string> phoneLog;
     std::optional<wire::Receipt> receipt;
-    auto phoneLine = server.phoneClient();
     phone.onMessage([&](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
         using bluetooth::MessageType;
         std::lock_guard lock(phoneMutex);
