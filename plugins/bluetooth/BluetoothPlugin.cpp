@@ -87,6 +87,9 @@ public:
             links_->onAdvertisingWanted([this](bool wanted) {
                 if (peripheral_) peripheral_->setAdvertising(wanted);
             });
+            links_->onPhoneTrusted([this](const std::string& device) {
+                if (peripheral_) peripheral_->setTrusted(device);
+            });
             peripheral_->start();
             context.services().publish<boxoffice::bluetooth::PhoneChannel>(links_, context.pluginName());
             return {};

@@ -135,6 +135,24 @@ void BluezPeripheral::setAdvertising(bool wanted)
     wake_.notify_all();
 }
 
+void BluezPeripheral::setTrusted(const std::string& device)
+{
+    quietly(logger_, "Device1.Trusted", [&] {
+        std::shared_ptr<Bus> bus;
+        {
+            std::lock_guard lock(mutex_);
+            bus = bus_;
+        }
+        if (!bus || bus->lost) throw Error(ErrorCode::Unavailable, "not connected to the bus");
+        std::lock_guard use(bus->useMutex);
+        if (!bus->connection) throw Error(ErrorCode::Unavailable, "not connected to the bus");
+        auto proxy = sdbus::createProxy(*bus->connection, "org.bluez", device);
+        proxy->callMethod("Set").onInterface(kProperties).withTimeout(std::chrono::seconds(5))
+            .withArguments(std::string("org.bluez.Device1"), std::string("Trusted"), sdbus::Variant(true));
+        logger_.information("device %s marked trusted", device);
+    });
+}
+
 BluezPeripheral::Status BluezPeripheral::status() const
 {
     std::lock_guard lock(mutex_);

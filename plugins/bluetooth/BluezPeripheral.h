@@ -74,6 +74,12 @@ public:
     // subscribed or the bus is down. The caller sizes it to the phone's MTU.
     void notify(ByteView fragment);
 
+    // Sets org.bluez.Device1.Trusted on `device` (an object path) once the phone
+    // completed application pairing over that link, so bluetoothd stops asking the
+    // agent to authorize it. Call from a worker thread (it waits for bluetoothd's
+    // answer); failures are logged, not thrown: the app-level trust does not depend on it.
+    void setTrusted(const std::string& device);
+
     Status status() const;
 
 private:

@@ -93,6 +93,11 @@ void PhoneLinks::onAdvertisingWanted(std::function<void(bool)> callback)
     updateAdvertising();
 }
 
+void PhoneLinks::onPhoneTrusted(std::function<void(const std::string&)> callback)
+{
+    phoneTrusted_ = std::move(callback);
+}
+
 void PhoneLinks::updateAdvertising()
 {
     if (advertisingWanted_) advertisingWanted_(pairingOpen() || !trusted_->empty());
@@ -588,6 +593,8 @@ void PhoneLinks::finishPairing(const std::shared_ptr<Link>& link)
     sendRaw(link, done);
     sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
     logger_.information("phone %s (%s) paired", result.phoneId, result.phoneName);
+    // Only now: a link-layer bond alone is phone-wide, not the app's (research: Trusted after app pairing).
+    if (phoneTrusted_) phoneTrusted_(link->device);
     auto p = object();
     p->set("stage", "app");
     p->set("phoneId", result.phoneId);

@@ -51,6 +51,9 @@ public:
     void stop();
     // Called whenever whether we should advertise may have changed.
     void onAdvertisingWanted(std::function<void(bool)> callback);
+    // Called (worker thread) with the device path of a link whose phone completed
+    // application pairing: the link layer may now trust it too.
+    void onPhoneTrusted(std::function<void(const std::string& device)> callback);
 
     // From BluezPeripheral (D-Bus loop thread).
     void onWrite(const std::string& device, std::uint16_t mtu, ByteView fragment);
@@ -109,6 +112,7 @@ private:
     Emit emit_;
     Poco::Logger& logger_;
     std::function<void(bool)> advertisingWanted_;
+    std::function<void(const std::string&)> phoneTrusted_;
 
     mutable std::mutex mutex_;  // links, pairing state, pending requests, handlers
     std::map<std::string, std::shared_ptr<Link>> links_;  // by device path

@@ -103,6 +103,8 @@ TEST(BluetoothPlugin, PairingAcceptedGivesASessionAndAPersistedTrustedPhone)
     struct stat st {};
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
+    // Application pairing done: the link layer trusts the device too (Device1.Trusted).
+    EXPECT_TRUE(rig.fake().waitFor([](const auto& s) { return s.trusted.count("AA:BB:CC:DD:EE:01") > 0; }, 5s));
     // Paired: the advertisement stays on so the phone can come back.
     EXPECT_TRUE(rig.fake().waitFor([](const auto& s) { return s.advertising; }, 5s));
 }
@@ -229,6 +231,8 @@ TEST(BluetoothPlugin, PhoneThatSkippedApplicationPairingIsRefused)
     // And pairing is closed.
     EXPECT_EQ(codeOf([&] { t.phone->pair([](const std::string&) { return true; }, 5s); }), ErrorCode::PermissionDenied);
     EXPECT_EQ(t.phone->lastAlert()->code, bt::AlertCode::PairingClosed);
+    // A link-layer bond alone never makes the device Trusted.
+    EXPECT_TRUE(rig.fake().state().trusted.empty());
 }
 
 TEST(BluetoothPlugin, TamperedReplayedReorderedAndTruncatedFramesRejectedSessionSurvives)

@@ -345,6 +345,20 @@ struct FakeBluez::Impl {
             });
             o.registerProperty("Paired").onInterface(kDevice).withGetter([this, path] { return paired(path); });
             o.registerProperty("Bonded").onInterface(kDevice).withGetter([this, path] { return paired(path); });
+            // Writable by applications (bluetoothd: property_set_trust).
+            o.registerProperty("Trusted").onInterface(kDevice)
+                .withGetter([this, address] {
+                    std::lock_guard l(mutex);
+                    return state.trusted.count(address) > 0;
+                })
+                .withSetter([this, address](const bool& value) {
+                    {
+                        std::lock_guard l(mutex);
+                        if (value) state.trusted.insert(address);
+                        else state.trusted.erase(address);
+                    }
+                    notifyChanged();
+                });
             o.finishRegistration();
             o.emitInterfacesAddedSignal();
         }

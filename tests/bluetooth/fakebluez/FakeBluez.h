@@ -53,6 +53,7 @@ public:
         std::map<std::string, sdbus::Variant> advertisement;
         std::string agentCapability;      // of the default agent, empty if none
         std::string lastError;            // last registration refusal
+        std::set<std::string> trusted;    // addresses whose Device1.Trusted the application set to true
     };
     State state() const;
 
