@@ -6,6 +6,14 @@
 //   boxoffice-phone --bus ADDR ping --count 10 session, round trips, latency
 //   boxoffice-phone --bus ADDR listen --approve   answer settlement requests
 //   boxoffice-phone --bus ADDR info
+//   boxoffice-phone --server HOST:PORT --ca CA --credentials DIR register CODE
+//   boxoffice-phone --server HOST:PORT --ca CA --credentials DIR purchases
+//   boxoffice-phone --bus ADDR --server ... --credentials DIR listen --approve
+//
+// --credentials names the phone's keytool directory (sign.key.pem, phone.cert):
+// the key the phone registered with the server, also its Bluetooth key when the
+// state file is created. --server gives the phone its own HTTPS line; without
+// it approvals go back to the STB to relay.
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
@@ -14,6 +22,12 @@
 #include <boxoffice/crypto/Random.h>
 #include <boxoffice/phone/FakeRadioLink.h>
 #include <boxoffice/phone/Phone.h>
+#include <boxoffice/phone/ServerLine.h>
+#include <boxoffice/phone/Settler.h>
+#include <boxoffice/serverapi/Client.h>
+#include <boxoffice/trust/KeyFiles.h>
+
+#include <filesystem>
 
 #include <chrono>
 #include <csignal>
@@ -33,12 +47,17 @@ volatile std::sig_atomic_t interrupted = 0;
 int usage()
 {
     std::cerr << "usage: boxoffice-phone [--bus ADDRESS] [--address AA:BB:CC:DD:EE:FF] [--mtu N] [--state FILE]\n"
-                 "                       [--name NAME] [--stb NAME] COMMAND [ARGS]\n"
+                 "                       [--name NAME] [--stb NAME] [--server HOST:PORT --ca FILE]\n"
+                 "                       [--credentials PHONE_DIR] COMMAND [ARGS]\n"
                  "commands:\n"
+                 "  register CODE                        bind the STB showing CODE to the phone's account (server)\n"
+                 "  purchases                            the account's purchases and receipts (server)\n"
                  "  info                                 show the STB's info characteristic\n"
                  "  pair [--yes] [--passkey N]           pair (link, then application), confirming the codes\n"
                  "  ping [--count N] [--size BYTES]      open a session and measure round trips\n"
-                 "  listen [--approve] [--seconds N]     open a session and answer the STB's messages\n"
+                 "  listen [--approve] [--seconds N]     open a session and answer the STB's messages:\n"
+                 "                                       settlement requests approved (signed) over the server\n"
+                 "                                       line, or relayed by the STB without --server\n"
                  "  forget STB                           drop the pairing with STB\n";
     return 2;
 }
@@ -75,6 +94,30 @@ void describe(const bt::Message& m)
     std::cout << '\n';
 }
 
+std::string money(std::int64_t minor, const std::string& currency)
+{
+    return std::to_string(minor / 100) + '.' + (minor % 100 < 10 ? "0" : "") + std::to_string(minor % 100) + ' ' + currency;
+}
+
+// The phone's line to the server from --server HOST:PORT, --ca and --credentials.
+std::shared_ptr<phone::ServerLine> serverLine(std::map<std::string, std::string>& options)
+{
+    if (!options.count("server")) return std::make_shared<phone::OfflineServerLine>();
+    if (!options.count("credentials") || !options.count("ca"))
+        throw Error(ErrorCode::InvalidArgument, "--server needs --ca and --credentials");
+    const auto& server = options["server"];
+    const auto colon = server.rfind(':');
+    if (colon == std::string::npos) throw Error(ErrorCode::InvalidArgument, "--server must read HOST:PORT");
+    serverapi::ClientOptions c;
+    c.host = server.substr(0, colon);
+    c.port = static_cast<std::uint16_t>(std::stoi(server.substr(colon + 1)));
+    c.serverCa = options["ca"];
+    const std::filesystem::path dir = options["credentials"];
+    c.phoneId = trust::loadPhone(dir).certificate.subject;
+    c.phoneKey = crypto::P256PrivateKey::fromPem(trust::readKeyFile(dir / "sign.key.pem"));
+    return std::make_shared<phone::HttpsServerLine>(c);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -91,12 +134,36 @@ int main(int argc, char** argv)
         else if (arg.rfind("--", 0) == 0) return usage();
         else rest.push_back(arg);
     }
-    if (rest.empty() || options["bus"].empty()) return usage();
+    if (rest.empty()) return usage();
     const std::string command = rest[0];
+    const bool serverOnly = command == "register" || command == "purchases";
+    if (!serverOnly && options["bus"].empty()) return usage();
     std::signal(SIGINT, [](int) { interrupted = 1; });
     std::signal(SIGTERM, [](int) { interrupted = 1; });
 
     try {
+        if (serverOnly) {
+            auto line = serverLine(options);
+            if (!line->available()) throw Error(ErrorCode::InvalidArgument, command + " needs --server");
+            if (command == "register") {
+                if (rest.size() != 2) return usage();
+                const auto r = line->registerStb(rest[1]);
+                std::cout << "registered STB " << r.deviceId << " to account " << r.accountId << " (" << r.state << ")\n";
+                return 0;
+            }
+            for (const auto& o : line->purchases())
+                std::cout << o.orderId << ' ' << o.eventId << ' ' << money(o.amount, o.currency) << " to " << o.payee
+                          << " from " << o.deviceId << ": " << o.state
+                          << (o.receipt ? " receipt " + o.receipt->receiptId : std::string()) << '\n';
+            return 0;
+        }
+        if (options.count("credentials") && !std::filesystem::exists(options["state"])) {
+            // The key registered with the server is also the phone's Bluetooth key.
+            phone::Phone created(crypto::P256PrivateKey::fromPem(trust::readKeyFile(
+                                     std::filesystem::path(options["credentials"]) / "sign.key.pem")),
+                                 options["name"]);
+            created.save(options["state"]);
+        }
         auto me = phone::Phone::open(options["state"], options["name"]);
         if (command == "forget") {
             if (rest.size() != 2) return usage();
@@ -156,20 +223,33 @@ int main(int argc, char** argv)
         }
         if (command == "listen") {
             const bool approve = flags["approve"];
-            me->onMessage([approve](const bt::Message& m) -> std::optional<bt::Message> {
+            std::shared_ptr<phone::Settler> settler;
+            if (options.count("credentials")) {
+                const auto creds = trust::loadPhone(options["credentials"]);
+                settler = std::make_shared<phone::Settler>(
+                    creds.certificate.subject, creds.key, serverLine(options), [approve](const phone::ServerOrder& o) {
+                        std::cout << "approve " << money(o.amount, o.currency) << " to " << o.payee << " (order "
+                                  << o.orderId << ")? " << (approve ? "yes" : "no") << std::endl;
+                        return approve;
+                    });
+            }
+            me->onMessage([approve, settler](const bt::Message& m) -> std::optional<bt::Message> {
                 describe(m);
-                if (m.type == bt::MessageType::SettlementRequest) {
-                    const auto r = bt::SettlementRequestBody::decode(m.body);
-                    if (!approve)
-                        return bt::Message{bt::MessageType::Result, 0, 0,
-                                           bt::ResultBody{false, "permission denied", "declined on the phone", {}}.encode()};
-                    // Without a server line (not wired yet) the approval goes back for the STB to relay.
-                    return bt::Message{bt::MessageType::Approval, 0, 0, bt::ApprovalBody{r.transactionId, true, r.order}.encode()};
-                }
-                if (m.type == bt::MessageType::Receipt) {
-                    const auto r = bt::ReceiptBody::decode(m.body);
-                    return bt::Message{bt::MessageType::Acknowledgement, 0, 0,
-                                       bt::AcknowledgementBody{r.transactionId, {}}.encode()};
+                if (settler) {
+                    auto reply = settler->handle(m);
+                    if (reply && reply->type == bt::MessageType::Result) {
+                        const auto r = bt::ResultBody::decode(reply->body);
+                        std::cout << "-> " << (r.ok ? "ok" : "refused") << ": " << r.text << std::endl;
+                    }
+                    if (reply) return reply;
+                } else if (m.type == bt::MessageType::SettlementRequest) {
+                    // Without the phone's registered key there is nothing valid to sign.
+                    return bt::Message{bt::MessageType::Result, 0, 0,
+                                       bt::ResultBody{false, "permission denied",
+                                                      approve ? "the phone has no registered key (--credentials)"
+                                                              : "declined on the phone",
+                                                      {}}
+                                           .encode()};
                 }
                 return bt::Message{bt::MessageType::Result, 0, 0, bt::ResultBody{true, "", "received", {}}.encode()};
             });

@@ -1,0 +1,131 @@
+#include <boxoffice/phone/Settler.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <ctime>
+
+namespace boxoffice::phone {
+
+namespace bt = boxoffice::bluetooth;
+
+namespace {
+
+bt::Message result(bool ok, ErrorCode code, const std::string& text)
+{
+    return {bt::MessageType::Result, 0, 0, bt::ResultBody{ok, ok ? std::string() : std::string(toString(code)), text, {}}.encode()};
+}
+
+// The server's order as the STB passed it on (the JSON the STB got from the server).
+ServerOrder orderFromRequest(const bt::SettlementRequestBody& request)
+{
+    Poco::JSON::Parser parser;
+    Poco::JSON::Object::Ptr o;
+    try {
+        o = parser.parse(std::string(request.order.begin(), request.order.end())).extract<Poco::JSON::Object::Ptr>();
+    } catch (const std::exception& e) {
+        throw Error(ErrorCode::Malformed, std::string("the STB's order is not JSON: ") + e.what());
+    }
+    auto text = [&](const char* f) { return o->has(f) ? o->getValue<std::string>(f) : std::string(); };
+    ServerOrder order;
+    order.orderId = text("orderId");
+    order.transactionNumber = text("transactionNumber");
+    order.accountId = text("accountId");
+    order.payee = text("payee");
+    order.currency = text("currency");
+    order.eventId = text("eventId");
+    order.amount = o->has("amount") ? o->getValue<std::int64_t>("amount") : 0;
+    if (order.orderId.empty() || order.transactionNumber != request.transactionId)
+        throw Error(ErrorCode::Malformed, "the STB's order does not match its transaction " + request.transactionId);
+    return order;
+}
+
+} // namespace
+
+Settler::Settler(std::string phoneId, trust::SigningKey key, std::shared_ptr<ServerLine> line, Confirm confirm,
+                 std::function<std::int64_t()> clock)
+    : phoneId_(std::move(phoneId)), key_(std::move(key)), line_(line ? std::move(line) : std::make_shared<OfflineServerLine>()),
+      confirm_(std::move(confirm)), clock_(clock ? std::move(clock) : [] { return static_cast<std::int64_t>(::time(nullptr)); })
+{
+}
+
+std::optional<bt::Message> Settler::handle(const bt::Message& message)
+{
+    try {
+        if (message.type == bt::MessageType::SettlementRequest)
+            return settle(bt::SettlementRequestBody::decode(message.body));
+        if (message.type == bt::MessageType::Receipt) return acknowledge(bt::ReceiptBody::decode(message.body));
+    } catch (const Error& e) {
+        return result(false, e.code(), e.what());
+    } catch (const std::exception& e) {
+        return result(false, ErrorCode::Internal, e.what());
+    }
+    return std::nullopt;
+}
+
+wire::Approval Settler::approval(const ServerOrder& order, bool approve) const
+{
+    wire::Approval a;
+    a.transactionNumber = order.transactionNumber;
+    a.orderId = order.orderId;
+    a.accountId = order.accountId;
+    a.phoneId = phoneId_;
+    a.payee = order.payee;
+    a.amount = order.amount;
+    a.currency = order.currency;
+    a.decision = approve ? wire::Decision::Approve : wire::Decision::Decline;
+    a.decidedAt = clock_();
+    trust::sign(a, key_);
+    return a;
+}
+
+bt::Message Settler::settle(const bt::SettlementRequestBody& request)
+{
+    if (line_->available()) {
+        std::optional<ServerOrder> order;
+        try {
+            order = line_->transaction(request.transactionId);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::Unavailable) throw;
+        }
+        if (order) {
+            // The STB is not trusted to describe the purchase: the server's word is shown and signed.
+            if (static_cast<std::int64_t>(request.amountMinor) != order->amount || request.currency != order->currency ||
+                request.payee != order->payee)
+                return result(false, ErrorCode::Conflict,
+                              "the STB's request differs from the server's transaction " + request.transactionId);
+            const bool approve = confirm_(*order);
+            const auto answer = line_->approve(approval(*order, approve));
+            if (!approve) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
+            if (answer.receipt) acknowledge(bt::ReceiptBody{request.transactionId, answer.receipt->encode()});
+            return result(true, ErrorCode::Internal, "approved over the phone's line");
+        }
+    }
+    // No line: the STB relays the signed decision (its amount and payee are what the user sees and signs;
+    // the server refuses an approval that does not match its transaction).
+    const auto order = orderFromRequest(request);
+    const bool approve = confirm_(order);
+    if (!approve) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
+    return {bt::MessageType::Approval, 0, 0, bt::ApprovalBody{request.transactionId, true, approval(order, true).encode()}.encode()};
+}
+
+bt::Message Settler::acknowledge(const bt::ReceiptBody& body)
+{
+    const auto receipt = wire::Receipt::decode(body.receipt);
+    wire::Acknowledgement k;
+    k.receiptId = receipt.receiptId;
+    k.orderId = receipt.orderId;
+    k.phoneId = phoneId_;
+    k.acknowledgedAt = clock_();
+    trust::sign(k, key_);
+    if (line_->available()) {
+        try {
+            line_->acknowledge(k);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::Unavailable) throw;
+        }
+    }
+    return {bt::MessageType::Acknowledgement, 0, 0, bt::AcknowledgementBody{body.transactionId, k.encode()}.encode()};
+}
+
+} // namespace boxoffice::phone

@@ -1,0 +1,270 @@
+// The reference phone's own line to the server: phone::HttpsServerLine and
+// phone::Settler (what the phone does with a settlement request arriving over
+// Bluetooth) against a real boxoffice-server process, and the boxoffice-phone
+// commands a demo needs (register, purchases).
+
+#include "ServerProcess.h"
+
+#include <boxoffice/bluetooth/Messages.h>
+#include <boxoffice/phone/ServerLine.h>
+#include <boxoffice/phone/Settler.h>
+#include <boxoffice/trust/KeyFiles.h>
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Stringifier.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace boxoffice;
+using namespace boxoffice::server::test;
+namespace bt = boxoffice::bluetooth;
+using Poco::JSON::Object;
+
+namespace {
+
+Object::Ptr json(std::initializer_list<std::pair<std::string, Poco::Dynamic::Var>> fields)
+{
+    Object::Ptr o = new Object;
+    for (const auto& [k, v] : fields) o->set(k, v);
+    return o;
+}
+
+Object::Ptr obj(const serverapi::ClientResponse& r) { return r.body.extract<Object::Ptr>(); }
+
+ErrorCode codeOf(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return ErrorCode::Internal;
+}
+
+std::filesystem::path phoneDir() { return DevKeys::get().dir / "phones/phone-1"; }
+
+class PhoneServerLine : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("bo-phone-line-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        std::filesystem::create_directories(dir_);
+        server_ = std::make_unique<ServerProcess>(dir_, (dir_ / "server.db").string());
+        // alice's wallet with 5000, the studio, stb-1 + phone-1 for alice, event ev-1 at 1200.
+        const auto& keys = DevKeys::get().dir;
+        auto ops = server_->operatorClient();
+        auto expect = [](const serverapi::ClientResponse& r) { ASSERT_LT(r.status, 300) << r.raw; };
+        expect(ops.post("/v1/operator/accounts", json({{"accountId", "acct-alice"}, {"kind", "wallet"}, {"currency", "EUR"}})));
+        expect(ops.post("/v1/operator/accounts", json({{"accountId", "studio"}, {"kind", "merchant"}, {"currency", "EUR"}})));
+        expect(ops.post("/v1/operator/deposits",
+                        json({{"transferId", "dep-1"}, {"accountId", "acct-alice"}, {"amount", 5000}, {"currency", "EUR"}})));
+        expect(ops.post("/v1/operator/devices",
+                        json({{"certificate", certificateField(keys / "devices/stb-1/device.cert")}, {"accountId", "acct-alice"}})));
+        expect(ops.post("/v1/operator/phones",
+                        json({{"certificate", certificateField(phoneDir() / "phone.cert")}, {"accountId", "acct-alice"}})));
+        const std::int64_t now = ::time(nullptr);
+        expect(ops.call("PUT", "/v1/operator/events/ev-1",
+                        R"({"title":"The Final","payee":"studio","price":1200,"currency":"EUR","saleFrom":)" +
+                            std::to_string(now - 3600) + R"(,"saleUntil":)" + std::to_string(now + 86400) +
+                            R"(,"startsAt":)" + std::to_string(now + 600) + R"(,"endsAt":)" + std::to_string(now + 9000) +
+                            R"(,"previewSeconds":60,"eventKeyId":"ev-demo/1"})"));
+    }
+    void TearDown() override
+    {
+        auto r = server_->operatorClient().get("/v1/operator/invariants");
+        EXPECT_EQ(r.status, 200) << r.raw;
+        if (r.status == 200) {
+            EXPECT_EQ(obj(r)->getArray("violations")->size(), 0u) << r.raw;
+        }
+        server_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+
+    std::shared_ptr<phone::HttpsServerLine> line() { return std::make_shared<phone::HttpsServerLine>(server_->phoneOptions()); }
+
+    phone::Settler settler(bool approve, std::shared_ptr<phone::ServerLine> line, int* asked = nullptr)
+    {
+        const auto creds = trust::loadPhone(phoneDir());
+        return phone::Settler(creds.certificate.subject, creds.key, std::move(line), [approve, asked](const phone::ServerOrder&) {
+            if (asked) ++*asked;
+            return approve;
+        });
+    }
+
+    // The STB orders ev-1; returns the settlement request it sends the phone (as plugins/ppv builds it).
+    bt::Message order(const std::string& orderId, std::int64_t shownAmount = 1200)
+    {
+        auto r = server_->stbClient("stb-1").post(
+            "/v1/stb/orders", json({{"orderId", orderId}, {"eventId", "ev-1"}, {"amount", 1200}, {"currency", "EUR"}}));
+        EXPECT_EQ(r.status, 201) << r.raw;
+        const auto o = obj(r);
+        bt::SettlementRequestBody request;
+        request.transactionId = o->getValue<std::string>("transactionNumber");
+        request.amountMinor = static_cast<std::uint64_t>(shownAmount);
+        request.currency = "EUR";
+        request.payee = o->getValue<std::string>("payee");
+        request.title = "The Final";
+        std::ostringstream text;
+        Poco::JSON::Stringifier::condense(o, text);
+        const auto s = text.str();
+        request.order.assign(s.begin(), s.end());
+        return {bt::MessageType::SettlementRequest, 7, 0, request.encode()};
+    }
+
+    std::string stbState(const std::string& orderId)
+    {
+        return obj(server_->stbClient("stb-1").get("/v1/stb/orders/" + orderId))->getValue<std::string>("state");
+    }
+
+    std::filesystem::path dir_;
+    std::unique_ptr<ServerProcess> server_;
+};
+
+// Runs a command, returns its exit status and output.
+std::pair<int, std::string> run(const std::string& command)
+{
+    std::string output;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return {-1, ""};
+    char buffer[512];
+    while (std::fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+} // namespace
+
+TEST_F(PhoneServerLine, ApprovalOverThePhonesLineCompletesThePurchase)
+{
+    auto l = line();
+    const auto request = order("o-1");
+    const auto number = bt::SettlementRequestBody::decode(request.body).transactionId;
+    const auto seen = l->transaction(number);
+    EXPECT_EQ(seen.amount, 1200);
+    EXPECT_EQ(seen.payee, "studio");
+    EXPECT_EQ(seen.state, "pending");
+
+    int asked = 0;
+    auto s = settler(true, l, &asked);
+    const auto reply = s.handle(request);
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->type, bt::MessageType::Result);
+    const auto result = bt::ResultBody::decode(reply->body);
+    EXPECT_TRUE(result.ok) << result.text;
+    EXPECT_EQ(asked, 1);
+
+    // The STB now finds its ticket; the phone acknowledged the receipt, which closed the order.
+    const auto stb = obj(server_->stbClient("stb-1").get("/v1/stb/orders/o-1"));
+    EXPECT_TRUE(stb->has("ticket"));
+    const auto purchases = l->purchases();
+    ASSERT_EQ(purchases.size(), 1u);
+    EXPECT_EQ(purchases[0].orderId, "o-1");
+    EXPECT_EQ(purchases[0].state, "closed");
+    ASSERT_TRUE(purchases[0].receipt);
+    EXPECT_EQ(purchases[0].receipt->transactionNumber, number);
+    // The same approval again is refused or answered identically, never a second effect.
+    EXPECT_EQ(l->purchases().size(), 1u);
+}
+
+TEST_F(PhoneServerLine, DeclineOverThePhonesLine)
+{
+    auto s = settler(false, line());
+    const auto reply = s.handle(order("o-2"));
+    ASSERT_TRUE(reply);
+    const auto result = bt::ResultBody::decode(reply->body);
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(stbState("o-2"), "declined");
+}
+
+TEST_F(PhoneServerLine, StbDescribingAnotherAmountIsRefusedAndNothingIsApproved)
+{
+    int asked = 0;
+    auto s = settler(true, line(), &asked);
+    const auto reply = s.handle(order("o-3", 1));
+    ASSERT_TRUE(reply);
+    const auto result = bt::ResultBody::decode(reply->body);
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.error, "conflict");
+    EXPECT_EQ(asked, 0);
+    EXPECT_EQ(stbState("o-3"), "pending");
+}
+
+TEST_F(PhoneServerLine, WithoutALineTheSignedApprovalGoesBackForTheStbToRelay)
+{
+    auto s = settler(true, std::make_shared<phone::OfflineServerLine>());
+    const auto reply = s.handle(order("o-4"));
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->type, bt::MessageType::Approval);
+    const auto approval = bt::ApprovalBody::decode(reply->body);
+    EXPECT_TRUE(approval.relay);
+    // The STB relays it: the server accepts the phone's signature.
+    auto r = server_->stbClient("stb-1").post("/v1/stb/approvals", json({{"approval", wire::toBase64Url(approval.approval)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
+    // The receipt relayed back: the phone answers with a signed acknowledgement.
+    const auto receipt = wire::fromBase64Url(obj(r)->getValue<std::string>("receipt"));
+    const auto ack = s.handle({bt::MessageType::Receipt, 8, 0, bt::ReceiptBody{approval.transactionId, receipt}.encode()});
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->type, bt::MessageType::Acknowledgement);
+    const auto k = wire::Acknowledgement::decode(bt::AcknowledgementBody::decode(ack->body).acknowledgement);
+    EXPECT_EQ(k.orderId, "o-4");
+    EXPECT_EQ(line()->acknowledge(k).state, "closed");
+}
+
+TEST_F(PhoneServerLine, ServerRefusalsKeepTheirMeaning)
+{
+    auto l = line();
+    EXPECT_EQ(codeOf([&] { l->transaction("no-such-transaction"); }), ErrorCode::NotFound);
+    EXPECT_EQ(codeOf([&] { l->transaction("../operator/accounts"); }), ErrorCode::InvalidArgument);
+    // Signed with a key the server does not know for this phone.
+    auto stranger = server_->phoneOptions();
+    stranger.phoneKey = crypto::P256PrivateKey::generate();
+    phone::HttpsServerLine wrong(stranger);
+    const auto code = codeOf([&] { wrong.purchases(); });
+    EXPECT_TRUE(code == ErrorCode::BadSignature || code == ErrorCode::PermissionDenied) << toString(code);
+    // No server at all.
+    auto nowhere = server_->phoneOptions();
+    nowhere.port = 1;
+    EXPECT_EQ(codeOf([&] { phone::HttpsServerLine(nowhere).purchases(); }), ErrorCode::Unavailable);
+}
+
+TEST_F(PhoneServerLine, CommandLineRegistersAnStbAndListsPurchases)
+{
+    // stb-2 is not registered yet: it asks for a code (shown on the TV).
+    auto stb = serverapi::Client(server_->stbOptions("stb-2"));
+    auto r = stb.post("/v1/stb/registrations",
+                      json({{"certificate", certificateField(DevKeys::get().dir / "devices/stb-2/device.cert")}}));
+    ASSERT_EQ(r.status, 201) << r.raw;
+    const auto code = obj(r)->getValue<std::string>("code");
+
+    const auto cli = (std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "bin/boxoffice-phone").string();
+    const std::string base = cli + " --server localhost:" + std::to_string(server_->port()) + " --ca " +
+                             (DevKeys::get().dir / "server/tls-ca.crt").string() + " --credentials " + phoneDir().string();
+    auto [status, out] = run(base + " register " + code);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("registered STB stb-2 to account acct-alice"), std::string::npos) << out;
+    auto [again, repeated] = run(base + " register " + code);  // a retry by the same phone: same answer
+    EXPECT_EQ(again, 0) << repeated;
+    auto [unknown, refused] = run(base + " register ZZZZZZZZ");
+    EXPECT_NE(unknown, 0) << refused;
+    EXPECT_NE(refused.find("(not found)"), std::string::npos) << refused;
+
+    auto s = settler(true, line());
+    ASSERT_TRUE(bt::ResultBody::decode(s.handle(order("o-5"))->body).ok);
+    auto [listed, purchases] = run(base + " purchases");
+    EXPECT_EQ(listed, 0) << purchases;
+    EXPECT_NE(purchases.find("o-5 ev-1 12.00 EUR to studio from stb-1: closed receipt"), std::string::npos) << purchases;
+
+    auto [bad, usage] = run(cli + " --server localhost:1 purchases");
+    EXPECT_NE(bad, 0);
+    EXPECT_NE(usage.find("--server needs --ca and --credentials"), std::string::npos) << usage;
+}
