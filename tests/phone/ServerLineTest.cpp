@@ -58,7 +58,7 @@ protected:
                ("bo-phone-line-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_);
-        server_ = std::make_unique<ServerProcess>(dir_, (dir_ / "server.db").string());
+        server_ = std::make_unique<ServerProcess>(dir_, "sqlite:" + (dir_ / "server.db").string());
         // alice's wallet with 5000, the studio, stb-1 + phone-1 for alice, event ev-1 at 1200.
         const auto& keys = DevKeys::get().dir;
         auto ops = server_->operatorClient();
@@ -80,6 +80,7 @@ protected:
     }
     void TearDown() override
     {
+        if (!server_) return;
         auto r = server_->operatorClient().get("/v1/operator/invariants");
         EXPECT_EQ(r.status, 200) << r.raw;
         if (r.status == 200) {
