@@ -10,6 +10,7 @@
 
 #include <boxoffice/billing/HistoryBatch.h>
 #include <boxoffice/serversync/HistorySync.h>
+#include <boxoffice/settlement/Deliveries.h>
 
 #include <thread>
 
@@ -29,6 +30,13 @@ protected:
         sync_ = std::make_unique<serversync::HistorySync>(*ledger_, serversync::ServerKeys::load(keys.dir),
                                                           [this] { return clock_.load(); });
         serverCertificate_ = trust::loadCertificate(keys.dir / "server/server.cert");
+        // The server charges a deferred purchase the catalog price: one event per amount the tests use.
+        for (const std::int64_t price : {100, 300, 500, 700, 1000, 4500}) {
+            auto e = event();
+            e.eventId = "ev-" + std::to_string(price);
+            e.price = price;
+            settlement_->putEvent(e);
+        }
     }
     void TearDown() override
     {
@@ -60,9 +68,11 @@ protected:
         return *stbs_.back();
     }
 
-    static Entry deferred(std::int64_t amount = 1200, const std::string& eventId = "ev-1")
+    // A deferred purchase of the event whose price is `amount` (ev-1 costs 1200), or of `eventId`.
+    static Entry deferred(std::int64_t amount = 1200, const std::string& eventId = {})
     {
-        return {HistoryKind::Purchase, eventId, "", "", amount, "EUR", 0, true};
+        const auto event = !eventId.empty() ? eventId : amount == 1200 ? "ev-1" : "ev-" + std::to_string(amount);
+        return {HistoryKind::Purchase, event, "", "", amount, "EUR", 0, true};
     }
     static Entry play(const std::string& eventId = "ev-1") { return {HistoryKind::Play, eventId, "", "", 0, "EUR", 0, false}; }
 
@@ -266,6 +276,50 @@ TEST_P(HistorySyncTest, UnpayableOrUnknownPurchaseRefusesTheWholeUpload)
     EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(other)), ErrorCode::NotFound);
     EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
     EXPECT_EQ(balance("acct-alice"), 5000);
+}
+
+TEST_P(HistorySyncTest, DeferredPurchaseNotAtTheCatalogPriceIsRefused)
+{
+    auto& h = stb();
+    h.append(deferred(1200));
+    h.append(deferred(1, "ev-1"));   // the box claims a price the operator never set
+    const auto batch = h.exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+    const auto message = EXPECT_BOX_ERROR(sync_->settleBatch(batch->sealed, "phone-1"), ErrorCode::InvalidArgument);
+    EXPECT_NE(message.find("price is 1200"), std::string::npos) << message;
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(h)), ErrorCode::InvalidArgument);
+    // Nothing of the batch is kept or charged, not even the record at the right price.
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+    EXPECT_EQ(balance("studio"), 0);
+}
+
+TEST_P(HistorySyncTest, DeferredPurchaseOfADormantTicketIsChargedOnlyForItsOwnTicket)
+{
+    const auto dormant = settlement_->deliveries().issueDormant("stb-1", "ev-1");
+    EXPECT_TRUE(dormant.created);
+    EXPECT_EQ(dormant.ticket.kind, wire::TicketKind::Prepaid);
+    EXPECT_EQ(dormant.ticket.status, wire::TicketStatus::Suspended);
+    EXPECT_EQ(balance("acct-alice"), 5000);   // issuing charges nothing
+    EXPECT_EQ(settlement_->deliveries().issueDormant("stb-1", "ev-1").ticket.ticketId, dormant.ticket.ticketId);
+    EXPECT_FALSE(settlement_->deliveries().issueDormant("stb-1", "ev-1").created);
+    const auto other = settlement_->deliveries().issueDormant("stb-2", "ev-1");
+    syncChecked();
+
+    // Another box's dormant ticket, or ours named for another event: refused, nothing charged.
+    auto& h = stb();
+    h.append({HistoryKind::Purchase, "ev-1", other.ticket.ticketId, "o-x", 1200, "EUR", 0, true});
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(h)), ErrorCode::Conflict);
+    auto& wrongEvent = stb("stb-1", "wrong-event.db");
+    wrongEvent.append({HistoryKind::Purchase, "ev-100", dormant.ticket.ticketId, "o-y", 100, "EUR", 0, true});
+    EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(wrongEvent)), ErrorCode::Conflict);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+
+    // Its own dormant ticket: charged the price once.
+    auto& good = stb("stb-1", "good.db");
+    good.append({HistoryKind::Purchase, "ev-1", dormant.ticket.ticketId, "o-z", 1200, "EUR", 0, true});
+    EXPECT_EQ(sync_->upload("stb-1", encoded(good)).purchasesCharged, 1u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 1200);
 }
 
 TEST_P(HistorySyncTest, ConcurrentDuplicateUploadsHaveOneEffect)

@@ -87,7 +87,11 @@ protected:
         return rpc(method)->getValue<std::uint64_t>(field);
     }
 
-    static Entry deferred(std::int64_t amount) { return {HistoryKind::Purchase, "ev-1", "", "", amount, "EUR", 0, true}; }
+    // A deferred purchase at the catalog price: ev-1 costs 1200, ev-10 costs 10.
+    static Entry deferred(std::int64_t amount)
+    {
+        return {HistoryKind::Purchase, amount == 1200 ? "ev-1" : "ev-" + std::to_string(amount), "", "", amount, "EUR", 0, true};
+    }
 
     // The server's own sync invariants, read from its database beside the running process.
     void expectServerConsistent()

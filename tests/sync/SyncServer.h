@@ -122,7 +122,7 @@ public:
         return serverapi::Client(c);
     }
 
-    // alice's wallet with `deposit`, the studio, stb-1 + phone-1 for alice, event ev-1 at 1200.
+    // alice's wallet with `deposit`, the studio, stb-1 + phone-1 for alice, event ev-1 at 1200 (ev-10 at 10).
     void setUpWorld(std::int64_t deposit = 5000)
     {
         const auto& keys = DevKeys::get().dir;
@@ -146,6 +146,12 @@ public:
         const std::int64_t now = ::time(nullptr);
         expect(ops.call("PUT", "/v1/operator/events/ev-1",
                         R"({"title":"The Final","payee":"studio","price":1200,"currency":"EUR","saleFrom":)" +
+                            std::to_string(now - 3600) + R"(,"saleUntil":)" + std::to_string(now + 86400) +
+                            R"(,"startsAt":)" + std::to_string(now + 600) + R"(,"endsAt":)" +
+                            std::to_string(now + 9000) + R"(,"previewSeconds":60,"eventKeyId":"ev-demo/1"})"));
+        // A cheap one: the server charges deferred purchases the catalog price.
+        expect(ops.call("PUT", "/v1/operator/events/ev-10",
+                        R"({"title":"Short","payee":"studio","price":10,"currency":"EUR","saleFrom":)" +
                             std::to_string(now - 3600) + R"(,"saleUntil":)" + std::to_string(now + 86400) +
                             R"(,"startsAt":)" + std::to_string(now + 600) + R"(,"endsAt":)" +
                             std::to_string(now + 9000) + R"(,"previewSeconds":60,"eventKeyId":"ev-demo/1"})"));

@@ -43,6 +43,21 @@ void addAfterSaleRoutes(serverapi::Router& router, Settlement& s, const std::str
         j->set("refundedAt", f.refundedAt);
         return Response{201, j};
     }, "refund a posted order: reversing transfer, ticket revoked (idempotent by refundId)");
+    add("POST", "/v1/operator/dormant-tickets", Auth::Operator, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"deviceId", "eventId"});
+        const auto d = s.deliveries().issueDormant(serverapi::requireString(*b, "deviceId", 128),
+                                                   serverapi::requireString(*b, "eventId", 80));
+        Object::Ptr j = new Object;
+        j->set("ticketId", d.ticket.ticketId);
+        j->set("deviceId", d.ticket.holderDeviceId);
+        j->set("eventId", d.ticket.eventId);
+        j->set("deliveryId", d.deliveryId);
+        j->set("notBefore", d.ticket.notBefore);
+        j->set("notAfter", d.ticket.notAfter);
+        j->set("ticket", wire::toBase64Url(d.ticket.encode()));
+        return Response{d.created ? 201 : 200, j};
+    }, "issue a dormant (prepaid, suspended) ticket to an STB for offline impulse purchase: no charge until settled");
 
     // --- STB (mutual TLS) ---
     add("POST", "/v1/stb/orders/{orderId}/otp", Auth::Device, [&s](const Request& r) {

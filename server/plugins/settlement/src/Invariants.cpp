@@ -70,10 +70,16 @@ std::vector<std::string> Settlement::checkInvariants(Transaction& tx)
                                   " WHERE t.id IS NULL OR t.state <> 'posted' OR t.amount <> g.amount"
                                   " OR t.debit_account <> g.buyer_account_id OR t.credit_account <> g.payee"))
         bad.push_back("gift " + r.text(0) + ": its transfer does not match");
-    // Deliveries carry issued tickets, to their holders only.
-    for (const auto& r : tx.query("SELECT d.delivery_id FROM stl_delivery d LEFT JOIN stl_ticket k"
-                                  " ON k.ticket_id = d.ticket_id WHERE k.ticket_id IS NULL OR k.device_id <> d.device_id"))
+    // Deliveries carry issued tickets (sold, gifts or dormant), to their holders only.
+    for (const auto& r : tx.query("SELECT d.delivery_id FROM stl_delivery d"
+                                  " LEFT JOIN stl_ticket k ON k.ticket_id = d.ticket_id"
+                                  " LEFT JOIN stl_dormant z ON z.ticket_id = d.ticket_id"
+                                  " WHERE COALESCE(k.device_id, z.device_id) IS NULL"
+                                  " OR COALESCE(k.device_id, z.device_id) <> d.device_id"))
         bad.push_back("delivery " + r.text(0) + ": not a ticket of its device");
+    // A dormant ticket is issued without a charge: it is never also a sold ticket.
+    for (const auto& r : tx.query("SELECT z.ticket_id FROM stl_dormant z JOIN stl_ticket k ON k.ticket_id = z.ticket_id"))
+        bad.push_back("dormant ticket " + r.text(0) + ": also recorded as sold");
     // A one-time-password order sold only with both the viewer's entry and the phone's code.
     for (const auto& r : tx.query("SELECT c.order_id FROM stl_otp c JOIN stl_order o ON o.order_id = c.order_id"
                                   " WHERE c.attempts > c.max_attempts OR (o.state IN ('approved', 'closed', 'refunded')"

@@ -144,6 +144,7 @@ const storage::Schema& Settlement::schema()
             {"ticket delivery queue", Deliveries::migration()},
             {"refunds and revocations", Refunds::migration()},
             {"gifts", Gifts::migration()},
+            {"dormant tickets", Deliveries::dormantMigration()},
         }};
     return schema;
 }
@@ -521,14 +522,16 @@ std::optional<Event> Settlement::findEvent(Transaction& tx, const std::string& e
 }
 
 wire::Ticket Settlement::issueTicket(Transaction& tx, const std::string& ticketId, const std::string& orderId,
-                                     const Event& event, const std::string& deviceId, std::int64_t now)
+                                     const Event& event, const std::string& deviceId, std::int64_t now,
+                                     wire::TicketKind kind, wire::TicketStatus status)
 {
     auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
     if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
     const auto deviceCertificate = wire::Certificate::decode(device->blob(0));
     wire::Ticket draft;
     draft.ticketId = ticketId;
-    draft.kind = wire::TicketKind::Ppv;
+    draft.kind = kind;
+    draft.status = status;
     draft.eventId = event.eventId;
     draft.serviceProviderId = event.payee;
     draft.holderDeviceId = deviceId;

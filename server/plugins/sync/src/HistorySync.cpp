@@ -215,9 +215,27 @@ Outcome HistorySync::store(Transaction& tx, const Device& d, const std::vector<w
                                     .single()
                                     .has_value();
             if (!online) {
-                auto event = tx.query("SELECT payee FROM stl_event WHERE event_id = ?", {r.eventId}).single();
+                auto event = tx.query("SELECT payee, price, currency FROM stl_event WHERE event_id = ?", {r.eventId})
+                                 .single();
                 if (!event)
                     throw Error(ErrorCode::NotFound, "history record " + seq + " buys unknown event " + r.eventId);
+                // The box names the amount it charged; the operator's catalog decides what is owed.
+                if (r.amount != event->int64(1) || r.currency != event->text(2))
+                    throw Error(ErrorCode::InvalidArgument,
+                                "history record " + seq + " of " + d.deviceId + " charges " + std::to_string(r.amount) +
+                                    " " + r.currency + " for " + r.eventId + ", whose price is " +
+                                    std::to_string(event->int64(1)) + " " + event->text(2));
+                // A purchase that names its ticket must name the dormant ticket issued to this box
+                // for this event (flow 5); an unnamed one is the box's signed word alone.
+                if (!r.ticketId.empty()) {
+                    auto dormant = tx.query("SELECT event_id FROM stl_dormant WHERE ticket_id = ? AND device_id = ?",
+                                            {r.ticketId, d.deviceId})
+                                       .single();
+                    if (!dormant || dormant->text(0) != r.eventId)
+                        throw Error(ErrorCode::Conflict, "history record " + seq + " of " + d.deviceId + " names ticket " +
+                                                             r.ticketId + ", not a dormant ticket of " + r.eventId +
+                                                             " issued to it");
+                }
                 transferId = transferIdFor(d.deviceId, r.sequence);
                 ledger_.create(tx, {*transferId, d.accountId, event->text(0), r.amount, r.currency, 0,
                                     "deferred purchase of " + r.eventId + ", history record " + seq + " of " +

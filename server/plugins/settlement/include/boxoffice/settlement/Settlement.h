@@ -194,7 +194,9 @@ public:
     OrderView endOrder(storage::Transaction& tx, const OrderView& order, OrderState state);
     // A ticket for `deviceId` (registered), its event key sealed to the device, signed by the issuer.
     wire::Ticket issueTicket(storage::Transaction& tx, const std::string& ticketId, const std::string& orderId,
-                             const Event& event, const std::string& deviceId, std::int64_t now);
+                             const Event& event, const std::string& deviceId, std::int64_t now,
+                             wire::TicketKind kind = wire::TicketKind::Ppv,
+                             wire::TicketStatus status = wire::TicketStatus::Active);
 
 private:
     std::optional<OrderView> find(storage::Transaction& tx, const std::string& column, const std::string& value);
