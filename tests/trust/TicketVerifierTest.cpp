@@ -240,6 +240,34 @@ TEST_F(TicketVerifierTest, SuspendedTicket)
     expectRejected(issue(draft), ErrorCode::PermissionDenied);
 }
 
+TEST_F(TicketVerifierTest, DormantTicketPassesOnlyWhenAllowedAndOnlyIfPrepaid)
+{
+    wire::Ticket draft = draftTicket("t-1");
+    draft.kind = wire::TicketKind::Prepaid;
+    draft.status = wire::TicketStatus::Suspended;
+    const Bytes dormant = issue(draft);
+    expectRejected(dormant, ErrorCode::PermissionDenied);   // not asked for
+    EXPECT_EQ(errorOf([&] { verifier.verify(dormant); }).code(), ErrorCode::PermissionDenied);
+    const auto verified = verifier.accept(dormant, trust::Dormant::Allow);
+    EXPECT_TRUE(trust::isDormant(verified.ticket));
+    EXPECT_FALSE(verified.eventKey.empty());
+    EXPECT_TRUE(seen.contains("t-1"));
+    EXPECT_NO_THROW(verifier.verify(dormant, trust::Dormant::Allow));
+
+    // A suspended ticket of another kind is not dormant: refused even when dormant ones are allowed.
+    draft = draftTicket("t-2");
+    draft.status = wire::TicketStatus::Suspended;
+    const Bytes suspended = issue(draft);
+    EXPECT_EQ(errorOf([&] { verifier.accept(suspended, trust::Dormant::Allow); }).code(), ErrorCode::PermissionDenied);
+    EXPECT_FALSE(seen.contains("t-2"));
+    // Allowing dormant tickets relaxes nothing else: another device's is still refused.
+    draft = draftTicket("t-3");
+    draft.kind = wire::TicketKind::Prepaid;
+    draft.status = wire::TicketStatus::Suspended;
+    draft.holderDeviceId = "stb-other";
+    EXPECT_EQ(errorOf([&] { verifier.accept(issue(draft), trust::Dormant::Allow); }).code(), ErrorCode::WrongAudience);
+}
+
 TEST_F(TicketVerifierTest, RotatedIssuerKeepsOldTicketsValid)
 {
     const Bytes oldTicket = issue(draftTicket("t-old"));

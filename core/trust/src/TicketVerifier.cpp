@@ -14,6 +14,11 @@ wire::UnixTime playbackEnds(const Ticket& ticket, wire::UnixTime firstPlay)
     return std::min(ticket.notAfter, firstPlay + static_cast<wire::UnixTime>(ticket.playbackWindow));
 }
 
+bool isDormant(const Ticket& ticket) noexcept
+{
+    return ticket.kind == wire::TicketKind::Prepaid && ticket.status == wire::TicketStatus::Suspended;
+}
+
 TicketVerifier::TicketVerifier(TrustAnchor root, std::string deviceId, crypto::X25519PrivateKey agreementKey,
                                TrustedClock& clock, const RevocationState& revocations, SeenTickets& seen)
     : root_(std::move(root)), deviceId_(std::move(deviceId)), agreementKey_(std::move(agreementKey)), clock_(clock),
@@ -21,7 +26,7 @@ TicketVerifier::TicketVerifier(TrustAnchor root, std::string deviceId, crypto::X
 {
 }
 
-VerifiedTicket TicketVerifier::check(ByteView encodedTicket, bool checkReplay) const
+VerifiedTicket TicketVerifier::check(ByteView encodedTicket, bool checkReplay, Dormant dormant) const
 {
     Ticket ticket = Ticket::decode(encodedTicket);
     const std::string name = "ticket '" + ticket.ticketId + "'";
@@ -42,7 +47,8 @@ VerifiedTicket TicketVerifier::check(ByteView encodedTicket, bool checkReplay) c
     if (revocations_.isTicketRevoked(ticket.ticketId)) throw Error(ErrorCode::Revoked, name + " is revoked");
     if (revocations_.isDeviceRevoked(ticket.holderDeviceId))
         throw Error(ErrorCode::Revoked, "device '" + ticket.holderDeviceId + "' is revoked");
-    if (ticket.status != wire::TicketStatus::Active) throw Error(ErrorCode::PermissionDenied, name + " is suspended");
+    if (ticket.status != wire::TicketStatus::Active && !(dormant == Dormant::Allow && isDormant(ticket)))
+        throw Error(ErrorCode::PermissionDenied, name + " is suspended");
     if (now < ticket.notBefore) throw Error(ErrorCode::NotYetValid, name + " is not valid yet");
     if (now >= ticket.notAfter) throw Error(ErrorCode::Expired, name + " has expired");
     if (checkReplay && seen_.contains(ticket.ticketId))
@@ -59,14 +65,17 @@ VerifiedTicket TicketVerifier::check(ByteView encodedTicket, bool checkReplay) c
     return {std::move(ticket), std::move(eventKey)};
 }
 
-VerifiedTicket TicketVerifier::accept(ByteView encodedTicket)
+VerifiedTicket TicketVerifier::accept(ByteView encodedTicket, Dormant dormant)
 {
-    VerifiedTicket verified = check(encodedTicket, true);
+    VerifiedTicket verified = check(encodedTicket, true, dormant);
     seen_.add(verified.ticket.ticketId);
     clock_.observe(clock_.now());
     return verified;
 }
 
-VerifiedTicket TicketVerifier::verify(ByteView encodedTicket) const { return check(encodedTicket, false); }
+VerifiedTicket TicketVerifier::verify(ByteView encodedTicket, Dormant dormant) const
+{
+    return check(encodedTicket, false, dormant);
+}
 
 } // namespace boxoffice::trust

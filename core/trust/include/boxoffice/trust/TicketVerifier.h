@@ -12,6 +12,8 @@
 //   issuer signature                          -> BadSignature
 //   holder device is not this device          -> WrongAudience
 //   ticket suspended                          -> PermissionDenied
+//     (unless Dormant::Allow and it is a dormant ticket: kind prepaid, status
+//     suspended, DESIGN §5 flow 5; the caller keeps it unplayable until bought)
 //   trusted clock behind its high-water mark  -> ClockRollback
 //   before not_before / from not_after        -> NotYetValid / Expired
 //   ticket id accepted before                 -> Replayed
@@ -37,6 +39,12 @@ struct VerifiedTicket {
     crypto::SecretBytes eventKey;   // 16 or 32 bytes
 };
 
+// Whether a dormant ticket (kind prepaid, status suspended: its key is delivered ahead
+// and unlocked only by a recorded purchase) passes. Every other check applies to it.
+enum class Dormant { Refuse, Allow };
+
+bool isDormant(const wire::Ticket& ticket) noexcept;
+
 class TicketVerifier {
 public:
     // References must outlive the verifier.
@@ -44,14 +52,14 @@ public:
                    TrustedClock& clock, const RevocationState& revocations, SeenTickets& seen);
 
     // All checks, then records the ticket id as seen and raises the clock's mark.
-    VerifiedTicket accept(ByteView encodedTicket);
+    VerifiedTicket accept(ByteView encodedTicket, Dormant dormant = Dormant::Refuse);
 
     // All checks except the replay check, records nothing: for re-checking a stored
     // ticket before playback.
-    VerifiedTicket verify(ByteView encodedTicket) const;
+    VerifiedTicket verify(ByteView encodedTicket, Dormant dormant = Dormant::Refuse) const;
 
 private:
-    VerifiedTicket check(ByteView encodedTicket, bool checkReplay) const;
+    VerifiedTicket check(ByteView encodedTicket, bool checkReplay, Dormant dormant) const;
 
     TrustAnchor root_;
     std::string deviceId_;
