@@ -22,6 +22,12 @@ std::shared_ptr<storage::Database> openPpvDatabase(const std::filesystem::path& 
             "CREATE TABLE ppv_pin (id {int64} PRIMARY KEY CHECK (id = 1), salt {blob} NOT NULL, hash {blob} NOT NULL, "
             "iterations {int64} NOT NULL, failures {int64} NOT NULL, locked_until {int64} NOT NULL)",
         }},
+        // Flow 5: a dormant ticket stays unplayable until a purchase record activates it
+        // (activation = that billing record's sequence, checked against the history).
+        {"dormant tickets", {
+            "ALTER TABLE ppv_ticket ADD COLUMN dormant {int64} NOT NULL DEFAULT 0",
+            "ALTER TABLE ppv_ticket ADD COLUMN activation {int64} NOT NULL DEFAULT 0",
+        }},
     }});
     return db;
 }

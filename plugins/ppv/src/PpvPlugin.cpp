@@ -63,6 +63,7 @@ Object::Ptr toJson(const TicketInfo& t)
     j->set("notBefore", t.notBefore);
     j->set("notAfter", t.notAfter);
     j->set("state", t.state);
+    if (t.dormant) j->set("dormant", true);
     return j;
 }
 
@@ -114,6 +115,15 @@ public:
 
             db_ = openPpvDatabase(pathOf(config, "database", data / "ppv.db"));
             wallet_ = std::make_shared<TicketWallet>(db_, root, keys.deviceIdentity(), clock, revocations);
+            // A dormant ticket is bought only if the signed history holds its purchase.
+            wallet_->setActivationCheck([&services = context.services()](const std::string& ticketId, std::uint64_t sequence) {
+                const auto history = services.find<billing::History>();
+                if (!history || sequence == 0) return false;
+                const auto records = history->records(sequence - 1, 1);
+                return records.size() == 1 && records.front().record.sequence == sequence &&
+                       records.front().record.kind == wire::HistoryKind::Purchase &&
+                       records.front().record.ticketId == ticketId;
+            });
             PinGuard::Options pinOptions;
             pinOptions.initialPin = config.getString("pin.initial", pinOptions.initialPin);
             pinOptions.maxAttempts = config.getInt("pin.maxAttempts", pinOptions.maxAttempts);
@@ -434,6 +444,8 @@ private:
         const auto ticket = wallet_->ticketFor(eventId);
         if (!ticket) throw Error(ErrorCode::PermissionDenied, "no ticket for " + eventId + " in the wallet");
         if (ticket->state == "expired") throw Refusal(ErrorCode::Expired, "ticket-expired", "the ticket for " + eventId + " has expired");
+        if (ticket->state == "dormant")
+            throw Error(ErrorCode::PermissionDenied, "the ticket for " + eventId + " is dormant: buy the event first");
         if (ticket->state != "valid")
             throw Error(ErrorCode::PermissionDenied, "the ticket for " + eventId + " is " + ticket->state);
         Object::Ptr play = new Object;

@@ -204,8 +204,12 @@ OrderInfo Purchases::buy(const std::string& eventId, const std::string& pin, con
         throw Refusal(ErrorCode::Expired, "window-closed", "sales closed at " + std::to_string(event->saleUntil));
     pin_.check(pin, now);
 
+    // Flow 5: without a line, a dormant ticket delivered ahead is bought on credit.
+    const auto link = link_ ? link_() : nullptr;
+    if (!link || !link->online())
+        if (auto bought = buyOnCredit(*event)) return *bought;
     // online() only reports the last call's outcome, so the order itself is the test of the line.
-    if (!(link_ ? link_() : nullptr)) throw Refusal(ErrorCode::Unavailable, "no-line", "the box has no line to the server");
+    if (!link) throw Refusal(ErrorCode::Unavailable, "no-line", "the box has no line to the server");
     std::string phoneId;
     if (method == "phone") {
         auto phones = phones_ ? phones_() : nullptr;
@@ -232,7 +236,15 @@ OrderInfo Purchases::buy(const std::string& eventId, const std::string& pin, con
     request->set("amount", o.amount);
     request->set("currency", o.currency);
     if (method == "otp") request->set("method", method);
-    const auto server = callServer("POST", "/v1/stb/orders", request);
+    Object::Ptr server;
+    try {
+        server = callServer("POST", "/v1/stb/orders", request);
+    } catch (const Refusal& r) {
+        // The line went down since its last call: the credit path still applies.
+        if (r.reason() == "no-line")
+            if (auto bought = buyOnCredit(*event)) return *bought;
+        throw;
+    }
     o.transactionNumber = textOf(server, "transactionNumber");
     if (const auto payee = textOf(server, "payee"); !payee.empty()) o.payee = payee;
     o.state = method == "otp" ? "awaiting-otp" : "awaiting-phone";
@@ -240,6 +252,73 @@ OrderInfo Purchases::buy(const std::string& eventId, const std::string& pin, con
     if (method == "phone") start([this, o, phoneId, server] { askPhone(o, phoneId, server); });
     else start([this, o] { awaitTicket(o); });
     return o;
+}
+
+std::optional<OrderInfo> Purchases::buyOnCredit(const CatalogEvent& event)
+{
+    // One purchase per dormant ticket, even when two buys race.
+    std::lock_guard once(completing_);
+    const auto ticket = wallet_.dormantTicketFor(event.eventId);
+    if (!ticket) return std::nullopt;
+    auto history = history_ ? history_() : nullptr;
+    if (!history) throw Error(ErrorCode::Unavailable, "no billing history service: cannot buy on credit");
+
+    OrderInfo o;
+    o.orderId = "stb-" + toHex(crypto::randomBytes(12));
+    o.eventId = event.eventId;
+    o.amount = event.price;
+    o.currency = event.currency;
+    o.payee = event.payee;
+    o.method = "credit";
+    o.ticketId = ticket->ticketId;
+    o.createdAt = wallet_.now();
+    billing::Entry entry;
+    entry.kind = wire::HistoryKind::Purchase;
+    entry.eventId = event.eventId;
+    entry.ticketId = ticket->ticketId;
+    entry.orderId = o.orderId;   // unknown to the server: it charges the record when settled
+    entry.amount = event.price;
+    entry.currency = event.currency;
+    entry.deferred = true;
+    billing::Record record;
+    try {
+        record = history->append(entry);   // the credit check; nothing stored when refused
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::LimitExceeded) throw Refusal(ErrorCode::LimitExceeded, "no-credit", e.what());
+        throw;
+    }
+    // A crash here leaves the record without the activation: reconcileCredit() at start.
+    wallet_.activate(ticket->ticketId, record.record.sequence);
+    o.state = "approved";
+    save(o);
+    return o;
+}
+
+void Purchases::reconcileCredit()
+{
+    auto history = history_ ? history_() : nullptr;
+    if (!history) return;
+    // Only unsettled records can belong to a purchase whose activation was lost: a
+    // record is settled only after a handoff, which comes after the purchase returned.
+    const auto from = history->status().settledThrough;
+    for (std::size_t seen = 0;;) {
+        const auto batch = history->records(from + seen, 500);
+        if (batch.empty()) break;
+        for (const auto& r : batch) {
+            const auto& rec = r.record;
+            if (rec.kind != wire::HistoryKind::Purchase || !r.deferred || rec.ticketId.empty()) continue;
+            const auto dormant = wallet_.dormantTicketFor(rec.eventId);
+            if (!dormant || dormant->ticketId != rec.ticketId) continue;
+            try {
+                wallet_.activate(rec.ticketId, rec.sequence);
+                logger().warning("dormant ticket %s activated from billing record %s after a restart", rec.ticketId,
+                                 std::to_string(rec.sequence));
+            } catch (const Error& e) {
+                logger().error("dormant ticket %s not activated: %s", rec.ticketId, std::string(e.what()));
+            }
+        }
+        seen += batch.size();
+    }
 }
 
 void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrder)
@@ -387,6 +466,11 @@ OrderInfo Purchases::cancel(const std::string& orderId)
 
 void Purchases::resume()
 {
+    try {
+        reconcileCredit();
+    } catch (const std::exception& e) {
+        logger().error("purchases on credit not reconciled: %s", std::string(e.what()));
+    }
     const auto waiting = db_->read([](Transaction& tx) {
         std::vector<OrderInfo> list;
         for (const auto& r : tx.query(std::string("SELECT ") + kOrderColumns +

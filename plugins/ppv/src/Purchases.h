@@ -7,6 +7,9 @@
 //     phone approved over its own line  -> GET /v1/stb/orders/{id} until the ticket
 //   ticket -> wallet (verified) -> billing history record -> "approved"
 //
+// Without a line (flow 5): a dormant ticket delivered ahead -> PIN -> deferred billing
+// record under the credit limit -> the ticket activated -> "approved" (method credit).
+//
 // Every state change is stored (ppv_order) before it is announced. Refusals are
 // Refusal errors carrying the contract's reason keyword. Thread-safe.
 
@@ -33,7 +36,7 @@ struct OrderInfo {
     std::string currency;
     std::string payee;
     std::string transactionNumber;
-    std::string method;       // phone | otp
+    std::string method;       // phone | otp | credit (flow 5, bought offline)
     std::string state;        // ordering | awaiting-phone | awaiting-otp | approved | declined | not-me | expired | failed | cancelled
     std::string reason;       // why it ended other than approved (a reason keyword or the phone's/server's text)
     std::string ticketId;
@@ -77,6 +80,11 @@ private:
     void save(const OrderInfo& order);
     void start(std::function<void()> work);
     bool pause(std::chrono::milliseconds duration);   // false when stopping
+    // Flow 5: a dormant ticket for the event bought on credit (deferred billing record,
+    // then the ticket activated); nothing when the wallet holds no dormant ticket for it.
+    std::optional<OrderInfo> buyOnCredit(const CatalogEvent& event);
+    // Activates dormant tickets whose purchase record exists (a crash between the two).
+    void reconcileCredit();
     void askPhone(OrderInfo order, std::string phoneId, Poco::JSON::Object::Ptr serverOrder);
     void awaitTicket(OrderInfo order);
     // Takes the server's view of the order; true when the order is final now.

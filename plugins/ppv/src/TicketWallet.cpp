@@ -85,18 +85,21 @@ std::string TicketWallet::addTicket(ByteView encodedTicket)
             // Idempotent by id: the same ticket again (e.g. the phone and the server both
             // deliver it, or it was issued again with a fresh sealing) keeps the stored one,
             // but only if the new bytes are genuine too.
-            if (existing->blob(0) != Bytes(encodedTicket.begin(), encodedTicket.end())) verifier_->verify(encodedTicket);
+            if (existing->blob(0) != Bytes(encodedTicket.begin(), encodedTicket.end()))
+                verifier_->verify(encodedTicket, trust::Dormant::Allow);
             return ticket.ticketId;
         }
-        auto verified = verifier_->accept(encodedTicket);
+        auto verified = verifier_->accept(encodedTicket, trust::Dormant::Allow);
+        const bool dormant = trust::isDormant(ticket);
         const auto now = clock_->now();
         db_->write([&](Transaction& tx) {
-            tx.execute("INSERT INTO ppv_ticket (ticket_id, event_id, not_before, not_after, encoded, added_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       {ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, encodedTicket, now});
+            tx.execute("INSERT INTO ppv_ticket (ticket_id, event_id, not_before, not_after, encoded, added_at, dormant) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       {ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, encodedTicket, now,
+                        dormant ? 1 : 0});
         });
         keys_[ticket.ticketId] = std::move(verified.eventKey);
-        added = infoOf({ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, {}}, now);
+        added = infoOf({ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, {}, dormant, 0}, now);
     }
     logger().information("ticket %s for event %s added to the wallet", ticket.ticketId, ticket.eventId);
     if (ticketAdded_) ticketAdded_(added);
@@ -145,10 +148,13 @@ std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string&
     return db_->read([&](Transaction& tx) {
         std::vector<Stored> list;
         const auto rows = eventId.empty()
-            ? tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded FROM ppv_ticket ORDER BY added_at, ticket_id")
-            : tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded FROM ppv_ticket WHERE event_id = ? "
-                       "ORDER BY added_at, ticket_id", {eventId});
-        for (const auto& r : rows) list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4)});
+            ? tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, activation FROM ppv_ticket "
+                       "ORDER BY added_at, ticket_id")
+            : tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, activation FROM ppv_ticket "
+                       "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
+        for (const auto& r : rows)
+            list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), r.int64(5) != 0,
+                            static_cast<std::uint64_t>(r.int64(6))});
         return list;
     });
 }
@@ -158,14 +164,39 @@ std::string TicketWallet::stateOf(const Stored& t, wire::UnixTime now) const
     if (revocations_->isTicketRevoked(t.ticketId)) return "revoked";
     if (now < t.notBefore) return "not-yet-valid";
     if (now >= t.notAfter) return "expired";
+    if (t.dormant && (t.activation == 0 || !activationCheck_ || !activationCheck_(t.ticketId, t.activation)))
+        return "dormant";
     return "valid";
 }
 
 TicketInfo TicketWallet::infoOf(const Stored& t, wire::UnixTime now) const
 {
     const auto e = event(t.eventId);
-    return {t.ticketId, t.eventId, e ? e->title : t.eventId, t.notBefore, t.notAfter, stateOf(t, now)};
+    return {t.ticketId, t.eventId, e ? e->title : t.eventId, t.notBefore, t.notAfter, stateOf(t, now), t.dormant};
 }
+
+std::optional<TicketInfo> TicketWallet::dormantTicketFor(const std::string& eventId) const
+{
+    const auto now = clock_->now();
+    for (const auto& t : storedTickets(eventId))
+        if (t.dormant && stateOf(t, now) == "dormant") return infoOf(t, now);
+    return std::nullopt;
+}
+
+void TicketWallet::activate(const std::string& ticketId, std::uint64_t sequence)
+{
+    if (sequence == 0) throw Error(ErrorCode::InvalidArgument, "activation needs the purchase record's sequence");
+    const auto changed = db_->write([&](Transaction& tx) {
+        return tx.execute("UPDATE ppv_ticket SET activation = ? WHERE ticket_id = ? AND dormant = 1 AND activation = 0",
+                          {static_cast<std::int64_t>(sequence), ticketId});
+    });
+    if (changed != 1) throw Error(ErrorCode::Conflict, "ticket " + ticketId + " is not a dormant ticket waiting to be bought");
+    logger().information("dormant ticket %s bought (billing record %s)", ticketId, std::to_string(sequence));
+    if (ticketAdded_)
+        if (auto info = ticket(ticketId)) ticketAdded_(*info);
+}
+
+void TicketWallet::setActivationCheck(ActivationCheck check) { activationCheck_ = std::move(check); }
 
 std::vector<TicketInfo> TicketWallet::tickets() const
 {
@@ -225,7 +256,8 @@ std::optional<mpegts::ControlWords> TicketWallet::onEcm(ByteView section, std::s
                 continue;
             }
             auto key = keys_.find(t.ticketId);
-            if (key == keys_.end()) key = keys_.emplace(t.ticketId, verifier_->verify(t.encoded).eventKey).first;
+            if (key == keys_.end())
+                key = keys_.emplace(t.ticketId, verifier_->verify(t.encoded, trust::Dormant::Allow).eventKey).first;
             try {
                 return mpegts::openEcm(section, key->second);
             } catch (const Error& e) {

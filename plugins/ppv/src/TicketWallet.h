@@ -28,7 +28,8 @@ struct TicketInfo {
     std::string title;        // from the catalog; the event id when unknown
     wire::UnixTime notBefore = 0;
     wire::UnixTime notAfter = 0;
-    std::string state;        // valid | expired | revoked | not-yet-valid
+    std::string state;        // valid | expired | revoked | not-yet-valid | dormant
+    bool dormant = false;     // delivered ahead (flow 5): playable only once bought on credit
 };
 
 class TicketWallet final : public boxoffice::ppv::Wallet, public mpegts::KeyService {
@@ -52,6 +53,17 @@ public:
     // on-sale | not-yet-on-sale | window-closed | blackout | owned
     std::string stateOf(const CatalogEvent& event, wire::UnixTime now) const;
 
+    // Flow 5. A dormant ticket for the event that is not bought yet (state "dormant").
+    std::optional<TicketInfo> dormantTicketFor(const std::string& eventId) const;
+    // Unlocks a dormant ticket once the purchase is recorded as billing record `sequence`.
+    // Error(Conflict) when it is not a dormant ticket still waiting to be bought.
+    void activate(const std::string& ticketId, std::uint64_t sequence);
+    // How an activation is confirmed: the history must hold a purchase of this ticket
+    // at that sequence (the ppv database is not tamper-evident, the history is).
+    // Without a check, no dormant ticket counts as bought.
+    using ActivationCheck = std::function<bool(const std::string& ticketId, std::uint64_t sequence)>;
+    void setActivationCheck(ActivationCheck check);
+
     // Called after a change is committed (never under the wallet's lock).
     void onTicketAdded(std::function<void(const TicketInfo&)> handler);
     void onCatalogChanged(std::function<void()> handler);
@@ -62,6 +74,8 @@ private:
         std::string ticketId, eventId;
         wire::UnixTime notBefore = 0, notAfter = 0;
         Bytes encoded;
+        bool dormant = false;
+        std::uint64_t activation = 0;
     };
     std::vector<Stored> storedTickets(const std::string& eventId) const;
     TicketInfo infoOf(const Stored& t, wire::UnixTime now) const;
@@ -77,6 +91,7 @@ private:
     std::map<std::string, crypto::SecretBytes> keys_;   // ticket id -> unwrapped event key
     std::function<void(const TicketInfo&)> ticketAdded_;
     std::function<void()> catalogChanged_;
+    ActivationCheck activationCheck_;
 };
 
 } // namespace boxoffice::plugins::ppv
