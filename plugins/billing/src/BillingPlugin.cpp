@@ -10,8 +10,11 @@
 //   serverCertificate the server's certificate (its agreement key seals exported history)
 //   creditLimit       minor units available to purchases made without a line (default 0)
 //   currency          ISO 4217 (default EUR)
+//   handoff.phoneTimeoutMs  how long a phone may take to upload a handed-off batch (default 60000)
+//   handoff.onConnect       hand the history to a trusted phone when it connects without a line (default true)
 
 #include "HistoryStore.h"
+#include "PhoneHandoff.h"
 #include "RecordJson.h"
 
 #include <boxoffice/base/Error.h>
@@ -126,6 +129,11 @@ public:
             store_ = std::make_shared<HistoryStore>(pathOf(config, "database", data / "history.db"),
                                                     keys.deviceIdentity(), std::move(options));
             service_ = std::make_shared<PublishedHistory>(store_, context);
+            PhoneHandoff::Options handoffOptions;
+            handoffOptions.phoneTimeout =
+                std::chrono::milliseconds(config.getInt64("handoff.phoneTimeoutMs", handoffOptions.phoneTimeout.count()));
+            handoffOptions.onConnect = config.getBool("handoff.onConnect", handoffOptions.onConnect);
+            handoff_ = std::make_unique<PhoneHandoff>(service_, context.services(), handoffOptions);
             addApi(context);
             context.services().publish<History>(service_, context.pluginName());
             const auto s = store_->status();
@@ -133,6 +141,7 @@ public:
                                          " records, settled through " + std::to_string(s.settledThrough));
             return {};
         } catch (const std::exception& e) {
+            handoff_.reset();
             service_.reset();
             store_.reset();
             return std::string("billing: ") + e.what();
@@ -141,6 +150,7 @@ public:
 
     void deinitialize() override
     {
+        handoff_.reset();   // stops its worker and leaves the phone channel
         if (context_) context_->services().withdraw<History>(context_->pluginName());
         // Holders of the service keep the store alive until they let go.
         service_.reset();
@@ -176,11 +186,23 @@ private:
         });
         context.addMethod("billing.1.credit", "read",
                           [this](const rpc::Request&) -> Var { return toJson(store_->credit(), store_->status()); });
+        // Flow 5 on demand: hand the unsettled history to a connected trusted phone and
+        // apply the settlement result it brings back (blocks until then).
+        context.addMethod("billing.1.handoff", "control", [this](const rpc::Request& r) -> Var {
+            const auto out = handoff_->handoff(r.optionalString("phoneId").value_or(""));
+            Poco::JSON::Object::Ptr o = toJson(out.settlement);
+            o->set("phoneId", out.phoneId);
+            o->set("firstSequence", out.batch.firstSequence);
+            o->set("lastSequence", out.batch.lastSequence);
+            o->set("credit", toJson(store_->credit(), store_->status()));
+            return o;
+        });
     }
 
     host::PluginContext* context_ = nullptr;
     std::shared_ptr<HistoryStore> store_;
     std::shared_ptr<PublishedHistory> service_;
+    std::unique_ptr<PhoneHandoff> handoff_;
 };
 
 } // namespace boxoffice::plugins::billing
