@@ -9,6 +9,7 @@
 //   boxoffice-phone --server HOST:PORT --ca CA --credentials DIR register CODE
 //   boxoffice-phone --server HOST:PORT --ca CA --credentials DIR purchases
 //   boxoffice-phone --bus ADDR --server ... --credentials DIR listen --approve
+//       (also carries history handoffs to the server, flow 5)
 //
 // --credentials names the phone's keytool directory (sign.key.pem, phone.cert):
 // the key the phone registered with the server, also its Bluetooth key when the
@@ -57,7 +58,9 @@ int usage()
                  "  ping [--count N] [--size BYTES]      open a session and measure round trips\n"
                  "  listen [--approve] [--seconds N]     open a session and answer the STB's messages:\n"
                  "                                       settlement requests approved (signed) over the server\n"
-                 "                                       line, or relayed by the STB without --server\n"
+                 "                                       line, or relayed by the STB without --server;\n"
+                 "                                       history handoffs uploaded over --server, the\n"
+                 "                                       settlement result returned to the STB\n"
                  "  forget STB                           drop the pairing with STB\n";
     return 2;
 }
@@ -241,6 +244,9 @@ int main(int argc, char** argv)
                         const auto r = bt::ResultBody::decode(reply->body);
                         std::cout << "-> " << (r.ok ? "ok" : "refused") << ": " << r.text << std::endl;
                     }
+                    if (reply && reply->type == bt::MessageType::SettlementResult)
+                        std::cout << "-> history settled by the server through record "
+                                  << bt::SettlementResultBody::decode(reply->body).highestSequence << std::endl;
                     if (reply) return reply;
                 } else if (m.type == bt::MessageType::SettlementRequest) {
                     // Without the phone's registered key there is nothing valid to sign.

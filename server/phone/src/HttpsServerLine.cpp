@@ -137,4 +137,19 @@ std::vector<ServerOrder> HttpsServerLine::purchases()
     return out;
 }
 
+HistorySettlement HttpsServerLine::settleHistory(ByteView batch)
+{
+    Object::Ptr body = new Object;
+    body->set("batch", wire::toBase64Url(batch));
+    const auto o = impl_->exchange("POST", "/v1/phone/history-batches", body);
+    HistorySettlement out;
+    out.deviceId = text(*o, "deviceId");
+    out.settledThrough = static_cast<std::uint64_t>(number(*o, "settledThrough"));
+    out.result = wire::fromBase64Url(text(*o, "result"), "result");
+    if (const auto certificate = text(*o, "serverCertificate"); !certificate.empty())
+        out.serverCertificate = wire::fromBase64Url(certificate, "serverCertificate");
+    if (out.result.empty()) throw Error(ErrorCode::Malformed, "POST /v1/phone/history-batches: no settlement result");
+    return out;
+}
+
 } // namespace boxoffice::phone

@@ -55,6 +55,7 @@ std::optional<bt::Message> Settler::handle(const bt::Message& message)
         if (message.type == bt::MessageType::SettlementRequest)
             return settle(bt::SettlementRequestBody::decode(message.body));
         if (message.type == bt::MessageType::Receipt) return acknowledge(bt::ReceiptBody::decode(message.body));
+        if (message.type == bt::MessageType::HistoryHandoff) return carry(bt::HistoryHandoffBody::decode(message.body));
     } catch (const Error& e) {
         return result(false, e.code(), e.what());
     } catch (const std::exception& e) {
@@ -107,6 +108,14 @@ bt::Message Settler::settle(const bt::SettlementRequestBody& request)
     const bool approve = confirm_(order);
     if (!approve) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
     return {bt::MessageType::Approval, 0, 0, bt::ApprovalBody{request.transactionId, true, approval(order, true).encode()}.encode()};
+}
+
+bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
+{
+    // The batch is sealed to the server and signed by the STB: the phone only moves it.
+    // No line: Result unavailable, and the STB keeps the records for a later handoff.
+    const auto settled = line_->settleHistory(handoff.history);
+    return {bt::MessageType::SettlementResult, 0, 0, bt::SettlementResultBody{settled.settledThrough, settled.result}.encode()};
 }
 
 bt::Message Settler::acknowledge(const bt::ReceiptBody& body)

@@ -51,6 +51,14 @@ struct ServerRegistration {
     std::int64_t expiresAt = 0;
 };
 
+// The server's answer to a history batch the phone carried (DESIGN §5 flow 5).
+struct HistorySettlement {
+    std::string deviceId;
+    std::uint64_t settledThrough = 0;
+    Bytes result;                        // encoded wire::SettlementResult, signed by the server
+    Bytes serverCertificate;             // encoded wire::Certificate of the signing key
+};
+
 class ServerLine {
 public:
     virtual ~ServerLine() = default;
@@ -66,6 +74,9 @@ public:
     virtual ServerRegistration registerStb(const std::string& code) = 0;
     // GET /v1/phone/purchases: the account's orders with their receipts.
     virtual std::vector<ServerOrder> purchases() = 0;
+    // POST /v1/phone/history-batches {batch}: an STB's history, sealed to the server,
+    // settled there; the signed result for the STB. The phone cannot open the batch.
+    virtual HistorySettlement settleHistory(ByteView batch) = 0;
 };
 
 class OfflineServerLine final : public ServerLine {
@@ -76,6 +87,7 @@ public:
     ServerOrder acknowledge(const wire::Acknowledgement&) override { throw offline(); }
     ServerRegistration registerStb(const std::string&) override { throw offline(); }
     std::vector<ServerOrder> purchases() override { throw offline(); }
+    HistorySettlement settleHistory(ByteView) override { throw offline(); }
 
 private:
     static Error offline() { return Error(ErrorCode::Unavailable, "the phone has no line to the server"); }
@@ -95,6 +107,7 @@ public:
     ServerOrder acknowledge(const wire::Acknowledgement& acknowledgement) override;
     ServerRegistration registerStb(const std::string& code) override;
     std::vector<ServerOrder> purchases() override;
+    HistorySettlement settleHistory(ByteView batch) override;
 
 private:
     struct Impl;

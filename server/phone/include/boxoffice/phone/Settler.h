@@ -12,6 +12,10 @@
 // back to the STB to relay (Approval, relay = true).
 // Receipt: the phone signs an acknowledgement, posts it when it has a line,
 // and answers with it (Acknowledgement) either way.
+// HistoryHandoff (flow 5): the phone uploads the STB's sealed history batch over
+// its own line (POST /v1/phone/history-batches) and answers with the server's
+// signed SettlementResult; without a line, or when the server refuses the batch,
+// with Result !ok naming why (the STB keeps its records and tries again later).
 
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/phone/ServerLine.h>
@@ -39,6 +43,7 @@ public:
 private:
     bluetooth::Message settle(const bluetooth::SettlementRequestBody& request);
     bluetooth::Message acknowledge(const bluetooth::ReceiptBody& receipt);
+    bluetooth::Message carry(const bluetooth::HistoryHandoffBody& handoff);
     wire::Approval approval(const ServerOrder& order, bool approve) const;
 
     std::string phoneId_;
