@@ -23,7 +23,10 @@ inline constexpr const char* kOperatorToken = "server-test-operator-token";
 
 class ServerProcess {
 public:
-    ServerProcess(const std::filesystem::path& dir, const std::string& database, const std::string& name = "server")
+    // `historySync`: also configure the server plugin `sync` (history uploads, phone-carried
+    // batches; the test must depend on boxoffice_plugin_server-sync).
+    ServerProcess(const std::filesystem::path& dir, const std::string& database, const std::string& name = "server",
+                  bool historySync = false)
         : dir_(dir / name)
     {
         std::filesystem::create_directories(dir_);
@@ -44,7 +47,9 @@ public:
               "rootJson": ")" + (keys / "root/root.json").string() + R"(",
               "requestsPerSecond": 100000, "requestBurst": 100000,
               "operatorTokens": [{"client": "ops", "sha256": ")" + rpc::TokenStore::digest(kOperatorToken) + R"("}]},
-    "settlement": {"keys": ")" + keys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1}
+    "settlement": {"keys": ")" + keys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1})" +
+            (historySync ? R"(,
+    "sync": {"keys": ")" + keys.string() + R"("})" : std::string()) + R"(
   }
 })";
         testing::writeFile(dir_ / "server.json", config);

@@ -1,0 +1,529 @@
+// Flow 5 end to end with real parts: a real boxoffice-server process issues dormant
+// tickets (POST /v1/operator/dormant-tickets) and settles history batches; the STB is
+// the bluetooth, billing and ppv plugin libraries in a PluginHost with NO line (no
+// sync plugin: no ServerLink); the fake org.bluez on a private dbus-daemon; the
+// reference phone (phone-1's key) carrying the history with phone::Settler over its
+// HTTPS line, or misbehaving in the ways an untrusted relay can.
+
+#include "Rig.h"           // tests/bluetooth: EventLog, fake BlueZ
+#include "ServerProcess.h" // tests/server: the real server and its development keys
+
+#include <boxoffice/base/Hex.h>
+#include <boxoffice/billing/History.h>
+#include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/mpegts/KeyService.h>
+#include <boxoffice/phone/Settler.h>
+#include <boxoffice/ppv/Wallet.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/SettlementResult.h>
+
+#include <Poco/JSON/Stringifier.h>
+
+#include <gmock/gmock.h>
+
+#include <atomic>
+#include <sstream>
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+namespace boxoffice::ppv::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Poco::JSON::Object;
+using server::test::DevKeys;
+using server::test::ServerProcess;
+namespace bt = boxoffice::bluetooth;
+
+std::string text(const Poco::Dynamic::Var& v)
+{
+    std::ostringstream out;
+    Poco::JSON::Stringifier::condense(v, out);
+    return out.str();
+}
+
+constexpr wire::Amount kCreditLimit = 1000;
+
+struct ServerEvent {
+    const char* id;
+    const char* title;
+    wire::Amount price;
+};
+constexpr ServerEvent kEvents[] = {{"ev-final", "The Final", 450}, {"ev-opera", "Opera Night", 300},
+                                   {"ev-boxing", "Title Fight", 400}};
+
+class DeferredFlowTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        const auto& keys = DevKeys::get().dir;
+        now = ::time(nullptr);
+        server = std::make_unique<ServerProcess>(dir.path(), "sqlite:" + (dir.path() / "server.db").string(), "server", true);
+        setUpServer();
+
+        config = new Poco::Util::MapConfiguration;
+        config->setString("plugins.bluetooth.busAddress", bus.address());
+        config->setString("plugins.bluetooth.name", "Cabin");
+        config->setDouble("plugins.bluetooth.pairingTimeoutSeconds", 5);
+        config->setDouble("plugins.bluetooth.linkConfirmTimeoutSeconds", 5);
+        for (const auto* plugin : {"billing", "ppv"}) {
+            const std::string p = std::string("plugins.") + plugin + ".";
+            config->setString(p + "deviceDirectory", (keys / "devices/stb-1").string());
+            config->setString(p + "trustAnchor", (keys / "root/root.json").string());
+        }
+        config->setString("plugins.billing.currency", "EUR");
+        config->setInt64("plugins.billing.creditLimit", kCreditLimit);
+        config->setString("plugins.billing.serverCertificate", (keys / "server/server.cert").string());
+        config->setInt("plugins.billing.handoff.phoneTimeoutMs", 3000);
+        config->setBool("plugins.billing.handoff.onConnect", false);
+        config->setString("plugins.ppv.pin.initial", "2468");
+        config->setInt("plugins.ppv.pin.iterations", 1000);
+        config->setString("plugins.ppv.broadcast.ev-final.uri", "udp://127.0.0.1:5004");
+        config->setInt("plugins.ppv.broadcast.ev-final.dvbEventId", 7);
+        startStb();
+    }
+
+    void TearDown() override
+    {
+        phone.phone.reset();
+        host.reset();
+    }
+
+    void setUpServer()
+    {
+        const auto& keys = DevKeys::get().dir;
+        auto ops = server->operatorClient();
+        auto ok = [](const serverapi::ClientResponse& r) {
+            if (r.status >= 300) throw std::runtime_error("setup failed: " + r.raw);
+        };
+        auto post = [&](const std::string& path, const std::string& body) { ok(ops.call("POST", path, body)); };
+        post("/v1/operator/accounts", R"({"accountId":"acct-alice","kind":"wallet","currency":"EUR"})");
+        post("/v1/operator/accounts", R"({"accountId":"studio","kind":"merchant","currency":"EUR"})");
+        post("/v1/operator/deposits", R"({"transferId":"dep-1","accountId":"acct-alice","amount":2000,"currency":"EUR"})");
+        post("/v1/operator/devices", R"({"certificate":")" + server::test::certificateField(keys / "devices/stb-1/device.cert") +
+                                         R"(","accountId":"acct-alice"})");
+        post("/v1/operator/phones", R"({"certificate":")" + server::test::certificateField(keys / "phones/phone-1/phone.cert") +
+                                        R"(","accountId":"acct-alice"})");
+        for (const auto& e : kEvents)
+            ok(ops.call("PUT", std::string("/v1/operator/events/") + e.id,
+                        std::string(R"({"title":")") + e.title + R"(","payee":"studio","price":)" + std::to_string(e.price) +
+                            R"(,"currency":"EUR","saleFrom":)" + std::to_string(now - 3600) + R"(,"saleUntil":)" +
+                            std::to_string(now + 86400) + R"(,"startsAt":)" + std::to_string(now - 60) + R"(,"endsAt":)" +
+                            std::to_string(now + 90000) + R"(,"eventKeyId":"ev-demo/1"})"));
+    }
+
+    void startStb()
+    {
+        host::PluginHost::Options options;
+        options.config = config.get();
+        options.dataRoot = dir.path() / "stb";
+        options.dispatcher = &dispatcher;
+        host = std::make_unique<host::PluginHost>(options);
+        const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
+        // No sync plugin: the box has no line to the server.
+        for (const auto* name : {"bluetooth", "billing", "ppv"})
+            host->load(plugins / (std::string("libboxoffice-") + name + ".so"));
+        host->startAll();
+        for (const auto& p : host->plugins())
+            ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
+        ASSERT_TRUE(fake.waitFor([](const fakebluez::FakeBluez::State& s) { return s.applicationActive; }, 10s));
+        events = std::make_shared<testing::EventLog>();
+        caller.client = "tv";
+        caller.scopes = {"read", "control", "admin"};
+        caller.session = events;
+        result("host.1.subscribe", R"({"events":["ppv.1.orderChanged","ppv.1.ticketAdded","billing.1.recordAdded",)"
+                                   R"("billing.1.settled","bluetooth.1.linkConfirmation","bluetooth.1.pairingCode"]})");
+        // The catalog as the box cached it while it last had a line.
+        std::vector<CatalogEvent> catalog;
+        for (const auto& e : kEvents) {
+            CatalogEvent c;
+            c.eventId = e.id;
+            c.title = e.title;
+            c.payee = "studio";
+            c.price = e.price;
+            c.currency = "EUR";
+            c.saleFrom = now - 3600;
+            c.saleUntil = now + 86400;
+            c.startsAt = now - 60;
+            c.endsAt = now + 90000;
+            c.eventKeyId = "ev-demo/1";
+            c.dvbEventId = std::string(e.id) == "ev-final" ? 7 : 0;
+            c.playUri = std::string(e.id) == "ev-final" ? "udp://127.0.0.1:5004" : "";
+            catalog.push_back(c);
+        }
+        wallet()->replaceCatalog(catalog);
+    }
+
+    std::shared_ptr<Wallet> wallet() { return host->services().require<Wallet>(); }
+    std::shared_ptr<billing::History> history() { return host->services().require<billing::History>(); }
+
+    // The operator issues a dormant ticket to stb-1; it reached the box ahead (delivery
+    // queue or a phone): into the wallet. Returns the server's answer.
+    Object::Ptr deliverDormant(const std::string& eventId)
+    {
+        auto r = server->operatorClient().call("POST", "/v1/operator/dormant-tickets",
+                                               R"({"deviceId":"stb-1","eventId":")" + eventId + R"("})");
+        if (r.status != 201 && r.status != 200) throw std::runtime_error("dormant ticket: " + r.raw);
+        auto answer = r.body.extract<Object::Ptr>();
+        wallet()->addTicket(wire::fromBase64Url(answer->getValue<std::string>("ticket"), "ticket"));
+        return answer;
+    }
+
+    Object::Ptr rpc(const std::string& method, const std::string& params = "{}")
+    {
+        const auto reply = dispatcher.handle(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}",
+                                             caller);
+        return Poco::JSON::Parser().parse(reply.value_or("{}")).extract<Object::Ptr>();
+    }
+    Poco::Dynamic::Var result(const std::string& method, const std::string& params = "{}")
+    {
+        const auto reply = rpc(method, params);
+        if (reply->has("error")) throw std::runtime_error(method + ": " + text(reply->get("error")));
+        return reply->get("result");
+    }
+    Object::Ptr object(const std::string& method, const std::string& params = "{}")
+    {
+        return result(method, params).extract<Object::Ptr>();
+    }
+    // The error of a call that must fail: {code keyword, message}.
+    std::pair<std::string, std::string> refusal(const std::string& method, const std::string& params = "{}")
+    {
+        const auto reply = rpc(method, params);
+        if (!reply->has("error")) return {"none", "no error: " + text(reply)};
+        const auto error = reply->getObject("error");
+        const auto data = error->getObject("data");
+        return {data && data->has("error") ? data->getValue<std::string>("error") : "", error->getValue<std::string>("message")};
+    }
+
+    Object::Ptr buy(const std::string& eventId) { return object("ppv.1.buy", R"({"eventId":")" + eventId + R"(","pin":"2468"})"); }
+
+    // The ledger as the server's operator sees it.
+    std::int64_t balance(const std::string& account)
+    {
+        auto r = server->operatorClient().get("/v1/operator/accounts/" + account);
+        return r.body.extract<Object::Ptr>()->getValue<std::int64_t>("balance");
+    }
+    void expectServerInvariants()
+    {
+        auto r = server->operatorClient().get("/v1/operator/invariants");
+        ASSERT_EQ(r.status, 200) << r.raw;
+        EXPECT_EQ(r.body.extract<Object::Ptr>()->getArray("violations")->size(), 0u) << r.raw;
+    }
+
+    // Pairs phone-1; its messages go to `onMessage` (the Settler over its HTTPS line by default).
+    void pairPhone()
+    {
+        const auto& keys = DevKeys::get().dir;
+        phone.link = std::make_shared<phone::FakeRadioLink>(phone::FakeRadioLink::Options{bus.address(), "AA:BB:CC:DD:EE:05", 185});
+        phone.phone = std::make_unique<phone::Phone>(
+            crypto::P256PrivateKey::fromPem(trust::readKeyFile(keys / "phones/phone-1/sign.key.pem")), "Alice");
+        result("bluetooth.1.startPairing");
+        auto linked = std::async(std::launch::async, [&] { return phone.link->pairLink(123456); });
+        auto confirm = events->waitFor("bluetooth.1.linkConfirmation", 10s);
+        ASSERT_TRUE(confirm);
+        result("bluetooth.1.confirmLink", R"({"device":")" + confirm->getValue<std::string>("device") + R"(","accept":true})");
+        ASSERT_TRUE(linked.get());
+        phone.phone->attach(phone.link);
+        auto paired = std::async(std::launch::async, [&] { return phone.phone->pair([](const std::string&) { return true; }); });
+        auto code = events->waitFor("bluetooth.1.pairingCode", 10s);
+        ASSERT_TRUE(code);
+        result("bluetooth.1.confirmPairing", R"({"phoneId":")" + phone.phone->id() + R"(","accept":true})");
+        phone.stbName = paired.get();
+        if (!phone.phone->hasSession()) phone.phone->openSession(phone.stbName);
+        phone.phone->onMessage([this](const bt::Message& m) -> std::optional<bt::Message> {
+            if (m.type == bt::MessageType::HistoryHandoff) {
+                ++handoffs;
+                std::lock_guard lock(phoneMutex);
+                lastHandoff = bt::HistoryHandoffBody::decode(m.body);
+                if (onHandoff) return onHandoff(m);
+            }
+            return settler->handle(m);
+        });
+        ASSERT_TRUE(boxoffice::testing::eventually([&] {
+            for (const auto& p : host->services().require<bt::PhoneChannel>()->phones())
+                if (p.connected) return true;
+            return false;
+        }, 10s));
+    }
+
+    // A message the phone sends on its own (not a reply), and the STB's Result.
+    bt::ResultBody phoneSends(bt::MessageType type, const Bytes& body)
+    {
+        const auto reply = phone.phone->request({type, 0, 0, body}, 10s);
+        EXPECT_EQ(reply.type, bt::MessageType::Result);
+        return bt::ResultBody::decode(reply.body);
+    }
+
+    std::shared_ptr<phone::ServerLine> line() { return std::make_shared<phone::HttpsServerLine>(server->phoneOptions()); }
+
+    boxoffice::testing::TempDir dir{"ppv-deferred"};
+    wire::UnixTime now = 0;
+    std::unique_ptr<ServerProcess> server;
+    fakebluez::PrivateBus bus;
+    fakebluez::FakeBluez fake{{bus.address(), 10s, 10s}};
+    Poco::AutoPtr<Poco::Util::MapConfiguration> config;
+    rpc::Dispatcher dispatcher{Poco::Logger::get("test.rpc")};
+    std::unique_ptr<host::PluginHost> host;
+    std::shared_ptr<testing::EventLog> events;
+    rpc::Caller caller;
+    testing::Rig::TestPhone phone;
+    std::shared_ptr<phone::Settler> settler = std::make_shared<phone::Settler>(
+        trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+        trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, nullptr, [](const phone::ServerOrder&) { return false; });
+    std::mutex phoneMutex;
+    std::function<std::optional<bt::Message>(const bt::Message&)> onHandoff;   // a misbehaving phone
+    std::optional<bt::HistoryHandoffBody> lastHandoff;
+    std::atomic<int> handoffs{0};
+};
+
+TEST_F(DeferredFlowTest, DormantTicketIsNotPlayableUntilBoughtOnCreditAndSurvivesRestart)
+{
+    const auto dormant = deliverDormant("ev-final");
+    const auto ticketId = dormant->getValue<std::string>("ticketId");
+    // Issuing a dormant ticket charges nothing; issuing again gives the same ticket.
+    EXPECT_EQ(balance("acct-alice"), 2000);
+    auto again = server->operatorClient().call("POST", "/v1/operator/dormant-tickets", R"({"deviceId":"stb-1","eventId":"ev-final"})");
+    ASSERT_EQ(again.status, 200) << again.raw;
+    EXPECT_EQ(again.body.extract<Object::Ptr>()->getValue<std::string>("ticketId"), ticketId);
+    expectServerInvariants();
+
+    // In the wallet but dormant: not playable, no control words, the event still on sale.
+    const auto tickets = object("ppv.1.tickets")->getArray("tickets");
+    ASSERT_EQ(tickets->size(), 1u);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("state"), "dormant");
+    EXPECT_EQ(object("ppv.1.event", R"({"eventId":"ev-final"})")->getValue<std::string>("state"), "on-sale");
+    const auto [code, message] = refusal("ppv.1.watch", R"({"eventId":"ev-final"})");
+    EXPECT_EQ(code, "permission denied");
+    EXPECT_THAT(message, HasSubstr("dormant"));
+
+    auto keyText = trust::readKeyFile(DevKeys::get().dir / "events" / (trust::keyDirName("ev-demo/1") + ".key"));
+    keyText.erase(keyText.find_last_not_of(" \n") + 1);
+    mpegts::EcmHeader h;
+    h.eventId = 7;
+    h.serviceId = 1;
+    h.cryptoPeriod = 2;
+    const Bytes cw(16, 0x5a), next(16, 0xa5);
+    const auto ecm = mpegts::sealEcm(h, cw, next, fromHex(keyText));
+    std::string reason;
+    EXPECT_FALSE(host->services().require<mpegts::KeyService>()->onEcm(ecm, reason));
+    EXPECT_THAT(reason, HasSubstr("dormant"));
+
+    // Without a line and with no dormant ticket for it, nothing can be bought.
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-opera","pin":"2468"})").second, StartsWith("no-line"));
+    // A wrong PIN is refused before anything is recorded.
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"1111"})").second, StartsWith("pin-wrong"));
+    EXPECT_EQ(history()->status().lastSequence, 0u);
+
+    // Bought on credit: a deferred record at the catalog price, the ticket playable.
+    const auto order = buy("ev-final");
+    EXPECT_EQ(order->getValue<std::string>("state"), "approved");
+    EXPECT_EQ(order->getValue<std::string>("method"), "credit");
+    EXPECT_EQ(order->getValue<std::string>("ticketId"), ticketId);
+    const auto records = history()->recent(10, 0);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_TRUE(records[0].deferred);
+    EXPECT_FALSE(records[0].settled);
+    EXPECT_EQ(records[0].record.kind, wire::HistoryKind::Purchase);
+    EXPECT_EQ(records[0].record.eventId, "ev-final");
+    EXPECT_EQ(records[0].record.ticketId, ticketId);
+    EXPECT_EQ(records[0].record.amount, 450);
+    const auto credit = object("billing.1.credit");
+    EXPECT_EQ(credit->getValue<std::int64_t>("outstanding"), 450);
+    EXPECT_EQ(credit->getValue<std::int64_t>("available"), kCreditLimit - 450);
+    EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), ticketId);
+    auto words = host->services().require<mpegts::KeyService>()->onEcm(ecm, reason);
+    ASSERT_TRUE(words) << reason;
+    EXPECT_EQ(Bytes(words->even.view().begin(), words->even.view().end()), cw);
+    EXPECT_EQ(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})").first, "already exists");
+    EXPECT_EQ(history()->status().lastSequence, 1u);
+    // Nothing reached the server: the box has no line.
+    EXPECT_EQ(balance("acct-alice"), 2000);
+
+    // The activation is kept across a restart.
+    host.reset();
+    startStb();
+    EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), ticketId);
+    EXPECT_EQ(object("billing.1.credit")->getValue<std::int64_t>("outstanding"), 450);
+}
+
+TEST_F(DeferredFlowTest, PurchaseAboveTheCreditLimitIsRefusedWithNothingStored)
+{
+    deliverDormant("ev-final");
+    deliverDormant("ev-opera");
+    deliverDormant("ev-boxing");
+    buy("ev-final");    // 450
+    buy("ev-opera");    // 300: 750 of 1000 used
+    const auto before = history()->status();
+    const auto [code, message] = refusal("ppv.1.buy", R"({"eventId":"ev-boxing","pin":"2468"})");   // 400 > 250 left
+    EXPECT_EQ(code, "limit exceeded");
+    EXPECT_THAT(message, StartsWith("no-credit"));
+    // Nothing stored: no record, no order, the ticket still dormant and unplayable.
+    EXPECT_EQ(history()->status().lastSequence, before.lastSequence);
+    EXPECT_EQ(history()->credit().outstanding, 750);
+    const auto tickets = object("ppv.1.tickets")->getArray("tickets");
+    int dormant = 0;
+    for (std::size_t i = 0; i < tickets->size(); ++i) {
+        const auto t = tickets->getObject(static_cast<unsigned>(i));
+        if (t->getValue<std::string>("eventId") == "ev-boxing") {
+            EXPECT_EQ(t->getValue<std::string>("state"), "dormant");
+        }
+        if (t->getValue<std::string>("state") == "dormant") ++dormant;
+    }
+    EXPECT_EQ(dormant, 1);
+    EXPECT_EQ(refusal("ppv.1.watch", R"({"eventId":"ev-boxing"})").first, "permission denied");
+}
+
+TEST_F(DeferredFlowTest, PhoneCarriesTheHistoryAndTheSettlementFreesCredit)
+{
+    deliverDormant("ev-final");
+    deliverDormant("ev-opera");
+    deliverDormant("ev-boxing");
+    buy("ev-final");
+    buy("ev-opera");
+    EXPECT_EQ(history()->credit().outstanding, 750);
+    const auto [code, message] = refusal("billing.1.handoff");   // nobody to carry it yet
+    EXPECT_EQ(code, "unavailable");
+    EXPECT_THAT(message, HasSubstr("phone"));
+
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return false; });
+    pairPhone();
+    const auto done = object("billing.1.handoff");
+    EXPECT_EQ(done->getValue<std::string>("phoneId"), phone.phone->id());
+    EXPECT_EQ(done->getValue<std::uint64_t>("firstSequence"), 1u);
+    EXPECT_EQ(done->getValue<std::uint64_t>("lastSequence"), 2u);
+    EXPECT_EQ(done->getValue<std::uint64_t>("settledThrough"), 2u);
+    EXPECT_EQ(handoffs.load(), 1);
+
+    // The STB: settled, credit free again.
+    const auto status = history()->status();
+    EXPECT_EQ(status.settledThrough, 2u);
+    EXPECT_EQ(history()->credit().outstanding, 0);
+    for (const auto& r : history()->recent(10, 0)) EXPECT_TRUE(r.settled) << r.record.sequence;
+    ASSERT_TRUE(events->waitFor("billing.1.settled", 5s));
+    // The server: one posted transfer per deferred purchase, at the catalog price.
+    EXPECT_EQ(balance("acct-alice"), 2000 - 750);
+    EXPECT_EQ(balance("studio"), 750);
+    expectServerInvariants();
+
+    // The freed credit buys again; nothing left to hand off once that is settled too.
+    buy("ev-boxing");
+    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 3u);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 1150);
+    EXPECT_EQ(refusal("billing.1.handoff").first, "not found");
+    expectServerInvariants();
+}
+
+TEST_F(DeferredFlowTest, HandoffHappensWhenThePhoneConnects)
+{
+    host.reset();
+    config->setBool("plugins.billing.handoff.onConnect", true);
+    startStb();
+    deliverDormant("ev-opera");
+    buy("ev-opera");
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return false; });
+    pairPhone();
+    auto settled = events->waitFor("billing.1.settled", 20s);
+    ASSERT_TRUE(settled);
+    EXPECT_EQ(history()->status().settledThrough, 1u);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 300);
+    expectServerInvariants();
+}
+
+TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
+{
+    deliverDormant("ev-final");
+    deliverDormant("ev-opera");
+    buy("ev-final");
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return false; });
+    pairPhone();
+    auto serverLine = line();
+
+    // 1. The phone alters the batch before uploading: the server refuses, nothing settles.
+    onHandoff = [&](const bt::Message& m) -> std::optional<bt::Message> {
+        auto body = bt::HistoryHandoffBody::decode(m.body);
+        body.history[body.history.size() / 2] ^= 0x01;
+        return settler->handle({m.type, m.id, m.replyTo, body.encode()});
+    };
+    auto refused = refusal("billing.1.handoff");
+    EXPECT_NE(refused.first, "none") << refused.second;
+    EXPECT_EQ(history()->status().settledThrough, 0u);
+    EXPECT_EQ(history()->credit().outstanding, 450);
+    EXPECT_EQ(balance("acct-alice"), 2000);
+
+    // 2. The phone drops it (no answer): nothing settles; the STB keeps the records.
+    onHandoff = [](const bt::Message&) -> std::optional<bt::Message> { return std::nullopt; };
+    EXPECT_EQ(refusal("billing.1.handoff").first, "unavailable");
+    EXPECT_EQ(history()->status().settledThrough, 0u);
+    EXPECT_EQ(balance("acct-alice"), 2000);
+
+    // 3. It uploads the same batch twice: settled once on the server; the STB applies it once.
+    onHandoff = [&](const bt::Message& m) -> std::optional<bt::Message> {
+        const auto body = bt::HistoryHandoffBody::decode(m.body);
+        serverLine->settleHistory(body.history);
+        return settler->handle(m);
+    };
+    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 1u);   // the retry works
+    EXPECT_EQ(balance("acct-alice"), 2000 - 450);
+    expectServerInvariants();
+    Bytes oldBatch;
+    {
+        std::lock_guard lock(phoneMutex);
+        oldBatch = lastHandoff->history;
+    }
+    const auto oldResult = serverLine->settleHistory(oldBatch);   // a third time: the same signed result
+    EXPECT_EQ(balance("acct-alice"), 2000 - 450);
+
+    // 4. It replays that old result later: refused, nothing changes.
+    const auto replayed = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{1, oldResult.result}.encode());
+    EXPECT_FALSE(replayed.ok);
+    EXPECT_EQ(replayed.error, "replayed");
+    buy("ev-opera");
+    const auto replayedAgain = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, oldResult.result}.encode());
+    EXPECT_FALSE(replayedAgain.ok);
+    EXPECT_TRUE(replayedAgain.error == "replayed" || replayedAgain.error == "conflict") << replayedAgain.error;
+    EXPECT_EQ(history()->status().settledThrough, 1u);
+    EXPECT_EQ(history()->credit().outstanding, 300);
+
+    // 5. A genuine server signature, but for another box: wrong audience.
+    const auto serverSigner = trust::loadServerSigner(DevKeys::get().dir / "server");
+    wire::SettlementResult other;
+    other.settlementId = "settle-other-box-2";
+    other.deviceId = "stb-2";
+    other.settledThrough = 2;
+    other.lastRecordHash = history()->status().lastHash;
+    other.recordCount = 1;
+    other.totalAmount = 300;
+    other.currency = "EUR";
+    other.settledAt = ::time(nullptr);
+    trust::sign(other, serverSigner.key);
+    const auto foreign = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, other.encode()}.encode());
+    EXPECT_FALSE(foreign.ok);
+    EXPECT_EQ(foreign.error, "wrong audience");
+    // ... and a forged one (our device id, the phone's own key): bad signature or unknown key.
+    other.deviceId = "stb-1";
+    trust::sign(other, trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key);
+    const auto forged = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, other.encode()}.encode());
+    EXPECT_FALSE(forged.ok);
+    EXPECT_EQ(history()->status().settledThrough, 1u);
+    EXPECT_EQ(history()->credit().outstanding, 300);
+
+    // The honest phone settles the rest; the server charged each purchase exactly once.
+    onHandoff = nullptr;
+    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 2u);
+    EXPECT_EQ(history()->credit().outstanding, 0);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 750);
+    EXPECT_EQ(balance("studio"), 750);
+    expectServerInvariants();
+}
+
+} // namespace
+} // namespace boxoffice::ppv::test
