@@ -14,6 +14,7 @@
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/phone/Settler.h>
 #include <boxoffice/ppv/Wallet.h>
+#include <boxoffice/storage/Database.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Base64Url.h>
@@ -347,6 +348,39 @@ TEST_F(DeferredFlowTest, DormantTicketIsNotPlayableUntilBoughtOnCreditAndSurvive
     startStb();
     EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), ticketId);
     EXPECT_EQ(object("billing.1.credit")->getValue<std::int64_t>("outstanding"), 450);
+}
+
+TEST_F(DeferredFlowTest, ActivationIsBelievedOnlyFromTheSignedHistoryAndRepairedAfterACrash)
+{
+    const auto final = deliverDormant("ev-final")->getValue<std::string>("ticketId");
+    deliverDormant("ev-opera");
+    buy("ev-opera");   // billing record 1
+    const auto ppvDb = dir.path() / "stb" / "ppv" / "ppv.db";
+    auto setActivation = [&](std::int64_t sequence) {
+        storage::Database db("sqlite:" + ppvDb.string());
+        db.write([&](storage::Transaction& tx) {
+            return tx.execute("UPDATE ppv_ticket SET activation = ? WHERE ticket_id = ?", {sequence, final});
+        });
+    };
+
+    // Someone edits ppv.db to mark the final bought, pointing at the opera's purchase record.
+    host.reset();
+    setActivation(1);
+    startStb();
+    EXPECT_THAT(refusal("ppv.1.watch", R"({"eventId":"ev-final"})").second, HasSubstr("dormant"));
+    EXPECT_NO_THROW(object("ppv.1.watch", R"({"eventId":"ev-opera"})"));
+
+    // The box recorded the purchase, then lost power before it activated the ticket.
+    host.reset();
+    setActivation(0);
+    startStb();
+    history()->append({wire::HistoryKind::Purchase, "ev-final", final, "stb-crashed", 450, "EUR", 0, true});
+    EXPECT_THAT(refusal("ppv.1.watch", R"({"eventId":"ev-final"})").second, HasSubstr("dormant"));
+    host.reset();
+    startStb();   // repaired at start from the history
+    EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), final);
+    EXPECT_EQ(history()->status().lastSequence, 2u);   // and not bought twice
+    EXPECT_EQ(history()->credit().outstanding, 750);
 }
 
 TEST_F(DeferredFlowTest, PurchaseAboveTheCreditLimitIsRefusedWithNothingStored)
