@@ -124,9 +124,9 @@ protected:
         options.dispatcher = &dispatcher;
         host = std::make_unique<host::PluginHost>(options);
         const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
-        // No sync plugin: the box has no line to the server.
-        for (const auto* name : {"bluetooth", "billing", "ppv"})
-            host->load(plugins / (std::string("libboxoffice-") + name + ".so"));
+        // No sync plugin: the box has no line to the server (unless a test gives it one).
+        for (const auto* name : {"bluetooth", "billing", "sync", "ppv"})
+            if (withLine || std::string(name) != "sync") host->load(plugins / (std::string("libboxoffice-") + name + ".so"));
         host->startAll();
         for (const auto& p : host->plugins())
             ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
@@ -278,6 +278,7 @@ protected:
     std::function<std::optional<bt::Message>(const bt::Message&)> onHandoff;   // a misbehaving phone
     std::optional<bt::HistoryHandoffBody> lastHandoff;
     std::atomic<int> handoffs{0};
+    bool withLine = false;
 };
 
 TEST_F(DeferredFlowTest, DormantTicketIsNotPlayableUntilBoughtOnCreditAndSurvivesRestart)
@@ -381,6 +382,44 @@ TEST_F(DeferredFlowTest, ActivationIsBelievedOnlyFromTheSignedHistoryAndRepaired
     EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), final);
     EXPECT_EQ(history()->status().lastSequence, 2u);   // and not bought twice
     EXPECT_EQ(history()->credit().outstanding, 750);
+}
+
+TEST_F(DeferredFlowTest, DormantTicketFromTheDeliveryQueueIsBoughtOnCreditOnceTheLineIsDown)
+{
+    // A box with a line (the real sync plugin, mTLS) fetches its deliveries, dormant ones too.
+    host.reset();
+    const auto& keys = DevKeys::get().dir;
+    config->setString("plugins.sync.host", "localhost");
+    config->setInt("plugins.sync.port", server->port());
+    config->setString("plugins.sync.deviceDirectory", (keys / "devices/stb-1").string());
+    config->setString("plugins.sync.trustAnchor", (keys / "root/root.json").string());
+    config->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
+    withLine = true;
+    startStb();
+    auto issued = server->operatorClient().call("POST", "/v1/operator/dormant-tickets", R"({"deviceId":"stb-1","eventId":"ev-final"})");
+    ASSERT_EQ(issued.status, 201) << issued.raw;
+    const auto ticketId = issued.body.extract<Object::Ptr>()->getValue<std::string>("ticketId");
+    object("ppv.1.refresh");   // (the plugin's own feeder may fetch it first)
+    const auto tickets = object("ppv.1.tickets")->getArray("tickets");
+    ASSERT_EQ(tickets->size(), 1u);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("ticketId"), ticketId);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("state"), "dormant");
+    EXPECT_EQ(object("ppv.1.refresh")->getValue<int>("ticketsAdded"), 0);   // acknowledged: not offered again
+
+    // The line goes down (the sync plugin notices it): the dormant ticket is bought on credit.
+    server->kill();
+    EXPECT_FALSE(object("sync.1.syncNow")->getValue<bool>("online"));
+    const auto order = buy("ev-final");
+    EXPECT_EQ(order->getValue<std::string>("method"), "credit");
+    EXPECT_EQ(order->getValue<std::string>("state"), "approved");
+    EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), ticketId);
+    const auto records = history()->recent(10, 0);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_TRUE(records[0].deferred);
+    EXPECT_EQ(records[0].record.ticketId, ticketId);
+    // Without a dormant ticket nothing is bought on credit (here: no phone for flow 3 either).
+    EXPECT_NE(refusal("ppv.1.buy", R"({"eventId":"ev-opera","pin":"2468"})").first, "none");
+    EXPECT_EQ(history()->status().lastSequence, 1u);
 }
 
 TEST_F(DeferredFlowTest, PurchaseAboveTheCreditLimitIsRefusedWithNothingStored)
