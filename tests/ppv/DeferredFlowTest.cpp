@@ -509,6 +509,34 @@ TEST_F(DeferredFlowTest, HandoffHappensWhenThePhoneConnects)
     expectServerInvariants();
 }
 
+TEST_F(DeferredFlowTest, AHistoryLargerThanOneMessageIsHandedOffInBatchesOnConnect)
+{
+    host.reset();
+    config->setBool("plugins.billing.handoff.onConnect", true);
+    startStb();
+    // Views recorded while offline, then a purchase on credit: more than one handoff body.
+    std::vector<billing::Entry> plays(150, billing::Entry{wire::HistoryKind::Play, "ev-opera", "", "", 0, "EUR", 0, false});
+    history()->appendAll(plays);
+    deliverDormant("ev-final");
+    buy("ev-final");
+    const auto last = history()->status().lastSequence;
+    ASSERT_EQ(last, 151u);
+    const auto first = history()->exportUnsettled(15 * 1024);
+    ASSERT_TRUE(first);
+    ASSERT_LT(first->lastSequence, last) << "the test needs a history that does not fit one message";
+
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return false; });
+    pairPhone();
+    ASSERT_TRUE(boxoffice::testing::eventually([&] { return history()->status().settledThrough == last; }, 30s))
+        << "settled through " << history()->status().settledThrough;
+    EXPECT_GE(handoffs.load(), 2);
+    EXPECT_EQ(history()->credit().outstanding, 0);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 450);
+    expectServerInvariants();
+}
+
 TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
 {
     deliverDormant("ev-final");

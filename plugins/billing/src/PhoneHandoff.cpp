@@ -152,7 +152,12 @@ void PhoneHandoff::run()
             connected_.pop_front();
         }
         try {
-            if (needed()) handoff(phone);
+            // One batch fits one message: hand off until everything is settled or the
+            // phone stops making progress (then the next connection tries again).
+            for (int batch = 0; batch < kMaxBatchesPerConnection && needed(); ++batch) {
+                const auto before = history_->status().settledThrough;
+                if (handoff(phone).settlement.settledThrough <= before) break;
+            }
         } catch (const std::exception& e) {
             logger().warning("history not handed to phone %s: %s", phone, std::string(e.what()));
         }

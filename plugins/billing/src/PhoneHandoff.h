@@ -45,7 +45,7 @@ public:
     PhoneHandoff(const PhoneHandoff&) = delete;
     PhoneHandoff& operator=(const PhoneHandoff&) = delete;
 
-    // Hands the oldest unsettled records to `phoneId` (empty: a connected trusted
+    // Hands the oldest unsettled records that fit one message (one batch) to `phoneId` (empty: a connected trusted
     // phone) and applies the result it brings back. Errors: NotFound (no deferred
     // purchase to settle), Unavailable (no phone channel, no connected phone, or no
     // answer in time), the phone's refusal as its error code (e.g. the server's),
@@ -59,6 +59,8 @@ public:
     static std::size_t maxBatchBytes();
 
 private:
+    static constexpr int kMaxBatchesPerConnection = 64;
+
     void run();
     std::optional<bluetooth::Message> settlementFromPhone(const std::string& phoneId, const bluetooth::Message& m);
 
