@@ -14,6 +14,7 @@
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/phone/Settler.h>
 #include <boxoffice/ppv/Wallet.h>
+#include <boxoffice/serversync/HistorySync.h>
 #include <boxoffice/storage/Database.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/Signing.h>
@@ -212,6 +213,24 @@ protected:
         auto r = server->operatorClient().get("/v1/operator/invariants");
         ASSERT_EQ(r.status, 200) << r.raw;
         EXPECT_EQ(r.body.extract<Object::Ptr>()->getArray("violations")->size(), 0u) << r.raw;
+    }
+
+    // The server's own records (its SQLite file, read beside the running process): the
+    // history-sync invariants hold, and the ledger transfers of the settled deferred
+    // purchases as "amount state", by history sequence.
+    std::vector<std::string> deferredTransfers()
+    {
+        storage::Database db("sqlite:" + (dir.path() / "server.db").string());
+        return db.read([](storage::Transaction& tx) {
+            const auto bad = serversync::HistorySync::checkInvariants(tx);
+            EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
+            std::vector<std::string> out;
+            for (const auto& r : tx.query("SELECT t.amount, t.state, t.debit_account, t.credit_account FROM sync_record r"
+                                          " JOIN ledger_transfer t ON t.id = r.transfer_id WHERE r.device_id = 'stb-1'"
+                                          " ORDER BY r.sequence"))
+                out.push_back(std::to_string(r.int64(0)) + " " + r.text(1) + " " + r.text(2) + "->" + r.text(3));
+            return out;
+        });
     }
 
     // Pairs phone-1; its messages go to `onMessage` (the Settler over its HTTPS line by default).
@@ -481,12 +500,14 @@ TEST_F(DeferredFlowTest, PhoneCarriesTheHistoryAndTheSettlementFreesCredit)
     // The server: one posted transfer per deferred purchase, at the catalog price.
     EXPECT_EQ(balance("acct-alice"), 2000 - 750);
     EXPECT_EQ(balance("studio"), 750);
+    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
     expectServerInvariants();
 
     // The freed credit buys again; nothing left to hand off once that is settled too.
     buy("ev-boxing");
     EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 3u);
     EXPECT_EQ(balance("acct-alice"), 2000 - 1150);
+    EXPECT_EQ(deferredTransfers().size(), 3u);
     EXPECT_EQ(refusal("billing.1.handoff").first, "not found");
     expectServerInvariants();
 }
@@ -574,6 +595,7 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     };
     EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 1u);   // the retry works
     EXPECT_EQ(balance("acct-alice"), 2000 - 450);
+    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio"}));
     expectServerInvariants();
     Bytes oldBatch;
     {
@@ -623,6 +645,7 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     EXPECT_EQ(history()->credit().outstanding, 0);
     EXPECT_EQ(balance("acct-alice"), 2000 - 750);
     EXPECT_EQ(balance("studio"), 750);
+    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
     expectServerInvariants();
 }
 
