@@ -10,6 +10,8 @@
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/rpc/Dispatcher.h>
 
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <Poco/Util/MapConfiguration.h>
 
 #include <gmock/gmock.h>
@@ -104,6 +106,12 @@ TEST_F(PlaybackPluginTest, PlaysWithATicketAndReportsStatistics) {
     EXPECT_THAT(status, HasSubstr(R"("without-key":0)"));
     EXPECT_THAT(status, ::testing::Not(HasSubstr(R"("descrambled":0)")));
     EXPECT_THAT(status, ::testing::Not(HasSubstr(R"("error")")));
+    // When the first ECM opened and the first frame was decoded, from the play request.
+    const auto timeline = Poco::JSON::Parser().parse(status).extract<Poco::JSON::Object::Ptr>()
+                              ->getObject("result")->getObject("timeline");
+    ASSERT_TRUE(timeline && timeline->has("firstEcmMs") && timeline->has("firstFrameMs")) << status;
+    EXPECT_GT(timeline->getValue<double>("firstEcmMs"), 0.0);
+    EXPECT_GE(timeline->getValue<double>("firstFrameMs"), timeline->getValue<double>("firstEcmMs"));
     EXPECT_THAT(call("descrambler.1.stop"), HasSubstr(R"("result":true)"));
     EXPECT_THAT(call("descrambler.1.status"), HasSubstr(R"("state":"stopped")"));
 }

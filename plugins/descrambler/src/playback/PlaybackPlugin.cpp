@@ -9,7 +9,11 @@
 //       uri: file:///path, udp://host:port or rtp://host:port. Zapping = play again.
 //       Error PermissionDenied "no ticket covers event N" when the key service has
 //       no key for the ECMs of the selected service.
-//   descrambler.1.stop (scope "control"); descrambler.1.status (scope "read")
+//   descrambler.1.stop (scope "control"); descrambler.1.status (scope "read"):
+//       state, uri, program, the element's five counters, and "timeline": milliseconds
+//       from the play request to "firstEcmMs" (the first ECM the key service opened:
+//       control words ready) and "firstFrameMs" (the first decoded video frame), each
+//       present once it happened (end-to-end latency, tests/bench/e2e).
 //   descrambler.1.snapshot {name} (scope "control") -> {path, width, height}: the
 //       last decoded video frame as PNG in <dataDirectory>/snapshots/<name>.png;
 //       Error Unavailable when nothing is playing or no frame was decoded yet.
@@ -27,6 +31,8 @@
 #include <gst/video/video.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -40,6 +46,24 @@ namespace boxoffice::plugins::descrambler {
 using Poco::Dynamic::Var;
 
 namespace {
+
+// The wallet's key service, noting when it first gave control words (status "timeline").
+class TimedKeyService final : public mpegts::KeyService {
+public:
+    TimedKeyService(std::shared_ptr<mpegts::KeyService> inner, std::function<void()> firstKey)
+        : inner_(std::move(inner)), firstKey_(std::move(firstKey)) {}
+    std::optional<mpegts::ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
+        auto words = inner_->onEcm(section, reason);
+        if (words && !opened_.exchange(true))
+            firstKey_();
+        return words;
+    }
+
+private:
+    std::shared_ptr<mpegts::KeyService> inner_;
+    std::function<void()> firstKey_;
+    std::atomic<bool> opened_{false};
+};
 
 std::string sourceFor(const std::string& uri) {
     auto quoteSafe = [](const std::string& s) {
@@ -111,9 +135,15 @@ private:
         const auto program = r.optionalInteger("program").value_or(0);
         if (program < 0 || program > 0xFFFF)
             throw Error(ErrorCode::InvalidArgument, "program is a 16-bit program_number");
-        auto keys = context_->services().find<mpegts::KeyService>();
-        if (!keys)
+        const auto requested = std::chrono::steady_clock::now();
+        auto wallet = context_->services().find<mpegts::KeyService>();
+        if (!wallet)
             throw Error(ErrorCode::Unavailable, "no key service is published (is the ticket wallet running?)");
+        auto keys = std::make_shared<TimedKeyService>(std::move(wallet), [this] {
+            const auto now = std::chrono::steady_clock::now();
+            std::lock_guard lock(mutex_);
+            firstEcm_ = now;
+        });
         const std::string description = sourceFor(uri) +
                                         " ! tsdescrambler name=descrambler program-number=" + std::to_string(program) +
                                         " ! tsparse ! tsdemux name=demux"
@@ -140,9 +170,19 @@ private:
         // The wallet's key service outlives the pipeline: we hold a reference.
         g_object_set(element, "key-service", static_cast<mpegts::KeyService*>(keys.get()), nullptr);
         gst_object_unref(element);
+        // The first buffer into the picture tee is the first decoded video frame.
+        if (GstElement* tee = gst_bin_get_by_name(GST_BIN(pipeline), "picture-tee")) {
+            GstPad* pad = gst_element_get_static_pad(tee, "sink");
+            gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &PlaybackPlugin::onFirstFrame, this, nullptr);
+            gst_object_unref(pad);
+            gst_object_unref(tee);
+        }
         {
             std::lock_guard lock(mutex_);
             pipeline_ = pipeline;
+            requested_ = requested;
+            firstEcm_.reset();
+            firstFrame_.reset();
             keys_ = keys;
             uri_ = uri;
             program_ = static_cast<int>(program);
@@ -169,6 +209,14 @@ private:
         Poco::JSON::Object::Ptr result = new Poco::JSON::Object;
         result->set("state", playing_ || ended_ ? "playing" : "waiting");
         return result;
+    }
+
+    static GstPadProbeReturn onFirstFrame(GstPad*, GstPadProbeInfo*, gpointer data) {
+        auto* self = static_cast<PlaybackPlugin*>(data);
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(self->mutex_);
+        self->firstFrame_ = now;
+        return GST_PAD_PROBE_REMOVE;
     }
 
     static GstBusSyncReply onMessage(GstBus*, GstMessage* message, gpointer data) {
@@ -233,6 +281,15 @@ private:
                 result->set(name, static_cast<Poco::UInt64>(v));
             }
             gst_object_unref(element);
+            Poco::JSON::Object::Ptr timeline = new Poco::JSON::Object;
+            const auto since = [this](std::chrono::steady_clock::time_point t) {
+                return std::chrono::duration<double, std::milli>(t - requested_).count();
+            };
+            if (firstEcm_)
+                timeline->set("firstEcmMs", since(*firstEcm_));
+            if (firstFrame_)
+                timeline->set("firstFrameMs", since(*firstFrame_));
+            result->set("timeline", timeline);
         }
         return result;
     }
@@ -319,6 +376,8 @@ private:
     std::condition_variable changed_;
     GstElement* pipeline_ = nullptr;
     std::shared_ptr<mpegts::KeyService> keys_;
+    std::chrono::steady_clock::time_point requested_;
+    std::optional<std::chrono::steady_clock::time_point> firstEcm_, firstFrame_;
     std::string uri_;
     int program_ = 0;
     std::optional<std::string> noTicket_;
