@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -24,16 +23,6 @@ struct Sample {
     long rssKiB;
 };
 
-long residentKiB(pid_t pid)
-{
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
-
 Sample startOnce(const std::filesystem::path& plugins, const TempDir& dir, int run)
 {
     const auto config = dir / ("boxofficed-" + std::to_string(run) + ".json");
@@ -44,7 +33,7 @@ Sample startOnce(const std::filesystem::path& plugins, const TempDir& dir, int r
     ChildProcess daemon(BOXOFFICED, {"--config", config.string()}, {{"NOTIFY_SOCKET", notify.path().string()}});
     if (!notify.waitFor("READY=1", 60s)) throw std::runtime_error("boxofficed did not become ready:\n" + daemon.output());
     const std::chrono::duration<double, std::milli> elapsed = std::chrono::steady_clock::now() - start;
-    const long rss = residentKiB(daemon.pid());
+    const long rss = statusKiB(daemon.pid(), "VmRSS");
     daemon.signal(SIGTERM);
     const auto status = daemon.wait(30s);
     if (status.value_or(-1) != 0)

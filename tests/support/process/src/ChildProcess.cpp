@@ -132,4 +132,13 @@ void writeFile(const std::filesystem::path& file, const std::string& text)
     if (!out) throw Error(ErrorCode::Io, "cannot write " + file.string());
 }
 
+long statusKiB(pid_t pid, const std::string& field)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    const auto prefix = field + ":";
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
+    return -1;
+}
+
 } // namespace boxoffice::testing

@@ -69,4 +69,7 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout)
 std::string readFile(const std::filesystem::path& file);
 void writeFile(const std::filesystem::path& file, const std::string& text);
 
+// A "<field>: <n> kB" line of /proc/<pid>/status (VmRSS, VmHWM, ...) in KiB; -1 if absent.
+long statusKiB(pid_t pid, const std::string& field);
+
 } // namespace boxoffice::testing
