@@ -98,8 +98,21 @@ TEST_F(PpvPluginTest, WorksOfflineAndKeepsItsStateAcrossRestarts)
         // Wrong PINs lock purchases (two attempts configured).
         EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-1","pin":"0000"})")), StartsWith("already-owned"));
         wallet->replaceCatalog({e, [&] { auto f = e; f.eventId = "ev-2"; return f; }()});
-        EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"0000"})")), StartsWith("pin-wrong"));
-        EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"0000"})")), StartsWith("pin-locked"));
+        // The refusal's keyword and the attempts left are in error.data for the TV.
+        const auto wrong = call("ppv.1.buy", R"({"eventId":"ev-2","pin":"0000"})");
+        EXPECT_THAT(message(wrong), StartsWith("pin-wrong"));
+        ASSERT_TRUE(wrong->has("error"));
+        const auto wrongData = wrong->getObject("error")->getObject("data");
+        EXPECT_EQ(wrongData->getValue<std::string>("reason"), "pin-wrong");
+        EXPECT_EQ(wrongData->getValue<std::string>("error"), "permission denied");
+        EXPECT_EQ(wrongData->getValue<int>("attemptsLeft"), 1);
+        const auto locked = call("ppv.1.buy", R"({"eventId":"ev-2","pin":"0000"})");
+        EXPECT_THAT(message(locked), StartsWith("pin-locked"));
+        ASSERT_TRUE(locked->has("error"));
+        const auto lockedData = locked->getObject("error")->getObject("data");
+        EXPECT_EQ(lockedData->getValue<std::string>("reason"), "pin-locked");
+        EXPECT_EQ(lockedData->getValue<int>("attemptsLeft"), 0);
+        EXPECT_GT(lockedData->getValue<std::int64_t>("lockedUntil"), trust::TrustedClock::systemNow());
         // No line (no sync plugin): the right PIN after the lock would still find no line.
         EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"1357","method":"card"})")),
                     HasSubstr("method must be"));

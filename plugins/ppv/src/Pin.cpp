@@ -85,7 +85,8 @@ void PinGuard::check(const std::string& pin, wire::UnixTime now)
     const auto lockedUntil = row->int64(4);
     if (lockedUntil > now)
         throw Refusal(ErrorCode::LimitExceeded, "pin-locked",
-                      "too many wrong PINs; purchases are locked until " + std::to_string(lockedUntil));
+                      "too many wrong PINs; purchases are locked until " + std::to_string(lockedUntil),
+                      {{"lockedUntil", lockedUntil}});
     // A lock that has run out gives a fresh set of attempts.
     const auto failures = lockedUntil != 0 ? 0 : row->int64(3);
     auto candidate = pbkdf2Sha256(pin, row->blob(0), static_cast<std::uint32_t>(row->int64(2)));
@@ -104,13 +105,15 @@ void PinGuard::check(const std::string& pin, wire::UnixTime now)
             tx.execute("UPDATE ppv_pin SET failures = 0, locked_until = ? WHERE id = 1", {until});
         });
         throw Refusal(ErrorCode::LimitExceeded, "pin-locked",
-                      "wrong PIN; too many attempts, purchases are locked until " + std::to_string(until));
+                      "wrong PIN; too many attempts, purchases are locked until " + std::to_string(until),
+                      {{"lockedUntil", until}, {"attemptsLeft", 0}});
     }
     db_->write([&](storage::Transaction& tx) {
         tx.execute("UPDATE ppv_pin SET failures = ?, locked_until = 0 WHERE id = 1", {used});
     });
     throw Refusal(ErrorCode::PermissionDenied, "pin-wrong",
-                  "wrong PIN, " + std::to_string(options_.maxAttempts - used) + " attempts left");
+                  "wrong PIN, " + std::to_string(options_.maxAttempts - used) + " attempts left",
+                  {{"attemptsLeft", options_.maxAttempts - used}});
 }
 
 void PinGuard::change(const std::string& oldPin, const std::string& newPin, wire::UnixTime now)

@@ -1,23 +1,31 @@
 #pragma once
-// A refusal the TV can explain: an Error whose message starts with one of the
-// contract's reason keywords ("pin-wrong: the PIN is wrong, 2 attempts left").
-// The JSON-RPC dispatcher puts the ErrorCode keyword in error.data.error; the
-// reason keyword is the message's first word until the dispatcher can carry it
-// in error.data.reason.
+// A refusal the TV can explain: the JSON-RPC error carries the contract's reason
+// keyword in error.data.reason (and, for the PIN, attemptsLeft / lockedUntil);
+// the message also starts with it ("pin-wrong: wrong PIN, 2 attempts left") for
+// logs and clients that only read the message.
 
-#include <boxoffice/base/Error.h>
+#include <boxoffice/rpc/DetailedError.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace boxoffice::plugins::ppv {
 
-class Refusal : public Error {
+class Refusal : public rpc::DetailedError {
 public:
-    Refusal(ErrorCode code, std::string reason, const std::string& text)
-        : Error(code, reason + ": " + text), reason_(std::move(reason)) {}
+    Refusal(ErrorCode code, std::string reason, const std::string& text, std::vector<Detail> extra = {})
+        : rpc::DetailedError(code, reason + ": " + text, withReason(reason, std::move(extra))),
+          reason_(std::move(reason)) {}
     const std::string& reason() const noexcept { return reason_; }
 
 private:
+    static std::vector<Detail> withReason(const std::string& reason, std::vector<Detail> extra)
+    {
+        extra.insert(extra.begin(), Detail{"reason", reason});
+        return extra;
+    }
+
     std::string reason_;
 };
 
