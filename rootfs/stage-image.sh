@@ -25,6 +25,7 @@ expect usr/bin/boxoffice-server
 expect usr/bin/boxoffice-ctl
 expect etc/boxoffice/boxofficed.json
 expect etc/boxoffice/boxoffice-server.json
+expect etc/bluetooth/main.conf
 expect usr/lib/systemd/system/boxofficed.service
 expect usr/lib/sysusers.d/boxoffice.conf
 expect "$libdir/libboxoffice_host.so.0"
