@@ -12,18 +12,23 @@
 #include <boxoffice/billing/History.h>
 #include <boxoffice/mpegts/Ecm.h>
 #include <boxoffice/mpegts/KeyService.h>
+#include <boxoffice/phone/Settler.h>
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/sync/ServerLink.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TicketIssuer.h>
 #include <boxoffice/wire/Approval.h>
+#include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/Voucher.h>
 
 #include <Poco/JSON/Stringifier.h>
 
 #include <gmock/gmock.h>
 
 #include <atomic>
+#include <map>
 #include <sstream>
+#include <vector>
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -77,48 +82,61 @@ enum class PhoneAnswer { Relay, OwnLine, Decline, NotMe };
 
 class PurchaseFlowTest : public ::testing::Test {
 protected:
-    void SetUp() override
+    // An STB's billing, sync and ppv settings: `device`'s identity from the development keys,
+    // its line the real server, its revocation list in `files`.
+    Poco::AutoPtr<Poco::Util::MapConfiguration> boxConfig(const std::string& device, const std::filesystem::path& files) const
     {
         const auto& keys = DevKeys::get().dir;
+        Poco::AutoPtr<Poco::Util::MapConfiguration> c = new Poco::Util::MapConfiguration;
+        for (const auto* plugin : {"billing", "ppv", "sync"}) {
+            const std::string p = std::string("plugins.") + plugin + ".";
+            c->setString(p + "deviceDirectory", (keys / "devices" / device).string());
+            c->setString(p + "trustAnchor", (keys / "root/root.json").string());
+        }
+        c->setString("plugins.billing.currency", "EUR");
+        c->setString("plugins.sync.host", "localhost");
+        c->setInt("plugins.sync.port", server->port());
+        c->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
+        c->setString("plugins.sync.revocationsFile", (files / "revocations.bin").string());
+        c->setString("plugins.ppv.revocationsFile", (files / "revocations.bin").string());
+        c->setString("plugins.ppv.pin.initial", "2468");
+        c->setInt("plugins.ppv.pin.iterations", 1000);
+        c->setInt("plugins.ppv.pollIntervalMs", 100);
+        c->setInt("plugins.ppv.phoneTimeoutMs", 20000);
+        c->setInt("plugins.ppv.pollTimeoutMs", 30000);
+        return c;
+    }
+
+    // A PluginHost with the real STB plugin libraries `names`, started.
+    static std::unique_ptr<host::PluginHost> startBox(Poco::Util::AbstractConfiguration& c, const std::filesystem::path& data,
+                                                      rpc::Dispatcher& methods, std::initializer_list<const char*> names)
+    {
+        host::PluginHost::Options options;
+        options.config = &c;
+        options.dataRoot = data;
+        options.dispatcher = &methods;
+        auto box = std::make_unique<host::PluginHost>(options);
+        const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
+        for (const auto* name : names) box->load(plugins / (std::string("libboxoffice-") + name + ".so"));
+        box->startAll();
+        return box;
+    }
+
+    void SetUp() override
+    {
         now = ::time(nullptr);
         server = std::make_unique<ServerProcess>(dir.path(), "sqlite:" + (dir.path() / "server.db").string());
         setUpServer(*server, now);
 
-        config = new Poco::Util::MapConfiguration;
+        config = boxConfig("stb-1", dir.path());
         config->setString("plugins.bluetooth.busAddress", bus.address());
         config->setString("plugins.bluetooth.name", "Living room");
         config->setDouble("plugins.bluetooth.pairingTimeoutSeconds", 5);
         config->setDouble("plugins.bluetooth.linkConfirmTimeoutSeconds", 5);
-        for (const auto* plugin : {"billing", "ppv"}) {
-            const std::string p = std::string("plugins.") + plugin + ".";
-            config->setString(p + "deviceDirectory", (keys / "devices/stb-1").string());
-            config->setString(p + "trustAnchor", (keys / "root/root.json").string());
-        }
-        config->setString("plugins.billing.currency", "EUR");
-        config->setString("plugins.sync.host", "localhost");
-        config->setInt("plugins.sync.port", server->port());
-        config->setString("plugins.sync.deviceDirectory", (keys / "devices/stb-1").string());
-        config->setString("plugins.sync.trustAnchor", (keys / "root/root.json").string());
-        config->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
-        config->setString("plugins.sync.revocationsFile", (dir.path() / "revocations.bin").string());
-        config->setString("plugins.ppv.revocationsFile", (dir.path() / "revocations.bin").string());
-        config->setString("plugins.ppv.pin.initial", "2468");
-        config->setInt("plugins.ppv.pin.iterations", 1000);
-        config->setInt("plugins.ppv.pollIntervalMs", 100);
-        config->setInt("plugins.ppv.phoneTimeoutMs", 20000);
-        config->setInt("plugins.ppv.pollTimeoutMs", 30000);
         config->setString("plugins.ppv.broadcast.ev-final.uri", "udp://127.0.0.1:5004");
         config->setInt("plugins.ppv.broadcast.ev-final.dvbEventId", 7);
 
-        host::PluginHost::Options options;
-        options.config = config.get();
-        options.dataRoot = dir.path() / "stb";
-        options.dispatcher = &dispatcher;
-        host = std::make_unique<host::PluginHost>(options);
-        const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
-        for (const auto* name : {"bluetooth", "billing", "sync", "ppv"})
-            host->load(plugins / (std::string("libboxoffice-") + name + ".so"));
-        host->startAll();
+        host = startBox(*config, dir.path() / "stb", dispatcher, {"bluetooth", "billing", "sync", "ppv"});
         for (const auto& p : host->plugins())
             ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
         ASSERT_TRUE(fake.waitFor([](const fakebluez::FakeBluez::State& s) { return s.applicationActive; }, 10s));
@@ -134,13 +152,50 @@ protected:
     void TearDown() override
     {
         if (phone.phone) phone.phone.reset();
+        bobs.reset();
         host.reset();
     }
 
-    Object::Ptr rpc(const std::string& method, const std::string& params = "{}")
+    // Another account's STB: stb-2 of the development keys, bound to acct-bob, with the
+    // billing, sync and ppv plugins (no Bluetooth) and its own line to the server.
+    struct Box {
+        rpc::Dispatcher methods{Poco::Logger::get("test.rpc.stb-2")};
+        Poco::AutoPtr<Poco::Util::MapConfiguration> config;
+        std::unique_ptr<host::PluginHost> host;
+    };
+    void startBobsBox()
     {
-        const auto reply = dispatcher.handle(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}",
-                                             caller);
+        auto ops = server->operatorClient();
+        for (const auto& [path, body] : std::vector<std::pair<std::string, std::string>>{
+                 {"/v1/operator/accounts", R"({"accountId":"acct-bob","kind":"wallet","currency":"EUR"})"},
+                 {"/v1/operator/devices", R"({"certificate":")" +
+                                              server::test::certificateField(DevKeys::get().dir / "devices/stb-2/device.cert") +
+                                              R"(","accountId":"acct-bob"})"}}) {
+            const auto r = ops.call("POST", path, body);
+            ASSERT_LT(r.status, 300) << r.raw;
+        }
+        bobs = std::make_unique<Box>();
+        std::filesystem::create_directories(dir.path() / "stb-2-files");
+        bobs->config = boxConfig("stb-2", dir.path() / "stb-2-files");
+        bobs->host = startBox(*bobs->config, dir.path() / "stb-2", bobs->methods, {"billing", "sync", "ppv"});
+        for (const auto& p : bobs->host->plugins())
+            ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
+    }
+    Object::Ptr onBobs(const std::string& method, const std::string& params = "{}")
+    {
+        const auto reply = rpcOn(bobs->methods, method, params);
+        if (reply->has("error")) throw std::runtime_error("stb-2 " + method + ": " + text(reply->get("error")));
+        return reply->getObject("result");
+    }
+    std::string bobsStateOf(const std::string& eventId)
+    {
+        return onBobs("ppv.1.event", R"({"eventId":")" + eventId + R"("})")->getValue<std::string>("state");
+    }
+
+    Object::Ptr rpc(const std::string& method, const std::string& params = "{}") { return rpcOn(dispatcher, method, params); }
+    Object::Ptr rpcOn(rpc::Dispatcher& box, const std::string& method, const std::string& params = "{}")
+    {
+        const auto reply = box.handle(R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}", caller);
         return Poco::JSON::Parser().parse(reply.value_or("{}")).extract<Object::Ptr>();
     }
     Poco::Dynamic::Var result(const std::string& method, const std::string& params = "{}")
@@ -182,8 +237,10 @@ protected:
         phone.stbName = paired.get();
         if (!phone.phone->hasSession()) phone.phone->openSession(phone.stbName);
         phone.phone->onMessage([this](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
-            if (m.type == bluetooth::MessageType::SettlementRequest) return answer(bluetooth::SettlementRequestBody::decode(m.body));
+            if (m.type == bluetooth::MessageType::SettlementRequest) ++requests;
             if (m.type == bluetooth::MessageType::Receipt) ++receipts;
+            if (settler) return settler->handle(m);
+            if (m.type == bluetooth::MessageType::SettlementRequest) return answer(bluetooth::SettlementRequestBody::decode(m.body));
             return bluetooth::Message{bluetooth::MessageType::Result, 0, 0, bluetooth::ResultBody{true, "", "ok", {}}.encode()};
         });
         ASSERT_TRUE(boxoffice::testing::eventually([&] {
@@ -196,7 +253,6 @@ protected:
     // The phone's side: shows the request, signs its decision with phone-1's key.
     bluetooth::Message answer(const bluetooth::SettlementRequestBody& request)
     {
-        ++requests;
         const auto order = Poco::JSON::Parser().parse(std::string(request.order.begin(), request.order.end())).extract<Object::Ptr>();
         const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
         wire::Approval a;
@@ -240,6 +296,87 @@ protected:
         return object("ppv.1.event", R"({"eventId":")" + eventId + R"("})")->getValue<std::string>("state");
     }
 
+    // The development event key every test event uses (ev-demo/1).
+    static Bytes eventKey()
+    {
+        auto keyText = trust::readKeyFile(DevKeys::get().dir / "events" / (trust::keyDirName("ev-demo/1") + ".key"));
+        keyText.erase(keyText.find_last_not_of(" \n") + 1);
+        return fromHex(keyText);
+    }
+
+    // Asks the descrambler's key service for the control words of an ECM of DVB event 7
+    // sealed with the event key: the even word when it gives them, nothing (and why) when not.
+    std::optional<Bytes> controlWords(std::string& reason)
+    {
+        mpegts::EcmHeader h;
+        h.eventId = 7;
+        h.serviceId = 1;
+        h.cryptoPeriod = 2;
+        const Bytes cw(16, 0x5a), next(16, 0xa5);
+        auto words = host->services().require<mpegts::KeyService>()->onEcm(mpegts::sealEcm(h, cw, next, eventKey()), reason);
+        if (!words) return std::nullopt;
+        return Bytes(words->even.view().begin(), words->even.view().end());
+    }
+
+    // A ticket issued by the operator's issuer for `device`'s wallet.
+    Bytes ticketFor(const std::string& id, const std::string& device, const std::string& eventId = "ev-decline",
+                    wire::UnixTime notAfter = 0)
+    {
+        const auto& keys = DevKeys::get().dir;
+        const auto holder = trust::loadDeviceIdentity(keys / "devices" / device);
+        wire::Ticket draft;
+        draft.ticketId = id;
+        draft.eventId = eventId;
+        draft.serviceProviderId = "studio";
+        draft.holderDeviceId = holder.deviceId;
+        draft.issuedAt = now;
+        draft.notBefore = now - 60;
+        draft.notAfter = notAfter ? notAfter : now + 3600;
+        draft.eventKeyId = "ev-demo/1";
+        return trust::issueTicket(draft, eventKey(), holder.agreementKey.publicKey(),
+                                  trust::loadCurrentIssuer(keys, "issuer-dev"))
+            .encode();
+    }
+
+    // The paired phone hands a ticket to the STB over Bluetooth.
+    bluetooth::ResultBody hand(const Bytes& ticket)
+    {
+        const auto reply = phone.phone->request(
+            {bluetooth::MessageType::TicketTransfer, 0, 0, bluetooth::TicketTransferBody{ticket}.encode()}, 10s);
+        EXPECT_EQ(reply.type, bluetooth::MessageType::Result);
+        return bluetooth::ResultBody::decode(reply.body);
+    }
+
+    // An account's ledger balance as the server's operator API states it.
+    Object::Ptr account(const std::string& accountId)
+    {
+        const auto r = server->operatorClient().get("/v1/operator/accounts/" + accountId);
+        if (r.status != 200) throw std::runtime_error("account " + accountId + ": " + r.raw);
+        return r.body.extract<Object::Ptr>();
+    }
+    std::int64_t balance(const std::string& accountId) { return account(accountId)->getValue<std::int64_t>("balance"); }
+    // The server's ledger and settlement invariants (empty when consistent).
+    std::string violations()
+    {
+        const auto r = server->operatorClient().get("/v1/operator/invariants");
+        if (r.status != 200) return "invariants: " + r.raw;
+        const auto list = r.body.extract<Object::Ptr>()->getArray("violations");
+        return list->size() == 0 ? std::string() : text(list);
+    }
+    // The order's state as the server states it to the account's phone (a blocked STB may not ask).
+    std::string serverStateOf(const std::string& orderId)
+    {
+        for (const auto& o : phone::HttpsServerLine(server->phoneOptions()).purchases())
+            if (o.orderId == orderId) return o.state;
+        return "no order " + orderId + " at the server";
+    }
+    // The reference phone app over phone-1's key with `line` (its own, or none).
+    static std::shared_ptr<phone::Settler> referencePhone(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm)
+    {
+        const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
+        return std::make_shared<phone::Settler>(creds.certificate.subject, creds.key, std::move(line), std::move(confirm));
+    }
+
     boxoffice::testing::TempDir dir{"ppv-flow"};
     wire::UnixTime now = 0;
     std::unique_ptr<ServerProcess> server;
@@ -253,6 +390,9 @@ protected:
     testing::Rig::TestPhone phone;
     std::atomic<PhoneAnswer> mode{PhoneAnswer::Relay};
     std::atomic<int> requests{0}, receipts{0};
+    // The reference phone app (phone::Settler) instead of `answer`, when set before pairPhone().
+    std::shared_ptr<phone::Settler> settler;
+    std::unique_ptr<Box> bobs;
 };
 
 TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
@@ -297,18 +437,10 @@ TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
     EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})"), StartsWith("already-owned"));
 
     // The descrambler's key service opens the event's ECMs with the ticket's key.
-    auto keyText = trust::readKeyFile(DevKeys::get().dir / "events" / (trust::keyDirName("ev-demo/1") + ".key"));
-    keyText.erase(keyText.find_last_not_of(" \n") + 1);
-    const auto eventKey = fromHex(keyText);
-    mpegts::EcmHeader h;
-    h.eventId = 7;
-    h.serviceId = 1;
-    h.cryptoPeriod = 2;
-    const Bytes cw(16, 0x5a), next(16, 0xa5);
     std::string reason;
-    auto words = host->services().require<mpegts::KeyService>()->onEcm(mpegts::sealEcm(h, cw, next, eventKey), reason);
+    const auto words = controlWords(reason);
     ASSERT_TRUE(words) << reason;
-    EXPECT_EQ(Bytes(words->even.view().begin(), words->even.view().end()), cw);
+    EXPECT_EQ(*words, Bytes(16, 0x5a));
     const auto watch = object("ppv.1.watch", R"({"eventId":"ev-final"})");
     EXPECT_EQ(watch->getObject("play")->getValue<std::string>("uri"), "udp://127.0.0.1:5004");
 
@@ -413,29 +545,6 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
     object("ppv.1.refresh");
     pairPhone();
     const auto& keys = DevKeys::get().dir;
-    auto keyText = trust::readKeyFile(keys / "events" / (trust::keyDirName("ev-demo/1") + ".key"));
-    keyText.erase(keyText.find_last_not_of(" \n") + 1);
-    const auto eventKey = fromHex(keyText);
-    auto ticketFor = [&](const std::string& id, const std::string& device) {
-        const auto holder = trust::loadDeviceIdentity(keys / "devices" / device);
-        wire::Ticket draft;
-        draft.ticketId = id;
-        draft.eventId = "ev-decline";
-        draft.serviceProviderId = "studio";
-        draft.holderDeviceId = holder.deviceId;
-        draft.issuedAt = now;
-        draft.notBefore = now - 60;
-        draft.notAfter = now + 3600;
-        draft.eventKeyId = "ev-demo/1";
-        return trust::issueTicket(draft, eventKey, holder.agreementKey.publicKey(), trust::loadCurrentIssuer(keys, "issuer-dev"))
-            .encode();
-    };
-    auto hand = [&](const Bytes& ticket) {
-        const auto reply = phone.phone->request(
-            {bluetooth::MessageType::TicketTransfer, 0, 0, bluetooth::TicketTransferBody{ticket}.encode()}, 10s);
-        EXPECT_EQ(reply.type, bluetooth::MessageType::Result);
-        return bluetooth::ResultBody::decode(reply.body);
-    };
     const auto other = hand(ticketFor("t-phone-other", "stb-2"));
     EXPECT_FALSE(other.ok);
     EXPECT_EQ(other.error, "wrong audience") << other.text;
@@ -491,6 +600,268 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
         if (tickets->getObject(static_cast<unsigned>(i))->getValue<std::string>("ticketId") == "t-phone")
             revoked = tickets->getObject(static_cast<unsigned>(i))->getValue<std::string>("state") == "revoked";
     EXPECT_TRUE(revoked);
+}
+
+// Flow 3 with the approval relayed: the reference phone app without a line of its own
+// (OfflineServerLine) signs the approval and hands it to the STB (Approval, relay = true),
+// which forwards it to the server over its line. The transfer posts once.
+TEST_F(PurchaseFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
+{
+    object("ppv.1.refresh");
+    std::atomic<int> shown{0};
+    settler = referencePhone(std::make_shared<phone::OfflineServerLine>(), [&](const phone::ServerOrder& o) {
+        ++shown;
+        return o.eventId == "ev-final" && o.amount == 450;
+    });
+    pairPhone();
+    const auto alice = balance("acct-alice"), studio = balance("studio");
+
+    const auto order = object("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})");
+    const auto orderId = order->getValue<std::string>("orderId");
+    const auto done = finalOrder(orderId);
+    ASSERT_EQ(done->getValue<std::string>("state"), "approved") << text(done);
+    EXPECT_EQ(shown.load(), 1);
+    EXPECT_EQ(requests.load(), 1);
+    EXPECT_TRUE(boxoffice::testing::eventually([&] { return receipts.load() == 1; }, 5s));   // relayed back to the phone
+
+    // The server took the relayed approval: the order approved, the transfer posted once.
+    const auto serverState = serverStateOf(orderId);
+    EXPECT_TRUE(serverState == "approved" || serverState == "closed") << serverState;
+    EXPECT_EQ(balance("acct-alice"), alice - 450);
+    EXPECT_EQ(balance("studio"), studio + 450);
+    EXPECT_EQ(account("acct-alice")->getValue<std::int64_t>("available"), alice - 450);
+    EXPECT_EQ(violations(), "");
+
+    // Stored, recorded, playable.
+    const auto tickets = object("ppv.1.tickets")->getArray("tickets");
+    ASSERT_EQ(tickets->size(), 1u);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("ticketId"), done->getValue<std::string>("ticketId"));
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("state"), "valid");
+    const auto history = host->services().require<billing::History>()->recent(10, 0);
+    ASSERT_EQ(history.size(), 1u);
+    EXPECT_EQ(history[0].record.orderId, orderId);
+    EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"),
+              done->getValue<std::string>("ticketId"));
+    std::string reason;
+    const auto words = controlWords(reason);
+    ASSERT_TRUE(words) << reason;
+    EXPECT_EQ(*words, Bytes(16, 0x5a));
+}
+
+// Flow 4's "not me": the transfer is voided on the server, nothing is playable on the
+// STB, the box is blocked and the account inhibited; the operator unblocks the box (the
+// account stays inhibited: still refused) and clears the account, then a purchase works.
+TEST_F(PurchaseFlowTest, NotMeVoidsTheTransferAndInhibitsTheAccountUntilTheOperatorClearsIt)
+{
+    object("ppv.1.refresh");
+    mode = PhoneAnswer::NotMe;
+    pairPhone();
+    const auto alice = balance("acct-alice");
+
+    const auto order = object("ppv.1.buy", R"({"eventId":"ev-notme","pin":"2468"})");
+    const auto orderId = order->getValue<std::string>("orderId");
+    const auto done = finalOrder(orderId);
+    ASSERT_EQ(done->getValue<std::string>("state"), "not-me") << text(done);
+    EXPECT_FALSE(done->optValue<std::string>("reason", "").empty()) << text(done);
+    EXPECT_FALSE(done->has("ticketId")) << text(done);
+
+    // The server: the order is not-me, its transfer voided (no money moved, nothing held).
+    EXPECT_EQ(serverStateOf(orderId), "not-me");
+    EXPECT_EQ(balance("acct-alice"), alice);
+    EXPECT_EQ(account("acct-alice")->getValue<std::int64_t>("available"), alice);
+    EXPECT_TRUE(account("acct-alice")->getValue<bool>("inhibited"));
+    EXPECT_EQ(violations(), "");
+
+    // Nothing playable, nothing billed.
+    EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 0u);
+    EXPECT_EQ(stateOf("ev-notme"), "on-sale");
+    EXPECT_THAT(refusal("ppv.1.watch", R"({"eventId":"ev-notme"})"), HasSubstr("no ticket"));
+    std::string reason;
+    EXPECT_FALSE(controlWords(reason));
+    EXPECT_TRUE(host->services().require<billing::History>()->recent(10, 0).empty());
+
+    // Blocked and inhibited: refused with the server's reason.
+    mode = PhoneAnswer::Relay;
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})"),
+                ::testing::AllOf(StartsWith("server-refused"), HasSubstr("blocked")));
+    auto ops = server->operatorClient();
+    auto r = ops.call("POST", "/v1/operator/devices/stb-1/unblock", "{}");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})"),
+                ::testing::AllOf(StartsWith("server-refused"), HasSubstr("inhibited")));
+    EXPECT_EQ(balance("acct-alice"), alice);
+
+    r = ops.call("POST", "/v1/operator/accounts/acct-alice/clear", "{}");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_FALSE(account("acct-alice")->getValue<bool>("inhibited"));
+    const auto again = object("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})");
+    const auto bought = finalOrder(again->getValue<std::string>("orderId"));
+    EXPECT_EQ(bought->getValue<std::string>("state"), "approved") << text(bought);
+    EXPECT_EQ(stateOf("ev-final"), "owned");
+    EXPECT_EQ(balance("acct-alice"), alice - 450);
+    EXPECT_EQ(violations(), "");
+}
+
+// Flow 7: Alice's phone buys a gift for Bob's box (another account). Bob's box gets the
+// ticket over its own line (the delivery queue, through its sync plugin) and can play it;
+// Alice gets a voucher signed by the server; Alice's box gets nothing.
+TEST_F(PurchaseFlowTest, GiftToAnotherAccountsStbArrivesOnItsLineAndTheBuyerGetsASignedVoucher)
+{
+    startBobsBox();
+    onBobs("ppv.1.refresh");
+    ASSERT_EQ(bobsStateOf("ev-opera"), "on-sale");
+    const auto alice = balance("acct-alice"), studio = balance("studio"), bob = balance("acct-bob");
+
+    const auto r = server->phoneClient().call(
+        "POST", "/v1/phone/gifts",
+        R"({"giftId":"gift-bob","eventId":"ev-opera","recipientDeviceId":"stb-2","amount":300,"currency":"EUR","message":"Enjoy"})");
+    ASSERT_EQ(r.status, 201) << r.raw;
+    const auto voucher = wire::Voucher::decode(wire::fromBase64Url(r.body.extract<Object::Ptr>()->getValue<std::string>("voucher")));
+    const auto serverKey =
+        trust::VerifyingKey::fromCertificate(trust::loadCertificate(DevKeys::get().dir / "server/server.cert"));
+    EXPECT_NO_THROW(trust::verifySignature(voucher, serverKey));
+    auto altered = voucher;
+    altered.recipientDeviceId = "stb-1";
+    EXPECT_THROW(trust::verifySignature(altered, serverKey), Error);
+    EXPECT_EQ(voucher.eventId, "ev-opera");
+    EXPECT_EQ(voucher.buyerAccountId, "acct-alice");
+    EXPECT_EQ(voucher.recipientAccountId, "acct-bob");
+    EXPECT_EQ(voucher.recipientDeviceId, "stb-2");
+    EXPECT_EQ(balance("acct-alice"), alice - 300);
+    EXPECT_EQ(balance("studio"), studio + 300);
+    EXPECT_EQ(balance("acct-bob"), bob);
+
+    // Bob's box: the ticket named by the voucher, valid and playable.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        onBobs("ppv.1.refresh");
+        return bobsStateOf("ev-opera") == "owned";
+    }, 20s));
+    const auto tickets = onBobs("ppv.1.tickets")->getArray("tickets");
+    ASSERT_EQ(tickets->size(), 1u);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("ticketId"), voucher.ticketId);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("state"), "valid");
+    EXPECT_EQ(onBobs("ppv.1.watch", R"({"eventId":"ev-opera"})")->getValue<std::string>("ticketId"), voucher.ticketId);
+
+    // Not Alice's box.
+    object("ppv.1.refresh");
+    EXPECT_EQ(stateOf("ev-opera"), "on-sale");
+    EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 0u);
+
+    // The buyer's vouchers: delivered once Bob's box acknowledged it.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        const auto list = server->phoneClient().get("/v1/phone/vouchers").body.extract<Object::Ptr>()->getArray("vouchers");
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const auto g = list->getObject(static_cast<unsigned>(i));
+            if (g->getValue<std::string>("giftId") == "gift-bob") return g->getValue<bool>("delivered");
+        }
+        return false;
+    }, 10s));
+    EXPECT_EQ(violations(), "");
+}
+
+// Flow 7, scheduled: a gift due a few seconds later is not on the recipient's box
+// before its time, and is there after it.
+TEST_F(PurchaseFlowTest, ScheduledGiftIsDeliveredNotBeforeItsTime)
+{
+    startBobsBox();
+    const auto deliverAt = static_cast<wire::UnixTime>(::time(nullptr)) + 4;
+    const auto r = server->phoneClient().call(
+        "POST", "/v1/phone/gifts",
+        R"({"giftId":"gift-later","eventId":"ev-opera","recipientDeviceId":"stb-2","amount":300,"currency":"EUR","deliverAt":)" +
+            std::to_string(deliverAt) + "}");
+    ASSERT_EQ(r.status, 201) << r.raw;
+    wire::UnixTime ownedAt = 0;
+    const bool delivered = boxoffice::testing::eventually([&] {
+        onBobs("ppv.1.refresh");
+        if (bobsStateOf("ev-opera") != "owned") return false;
+        ownedAt = ::time(nullptr);
+        return true;
+    }, 30s);
+    ASSERT_TRUE(delivered);
+    EXPECT_GE(ownedAt, deliverAt);
+    EXPECT_EQ(onBobs("ppv.1.tickets")->getArray("tickets")->size(), 1u);
+}
+
+// Flow 8: after purchases (one declined), the TV's history (billing.1.history) and the
+// phone's (GET /v1/phone/purchases through the phone library) list the same orders and
+// amounts; the phone's carry receipts signed by the server.
+TEST_F(PurchaseFlowTest, PurchaseHistoryOnTheTvAndOnThePhoneAgree)
+{
+    object("ppv.1.refresh");
+    auto line = std::make_shared<phone::HttpsServerLine>(server->phoneOptions());
+    settler = referencePhone(line, [](const phone::ServerOrder& o) { return o.eventId != "ev-decline"; });
+    pairPhone();
+    std::map<std::string, std::int64_t> bought;
+    std::string declined;
+    for (const std::string eventId : {"ev-final", "ev-opera", "ev-decline"}) {
+        const auto order = object("ppv.1.buy", R"({"eventId":")" + eventId + R"(","pin":"2468"})");
+        const auto orderId = order->getValue<std::string>("orderId");
+        const auto done = finalOrder(orderId);
+        if (eventId == "ev-decline") {
+            EXPECT_EQ(done->getValue<std::string>("state"), "declined") << text(done);
+            declined = orderId;
+        } else {
+            ASSERT_EQ(done->getValue<std::string>("state"), "approved") << text(done);
+            bought[orderId] = order->getValue<std::int64_t>("amount");
+        }
+    }
+    ASSERT_EQ(bought.size(), 2u);
+
+    std::map<std::string, std::int64_t> onTv;
+    const auto records = object("billing.1.history")->getArray("records");
+    for (std::size_t i = 0; i < records->size(); ++i) {
+        const auto rec = records->getObject(static_cast<unsigned>(i));
+        onTv[rec->getValue<std::string>("orderId")] = rec->getValue<std::int64_t>("amount");
+    }
+    EXPECT_EQ(onTv, bought);
+
+    const auto serverKey =
+        trust::VerifyingKey::fromCertificate(trust::loadCertificate(DevKeys::get().dir / "server/server.cert"));
+    std::map<std::string, std::int64_t> onPhone;
+    bool sawDeclined = false;
+    for (const auto& o : line->purchases()) {
+        if (o.orderId == declined) {
+            sawDeclined = true;
+            EXPECT_EQ(o.state, "declined");
+            EXPECT_FALSE(o.receipt);
+            continue;
+        }
+        EXPECT_TRUE(o.state == "approved" || o.state == "closed") << o.orderId << ": " << o.state;
+        onPhone[o.orderId] = o.amount;
+        ASSERT_TRUE(o.receipt) << o.orderId;
+        EXPECT_NO_THROW(trust::verifySignature(*o.receipt, serverKey));
+        EXPECT_EQ(o.receipt->orderId, o.orderId);
+        EXPECT_EQ(o.receipt->amount, o.amount);
+    }
+    EXPECT_TRUE(sawDeclined);
+    EXPECT_EQ(onPhone, bought);
+}
+
+// A ticket that expires while the event is watched: ppv.1.watch is then refused with
+// ticket-expired and the key service stops giving control words.
+TEST_F(PurchaseFlowTest, AnExpiringTicketStopsPlayback)
+{
+    object("ppv.1.refresh");
+    pairPhone();
+    const auto expiresAt = static_cast<wire::UnixTime>(::time(nullptr)) + 3;
+    const auto handed = hand(ticketFor("t-short", "stb-1", "ev-final", expiresAt));
+    ASSERT_TRUE(handed.ok) << handed.error << ": " << handed.text;
+    std::string reason;
+    if (::time(nullptr) < expiresAt - 1) {   // (a very slow machine may already be past it)
+        EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), "t-short");
+        EXPECT_TRUE(controlWords(reason)) << reason;
+    }
+    EXPECT_TRUE(boxoffice::testing::eventually(
+        [&] { return refusal("ppv.1.watch", R"({"eventId":"ev-final"})").find("ticket-expired") != std::string::npos; },
+        15s));
+    EXPECT_GE(::time(nullptr), expiresAt);
+    reason.clear();
+    EXPECT_FALSE(controlWords(reason));
+    EXPECT_THAT(reason, HasSubstr("expired"));
+    const auto tickets = object("ppv.1.tickets")->getArray("tickets");
+    ASSERT_EQ(tickets->size(), 1u);
+    EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("state"), "expired");
+    EXPECT_NE(stateOf("ev-final"), "owned");
 }
 
 } // namespace
