@@ -23,15 +23,13 @@ Backend Database::backend() const noexcept { return engine_->target.backend; }
 const std::string& Database::description() const noexcept { return engine_->target.description; }
 unsigned Database::maxAttempts() const noexcept { return engine_->options.maxAttempts; }
 
-bool Database::groupsCommits() const noexcept {
-    return engine_->options.groupCommit && engine_->target.backend == Backend::Sqlite;
-}
+bool Database::groupsCommits() const noexcept { return engine_->options.groupCommit; }
 
 namespace {
 
-// Set while a thread runs units of a group: a write() from inside one would
-// wait for the group it is part of.
-thread_local bool runningGroup = false;
+// The database whose group this thread is running units of: a write() on the
+// same database from inside one would wait for the group it is part of.
+thread_local const void* runningGroup = nullptr;
 
 // Enough to amortise an fsync many times over, small enough that one group's
 // latency stays bounded.
@@ -40,7 +38,7 @@ constexpr std::size_t kMaxGroup = 256;
 } // namespace
 
 void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
-    if (runningGroup)
+    if (runningGroup == engine_.get())
         throw Error(ErrorCode::Internal, "nested write transaction on " + description() +
                                              ": write() called from inside another write()");
     Engine& e = *engine_;
@@ -61,7 +59,8 @@ void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
             e.groupQueue.pop_front();
         }
         lock.unlock();
-        runningGroup = true;
+        const void* outerGroup = runningGroup;  // a unit may write to another database
+        runningGroup = engine_.get();
         for (unsigned attempt = 1;; ++attempt) {
             try {
                 Transaction tx = begin(Access::Write);
@@ -71,6 +70,10 @@ void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
                     try {
                         (*member->work)(tx);
                         tx.releaseSavepoint();
+                    } catch (const TransientError&) {
+                        // PostgreSQL: a serialization failure or deadlock dooms the
+                        // snapshot, not just this unit; retry the whole group.
+                        throw;
                     } catch (...) {
                         member->error = std::current_exception();
                         tx.rollbackToSavepoint();  // if even this fails, the whole group fails below
@@ -91,7 +94,7 @@ void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
                 break;
             }
         }
-        runningGroup = false;
+        runningGroup = outerGroup;
         lock.lock();
         for (auto* member : group) member->done = true;
         e.groupLeader = false;

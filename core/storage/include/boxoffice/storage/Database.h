@@ -16,13 +16,16 @@
 // transactions are SERIALIZABLE and may fail with TransientError under
 // contention from other threads or processes: use write(), which retries.
 //
-// Group commit (SQLite, on by default): write() calls that arrive while another
-// commit is in flight run together in the next transaction, each in its own
-// savepoint, and share its one fsync. Every caller still gets its own outcome:
-// a unit that throws is rolled back to its savepoint and its exception is
-// rethrown to its caller alone, the others commit; write() returns only once
+// Group commit (on by default, both backends): write() calls that arrive while
+// another commit is in flight run together in the next transaction, each in its
+// own savepoint, and share its one fsync. Every caller still gets its own
+// outcome: a unit that throws is rolled back to its savepoint and its exception
+// is rethrown to its caller alone, the others commit; write() returns only once
 // the commit that covers its unit is durable. Units run on the thread of
-// whichever caller leads the group, one after another, in arrival order.
+// whichever caller leads the group, one after another, in arrival order. On
+// PostgreSQL this also keeps a process's writers from failing each other's
+// serializable transactions on hot rows; a serialization failure or deadlock
+// (with another process) reruns the whole group.
 
 #include <boxoffice/storage/Schema.h>
 #include <boxoffice/storage/Transaction.h>
@@ -47,7 +50,7 @@ struct Options {
     std::chrono::milliseconds sessionWait{30000};     // waiting for a free pooled session
     unsigned maxSessions = 16;                        // pooled sessions (SQLite readers + 1 writer)
     unsigned maxAttempts = 25;                        // write(): attempts before giving up
-    bool groupCommit = true;                          // SQLite: share commits between concurrent write()s
+    bool groupCommit = true;                          // share one transaction (and fsync) between concurrent write()s
 };
 
 class Database {
