@@ -16,7 +16,9 @@
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/sync/ServerLink.h>
 #include <boxoffice/trust/Signing.h>
+#include <boxoffice/trust/KeySealer.h>
 #include <boxoffice/trust/TicketIssuer.h>
+#include <boxoffice/trust/TrustedClock.h>
 #include <boxoffice/wire/Approval.h>
 #include <boxoffice/wire/Base64Url.h>
 #include <boxoffice/wire/Voucher.h>
@@ -862,6 +864,39 @@ TEST_F(PurchaseFlowTest, AnExpiringTicketStopsPlayback)
     ASSERT_EQ(tickets->size(), 1u);
     EXPECT_EQ(tickets->getObject(0)->getValue<std::string>("state"), "expired");
     EXPECT_NE(stateOf("ev-final"), "owned");
+}
+
+// The STB's clock set back behind the trusted-time high-water mark: the box ran with its
+// clock an hour ahead (the ppv plugin's trusted clock, sealed state, kept that mark), then
+// the clock went back to the real time. The wallet's tickets are refused (no watch, no
+// control words) rather than revived, and no new ticket is accepted.
+TEST_F(PurchaseFlowTest, ClockSetBackBehindTheTrustedHighWaterMarkRefusesTickets)
+{
+    object("ppv.1.refresh");
+    pairPhone();
+    const auto handed = hand(ticketFor("t-clock", "stb-1", "ev-final"));
+    ASSERT_TRUE(handed.ok) << handed.error << ": " << handed.text;
+    EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), "t-clock");
+
+    phone.phone.reset();
+    host.reset();
+    {
+        const auto data = dir.path() / "stb/ppv";
+        trust::TrustedClock ahead(data / "clock.state", std::make_shared<trust::MachineSecretSealer>(data / "machine-secret"),
+                                  [] { return static_cast<wire::UnixTime>(::time(nullptr)) + 3600; });
+        ahead.observe(ahead.now());
+    }
+    host = startBox(*config, dir.path() / "stb", dispatcher, {"billing", "sync", "ppv"});
+    for (const auto& p : host->plugins())
+        ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
+
+    EXPECT_THAT(refusal("ppv.1.watch", R"({"eventId":"ev-final"})"), HasSubstr("clock"));
+    std::string reason;
+    EXPECT_FALSE(controlWords(reason));
+    EXPECT_THAT(reason, HasSubstr("clock"));
+    EXPECT_THROW(host->services().require<ppv::Wallet>()->addTicket(ticketFor("t-late", "stb-1", "ev-opera")), Error);
+    // The TV is told why rather than shown an event as owned or on sale.
+    EXPECT_THAT(refusal("ppv.1.event", R"({"eventId":"ev-final"})"), HasSubstr("clock"));
 }
 
 } // namespace

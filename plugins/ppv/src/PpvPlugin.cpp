@@ -152,7 +152,7 @@ public:
             stopping_ = false;
             feeder_ = std::thread([this] { feed(); });
             context.logger().information("ppv wallet of " + keys.deviceIdentity().deviceId + ": " +
-                                         std::to_string(wallet_->tickets().size()) + " tickets, " +
+                                         std::to_string(wallet_->storedCount()) + " tickets, " +
                                          std::to_string(wallet_->catalog().size()) + " catalog events");
             return {};
         } catch (const std::exception& e) {

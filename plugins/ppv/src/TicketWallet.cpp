@@ -143,6 +143,14 @@ std::optional<CatalogEvent> TicketWallet::event(const std::string& eventId) cons
     });
 }
 
+std::size_t TicketWallet::storedCount() const
+{
+    return db_->read([](Transaction& tx) {
+        const auto row = tx.query("SELECT COUNT(*) FROM ppv_ticket").single();
+        return row ? static_cast<std::size_t>(row->int64(0)) : std::size_t{0};
+    });
+}
+
 std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string& eventId) const
 {
     return db_->read([&](Transaction& tx) {

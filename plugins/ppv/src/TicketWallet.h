@@ -45,6 +45,8 @@ public:
     // Trusted time; Error(ClockRollback) when the clock was set back.
     wire::UnixTime now() const;
     std::vector<TicketInfo> tickets() const;
+    // How many tickets are stored (needs no trusted time: works with a clock set back).
+    std::size_t storedCount() const;
     std::optional<TicketInfo> ticket(const std::string& ticketId) const;
     // The best ticket for the event (valid first, then the latest to end).
     std::optional<TicketInfo> ticketFor(const std::string& eventId) const;
