@@ -606,7 +606,8 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
 
 // Flow 3 with the approval relayed: the reference phone app without a line of its own
 // (OfflineServerLine) signs the approval and hands it to the STB (Approval, relay = true),
-// which forwards it to the server over its line. The transfer posts once.
+// which forwards it to the server over its line, and likewise the phone's acknowledgement
+// of the receipt. The transfer posts once.
 TEST_F(PurchaseFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
 {
     object("ppv.1.refresh");
@@ -626,9 +627,10 @@ TEST_F(PurchaseFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
     EXPECT_EQ(requests.load(), 1);
     EXPECT_TRUE(boxoffice::testing::eventually([&] { return receipts.load() == 1; }, 5s));   // relayed back to the phone
 
-    // The server took the relayed approval: the order approved, the transfer posted once.
-    const auto serverState = serverStateOf(orderId);
-    EXPECT_TRUE(serverState == "approved" || serverState == "closed") << serverState;
+    // The server took the relayed approval, then the phone's acknowledgement of the receipt,
+    // relayed too: the order closed, the transfer posted once.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] { return serverStateOf(orderId) == "closed"; }, 10s))
+        << serverStateOf(orderId);
     EXPECT_EQ(balance("acct-alice"), alice - 450);
     EXPECT_EQ(balance("studio"), studio + 450);
     EXPECT_EQ(account("acct-alice")->getValue<std::int64_t>("available"), alice - 450);

@@ -344,15 +344,28 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
                 Object::Ptr body = new Object;
                 body->set("approval", wire::toBase64Url(approval.approval));
                 const auto answer = callServer("POST", "/v1/stb/approvals", body);
+                const bool applied = apply(o, answer);
+                // The receipt to the phone, and its signed acknowledgement back to the server
+                // (it closes the purchase there); neither changes the order on this box.
                 if (const auto receipt = textOf(answer, "receipt"); !receipt.empty()) {
                     try {
-                        phones->send(phoneId, {bluetooth::MessageType::Receipt, 0, 0,
-                                               bluetooth::ReceiptBody{o.transactionNumber, wire::fromBase64Url(receipt, "receipt")}.encode()});
+                        const auto ack = phones->request(
+                            phoneId,
+                            {bluetooth::MessageType::Receipt, 0, 0,
+                             bluetooth::ReceiptBody{o.transactionNumber, wire::fromBase64Url(receipt, "receipt")}.encode()},
+                            options_.phoneTimeout);
+                        if (ack.type == bluetooth::MessageType::Acknowledgement) {
+                            Object::Ptr relayed = new Object;
+                            relayed->set("acknowledgement",
+                                         wire::toBase64Url(bluetooth::AcknowledgementBody::decode(ack.body).acknowledgement));
+                            callServer("POST", "/v1/stb/acknowledgements", relayed);
+                        }
                     } catch (const std::exception& e) {
-                        logger().warning("order %s: receipt not relayed to the phone: %s", o.orderId, std::string(e.what()));
+                        logger().warning("order %s: receipt or its acknowledgement not relayed: %s", o.orderId,
+                                         std::string(e.what()));
                     }
                 }
-                if (apply(o, answer)) return;
+                if (applied) return;
             }
         } else if (reply.type == bluetooth::MessageType::Result) {
             const auto result = bluetooth::ResultBody::decode(reply.body);

@@ -171,6 +171,15 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         auto j = orderJson(s.approve({}, approval));
         return Response{200, j};
     }, "a phone's signed approval relayed by the STB (phone without a line)");
+    add("POST", "/v1/stb/acknowledgements", Auth::Device, [&s](const Request& r) {
+        auto b = r.json();
+        serverapi::allowOnly(*b, {"acknowledgement"});
+        const auto ack = decodeField<wire::Acknowledgement>(*b, "acknowledgement");
+        if (s.orderById(ack.orderId).deviceId != r.caller.id) throw Error(ErrorCode::NotFound, "no order " + ack.orderId);
+        auto j = orderJson(s.acknowledge({}, ack));
+        j->remove("ticket");
+        return Response{200, j};
+    }, "a phone's signed acknowledgement of a receipt relayed by the STB (phone without a line): closes the purchase");
 
     // --- phone (signed requests) ---
     add("GET", "/v1/phone/transactions/{transactionNumber}", Auth::Phone, [&s](const Request& r) {
