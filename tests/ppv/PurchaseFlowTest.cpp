@@ -127,7 +127,9 @@ protected:
     void SetUp() override
     {
         now = ::time(nullptr);
-        server = std::make_unique<ServerProcess>(dir.path(), "sqlite:" + (dir.path() / "server.db").string());
+        // debug: the server logs each request with its X-Request-Id (the STB sends its order id).
+        server = std::make_unique<ServerProcess>(dir.path(), "sqlite:" + (dir.path() / "server.db").string(), "server",
+                                                 false, "debug");
         setUpServer(*server, now);
 
         config = boxConfig("stb-1", dir.path());
@@ -436,6 +438,8 @@ TEST_F(PurchaseFlowTest, BuyApprovedOnThePhoneThenWatchAndBill)
     EXPECT_EQ(history[0].record.eventId, "ev-final");
     EXPECT_EQ(history[0].record.orderId, orderId);
     EXPECT_EQ(history[0].record.amount, 450);
+    // The purchase can be followed in the server's log under the STB's order id.
+    EXPECT_THAT(server->output(), HasSubstr("request " + orderId + " "));
     EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})"), StartsWith("already-owned"));
 
     // The descrambler's key service opens the event's ECMs with the ticket's key.

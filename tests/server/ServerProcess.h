@@ -25,8 +25,9 @@ class ServerProcess {
 public:
     // `historySync`: also configure the server plugin `sync` (history uploads, phone-carried
     // batches; the test must depend on boxoffice_plugin_server-sync).
+    // `logLevel`: the server's logging.level (debug logs every request with its X-Request-Id).
     ServerProcess(const std::filesystem::path& dir, const std::string& database, const std::string& name = "server",
-                  bool historySync = false)
+                  bool historySync = false, const std::string& logLevel = "warning")
         : dir_(dir / name)
     {
         std::filesystem::create_directories(dir_);
@@ -34,7 +35,7 @@ public:
         const auto config = R"({
   "host": {"pluginDirectory": ")" + (std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) /
                                      "lib/boxoffice/server-plugins").string() + R"(", "dataDirectory": "data"},
-  "logging": {"level": "warning"},
+  "logging": {"level": ")" + logLevel + R"("},
   "rpc": {"port": 0},
   "plugins": {
     "headend": {"enabled": false},

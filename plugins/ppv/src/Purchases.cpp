@@ -144,13 +144,14 @@ bool Purchases::pause(std::chrono::milliseconds duration)
     return !wake_.wait_for(lock, duration, [this] { return stopping_; });
 }
 
-Object::Ptr Purchases::callServer(const std::string& method, const std::string& path, const Poco::Dynamic::Var& body)
+Object::Ptr Purchases::callServer(const std::string& method, const std::string& path, const Poco::Dynamic::Var& body,
+                                  const std::string& requestId)
 {
     auto link = link_ ? link_() : nullptr;
     if (!link) throw Refusal(ErrorCode::Unavailable, "no-line", "the box has no line to the server (sync is not running)");
     sync::LinkResponse r;
     try {
-        r = link->call(method, path, body);
+        r = link->call(method, path, body, requestId);
     } catch (const Error& e) {
         if (e.code() == ErrorCode::Unavailable) throw Refusal(ErrorCode::Unavailable, "no-line", e.what());
         throw;
@@ -238,7 +239,7 @@ OrderInfo Purchases::buy(const std::string& eventId, const std::string& pin, con
     if (method == "otp") request->set("method", method);
     Object::Ptr server;
     try {
-        server = callServer("POST", "/v1/stb/orders", request);
+        server = callServer("POST", "/v1/stb/orders", request, o.orderId);
     } catch (const Refusal& r) {
         // The line went down since its last call: the credit path still applies.
         if (r.reason() == "no-line")
@@ -343,7 +344,7 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
                 // The phone has no line: its signed decision goes to the server through us.
                 Object::Ptr body = new Object;
                 body->set("approval", wire::toBase64Url(approval.approval));
-                const auto answer = callServer("POST", "/v1/stb/approvals", body);
+                const auto answer = callServer("POST", "/v1/stb/approvals", body, o.orderId);
                 const bool applied = apply(o, answer);
                 // The receipt to the phone, and its signed acknowledgement back to the server
                 // (it closes the purchase there); neither changes the order on this box.
@@ -358,7 +359,7 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
                             Object::Ptr relayed = new Object;
                             relayed->set("acknowledgement",
                                          wire::toBase64Url(bluetooth::AcknowledgementBody::decode(ack.body).acknowledgement));
-                            callServer("POST", "/v1/stb/acknowledgements", relayed);
+                            callServer("POST", "/v1/stb/acknowledgements", relayed, o.orderId);
                         }
                     } catch (const std::exception& e) {
                         logger().warning("order %s: receipt or its acknowledgement not relayed: %s", o.orderId,
@@ -388,7 +389,7 @@ void Purchases::awaitTicket(OrderInfo o)
     while (std::chrono::steady_clock::now() < until) {
         try {
             if (order(o.orderId).state == "cancelled") return;
-            if (apply(o, callServer("GET", "/v1/stb/orders/" + o.orderId))) return;
+            if (apply(o, callServer("GET", "/v1/stb/orders/" + o.orderId, {}, o.orderId))) return;
         } catch (const Refusal& r) {
             if (r.reason() != "no-line") return end(o, "failed", r.reason() + ": " + r.what());
         }
@@ -461,7 +462,7 @@ OrderInfo Purchases::enterOtp(const std::string& orderId, const std::string& otp
     if (o.state != "awaiting-otp") throw Error(ErrorCode::Conflict, "order " + orderId + " is " + o.state + ", not awaiting an OTP");
     Object::Ptr body = new Object;
     body->set("otp", otp);
-    const auto answer = callServer("POST", "/v1/stb/orders/" + orderId + "/otp", body);
+    const auto answer = callServer("POST", "/v1/stb/orders/" + orderId + "/otp", body, orderId);
     apply(o, answer);
     return order(orderId);
 }

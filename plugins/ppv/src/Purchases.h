@@ -73,8 +73,10 @@ public:
     void stop();
 
     // One request to the server; Refusal no-line / not-registered / no-credit / ... on failure.
+    // requestId (the order id) goes out as X-Request-Id, so the server's log lines of a
+    // purchase carry the id the STB logs it under.
     Poco::JSON::Object::Ptr callServer(const std::string& method, const std::string& path,
-                                       const Poco::Dynamic::Var& body = {});
+                                       const Poco::Dynamic::Var& body = {}, const std::string& requestId = {});
 
 private:
     void save(const OrderInfo& order);
