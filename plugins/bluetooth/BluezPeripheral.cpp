@@ -74,10 +74,17 @@ struct BluezPeripheral::Bus {
     std::mutex valueMutex;
     std::vector<std::uint8_t> txValue;
     std::mutex useMutex;  // senders on other threads vs. tear-down
+    bool closing = false; // under useMutex: no new sender may start
 
     void shutdown()
     {
         if (!connection) return;
+        {
+            // Senders first: a synchronous call's reply (and its timeout) is delivered by the
+            // event loop, so leaving the loop under a sender would leave it waiting forever.
+            std::lock_guard lock(useMutex);
+            closing = true;
+        }
         connection->leaveEventLoop();
         if (loop.joinable()) loop.join();
         std::lock_guard lock(useMutex);
@@ -145,7 +152,7 @@ void BluezPeripheral::setTrusted(const std::string& device)
         }
         if (!bus || bus->lost) throw Error(ErrorCode::Unavailable, "not connected to the bus");
         std::lock_guard use(bus->useMutex);
-        if (!bus->connection) throw Error(ErrorCode::Unavailable, "not connected to the bus");
+        if (!bus->connection || bus->closing) throw Error(ErrorCode::Unavailable, "not connected to the bus");
         auto proxy = sdbus::createProxy(*bus->connection, "org.bluez", device);
         proxy->callMethod("Set").onInterface(kProperties).withTimeout(std::chrono::seconds(5))
             .withArguments(std::string("org.bluez.Device1"), std::string("Trusted"), sdbus::Variant(true));
@@ -171,7 +178,7 @@ void BluezPeripheral::notify(ByteView fragment)
     if (fragment.size() > bt::kMaxAttributeValue) throw Error(ErrorCode::LimitExceeded, "notification too long");
     std::lock_guard lock(notifyMutex_);
     std::lock_guard use(bus->useMutex);
-    if (!bus->tx) throw Error(ErrorCode::Unavailable, "not connected to the bus");
+    if (!bus->tx || bus->closing) throw Error(ErrorCode::Unavailable, "not connected to the bus");
     std::vector<std::uint8_t> value(fragment.begin(), fragment.end());
     {
         std::lock_guard valueLock(bus->valueMutex);

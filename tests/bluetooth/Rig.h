@@ -77,12 +77,13 @@ struct RigOptions {
     double pairingTimeoutSeconds = 2;
     double linkConfirmTimeoutSeconds = 2;
     std::chrono::milliseconds agentTimeout = 10s;
+    std::chrono::milliseconds trustedSetDelay{0};  // the fake BlueZ answers Device1.Trusted this late
 };
 
 class Rig {
 public:
     explicit Rig(RigOptions options = {})
-        : fake_({bus_.address(), options.agentTimeout, 10s}),
+        : fake_({bus_.address(), options.agentTimeout, 10s, options.trustedSetDelay}),
           dataRoot_(std::filesystem::temp_directory_path() /
                     ("bo-bt-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++))),
           config_(new Poco::Util::MapConfiguration), dispatcher_(Poco::Logger::get("test.rpc"))

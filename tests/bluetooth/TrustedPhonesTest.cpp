@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <future>
 #include <fstream>
 #include <iterator>
 
@@ -142,6 +143,29 @@ TEST(TrustedPhones, TamperedFileIsRefusedAndThePluginStillStarts)
     rig.pairFully(fresh);
     EXPECT_EQ(fresh.phone->request(ping({3}), 5s).body, Bytes{3});
     EXPECT_TRUE(fs::exists(file));
+    EXPECT_EQ(rig.channel()->phones().size(), 1u);
+}
+
+// The plugin marks the phone's device Trusted with a synchronous D-Bus call from its
+// pairing worker; deactivating it while bluetoothd has not answered must wait for that
+// answer, not leave the event loop that would deliver it (which hung the host for good).
+TEST(TrustedPhones, DeactivatingWhileBluezHasNotAnsweredTrustedDoesNotHang)
+{
+    RigOptions options;
+    options.trustedSetDelay = 1500ms;
+    Rig rig(options);
+    auto t = rig.connect("AA:BB:CC:DD:EE:24");
+    auto pairing = std::async(std::launch::async, [&] { rig.pairFully(t); });
+    ASSERT_TRUE(rig.fake().waitFor([](const auto& s) { return s.trustedSetsPending > 0; }, 10s));
+    auto deactivated = std::async(std::launch::async, [&] { rig.host().deactivate("bluetooth"); });
+    ASSERT_EQ(deactivated.wait_for(20s), std::future_status::ready) << "deactivate hung";
+    deactivated.get();
+    EXPECT_EQ(rig.host().state("bluetooth"), host::PluginState::Deactivated);
+    pairing.wait();  // finished or failed with the plugin gone; either is fine here
+    // The phone had completed pairing before the plugin went down: it stays trusted.
+    rig.host().activate("bluetooth");
+    ASSERT_EQ(rig.host().state("bluetooth"), host::PluginState::Activated);
+    ASSERT_TRUE(rig.waitRegistered(2));
     EXPECT_EQ(rig.channel()->phones().size(), 1u);
 }
 

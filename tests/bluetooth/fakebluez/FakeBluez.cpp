@@ -352,8 +352,18 @@ struct FakeBluez::Impl {
                     return state.trusted.count(address) > 0;
                 })
                 .withSetter([this, address](const bool& value) {
+                    if (options.trustedSetDelay.count() > 0) {
+                        // A bluetoothd slow to answer (its loop busy): the caller waits for the reply.
+                        {
+                            std::lock_guard l(mutex);
+                            ++state.trustedSetsPending;
+                        }
+                        notifyChanged();
+                        std::this_thread::sleep_for(options.trustedSetDelay);
+                    }
                     {
                         std::lock_guard l(mutex);
+                        if (options.trustedSetDelay.count() > 0) --state.trustedSetsPending;
                         if (value) state.trusted.insert(address);
                         else state.trusted.erase(address);
                     }

@@ -33,6 +33,7 @@ public:
         std::string busAddress;                          // the private bus
         std::chrono::milliseconds agentTimeout{60000};   // BlueZ's REQUEST_TIMEOUT
         std::chrono::milliseconds callTimeout{10000};
+        std::chrono::milliseconds trustedSetDelay{0};    // Device1.Trusted answered this late
     };
 
     explicit FakeBluez(Options options);
@@ -54,6 +55,7 @@ public:
         std::string agentCapability;      // of the default agent, empty if none
         std::string lastError;            // last registration refusal
         std::set<std::string> trusted;    // addresses whose Device1.Trusted the application set to true
+        int trustedSetsPending = 0;       // Trusted writes not answered yet (trustedSetDelay)
     };
     State state() const;
 
