@@ -13,6 +13,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -58,7 +59,9 @@ protected:
                ("bo-phone-line-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_);
-        server_ = std::make_unique<ServerProcess>(dir_, "sqlite:" + (dir_ / "server.db").string());
+        // debug: the server logs each request with its X-Request-Id.
+        server_ = std::make_unique<ServerProcess>(dir_, "sqlite:" + (dir_ / "server.db").string(), "server", false,
+                                                  "debug");
         // alice's wallet with 5000, the studio, stb-1 + phone-1 for alice, event ev-1 at 1200.
         const auto& keys = DevKeys::get().dir;
         auto ops = server_->operatorClient();
@@ -172,6 +175,8 @@ TEST_F(PhoneServerLine, ApprovalOverThePhonesLineCompletesThePurchase)
     EXPECT_EQ(purchases[0].state, "closed");
     ASSERT_TRUE(purchases[0].receipt);
     EXPECT_EQ(purchases[0].receipt->transactionNumber, number);
+    // The phone's approval is logged under the order id, as the STB's requests are.
+    EXPECT_THAT(server_->output(), ::testing::HasSubstr("request o-1 "));
     // The same approval again is refused or answered identically, never a second effect.
     EXPECT_EQ(l->purchases().size(), 1u);
 }

@@ -106,11 +106,11 @@ ClientResponse Client::call(const std::string& method, const std::string& pathAn
     }
 }
 
-ClientResponse Client::post(const std::string& path, const Poco::Dynamic::Var& json)
+ClientResponse Client::post(const std::string& path, const Poco::Dynamic::Var& json, const std::string& requestId)
 {
     std::ostringstream text;
     Poco::JSON::Stringifier::condense(json, text);
-    return call("POST", path, text.str());
+    return call("POST", path, text.str(), requestId);
 }
 
 } // namespace boxoffice::serverapi

@@ -64,13 +64,15 @@ struct HttpsServerLine::Impl {
     explicit Impl(const serverapi::ClientOptions& options) : client(options) {}
 
     // One exchange; the server's refusal becomes Error(its keyword, its message).
-    Object::Ptr exchange(const std::string& method, const std::string& path, const Object::Ptr& body = nullptr)
+    // requestId goes out as X-Request-Id (the order id for a purchase: the id the STB uses too).
+    Object::Ptr exchange(const std::string& method, const std::string& path, const Object::Ptr& body = nullptr,
+                         const std::string& requestId = {})
     {
         serverapi::ClientResponse response;
         {
             std::lock_guard lock(mutex);
             try {
-                response = body ? client.post(path, body) : client.call(method, path);
+                response = body ? client.post(path, body, requestId) : client.call(method, path, {}, requestId);
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::Io) throw;
                 throw Error(ErrorCode::Unavailable, std::string("server unreachable: ") + e.what());
@@ -109,7 +111,7 @@ ServerOrder HttpsServerLine::approve(const wire::Approval& approval)
 {
     Object::Ptr body = new Object;
     body->set("approval", wire::toBase64Url(approval.encode()));
-    return orderFrom(impl_->exchange("POST", "/v1/phone/approvals", body));
+    return orderFrom(impl_->exchange("POST", "/v1/phone/approvals", body, approval.orderId));
 }
 
 ServerOrder HttpsServerLine::acknowledge(const wire::Acknowledgement& acknowledgement)

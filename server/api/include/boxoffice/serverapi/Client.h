@@ -40,7 +40,7 @@ public:
     // Sends `body` (raw JSON text; empty for none). Transport failures throw Error(Io).
     ClientResponse call(const std::string& method, const std::string& pathAndQuery, const std::string& body = {},
                         const std::string& requestId = {});
-    ClientResponse post(const std::string& path, const Poco::Dynamic::Var& json);
+    ClientResponse post(const std::string& path, const Poco::Dynamic::Var& json, const std::string& requestId = {});
     ClientResponse get(const std::string& path) { return call("GET", path); }
 
 private:
