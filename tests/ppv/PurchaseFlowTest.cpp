@@ -227,26 +227,16 @@ protected:
         phone.link = std::make_shared<phone::FakeRadioLink>(phone::FakeRadioLink::Options{bus.address(), "AA:BB:CC:DD:EE:01", 185});
         phone.phone = std::make_unique<phone::Phone>(
             crypto::P256PrivateKey::fromPem(trust::readKeyFile(keys / "phones/phone-1/sign.key.pem")), "Alice");
-        result("bluetooth.1.startPairing");
-        auto linked = std::async(std::launch::async, [&] { return phone.link->pairLink(123456); });
-        auto confirm = events->waitFor("bluetooth.1.linkConfirmation", 10s);
-        ASSERT_TRUE(confirm);
-        result("bluetooth.1.confirmLink", R"({"device":")" + confirm->getValue<std::string>("device") + R"(","accept":true})");
-        ASSERT_TRUE(linked.get());
-        phone.phone->attach(phone.link);
-        auto paired = std::async(std::launch::async, [&] { return phone.phone->pair([](const std::string&) { return true; }); });
-        auto code = events->waitFor("bluetooth.1.pairingCode", 10s);
-        ASSERT_TRUE(code);
-        result("bluetooth.1.confirmPairing", R"({"phoneId":")" + phone.phone->id() + R"(","accept":true})");
-        phone.stbName = paired.get();
-        if (!phone.phone->hasSession()) phone.phone->openSession(phone.stbName);
-        phone.phone->onMessage([this](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
-            if (m.type == bluetooth::MessageType::SettlementRequest) ++requests;
-            if (m.type == bluetooth::MessageType::Receipt) ++receipts;
-            if (settler) return settler->handle(m);
-            if (m.type == bluetooth::MessageType::SettlementRequest) return answer(bluetooth::SettlementRequestBody::decode(m.body));
-            return bluetooth::Message{bluetooth::MessageType::Result, 0, 0, bluetooth::ResultBody{true, "", "ok", {}}.encode()};
-        });
+        ASSERT_NO_FATAL_FAILURE(testing::pairOverRpc(
+            phone, *events, [this](const std::string& m, const std::string& p) { result(m, p); },
+            [this](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+                if (m.type == bluetooth::MessageType::SettlementRequest) ++requests;
+                if (m.type == bluetooth::MessageType::Receipt) ++receipts;
+                if (settler) return settler->handle(m);
+                if (m.type == bluetooth::MessageType::SettlementRequest)
+                    return answer(bluetooth::SettlementRequestBody::decode(m.body));
+                return bluetooth::Message{bluetooth::MessageType::Result, 0, 0, bluetooth::ResultBody{true, "", "ok", {}}.encode()};
+            }));
         ASSERT_TRUE(boxoffice::testing::eventually([&] {
             for (const auto& p : host->services().require<bluetooth::PhoneChannel>()->phones())
                 if (p.connected) return true;
