@@ -6,6 +6,7 @@
 // HTTPS line, or misbehaving in the ways an untrusted relay can.
 
 #include "Rig.h"           // tests/bluetooth: EventLog, fake BlueZ
+#include "OperatorSetup.h"
 #include "ServerProcess.h" // tests/server: the real server and its development keys
 
 #include <boxoffice/base/Hex.h>
@@ -49,11 +50,6 @@ std::string text(const Poco::Dynamic::Var& v)
 
 constexpr wire::Amount kCreditLimit = 1000;
 
-struct ServerEvent {
-    const char* id;
-    const char* title;
-    wire::Amount price;
-};
 constexpr ServerEvent kEvents[] = {{"ev-final", "The Final", 450}, {"ev-opera", "Opera Night", 300},
                                    {"ev-boxing", "Title Fight", 400}};
 
@@ -94,28 +90,7 @@ protected:
         host.reset();
     }
 
-    void setUpServer()
-    {
-        const auto& keys = DevKeys::get().dir;
-        auto ops = server->operatorClient();
-        auto ok = [](const serverapi::ClientResponse& r) {
-            if (r.status >= 300) throw std::runtime_error("setup failed: " + r.raw);
-        };
-        auto post = [&](const std::string& path, const std::string& body) { ok(ops.call("POST", path, body)); };
-        post("/v1/operator/accounts", R"({"accountId":"acct-alice","kind":"wallet","currency":"EUR"})");
-        post("/v1/operator/accounts", R"({"accountId":"studio","kind":"merchant","currency":"EUR"})");
-        post("/v1/operator/deposits", R"({"transferId":"dep-1","accountId":"acct-alice","amount":2000,"currency":"EUR"})");
-        post("/v1/operator/devices", R"({"certificate":")" + server::test::certificateField(keys / "devices/stb-1/device.cert") +
-                                         R"(","accountId":"acct-alice"})");
-        post("/v1/operator/phones", R"({"certificate":")" + server::test::certificateField(keys / "phones/phone-1/phone.cert") +
-                                        R"(","accountId":"acct-alice"})");
-        for (const auto& e : kEvents)
-            ok(ops.call("PUT", std::string("/v1/operator/events/") + e.id,
-                        std::string(R"({"title":")") + e.title + R"(","payee":"studio","price":)" + std::to_string(e.price) +
-                            R"(,"currency":"EUR","saleFrom":)" + std::to_string(now - 3600) + R"(,"saleUntil":)" +
-                            std::to_string(now + 86400) + R"(,"startsAt":)" + std::to_string(now - 60) + R"(,"endsAt":)" +
-                            std::to_string(now + 90000) + R"(,"eventKeyId":"ev-demo/1"})"));
-    }
+    void setUpServer() { setUpOperator(*server, now, {std::begin(kEvents), std::end(kEvents)}); }
 
     void startStb()
     {

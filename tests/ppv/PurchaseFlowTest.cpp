@@ -6,6 +6,7 @@
 // certificate), so sync's history upload runs alongside.
 
 #include "Rig.h"          // tests/bluetooth: EventLog, fake BlueZ
+#include "OperatorSetup.h"
 #include "ServerProcess.h" // tests/server: the real server and its development keys
 
 #include <boxoffice/base/Hex.h>
@@ -52,32 +53,13 @@ std::string text(const Poco::Dynamic::Var& v)
 
 void setUpServer(ServerProcess& server, wire::UnixTime now)
 {
-    const auto& keys = DevKeys::get().dir;
-    auto ops = server.operatorClient();
-    auto ok = [](const serverapi::ClientResponse& r) {
-        if (r.status >= 300) throw std::runtime_error("setup failed: " + r.raw);
-    };
-    auto post = [&](const std::string& path, const std::string& body) { ok(ops.call("POST", path, body)); };
-    post("/v1/operator/accounts", R"({"accountId":"acct-alice","kind":"wallet","currency":"EUR"})");
-    post("/v1/operator/accounts", R"({"accountId":"studio","kind":"merchant","currency":"EUR"})");
-    post("/v1/operator/deposits", R"({"transferId":"dep-1","accountId":"acct-alice","amount":2000,"currency":"EUR"})");
-    post("/v1/operator/devices", R"({"certificate":")" + server::test::certificateField(keys / "devices/stb-1/device.cert") +
-                                     R"(","accountId":"acct-alice"})");
-    post("/v1/operator/phones", R"({"certificate":")" + server::test::certificateField(keys / "phones/phone-1/phone.cert") +
-                                    R"(","accountId":"acct-alice"})");
-    auto event = [&](const std::string& id, const std::string& title, int price) {
-        ok(ops.call("PUT", "/v1/operator/events/" + id,
-                    R"({"title":")" + title + R"(","payee":"studio","price":)" + std::to_string(price) +
-                        R"(,"currency":"EUR","saleFrom":)" + std::to_string(now - 3600) + R"(,"saleUntil":)" +
-                        std::to_string(now + 86400) + R"(,"startsAt":)" + std::to_string(now - 60) + R"(,"endsAt":)" +
-                        std::to_string(now + 90000) + R"(,"eventKeyId":"ev-demo/1"})"));
-    };
-    event("ev-final", "The Final", 450);
-    event("ev-opera", "Opera Night", 300);
-    event("ev-decline", "Declined Show", 200);
-    event("ev-gala", "Gala", 50000);   // more than the account holds
-    event("ev-otp", "Second Line", 250);
-    event("ev-notme", "Not Mine", 150);
+    setUpOperator(server, now, {
+        {"ev-final", "The Final", 450},
+        {"ev-opera", "Opera Night", 300},
+        {"ev-decline", "Declined Show", 200},
+        {"ev-gala", "Gala", 50000},  // more than the account holds
+        {"ev-otp", "Second Line", 250},
+        {"ev-notme", "Not Mine", 150}});
 }
 
 enum class PhoneAnswer { Relay, OwnLine, Decline, NotMe };
