@@ -32,8 +32,9 @@ Error refusalOf(const std::string& phoneId, const bt::ResultBody& result)
 
 std::size_t PhoneHandoff::maxBatchBytes()
 {
-    // HistoryHandoffBody: fromSequence u64, toSequence u64, history bytes (u32 length).
-    return bt::kMaxBodySize - 8 - 8 - 4;
+    // What the handoff body's own fields take, measured on an empty one.
+    static const std::size_t overhead = bt::HistoryHandoffBody{}.encode().size();
+    return bt::kMaxBodySize - overhead;
 }
 
 PhoneHandoff::PhoneHandoff(std::shared_ptr<History> history, host::ServiceRegistry& services, Options options)
