@@ -231,7 +231,7 @@ private:
 // Pairs `phone` (link and Phone already made) with the bluetooth plugin of a host the
 // test runs itself, the way a viewer does: the link's numeric comparison and the
 // application pairing code, each confirmed on the TV through `call` (its JSON-RPC), then
-// opens the session and hands the phone's incoming messages to `onMessage`. `events`
+// opens the session; the phone's incoming messages go to `onMessage`. `events`
 // must be subscribed to bluetooth.1.linkConfirmation and bluetooth.1.pairingCode.
 inline void pairOverRpc(Rig::TestPhone& phone, EventLog& events,
                         const std::function<void(const std::string& method, const std::string& params)>& call,
@@ -245,13 +245,14 @@ inline void pairOverRpc(Rig::TestPhone& phone, EventLog& events,
     call("bluetooth.1.confirmLink", R"({"device":")" + confirm->getValue<std::string>("device") + R"(","accept":true})");
     ASSERT_TRUE(linked.get());
     phone.phone->attach(phone.link);
+    // Before the session opens: the STB may send at once when the phone connects (e.g. a history handoff).
+    phone.phone->onMessage(std::move(onMessage));
     auto paired = std::async(std::launch::async, [&] { return phone.phone->pair([](const std::string&) { return true; }); });
     auto code = events.waitFor("bluetooth.1.pairingCode", 10s);
     ASSERT_TRUE(code);
     call("bluetooth.1.confirmPairing", R"({"phoneId":")" + phone.phone->id() + R"(","accept":true})");
     phone.stbName = paired.get();
     if (!phone.phone->hasSession()) phone.phone->openSession(phone.stbName);
-    phone.phone->onMessage(std::move(onMessage));
 }
 
 } // namespace boxoffice::testing
