@@ -120,6 +120,16 @@ Object::Ptr Tv::waitFor(const std::string& method, std::chrono::seconds timeout,
     return nullptr;
 }
 
+Object::Ptr Tv::finalOrder(const std::string& orderId, std::chrono::seconds timeout)
+{
+    const auto isFinal = [&](const Object::Ptr& o) {
+        const auto state = o->getValue<std::string>("state");
+        return o->getValue<std::string>("orderId") == orderId && state != "ordering" && state != "awaiting-phone" && state != "awaiting-otp";
+    };
+    if (auto done = waitFor("ppv.1.orderChanged", timeout, isFinal)) return done;
+    return object("ppv.1.order", params({{"orderId", orderId}}));
+}
+
 Stack::Stack(const std::string& name, Say say)
     : say_(say ? std::move(say) : [](const std::string&) {}), dir_(name), now_(::time(nullptr))
 {
@@ -159,15 +169,32 @@ fs::path Stack::scramble(const Event& event, const std::string& fileName)
     return scrambled;
 }
 
-server::test::ServerProcess& Stack::startServer()
+server::test::ServerProcess& Stack::startServer(bool historySync)
 {
-    server_ = std::make_unique<server::test::ServerProcess>(dir(), "sqlite:" + (dir() / "server.db").string());
+    server_ = std::make_unique<server::test::ServerProcess>(dir(), "sqlite:" + (dir() / "server.db").string(), "server", historySync);
+    connectToServer();
+    return *server_;
+}
+
+void Stack::connectToServer()
+{
     auto operatorOptions = server_->base();
     operatorOptions.operatorToken = server::test::kOperatorToken;
     operator_ = std::make_unique<serverapi::Client>(operatorOptions);
     phoneLine_ = std::make_unique<serverapi::Client>(server_->phoneOptions());  // the phone's own HTTPS line, signed requests
     say_("REST API on https://localhost:" + std::to_string(server_->port()));
-    return *server_;
+}
+
+void Stack::moveServer()
+{
+    const auto dead = server_->port();
+    server_->kill();
+    server_->start();
+    while (server_->port() == dead) {   // (port 0: the kernel may hand back the old one, reviving the STB's line)
+        server_->kill();
+        server_->start();
+    }
+    connectToServer();
 }
 
 serverapi::ClientResponse Stack::operatorCall(const std::string& method, const std::string& path, const std::string& body)
@@ -304,10 +331,41 @@ phone::Phone& Stack::pairPhone()
     return *phone_;
 }
 
-void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen)
+wire::Approval Stack::phoneDecision(const Object::Ptr& order, wire::Decision decision, const std::string& acknowledgeCode) const
 {
     const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
-    phone_->onMessage([this, phoneCreds, seen](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+    wire::Approval a;
+    a.transactionNumber = order->getValue<std::string>("transactionNumber");
+    a.orderId = order->getValue<std::string>("orderId");
+    a.accountId = order->getValue<std::string>("accountId");
+    a.phoneId = phoneCreds.certificate.subject;
+    a.payee = order->getValue<std::string>("payee");
+    a.amount = order->getValue<wire::Amount>("amount");
+    a.currency = order->getValue<std::string>("currency");
+    a.decision = decision;
+    a.oneTimePassword = acknowledgeCode;
+    a.decidedAt = ::time(nullptr);
+    trust::sign(a, phoneCreds.key);
+    return a;
+}
+
+void Stack::onPhoneMessage(std::function<std::optional<bluetooth::Message>(const bluetooth::Message&)> handler)
+{
+    phone_->onMessage([this, handler](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+        {
+            std::lock_guard lock(phoneMutex_);
+            ++phoneReceived_[m.type];
+        }
+        return handler(m);
+    });
+}
+
+void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen) { decideOnPhone(wire::Decision::Approve, std::move(seen)); }
+
+void Stack::decideOnPhone(wire::Decision decision, std::function<void(const PhoneSettlement&)> seen)
+{
+    const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
+    onPhoneMessage([this, phoneCreds, seen, decision](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
         using bluetooth::MessageType;
         const auto arrived = std::chrono::steady_clock::now();
         std::lock_guard lock(phoneMutex_);
@@ -315,23 +373,19 @@ void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen)
             const auto request = bluetooth::SettlementRequestBody::decode(m.body);
             phoneLog_.push_back("settlement request " + request.transactionId + ": " +
                                 money(static_cast<std::int64_t>(request.amountMinor), request.currency) + " to " + request.payee +
-                                " for '" + request.title + "' -> approved");
-            const auto order = parse(std::string(request.order.begin(), request.order.end()));
-            wire::Approval a;
-            a.transactionNumber = request.transactionId;
-            a.orderId = order->getValue<std::string>("orderId");
-            a.accountId = order->getValue<std::string>("accountId");
-            a.phoneId = phoneCreds.certificate.subject;
-            a.payee = request.payee;
-            a.amount = static_cast<wire::Amount>(request.amountMinor);
-            a.currency = request.currency;
-            a.decision = wire::Decision::Approve;
-            a.decidedAt = ::time(nullptr);
-            trust::sign(a, phoneCreds.key);
+                                " for '" + request.title + "' -> " +
+                                (decision == wire::Decision::Approve ? std::string("approved") : std::string(wire::toString(decision))));
+            // The order as the server gave it to the STB; what the user saw on the phone (amount, payee) is signed.
+            auto order = parse(std::string(request.order.begin(), request.order.end()));
+            order->set("transactionNumber", request.transactionId);
+            order->set("payee", request.payee);
+            order->set("amount", static_cast<wire::Amount>(request.amountMinor));
+            order->set("currency", request.currency);
+            const auto a = phoneDecision(order, decision);
             Object::Ptr body = new Object;
             body->set("approval", wire::toBase64Url(a.encode()));
             const auto r = phoneLine_->call("POST", "/v1/phone/approvals", json(body));
-            phoneLog_.push_back("approval sent over the phone's own line: HTTP " + std::to_string(r.status));
+            phoneLog_.push_back("decision sent over the phone's own line: HTTP " + std::to_string(r.status));
             if (r.status == 200 && r.body.type() == typeid(Object::Ptr)) {
                 const auto answer = r.body.extract<Object::Ptr>();
                 if (answer->has("receipt")) {
@@ -351,8 +405,9 @@ void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen)
                 }
             }
             if (seen) seen(PhoneSettlement{request.transactionId, arrived, std::chrono::steady_clock::now()});
+            // Result ok: the decision is at the server, the STB asks it for the outcome.
             return bluetooth::Message{MessageType::Result, 0, 0,
-                                      bluetooth::ResultBody{r.status == 200, "", "approved on the phone", {}}.encode()};
+                                      bluetooth::ResultBody{r.status == 200, "", "decided on the phone", {}}.encode()};
         }
         if (m.type == MessageType::Receipt) {
             const auto body = bluetooth::ReceiptBody::decode(m.body);
@@ -362,6 +417,47 @@ void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen)
         return bluetooth::Message{MessageType::Result, 0, 0, bluetooth::ResultBody{true, "", "ok", {}}.encode()};
     });
 }
+
+void Stack::runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm)
+{
+    const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
+    auto settler = std::make_shared<phone::Settler>(phoneCreds.certificate.subject, phoneCreds.key, std::move(line), std::move(confirm));
+    onPhoneMessage([this, settler](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+        if (m.type == bluetooth::MessageType::Receipt) {
+            std::lock_guard lock(phoneMutex_);
+            receipt_ = wire::Receipt::decode(bluetooth::ReceiptBody::decode(m.body).receipt);
+        }
+        return settler->handle(m);
+    });
+}
+
+std::string Stack::approveOtpOnPhone(const std::string& orderId)
+{
+    const auto otps = phoneLine_->get("/v1/phone/otps");
+    if (otps.status != 200) throw std::runtime_error("GET /v1/phone/otps -> " + std::to_string(otps.status) + " " + otps.raw);
+    const auto list = otps.body.extract<Object::Ptr>()->getArray("otps");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const auto challenge = list->getObject(static_cast<unsigned>(i));
+        if (challenge->getValue<std::string>("orderId") != orderId) continue;
+        // The acknowledge code proves the phone got this order's codes over its own line.
+        const auto a = phoneDecision(challenge, wire::Decision::Approve, challenge->getValue<std::string>("acknowledgeCode"));
+        Object::Ptr body = new Object;
+        body->set("approval", wire::toBase64Url(a.encode()));
+        const auto r = phoneLine_->call("POST", "/v1/phone/approvals", json(body));
+        if (r.status != 200) throw std::runtime_error("the server refused the OTP approval: " + r.raw);
+        return challenge->getValue<std::string>("oneTimePassword");
+    }
+    throw std::runtime_error("no one-time password for order " + orderId + " at the phone: " + otps.raw);
+}
+
+int Stack::phoneReceived(bluetooth::MessageType type)
+{
+    std::lock_guard lock(phoneMutex_);
+    const auto it = phoneReceived_.find(type);
+    return it == phoneReceived_.end() ? 0 : it->second;
+}
+
+std::shared_ptr<phone::ServerLine> Stack::phoneServerLine() { return std::make_shared<phone::HttpsServerLine>(server_->phoneOptions()); }
 
 std::vector<std::string> Stack::phoneLog()
 {

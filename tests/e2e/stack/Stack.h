@@ -15,10 +15,14 @@
 #include "PrivateBus.h"    // tests/bluetooth/fakebluez: a private dbus-daemon
 #include "ServerProcess.h" // tests/server: a real boxoffice-server and the development keys
 
+#include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/phone/FakeRadioLink.h>
 #include <boxoffice/phone/Phone.h>
+#include <boxoffice/phone/ServerLine.h>
+#include <boxoffice/phone/Settler.h>
 #include <boxoffice/rpc/Client.h>
 #include <boxoffice/testing/ChildProcess.h>
+#include <boxoffice/wire/Approval.h>
 #include <boxoffice/wire/Receipt.h>
 
 #include <Poco/JSON/Object.h>
@@ -74,6 +78,9 @@ public:
     // The params of the next `method` notification matching `accept`, or null.
     Poco::JSON::Object::Ptr waitFor(const std::string& method, std::chrono::seconds timeout,
                                     const std::function<bool(const Poco::JSON::Object::Ptr&)>& accept = {});
+    // Follows ppv.1.orderChanged (subscribed by Stack::startStb) until `orderId` is in a final
+    // state; that Order, or ppv.1.order's answer when no final event came within `timeout`.
+    Poco::JSON::Object::Ptr finalOrder(const std::string& orderId, std::chrono::seconds timeout);
     rpc::WebSocketClient& socket() { return ws_; }
 
 private:
@@ -112,13 +119,19 @@ public:
     std::filesystem::path scramble(const Event& event, const std::string& fileName);
 
     // Operator server with accounts acct-alice (wallet, `depositMinor` EUR prepaid) and studio.
-    server::test::ServerProcess& startServer();
+    // `historySync`: with the server's sync plugin (history uploads and phone-carried batches, flow 5).
+    server::test::ServerProcess& startServer(bool historySync = false);
+    // The server dies and comes back (same database) on another port: the STB's configured
+    // line is dead from then on, while the operator's and the phone's lines follow it.
+    void moveServer();
     void createAccounts(std::int64_t depositMinor);
     void putEvent(const Event& event);  // on sale from an hour ago for a day, started a minute ago
     // The phone's key registered for acct-alice: its subject.
     std::string registerPhoneKey();
     serverapi::ClientResponse operatorCall(const std::string& method, const std::string& path, const std::string& body);
     serverapi::Client& operatorLine() { return *operator_; }
+    // The phone's own HTTPS line (requests signed with phone-1's key) as the phone library's ServerLine.
+    std::shared_ptr<phone::ServerLine> phoneServerLine();
     server::test::ServerProcess& server() { return *server_; }
 
     // The private bus and fake BlueZ, then boxofficed with every STB plugin playing `events`
@@ -141,10 +154,28 @@ public:
     // From now on the phone approves every settlement request at once over its own line and
     // acknowledges the receipt; `seen` (optional) is told about each, from the phone's thread.
     void approveOnPhone(std::function<void(const PhoneSettlement&)> seen = {});
+    // The same with another signed decision (decline, "not me"); no receipt then.
+    void decideOnPhone(wire::Decision decision, std::function<void(const PhoneSettlement&)> seen = {});
+    // From now on the reference phone app (phone::Settler) over `line` answers the STB:
+    // settlement requests (`confirm` is the user), receipts, history handoffs. With an
+    // OfflineServerLine it makes the STB relay.
+    void runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm);
+    // The phone's side of an OTP order (flow 4): it fetches the order's codes over its own line
+    // and approves with the acknowledge code; returns the one-time password it shows the viewer.
+    std::string approveOtpOnPhone(const std::string& orderId);
+    // How many messages of `type` the phone received from the STB (any handler above).
+    int phoneReceived(bluetooth::MessageType type);
     std::vector<std::string> phoneLog();
     std::optional<wire::Receipt> receipt();
 
 private:
+    // phone-1's signed decision on a transaction; `order` is the server's order JSON (transactionNumber, orderId, accountId, payee, amount, currency).
+    wire::Approval phoneDecision(const Poco::JSON::Object::Ptr& order, wire::Decision decision,
+                                 const std::string& acknowledgeCode = {}) const;
+    void connectToServer();   // the operator's and the phone's lines to server_
+    // Counts what reached the phone, then `handler`'s answer.
+    void onPhoneMessage(std::function<std::optional<bluetooth::Message>(const bluetooth::Message&)> handler);
+
     Say say_;
     testing::TempDir dir_;
     std::int64_t now_;
@@ -163,6 +194,7 @@ private:
     std::mutex phoneMutex_;
     std::vector<std::string> phoneLog_;
     std::optional<wire::Receipt> receipt_;
+    std::map<bluetooth::MessageType, int> phoneReceived_;
 };
 
 } // namespace boxoffice::e2e

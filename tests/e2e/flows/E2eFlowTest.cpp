@@ -1,0 +1,333 @@
+// The DESIGN §5 flows end to end, every party a real process over loopback, on the
+// shared stack (tests/e2e/stack/Stack.h):
+//
+//   boxoffice-server  (https + settlement + history sync, SQLite), driven through its operator API
+//   boxoffice-headend (a generated test video, CISSA-scrambled, ECMs under the event key)
+//   boxofficed        (bluetooth, billing, descrambler, sync, ppv), driven as the TV drives it:
+//                     JSON-RPC over a WebSocket, with its events
+//   the phone         (the reference phone library in this process, over the fake radio and its
+//                     own HTTPS line to the server)
+//
+// The only stand-in is Bluetooth: a fake org.bluez on a private dbus-daemon plays the radio
+// (build machines have no Bluetooth in their kernel). Nothing is mocked beyond it.
+//
+// Every test registers the box with the device-code flow (flow 1) and, where the phone is
+// needed, pairs it over the fake radio with both codes confirmed on the TV (flow 2).
+
+#include "Stack.h"  // tests/e2e/stack: the processes, the TV's JSON-RPC, the phone
+
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Signing.h>
+
+#include <Poco/JSON/Array.h>
+
+#include <gmock/gmock.h>
+
+#include <atomic>
+#include <map>
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+namespace boxoffice::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using Poco::JSON::Object;
+namespace bt = boxoffice::bluetooth;
+
+constexpr std::int64_t kDeposit = 2000;     // acct-alice's prepaid wallet, EUR minor units
+constexpr std::int64_t kCreditLimit = 5000; // the stack's plugins.billing.creditLimit
+
+// The events on sale. Only ev-final is broadcast (a scrambled stream, DVB event 7); each
+// has its own DVB event id so the key service maps ECMs to exactly one event.
+Event theFinal() { return {"ev-final", "The Final", 450, 7, {}}; }
+const std::vector<Event> kOthers = {
+    {"ev-opera", "Opera Night", 300, 8, {}},
+    {"ev-otp", "Second Line", 250, 9, {}},
+    {"ev-gala", "Gala", 50000, 10, {}},   // more than the wallet holds and than the credit limit
+};
+
+class E2eFlowTest : public ::testing::Test {
+protected:
+    // Server with alice's wallet, the events and phone-1's key; the headend's stream of ev-final;
+    // boxofficed with every plugin, registered to alice through the device-code flow.
+    void SetUp() override
+    {
+        stack = std::make_unique<Stack>(std::string("flow-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        stack->generateVideo(10);
+        auto final = theFinal();
+        final.stream = stack->scramble(final, "final.ts");
+        events = kOthers;
+        events.insert(events.begin(), final);
+
+        stack->startServer(true);
+        stack->createAccounts(kDeposit);
+        for (const auto& e : events) stack->putEvent(e);
+        stack->registerPhoneKey();
+        stack->startStb(events, {});
+        stack->checkPlugins();
+        stack->registerStb();
+        ASSERT_EQ(tv().object("sync.1.registration")->getValue<std::string>("accountId"), "acct-alice");
+        EXPECT_EQ(tv().object("ppv.1.refresh")->getValue<int>("events"), static_cast<int>(events.size()));
+    }
+
+    void TearDown() override
+    {
+        if (!HasFailure() || !stack) return;
+        // What the box said, for the failure report.
+        std::cerr << "boxofficed output:\n" << stack->stb().output() << "\nserver output:\n" << stack->server().output() << std::endl;
+    }
+
+    Tv& tv() { return stack->tv(); }
+
+    Object::Ptr buy(const std::string& eventId, const std::string& method = "phone")
+    {
+        return tv().object("ppv.1.buy", params({{"eventId", eventId}, {"pin", "1234"}, {"method", method}}));
+    }
+    std::string buyRefused(const std::string& eventId, const std::string& pin = "1234")
+    {
+        return tv().refusal("ppv.1.buy", params({{"eventId", eventId}, {"pin", pin}}));
+    }
+    Object::Ptr finalOrder(const std::string& orderId) { return tv().finalOrder(orderId, 60s); }
+    std::string stateOf(const std::string& eventId)
+    {
+        return tv().object("ppv.1.event", params({{"eventId", eventId}}))->getValue<std::string>("state");
+    }
+    Poco::JSON::Array::Ptr tickets() { return tv().object("ppv.1.tickets")->getArray("tickets"); }
+    Poco::JSON::Array::Ptr history() { return tv().object("billing.1.history")->getArray("records"); }
+
+    // ppv.1.watch, then descrambler.1.play as the UI does; the status once a frame was decoded
+    // (control words from an ECM, packets descrambled, a picture), or the last status seen.
+    Object::Ptr playUntilAFrame(const std::string& eventId)
+    {
+        const auto watch = tv().object("ppv.1.watch", params({{"eventId", eventId}}));
+        tv().object("descrambler.1.play", watch->getObject("play"));
+        Object::Ptr status;
+        boxoffice::testing::eventually([&] {
+            status = tv().object("descrambler.1.status");
+            const auto timeline = status->getObject("timeline");
+            return status->getValue<std::uint64_t>("descrambled") > 0 && timeline && timeline->has("firstEcmMs") &&
+                   timeline->has("firstFrameMs");
+        }, 60s);
+        tv().call("descrambler.1.stop");
+        return status;
+    }
+    void expectPlays(const std::string& eventId)
+    {
+        const auto status = playUntilAFrame(eventId);
+        EXPECT_GT(status->getValue<std::uint64_t>("descrambled"), 0u) << json(status);
+        const auto timeline = status->getObject("timeline");
+        ASSERT_TRUE(timeline) << json(status);
+        EXPECT_TRUE(timeline->has("firstEcmMs")) << json(status);
+        EXPECT_TRUE(timeline->has("firstFrameMs")) << json(status);
+    }
+    // Without a valid ticket the descrambler gets no control words: play is refused.
+    void expectDoesNotPlay(const std::string& uriOf)
+    {
+        EXPECT_THAT(tv().refusal("descrambler.1.play", params({{"uri", "file://" + uriOf}})), HasSubstr("no ticket"));
+    }
+
+    // The server's word, through its operator API.
+    Object::Ptr account(const std::string& accountId)
+    {
+        return stack->operatorCall("GET", "/v1/operator/accounts/" + accountId, "").body.extract<Object::Ptr>();
+    }
+    std::int64_t balance(const std::string& accountId) { return account(accountId)->getValue<std::int64_t>("balance"); }
+    std::string violations()
+    {
+        const auto list = stack->operatorCall("GET", "/v1/operator/invariants", "").body.extract<Object::Ptr>()->getArray("violations");
+        return list->size() == 0 ? std::string() : json(list);
+    }
+    // An order as the server tells it to the account's phone (GET /v1/phone/purchases).
+    std::optional<phone::ServerOrder> serverOrder(const std::string& orderId)
+    {
+        for (auto& o : stack->phoneServerLine()->purchases())
+            if (o.orderId == orderId) return o;
+        return std::nullopt;
+    }
+    std::string serverStateOf(const std::string& orderId)
+    {
+        const auto o = serverOrder(orderId);
+        return o ? o->state : "no order " + orderId + " at the server";
+    }
+
+    static trust::VerifyingKey serverKey()
+    {
+        return trust::VerifyingKey::fromCertificate(trust::loadCertificate(server::test::DevKeys::get().dir / "server/server.cert"));
+    }
+
+    std::unique_ptr<Stack> stack;
+    std::vector<Event> events;
+};
+
+// Flow 3 with the phone's own line, and flow 8: refusals before anything is ordered; the order,
+// the phone's approval and acknowledgement, the ticket, playback; then the TV's billing history
+// and the phone's purchase history (signed receipts) name the same purchase, and the server's
+// ledger moved the price once.
+TEST_F(E2eFlowTest, ImpulsePurchaseApprovedOnThePhonePlaysAndTheHistoriesAgree)
+{
+    const auto stream = events[0].stream.string();
+    EXPECT_EQ(stateOf("ev-final"), "on-sale");
+    expectDoesNotPlay(stream);
+    EXPECT_THAT(buyRefused("ev-final"), StartsWith("phone-not-paired"));
+    EXPECT_THAT(buyRefused("ev-final", "1111"), StartsWith("pin-wrong"));
+    EXPECT_EQ(tv().object("ppv.1.pinStatus")->getValue<int>("attemptsLeft"), 2);
+
+    stack->pairPhone();
+    stack->approveOnPhone();
+    EXPECT_THAT(buyRefused("ev-gala"), StartsWith("no-credit"));   // 500.00 EUR, the wallet holds 20.00
+
+    const auto order = buy("ev-final");
+    EXPECT_EQ(order->getValue<std::string>("state"), "awaiting-phone");
+    EXPECT_EQ(order->getValue<std::int64_t>("amount"), 450);
+    const auto orderId = order->getValue<std::string>("orderId");
+    const auto transaction = order->getValue<std::string>("transactionNumber");
+    EXPECT_FALSE(transaction.empty());
+    const auto done = finalOrder(orderId);
+    ASSERT_EQ(done->getValue<std::string>("state"), "approved") << json(done);
+    const auto ticketId = done->getValue<std::string>("ticketId");
+    EXPECT_EQ(stack->phoneReceived(bt::MessageType::SettlementRequest), 1);
+
+    // The STB: the ticket, the event owned (not sold twice), playing.
+    ASSERT_EQ(tickets()->size(), 1u);
+    EXPECT_EQ(tickets()->getObject(0)->getValue<std::string>("ticketId"), ticketId);
+    EXPECT_EQ(tickets()->getObject(0)->getValue<std::string>("state"), "valid");
+    EXPECT_EQ(stateOf("ev-final"), "owned");
+    EXPECT_THAT(buyRefused("ev-final"), StartsWith("already-owned"));
+    expectPlays("ev-final");
+
+    // The server: paid once, closed by the phone's acknowledgement, its books consistent.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] { return serverStateOf(orderId) == "closed"; }, 20s)) << serverStateOf(orderId);
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 450);
+    EXPECT_EQ(balance("studio"), 450);
+    EXPECT_EQ(violations(), "");
+
+    // The phone's receipt, signed by the server, for this order.
+    ASSERT_TRUE(boxoffice::testing::eventually([&] { return stack->receipt().has_value(); }, 10s));
+    const auto receipt = *stack->receipt();
+    EXPECT_NO_THROW(trust::verifySignature(receipt, serverKey()));
+    EXPECT_EQ(receipt.orderId, orderId);
+    EXPECT_EQ(receipt.transactionNumber, transaction);
+    EXPECT_EQ(receipt.ticketId, ticketId);
+    EXPECT_EQ(receipt.amount, 450);
+    EXPECT_EQ(receipt.accountId, "acct-alice");
+    EXPECT_EQ(receipt.payee, "studio");
+
+    // Flow 8: the history on the TV and the purchases on the phone agree.
+    const auto records = history();
+    ASSERT_EQ(records->size(), 1u) << json(records);
+    const auto record = records->getObject(0);
+    EXPECT_EQ(record->getValue<std::string>("orderId"), orderId);
+    EXPECT_EQ(record->getValue<std::string>("eventId"), "ev-final");
+    EXPECT_EQ(record->getValue<std::string>("ticketId"), ticketId);
+    EXPECT_EQ(record->getValue<std::int64_t>("amount"), 450);
+    EXPECT_FALSE(record->getValue<bool>("deferred"));
+    const auto purchases = stack->phoneServerLine()->purchases();
+    ASSERT_EQ(purchases.size(), 1u);
+    EXPECT_EQ(purchases[0].orderId, orderId);
+    EXPECT_EQ(purchases[0].eventId, "ev-final");
+    EXPECT_EQ(purchases[0].amount, 450);
+    ASSERT_TRUE(purchases[0].receipt);
+    EXPECT_EQ(purchases[0].receipt->receiptId, receipt.receiptId);
+    EXPECT_NO_THROW(trust::verifySignature(*purchases[0].receipt, serverKey()));
+}
+
+// Flow 4, one-time password: the viewer asks for an OTP order; the phone (no app session,
+// not paired) gets the codes over its own line and approves with the acknowledge code; a
+// wrong OTP typed on the remote is refused and the order keeps waiting; the right one buys.
+TEST_F(E2eFlowTest, OtpPurchaseRefusesAWrongCodeAndAcceptsTheRightOne)
+{
+    const auto order = buy("ev-otp", "otp");
+    ASSERT_EQ(order->getValue<std::string>("state"), "awaiting-otp") << json(order);
+    EXPECT_EQ(order->getValue<std::string>("method"), "otp");
+    const auto orderId = order->getValue<std::string>("orderId");
+
+    const auto otp = stack->approveOtpOnPhone(orderId);
+    ASSERT_FALSE(otp.empty());
+    const std::string wrong = otp == "000000" ? "111111" : "000000";
+    EXPECT_THAT(tv().refusal("ppv.1.enterOtp", params({{"orderId", orderId}, {"otp", wrong}})), StartsWith("server-refused"));
+    EXPECT_EQ(tv().object("ppv.1.order", params({{"orderId", orderId}}))->getValue<std::string>("state"), "awaiting-otp");
+    EXPECT_EQ(tickets()->size(), 0u);
+    EXPECT_EQ(balance("acct-alice"), kDeposit);
+
+    tv().object("ppv.1.enterOtp", params({{"orderId", orderId}, {"otp", otp}}));
+    const auto done = finalOrder(orderId);
+    ASSERT_EQ(done->getValue<std::string>("state"), "approved") << json(done);
+    EXPECT_EQ(stateOf("ev-otp"), "owned");
+    ASSERT_EQ(history()->size(), 1u);
+    EXPECT_EQ(history()->getObject(0)->getValue<std::int64_t>("amount"), 250);
+    EXPECT_EQ(history()->getObject(0)->getValue<std::string>("orderId"), orderId);
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 250);
+    EXPECT_EQ(balance("studio"), 250);
+    EXPECT_EQ(violations(), "");
+}
+
+// Flow 5: the box's line goes dead (the server comes back elsewhere; the box still points at
+// the old port). It buys on credit the dormant ticket the operator sent ahead, under its credit
+// limit; the paired phone carries the sealed history to the server over its own line and
+// brings back the signed settlement: records settled, credit freed, the ledger charged once.
+TEST_F(E2eFlowTest, OfflineStbBuysOnCreditAndThePhoneCarriesTheHistoryToTheServer)
+{
+    // While the box has its line: dormant tickets sent ahead, fetched from the delivery queue.
+    for (const auto* eventId : {"ev-final", "ev-gala"})
+        stack->operatorCall("POST", "/v1/operator/dormant-tickets", json(params({{"deviceId", "stb-1"}, {"eventId", eventId}})));
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        tv().object("ppv.1.refresh");
+        return tickets()->size() == 2;
+    }, 20s));
+    for (std::size_t i = 0; i < tickets()->size(); ++i)
+        EXPECT_EQ(tickets()->getObject(static_cast<unsigned>(i))->getValue<std::string>("state"), "dormant");
+    EXPECT_THAT(tv().refusal("ppv.1.watch", params({{"eventId", "ev-final"}})), HasSubstr("dormant"));
+    expectDoesNotPlay(events[0].stream.string());
+    stack->pairPhone();
+    EXPECT_EQ(balance("acct-alice"), kDeposit);   // dormant tickets cost nothing
+
+    stack->moveServer();
+    EXPECT_FALSE(tv().object("sync.1.syncNow")->getValue<bool>("online"));
+
+    // No dormant ticket: nothing to buy without a line. Above the credit limit: refused, nothing stored.
+    EXPECT_THAT(buyRefused("ev-opera"), StartsWith("no-line"));
+    EXPECT_THAT(buyRefused("ev-gala"), StartsWith("no-credit"));
+    EXPECT_EQ(history()->size(), 0u);
+
+    const auto order = buy("ev-final");
+    EXPECT_EQ(order->getValue<std::string>("method"), "credit");
+    ASSERT_EQ(order->getValue<std::string>("state"), "approved") << json(order);
+    expectPlays("ev-final");
+    auto credit = tv().object("billing.1.credit");
+    EXPECT_EQ(credit->getValue<std::int64_t>("outstanding"), 450);
+    EXPECT_EQ(credit->getValue<std::int64_t>("available"), kCreditLimit - 450);
+    const auto records = history();
+    ASSERT_EQ(records->size(), 1u);
+    EXPECT_TRUE(records->getObject(0)->getValue<bool>("deferred"));
+    EXPECT_FALSE(records->getObject(0)->getValue<bool>("settled"));
+    EXPECT_EQ(records->getObject(0)->getValue<std::int64_t>("amount"), 450);
+    EXPECT_EQ(balance("acct-alice"), kDeposit);   // the server has not heard of it
+
+    // The phone app with its own line carries the history.
+    stack->runPhoneApp(stack->phoneServerLine(), [](const phone::ServerOrder&) { return false; });
+    const auto lastSequence = credit->getValue<std::uint64_t>("lastSequence");
+    const auto settled = tv().object("billing.1.handoff");
+    EXPECT_EQ(settled->getValue<std::uint64_t>("settledThrough"), lastSequence) << json(settled);
+    EXPECT_EQ(stack->phoneReceived(bt::MessageType::HistoryHandoff), 1);
+
+    // The box: settled, credit free again, the ticket still playing.
+    credit = tv().object("billing.1.credit");
+    EXPECT_EQ(credit->getValue<std::int64_t>("outstanding"), 0);
+    EXPECT_EQ(credit->getValue<std::int64_t>("available"), kCreditLimit);
+    EXPECT_EQ(credit->getValue<std::uint64_t>("settledThrough"), lastSequence);
+    const auto after = history();
+    for (std::size_t i = 0; i < after->size(); ++i)
+        EXPECT_TRUE(after->getObject(static_cast<unsigned>(i))->getValue<bool>("settled")) << json(after);
+    expectPlays("ev-final");
+    // The server: charged once, at the catalog price.
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 450);
+    EXPECT_EQ(balance("studio"), 450);
+    EXPECT_EQ(violations(), "");
+    // Nothing left to carry.
+    EXPECT_THAT(tv().refusal("billing.1.handoff", params({})), ::testing::Not(::testing::IsEmpty()));
+}
+
+} // namespace
+} // namespace boxoffice::e2e
