@@ -101,6 +101,17 @@ Credentials loadServerSigner(const fs::path& serverDir)
     return {SigningKey(certificate.keyId, key), std::move(certificate)};
 }
 
+crypto::X25519PrivateKey loadServerAgreementKey(const fs::path& serverDir, const wire::Certificate& certificate)
+{
+    if (certificate.agreementKey.size() != crypto::x25519KeySize)
+        throw Error(ErrorCode::InvalidArgument,
+                    "the server certificate has no X25519 agreement key (re-issue it with 'boxoffice-keytool server issue')");
+    auto key = crypto::X25519PrivateKey::fromPem(readSecret(serverDir / "agree.key.pem"));
+    requireMatch(Bytes(key.publicKey().raw().begin(), key.publicKey().raw().end()) == certificate.agreementKey,
+                 serverDir / "agree.key.pem");
+    return key;
+}
+
 Credentials loadPhone(const fs::path& phoneDir)
 {
     wire::Certificate certificate = loadCertificate(phoneDir / "phone.cert");

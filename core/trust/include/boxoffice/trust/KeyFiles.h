@@ -10,7 +10,7 @@
 //       new tickets are signed with (rotation adds a <k>, older ones stay valid)
 //   DIR/devices/<device>/            sign.key.pem, agree.key.pem, device.cert
 //                                    (+ tls.key.pem, tls.crt for mTLS)
-//   DIR/server/                      sign.key.pem, server.cert, tls-ca.crt, tls-ca.key.pem,
+//   DIR/server/                      sign.key.pem, agree.key.pem, server.cert, tls-ca.crt, tls-ca.key.pem,
 //                                    tls.key.pem, tls.crt
 //   DIR/phones/<phone>/              sign.key.pem (P-256), phone.cert
 //   DIR/revocations.bin              root-signed revocation list
@@ -40,6 +40,11 @@ Credentials loadCurrentIssuer(const std::filesystem::path& keysDir, std::string_
 DeviceIdentity loadDeviceIdentity(const std::filesystem::path& deviceDir);
 // Server signing key (for receipts, vouchers, settlement results, trusted time).
 Credentials loadServerSigner(const std::filesystem::path& serverDir);
+// The server's X25519 agreement key (agree.key.pem: history batches and relayed approvals are
+// sealed to it), checked against `certificate`; Error(InvalidArgument) when the certificate has
+// none or it does not match, Error(PermissionDenied) when the file is readable by others.
+crypto::X25519PrivateKey loadServerAgreementKey(const std::filesystem::path& serverDir,
+                                                const wire::Certificate& certificate);
 // A phone's P-256 signing key and certificate (the reference phone).
 Credentials loadPhone(const std::filesystem::path& phoneDir);
 wire::Certificate loadCertificate(const std::filesystem::path& certFile);

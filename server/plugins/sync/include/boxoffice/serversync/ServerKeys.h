@@ -22,8 +22,4 @@ struct ServerKeys {
     static ServerKeys load(const std::filesystem::path& keysDir);
 };
 
-// DIR/agree.key.pem of a server key directory, checked against `certificate`.
-crypto::X25519PrivateKey loadServerAgreementKey(const std::filesystem::path& serverDir,
-                                                const wire::Certificate& certificate);
-
 } // namespace boxoffice::serversync
