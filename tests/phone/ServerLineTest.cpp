@@ -9,6 +9,7 @@
 #include <boxoffice/phone/ServerLine.h>
 #include <boxoffice/phone/Settler.h>
 #include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/SealedApproval.h>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
@@ -98,10 +99,13 @@ protected:
     phone::Settler settler(bool approve, std::shared_ptr<phone::ServerLine> line, int* asked = nullptr)
     {
         const auto creds = trust::loadPhone(phoneDir());
-        return phone::Settler(creds.certificate.subject, creds.key, std::move(line), [approve, asked](const phone::ServerOrder&) {
-            if (asked) ++*asked;
-            return approve;
-        });
+        return phone::Settler(
+            creds.certificate.subject, creds.key, std::move(line),
+            [approve, asked](const phone::ServerOrder&) {
+                if (asked) ++*asked;
+                return approve;
+            },
+            trust::loadCertificate(DevKeys::get().dir / "server/server.cert"));
     }
 
     // The STB orders ev-1; returns the settlement request it sends the phone (as plugins/ppv builds it).
@@ -212,8 +216,21 @@ TEST_F(PhoneServerLine, WithoutALineTheSignedApprovalGoesBackForTheStbToRelay)
     ASSERT_EQ(reply->type, bt::MessageType::Approval);
     const auto approval = bt::ApprovalBody::decode(reply->body);
     EXPECT_TRUE(approval.relay);
-    // The STB relays it: the server accepts the phone's signature.
-    auto r = server_->stbClient("stb-1").post("/v1/stb/approvals", json({{"approval", wire::toBase64Url(approval.approval)}}));
+    // Sealed to the server: the relaying STB sees the transaction number only.
+    EXPECT_EQ(trust::peekSealedApproval(approval.approval).transactionNumber, approval.transactionId);
+    auto stb = server_->stbClient("stb-1");
+    // What a relay may not send: the approval in clear, an envelope that is not one, an altered one.
+    const auto clear = stb.post("/v1/stb/approvals", json({{"approval", wire::toBase64Url(approval.approval)}}));
+    EXPECT_EQ(clear.status, 400) << clear.raw;
+    EXPECT_THAT(clear.raw, ::testing::HasSubstr("approval"));
+    const auto junk = stb.post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(Bytes(64, 7))}}));
+    EXPECT_EQ(junk.status, 400) << junk.raw;
+    auto altered = approval.approval;
+    altered.back() ^= 1;
+    EXPECT_EQ(stb.post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(altered)}})).status, 401);
+    EXPECT_EQ(stbState("o-4"), "pending");
+    // The STB relays it as it came: the server opens it and accepts the phone's signature.
+    auto r = stb.post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(approval.approval)}}));
     ASSERT_EQ(r.status, 200) << r.raw;
     EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
     // The receipt relayed back: the phone answers with a signed acknowledgement.
@@ -224,6 +241,23 @@ TEST_F(PhoneServerLine, WithoutALineTheSignedApprovalGoesBackForTheStbToRelay)
     const auto k = wire::Acknowledgement::decode(bt::AcknowledgementBody::decode(ack->body).acknowledgement);
     EXPECT_EQ(k.orderId, "o-4");
     EXPECT_EQ(line()->acknowledge(k).state, "closed");
+}
+
+TEST_F(PhoneServerLine, WithoutALineOrAServerCertificateThePhoneCannotRelay)
+{
+    const auto creds = trust::loadPhone(phoneDir());
+    int asked = 0;
+    phone::Settler s(creds.certificate.subject, creds.key, std::make_shared<phone::OfflineServerLine>(),
+                     [&asked](const phone::ServerOrder&) { return ++asked > 0; });
+    const auto reply = s.handle(order("o-5"));
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->type, bt::MessageType::Result);
+    const auto result = bt::ResultBody::decode(reply->body);
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.error, "unavailable");
+    EXPECT_THAT(result.text, ::testing::HasSubstr("server certificate"));
+    EXPECT_EQ(asked, 0);   // nothing was shown that could not be sent
+    EXPECT_EQ(stbState("o-5"), "pending");
 }
 
 TEST_F(PhoneServerLine, ServerRefusalsKeepTheirMeaning)

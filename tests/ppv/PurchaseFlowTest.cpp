@@ -18,6 +18,7 @@
 #include <boxoffice/sync/ServerLink.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/KeySealer.h>
+#include <boxoffice/trust/SealedApproval.h>
 #include <boxoffice/trust/TicketIssuer.h>
 #include <boxoffice/trust/TrustedClock.h>
 #include <boxoffice/wire/Approval.h>
@@ -251,7 +252,8 @@ protected:
             EXPECT_EQ(r.status, 200) << r.raw;
             return {bluetooth::MessageType::Result, 0, 0, bluetooth::ResultBody{true, "", "approved on the phone", {}}.encode()};
         }
-        return {bluetooth::MessageType::Approval, 0, 0, bluetooth::ApprovalBody{request.transactionId, true, a.encode()}.encode()};
+        return {bluetooth::MessageType::Approval, 0, 0,
+                bluetooth::ApprovalBody{request.transactionId, true, trust::sealApproval(a, serverCertificate())}.encode()};
     }
 
     // Follows ppv.1.orderChanged until the order is final; returns its last state.
@@ -350,8 +352,11 @@ protected:
     static std::shared_ptr<phone::Settler> referencePhone(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm)
     {
         const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
-        return std::make_shared<phone::Settler>(creds.certificate.subject, creds.key, std::move(line), std::move(confirm));
+        return std::make_shared<phone::Settler>(creds.certificate.subject, creds.key, std::move(line), std::move(confirm),
+                                                serverCertificate());
     }
+    // What the phone app is provisioned with to seal relayed approvals to.
+    static wire::Certificate serverCertificate() { return trust::loadCertificate(DevKeys::get().dir / "server/server.cert"); }
 
     boxoffice::testing::TempDir dir{"ppv-flow"};
     wire::UnixTime now = 0;

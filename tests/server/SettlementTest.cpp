@@ -4,6 +4,7 @@
 #include "SettlementFixture.h"
 
 #include <boxoffice/crypto/P256.h>
+#include <boxoffice/trust/SealedApproval.h>
 
 #include <thread>
 
@@ -114,6 +115,52 @@ TEST_P(Purchase, MismatchedApprovalsAreRejectedAndChangeNothing) {
     EXPECT_EQ(ledger_->account("studio").balance(), 0);
     checked();
     EXPECT_EQ(settlement_->approve("phone-1", signedApproval(approval(o))).state, OrderState::Approved);
+}
+
+// Flow 3 without the phone's line: the STB relays the approval sealed to the server. Only
+// this server opens it, only for the relaying STB's order; nothing changes otherwise.
+TEST_P(Purchase, RelayedApprovalsAreSealedToThisServerAndForTheRelayingStb) {
+    const auto& keys = server::test::DevKeys::get();
+    const auto serverCertificate = trust::loadCertificate(keys.dir / "server/server.cert");
+    const auto o = order("o-1");
+    const auto sealed = trust::sealApproval(signedApproval(approval(o)), serverCertificate);
+
+    // Relayed by another STB than the one that ordered.
+    EXPECT_BOX_ERROR(settlement_->approveRelayed("stb-2", sealed), ErrorCode::WrongAudience);
+    // Sealed to another operator's server: its key id is not ours, or the box does not open.
+    const auto foreign = trust::loadCertificate(keys.foreign / "server/server.cert");
+    const auto foreignSealed = trust::sealApproval(signedApproval(approval(o)), foreign);
+    const auto code = [&] {
+        try {
+            settlement_->approveRelayed("stb-1", foreignSealed);
+        } catch (const Error& e) {
+            return e.code();
+        }
+        return ErrorCode::Internal;
+    }();
+    EXPECT_TRUE(code == ErrorCode::WrongAudience || code == ErrorCode::BadSignature) << toString(code);
+    // Altered in transit.
+    auto altered = sealed;
+    altered[altered.size() - 5] ^= 0x80;
+    EXPECT_BOX_ERROR(settlement_->approveRelayed("stb-1", altered), ErrorCode::BadSignature);
+    // Sealed, but the approval inside does not match the transaction.
+    auto cheap = approval(o);
+    cheap.amount = 1;
+    EXPECT_BOX_ERROR(settlement_->approveRelayed("stb-1", trust::sealApproval(signedApproval(cheap), serverCertificate)),
+                     ErrorCode::Conflict);
+    EXPECT_EQ(settlement_->orderById("o-1").state, OrderState::Pending);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000);
+    checked();
+
+    const auto approved = settlement_->approveRelayed("stb-1", sealed);
+    EXPECT_EQ(approved.state, OrderState::Approved);
+    ASSERT_TRUE(approved.receipt);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 1200);
+    EXPECT_EQ(ledger_->account("studio").balance(), 1200);
+    checked();
+    // The same envelope relayed again (an STB retry) answers the same, with one effect.
+    EXPECT_EQ(settlement_->approveRelayed("stb-1", sealed).state, OrderState::Approved);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 1200);
 }
 
 TEST_P(Purchase, ApprovalAfterExpiryIsRefused) {

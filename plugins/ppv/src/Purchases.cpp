@@ -3,6 +3,7 @@
 
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/crypto/Random.h>
+#include <boxoffice/trust/SealedApproval.h>
 #include <boxoffice/wire/Base64Url.h>
 
 #include <Poco/JSON/Stringifier.h>
@@ -341,9 +342,11 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
         if (reply.type == bluetooth::MessageType::Approval) {
             const auto approval = bluetooth::ApprovalBody::decode(reply.body);
             if (approval.relay) {
-                // The phone has no line: its signed decision goes to the server through us.
+                // The phone has no line: its signed decision, sealed to the server, goes there through us.
+                if (trust::peekSealedApproval(approval.approval).transactionNumber != o.transactionNumber)
+                    throw Error(ErrorCode::Conflict, "the phone relayed an approval for another transaction");
                 Object::Ptr body = new Object;
-                body->set("approval", wire::toBase64Url(approval.approval));
+                body->set("sealedApproval", wire::toBase64Url(approval.approval));
                 const auto answer = callServer("POST", "/v1/stb/approvals", body, o.orderId);
                 const bool applied = apply(o, answer);
                 // The receipt to the phone, and its signed acknowledgement back to the server

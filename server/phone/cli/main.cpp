@@ -14,7 +14,8 @@
 // --credentials names the phone's keytool directory (sign.key.pem, phone.cert):
 // the key the phone registered with the server, also its Bluetooth key when the
 // state file is created. --server gives the phone its own HTTPS line; without
-// it approvals go back to the STB to relay.
+// it approvals go back to the STB to relay, sealed to the server certificate
+// given by --server-certificate (the operator's server.cert from boxoffice-keytool).
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
@@ -49,7 +50,7 @@ int usage()
 {
     std::cerr << "usage: boxoffice-phone [--bus ADDRESS] [--address AA:BB:CC:DD:EE:FF] [--mtu N] [--state FILE]\n"
                  "                       [--name NAME] [--stb NAME] [--server HOST:PORT --ca FILE]\n"
-                 "                       [--credentials PHONE_DIR] COMMAND [ARGS]\n"
+                 "                       [--credentials PHONE_DIR] [--server-certificate FILE] COMMAND [ARGS]\n"
                  "commands:\n"
                  "  register CODE                        bind the STB showing CODE to the phone's account (server)\n"
                  "  purchases                            the account's purchases and receipts (server)\n"
@@ -58,7 +59,8 @@ int usage()
                  "  ping [--count N] [--size BYTES]      open a session and measure round trips\n"
                  "  listen [--approve] [--seconds N]     open a session and answer the STB's messages:\n"
                  "                                       settlement requests approved (signed) over the server\n"
-                 "                                       line, or relayed by the STB without --server;\n"
+                 "                                       line, or relayed by the STB without --server\n"
+                 "                                       (sealed to --server-certificate);\n"
                  "                                       history handoffs uploaded over --server, the\n"
                  "                                       settlement result returned to the STB\n"
                  "  forget STB                           drop the pairing with STB\n";
@@ -234,7 +236,10 @@ int main(int argc, char** argv)
                         std::cout << "approve " << money(o.amount, o.currency) << " to " << o.payee << " (order "
                                   << o.orderId << ")? " << (approve ? "yes" : "no") << std::endl;
                         return approve;
-                    });
+                    },
+                    options.count("server-certificate")
+                        ? std::optional<wire::Certificate>(trust::loadCertificate(options["server-certificate"]))
+                        : std::nullopt);
             }
             me->onMessage([approve, settler](const bt::Message& m) -> std::optional<bt::Message> {
                 describe(m);

@@ -1,5 +1,7 @@
 #include <boxoffice/phone/Settler.h>
 
+#include <boxoffice/trust/SealedApproval.h>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
@@ -43,9 +45,9 @@ ServerOrder orderFromRequest(const bt::SettlementRequestBody& request)
 } // namespace
 
 Settler::Settler(std::string phoneId, trust::SigningKey key, std::shared_ptr<ServerLine> line, Confirm confirm,
-                 std::function<std::int64_t()> clock)
+                 std::optional<wire::Certificate> serverCertificate, std::function<std::int64_t()> clock)
     : phoneId_(std::move(phoneId)), key_(std::move(key)), line_(line ? std::move(line) : std::make_shared<OfflineServerLine>()),
-      confirm_(std::move(confirm)), clock_(clock ? std::move(clock) : [] { return static_cast<std::int64_t>(::time(nullptr)); })
+      confirm_(std::move(confirm)), serverCertificate_(std::move(serverCertificate)), clock_(clock ? std::move(clock) : [] { return static_cast<std::int64_t>(::time(nullptr)); })
 {
 }
 
@@ -102,12 +104,17 @@ bt::Message Settler::settle(const bt::SettlementRequestBody& request)
             return result(true, ErrorCode::Internal, "approved over the phone's line");
         }
     }
-    // No line: the STB relays the signed decision (its amount and payee are what the user sees and signs;
-    // the server refuses an approval that does not match its transaction).
+    // No line: the STB relays the signed decision, sealed to the server (its amount and payee are what
+    // the user sees and signs; the server refuses an approval that does not match its transaction).
+    if (!serverCertificate_)
+        return result(false, ErrorCode::Unavailable,
+                      "the phone has no line and no server certificate to seal a relayed approval to");
     const auto order = orderFromRequest(request);
     const bool approve = confirm_(order);
     if (!approve) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
-    return {bt::MessageType::Approval, 0, 0, bt::ApprovalBody{request.transactionId, true, approval(order, true).encode()}.encode()};
+    return {bt::MessageType::Approval, 0, 0,
+            bt::ApprovalBody{request.transactionId, true, trust::sealApproval(approval(order, true), *serverCertificate_)}
+                .encode()};
 }
 
 bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)

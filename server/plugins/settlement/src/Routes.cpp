@@ -164,13 +164,10 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
     }, "an order's state and, once approved, its ticket");
     add("POST", "/v1/stb/approvals", Auth::Device, [&s](const Request& r) {
         auto b = r.json();
-        serverapi::allowOnly(*b, {"approval"});
-        const auto approval = decodeField<wire::Approval>(*b, "approval");
-        const auto o = s.orderByTransaction(approval.transactionNumber);
-        if (o.deviceId != r.caller.id) throw Error(ErrorCode::WrongAudience, "approval is for another device's order");
-        auto j = orderJson(s.approve({}, approval));
-        return Response{200, j};
-    }, "a phone's signed approval relayed by the STB (phone without a line)");
+        serverapi::allowOnly(*b, {"sealedApproval"});
+        const auto sealed = wire::fromBase64Url(serverapi::requireString(*b, "sealedApproval", 8192), "sealedApproval");
+        return Response{200, orderJson(s.approveRelayed(r.caller.id, sealed))};
+    }, "a phone's signed approval relayed by the STB (phone without a line), sealed to the server");
     add("POST", "/v1/stb/acknowledgements", Auth::Device, [&s](const Request& r) {
         auto b = r.json();
         serverapi::allowOnly(*b, {"acknowledgement"});

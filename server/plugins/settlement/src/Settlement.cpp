@@ -11,6 +11,7 @@
 #include <boxoffice/crypto/SecretBytes.h>
 #include <boxoffice/crypto/X25519.h>
 #include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/SealedApproval.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TicketIssuer.h>
 
@@ -442,6 +443,15 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
         if (e.code() != ErrorCode::AlreadyExists) throw;
         return db_.write(run);
     }
+}
+
+OrderView Settlement::approveRelayed(const std::string& deviceId, ByteView sealedApproval)
+{
+    const auto approval =
+        trust::openSealedApproval(sealedApproval, keys_.agreement, keys_.server.certificate.keyId);
+    if (orderByTransaction(approval.transactionNumber).deviceId != deviceId)
+        throw Error(ErrorCode::WrongAudience, "approval is for another device's order");
+    return approve({}, approval);
 }
 
 OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& approval)

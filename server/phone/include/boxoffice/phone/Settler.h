@@ -9,7 +9,9 @@
 // posts it over its own line; an approval's receipt is acknowledged at once.
 // Reply: Result ok (the STB then fetches its ticket) or Result !ok naming why.
 // Without a line (or with the server unreachable) the signed approval goes
-// back to the STB to relay (Approval, relay = true).
+// back to the STB to relay (Approval, relay = true), sealed to the server's
+// agreement key (trust/SealedApproval.h) from the server certificate the phone
+// app was provisioned with; without one the phone cannot relay (Result unavailable).
 // Receipt: the phone signs an acknowledgement, posts it when it has a line,
 // and answers with it (Acknowledgement) either way.
 // HistoryHandoff (flow 5): the phone uploads the STB's sealed history batch over
@@ -20,6 +22,7 @@
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/phone/ServerLine.h>
 #include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Certificate.h>
 
 #include <functional>
 #include <memory>
@@ -33,9 +36,10 @@ public:
     // Shows the order (server's word when there is a line) and returns the user's answer.
     using Confirm = std::function<bool(const ServerOrder&)>;
 
-    // `phoneId` is the phone's id at the server (its certificate subject), `key` its registered key.
+    // `phoneId` is the phone's id at the server (its certificate subject), `key` its registered key,
+    // `serverCertificate` the operator server's (relayed approvals are sealed to it).
     Settler(std::string phoneId, trust::SigningKey key, std::shared_ptr<ServerLine> line, Confirm confirm,
-            std::function<std::int64_t()> clock = {});
+            std::optional<wire::Certificate> serverCertificate = {}, std::function<std::int64_t()> clock = {});
 
     // The reply for a message from the STB; nothing for messages it does not handle.
     std::optional<bluetooth::Message> handle(const bluetooth::Message& message);
@@ -50,6 +54,7 @@ private:
     trust::SigningKey key_;
     std::shared_ptr<ServerLine> line_;
     Confirm confirm_;
+    std::optional<wire::Certificate> serverCertificate_;
     std::function<std::int64_t()> clock_;
 };
 

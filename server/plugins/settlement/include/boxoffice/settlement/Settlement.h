@@ -21,6 +21,7 @@
 // request for the same id is Error(Conflict). Each call is one database
 // transaction, so a crash leaves either all or none of its effect.
 
+#include <boxoffice/crypto/X25519.h>
 #include <boxoffice/ledger/Ledger.h>
 #include <boxoffice/storage/Database.h>
 #include <boxoffice/trust/Certificates.h>
@@ -43,6 +44,7 @@ struct Keys {
     trust::TrustAnchor root;
     trust::Credentials issuer;           // ticket issuer
     trust::Credentials server;           // receipts
+    crypto::X25519PrivateKey agreement;  // opens approvals relayed by STBs (server/agree.key.pem)
     std::filesystem::path eventKeys;     // DIR/events/<keyDirName(id)>.key (hex)
 
     static Keys load(const std::filesystem::path& keysDir, const std::string& issuerId = "issuer-dev");
@@ -159,6 +161,10 @@ public:
     OrderView order(const std::string& deviceId, const OrderRequest& request);
     // `phoneId`: the phone that sent it (signed request), or empty when relayed by the STB.
     OrderView approve(const std::string& phoneId, const wire::Approval& approval);
+    // An approval relayed by STB `deviceId`, sealed to the server (trust/SealedApproval.h): opened,
+    // checked to be for that STB's order, then as approve(). WrongAudience when sealed to another
+    // server key or for another device's order; BadSignature when it does not open.
+    OrderView approveRelayed(const std::string& deviceId, ByteView sealedApproval);
     OrderView acknowledge(const std::string& phoneId, const wire::Acknowledgement& acknowledgement);
     OrderView orderById(const std::string& orderId);
     OrderView orderByTransaction(const std::string& transactionNumber);
