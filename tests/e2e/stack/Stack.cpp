@@ -421,7 +421,9 @@ void Stack::decideOnPhone(wire::Decision decision, std::function<void(const Phon
 void Stack::runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm)
 {
     const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
-    auto settler = std::make_shared<phone::Settler>(phoneCreds.certificate.subject, phoneCreds.key, std::move(line), std::move(confirm));
+    // Provisioned with the operator's server certificate: without a line it seals approvals to it.
+    auto settler = std::make_shared<phone::Settler>(phoneCreds.certificate.subject, phoneCreds.key, std::move(line),
+                                                    std::move(confirm), trust::loadCertificate(keys() / "server/server.cert"));
     onPhoneMessage([this, settler](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
         if (m.type == bluetooth::MessageType::Receipt) {
             std::lock_guard lock(phoneMutex_);
