@@ -95,9 +95,23 @@ TEST_F(TvUi, PhonePurchaseShowsTheTransactionNumberAndTheStatusPushedOverWebSock
     EXPECT_THAT(row, HasSubstr("Cup Final"));
     EXPECT_THAT(row, HasSubstr("purchase"));
     EXPECT_THAT(row, HasSubstr("€12.99"));
-    EXPECT_THAT(row, HasSubstr("unsettled"));
+    EXPECT_THAT(row, HasSubstr("waiting for settlement"));
+    // Paid on the phone (ppv's order), not on credit: the credit is untouched.
+    ASSERT_TRUE(waitFor("return document.querySelector('#main .history .method').dataset.method", "phone"));
+    EXPECT_THAT(row, HasSubstr("phone"));
+    EXPECT_EQ(browser_->text("return document.querySelector('#main .history .settlement').dataset.state"), "unsettled");
     EXPECT_THAT(text("unsettled"), HasSubstr("1 record"));
+    EXPECT_EQ(text("credit"), "€50.00 of €50.00");
+    EXPECT_EQ(text("outstanding"), "€0.00");
     shot("history");
+
+    // The server's settlement result comes back (the stand-in's hook): billing.1.settled
+    // reaches the screen and the record shows as settled.
+    admin("ppv.1.standInSettle", "keys", keys().string());
+    ASSERT_TRUE(waitFor("return document.querySelector('#main .history .settlement').dataset.state", "settled"));
+    EXPECT_EQ(browser_->text("return document.querySelector('#main .history .settlement').textContent"), "settled");
+    EXPECT_THAT(text("unsettled"), HasSubstr("0 records"));
+    shot("history-settled");
 
     press({key::F1});
     ASSERT_TRUE(waitForScreen("guide"));
@@ -130,6 +144,14 @@ TEST_F(TvUi, OtpPurchaseTakesTheOneTimePasswordFromTheDigits)
     press({"4", "5", "6"});
     ASSERT_TRUE(waitFor("return document.getElementById('order-state').dataset.state", "approved"));
     EXPECT_EQ(screen(), "order");
+    EXPECT_EQ(browser_->text("return document.getElementById('order-method').dataset.method"), "otp");
+
+    // The history says it was paid with a one-time password.
+    press({key::F3});
+    ASSERT_TRUE(waitForScreen("history"));
+    ASSERT_TRUE(waitFor("const m = document.querySelector('#main .history .method'); return m ? m.dataset.method : ''", "otp"));
+    EXPECT_THAT(browser_->text("return document.querySelector('#main .history').textContent"), HasSubstr("one-time password"));
+    shot("history-otp");
 }
 
 TEST_F(TvUi, EveryRefusalHasAClearMessage)

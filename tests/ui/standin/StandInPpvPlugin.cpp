@@ -19,18 +19,25 @@
 // PIN 1234, three attempts, then pin-locked for 300 s. OTP 123456.
 // Refusals as the real plugin gives them: an Error whose message starts with the
 // refusal keyword and ": " (core/rpc has no error.data.reason yet; the UI reads either).
-// Test hook (scope admin): ppv.1.standInResolve {orderId, state} moves an order
-// the way the phone/server would and emits ppv.1.orderChanged.
+// Test hooks (scope admin): ppv.1.standInResolve {orderId, state} moves an order
+// the way the phone/server would and emits ppv.1.orderChanged;
+// ppv.1.standInSettle {keys} settles the whole history the way a phone bringing
+// back the server's result would: a SettlementResult signed with the server key of
+// the `boxoffice-keytool dev` directory `keys`, applied by the real billing plugin.
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/billing/History.h>
 #include <boxoffice/host/Plugin.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/SettlementResult.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -162,6 +169,7 @@ private:
         });
         c.addMethod("ppv.1.standInResolve", "admin",
                     [this](const rpc::Request& r) -> Var { return resolve(r.string("orderId"), r.string("state")); });
+        c.addMethod("ppv.1.standInSettle", "admin", [this](const rpc::Request& r) -> Var { return settle(r.string("keys")); });
     }
 
     Var buy(const rpc::Request& r)
@@ -242,6 +250,27 @@ private:
         auto json = toJson(o);
         context_->emit("ppv.1.orderChanged", json);
         return json;
+    }
+
+    Var settle(const std::filesystem::path& keys)
+    {
+        auto history = context_->services().find<billing::History>();
+        if (!history) throw Error(ErrorCode::Unavailable, "no billing history");
+        const auto last = history->recent(1);
+        if (last.empty()) throw Error(ErrorCode::NotFound, "nothing to settle");
+        wire::SettlementResult result;
+        result.settlementId = "settlement-" + std::to_string(last.front().record.sequence);
+        result.deviceId = last.front().record.deviceId;
+        result.settledThrough = last.front().record.sequence;
+        result.lastRecordHash = last.front().hash;
+        result.recordCount = static_cast<std::uint32_t>(last.front().record.sequence);
+        result.settledAt = unixNow();
+        const auto server = trust::loadServerSigner(keys / "server");
+        trust::sign(result, server.key);
+        const auto applied = history->applySettlement(result.encode(), server.certificate.encode());
+        Poco::JSON::Object::Ptr o = new Object;
+        o->set("settledThrough", static_cast<Poco::UInt64>(applied.settledThrough));
+        return o;
     }
 
     Event& event(const std::string& id)

@@ -6,11 +6,15 @@
 
 import { Rpc } from './rpc.js';
 import { keyOf } from './keys.js';
-import { money, time, when, dateTime, refusals, orderEnds, orderSteps, reasonOf } from './format.js';
+import {
+  money, time, when, dateTime, refusals, orderEnds, orderSteps, reasonOf, methodText, creditApproved, settlementText,
+} from './format.js';
 
 const query = new URLSearchParams(location.search);
 const token = query.get('token') || sessionStorage.getItem('boxoffice.token') || '';
 sessionStorage.setItem('boxoffice.token', token);
+// The token stays out of the address (and so out of the browser's history) once kept.
+if (query.has('token')) history.replaceState(null, '', location.pathname);
 const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
 const rpc = new Rpc(`${scheme}://${location.host}/jsonrpc?token=${encodeURIComponent(token)}`);
 
@@ -51,11 +55,21 @@ function clearMessage() {
 }
 
 // A refusal from ppv (or any call): the contract's sentence for its keyword.
-async function refuse(error) {
-  const reason = reasonOf(error);
+// `ev`: the event being bought, when there is one.
+async function refuse(error, ev = null) {
+  let reason = reasonOf(error);
   let text = refusals[reason] || error.message;
   try {
-    if (reason === 'pin-wrong') {
+    if (reason === 'no-credit' && ev && deliveredAhead(ev)) {
+      // ppv answers no-credit both for the operator's refusal and for a purchase on
+      // credit above what billing has left: the credit left tells which one it was.
+      const c = await rpc.call('billing.1.credit');
+      if (ev.price > c.available) {
+        reason = 'over-credit-limit';
+        text = `${refusals[reason]} It costs ${money(ev.price, ev.currency)}; ${money(c.available, c.currency)} of your ` +
+          `${money(c.limit, c.currency)} credit is left. Settle through your phone to free credit.`;
+      }
+    } else if (reason === 'pin-wrong') {
       const s = error.data.attemptsLeft !== undefined ? error.data : await rpc.call('ppv.1.pinStatus');
       text += ` ${s.attemptsLeft} attempt${s.attemptsLeft === 1 ? '' : 's'} left.`;
     } else if (reason === 'pin-locked') {
@@ -152,11 +166,22 @@ rpc.on('input.1.key', (p) => { if (p.key) press(String(p.key)); });
 // ---- shared data ----
 
 const catalog = { now: 0, events: [] };
+// Events whose ticket was delivered ahead, dormant (flow 5): bought on credit without a line.
+let dormantEvents = new Set();
+const deliveredAhead = (ev) => ev.state === 'on-sale' && dormantEvents.has(ev.eventId);
+// The guide's and event page's state: "delivered" replaces "on-sale" for a dormant ticket.
+const shownState = (ev) => (deliveredAhead(ev) ? 'delivered' : ev.state);
+
+async function loadDormant() {
+  const t = await rpc.call('ppv.1.tickets');
+  dormantEvents = new Set((t.tickets || []).filter((x) => x.state === 'dormant').map((x) => x.eventId));
+}
 const titleOf = (eventId) => (catalog.events.find((e) => e.eventId === eventId) || {}).title || eventId;
 let nowPlaying = null;  // the event last started with ppv.1.watch
 
 function windowText(ev) {
-  switch (ev.state) {
+  switch (shownState(ev)) {
+    case 'delivered': return 'Delivered — buy to watch';
     case 'on-sale': return `On sale until ${when(ev.saleUntil)}`;
     case 'not-yet-on-sale': return `On sale from ${when(ev.saleFrom)}`;
     case 'window-closed': return 'Sale closed';
@@ -166,7 +191,7 @@ function windowText(ev) {
   }
 }
 
-const stateLabel = { 'on-sale': 'on sale', 'not-yet-on-sale': 'soon', 'window-closed': 'closed', blackout: 'blackout', owned: 'owned' };
+const stateLabel = { delivered: 'delivered', 'on-sale': 'on sale', 'not-yet-on-sale': 'soon', 'window-closed': 'closed', blackout: 'blackout', owned: 'owned' };
 
 // ---- guide ----
 
@@ -183,12 +208,13 @@ const guide = {
     h('span', { class: 'title' }, ev.title),
     h('span', {}, `${when(ev.startsAt)}–${time(ev.endsAt)}`),
     h('span', { class: 'price' }, money(ev.price, ev.currency)),
-    h('span', {}, h('span', { class: 'badge', 'data-state': ev.state }, stateLabel[ev.state] || ev.state), ' ',
+    h('span', {}, h('span', { class: 'badge', 'data-state': shownState(ev) }, stateLabel[shownState(ev)] || ev.state), ' ',
       h('small', { class: 'muted window' }, windowText(ev))))))];
   },
   async enter() {
     try {
-      const c = await rpc.call('ppv.1.catalog');
+      // Tickets only mark dormant ones: the guide still shows without them.
+      const [c] = await Promise.all([rpc.call('ppv.1.catalog'), loadDormant().catch(() => {})]);
       catalog.now = c.now;
       catalog.events = c.events || [];
       this.loading = false;
@@ -201,7 +227,8 @@ const guide = {
   },
 };
 
-rpc.on('ppv.1.catalogChanged', () => { if (current() === guide) guide.enter(); });
+for (const event of ['ppv.1.catalogChanged', 'ppv.1.ticketAdded'])
+  rpc.on(event, () => { if (current() === guide) guide.enter(); });
 
 // ---- event page ----
 
@@ -215,6 +242,7 @@ function eventScreen(initial) {
     view() {
       const ev = this.ev;
       const owned = ev.state === 'owned';
+      const delivered = deliveredAhead(ev);
       return [
         h('h2', { id: 'event-title' }, ev.title),
         facts([
@@ -223,12 +251,15 @@ function eventScreen(initial) {
           ['Price', h('span', { id: 'event-price' }, money(ev.price, ev.currency))],
           ev.payee ? ['Sold by', ev.payee] : null,
           ['Purchase window', `${dateTime(ev.saleFrom)} – ${dateTime(ev.saleUntil)}`],
-          ['State', h('span', { class: 'badge', 'data-state': ev.state, id: 'event-state' }, windowText(ev))],
+          ['State', h('span', { class: 'badge', 'data-state': shownState(ev), id: 'event-state' }, windowText(ev))],
           ev.previewSeconds ? ['Free preview', `${ev.previewSeconds} s`] : null,
         ].filter(Boolean)),
+        delivered ? h('p', { id: 'event-note' }, 'The ticket is already in your box. Without a line to the operator ' +
+          'it is bought on credit and settled later through your phone.') : null,
         h('div', { class: 'buttons' },
           owned ? button('Watch', 'watch', () => watch(ev)) : [
-            button('Buy – approve on phone', 'buy-phone', () => buy(ev, 'phone')),
+            // ppv itself buys a dormant ticket on credit when the box has no line.
+            button(delivered ? 'Buy to watch' : 'Buy – approve on phone', 'buy-phone', () => buy(ev, 'phone')),
             button('Buy with one-time password', 'buy-otp', () => buy(ev, 'otp')),
           ],
           button('Back', 'back', back)),
@@ -236,7 +267,8 @@ function eventScreen(initial) {
     },
     async enter() {
       try {
-        this.ev = await rpc.call('ppv.1.event', { eventId: this.ev.eventId });
+        const [ev] = await Promise.all([rpc.call('ppv.1.event', { eventId: this.ev.eventId }), loadDormant().catch(() => {})]);
+        this.ev = ev;
         refresh(this);
       } catch (e) { /* keep the guide's copy */ }
     },
@@ -297,7 +329,9 @@ function pinScreen(ev, method) {
       return [
         h('h2', {}, ev.title),
         h('p', {}, `Price ${money(ev.price, ev.currency)}. `,
-          method === 'otp' ? 'A one-time password will be sent to your phone.' : 'You will approve the purchase on your phone.'),
+          method === 'otp' ? 'A one-time password will be sent to your phone.' : deliveredAhead(ev)
+            ? 'Without a line it is bought on credit, otherwise you approve it on your phone.'
+            : 'You will approve the purchase on your phone.'),
         h('p', {}, 'Enter your 4-digit purchase PIN:'),
         digitsView(4, this.entered, true),
         h('p', { class: 'muted' }, this.busy ? 'Ordering…' : 'BACK erases a digit.'),
@@ -316,7 +350,7 @@ function pinScreen(ev, method) {
       const reason = reasonOf(e);
       if (reason !== 'pin-wrong' && current() === s) back();
       else refresh(s);
-      await refuse(e);
+      await refuse(e, ev);
     }
   });
   return s;
@@ -342,12 +376,15 @@ function orderScreen(ev, order) {
         facts([
           ['Amount', money(o.amount, o.currency)],
           ['Payee', o.payee || ''],
-          ['Transaction number', h('span', { id: 'transaction', class: 'big' }, o.transactionNumber || '')],
-        ]),
+          ['Payment', h('span', { id: 'order-method', 'data-method': o.method || '' }, methodText[o.method] || o.method || '')],
+          // A purchase on credit has no transaction number: nothing goes to the phone now.
+          o.method === 'credit' ? null :
+            ['Transaction number', h('span', { id: 'transaction', class: 'big' }, o.transactionNumber || '')],
+        ].filter(Boolean)),
         otp ? [h('p', {}, 'Type the one-time password your phone received:'), digitsView(6, this.entered, false)] :
           h('p', { class: 'muted' }, final ? '' : 'Check that your phone shows the same transaction number, then approve there.'),
         h('div', { id: 'order-state', class: 'status', 'data-state': o.state },
-          orderEnds[o.state] || orderSteps[o.state] || o.state),
+          (o.method === 'credit' && o.state === 'approved' ? creditApproved : orderEnds[o.state]) || orderSteps[o.state] || o.state),
         h('div', { class: 'buttons' },
           o.state === 'approved' ? button('Watch now', 'watch', () => watch({ ...ev, state: 'owned' })) : null,
           final ? button('Back to the guide', 'guide', () => jump(null)) : button('Cancel purchase', 'cancel', () => this.cancel())),
@@ -431,32 +468,53 @@ rpc.on('ppv.1.ticketAdded', () => { if (current().name === 'playing') current().
 
 // ---- billing history ----
 
+// How each order was paid (phone, otp, credit): ppv keeps it per order, billing does not.
+// An order's method never changes, so each is asked for once.
+const methodOfOrder = new Map();
+
+async function methodOf(record) {
+  if (record.deferred) return 'credit';  // billing marks purchases made on credit as deferred
+  if (!record.orderId) return '';
+  if (!methodOfOrder.has(record.orderId)) {
+    try {
+      methodOfOrder.set(record.orderId, (await rpc.call('ppv.1.order', { orderId: record.orderId })).method || '');
+    } catch (e) {
+      return '';  // an order ppv no longer knows: the row shows no method
+    }
+  }
+  return methodOfOrder.get(record.orderId);
+}
+
 function historyScreen() {
   return {
     name: 'history',
     title: 'Purchase history',
     data: null,
+    methods: [],
     view() {
       const d = this.data;
       if (!d) return [h('p', { class: 'muted' }, 'Loading…')];
-      const settlement = (r) => (r.settled ? 'settled' : r.deferred ? 'unsettled (on credit)' : 'unsettled');
       return [
         facts([
-          ['Credit available', h('span', { id: 'credit' }, `${money(d.available, d.currency)} of ${money(d.limit, d.currency)}`)],
+          ['Credit left', h('span', { id: 'credit' }, `${money(d.available, d.currency)} of ${money(d.limit, d.currency)}`)],
+          ['Unsettled on credit', h('span', { id: 'outstanding' }, money(d.outstanding, d.currency))],
           ['Awaiting settlement', h('span', { id: 'unsettled' }, `${d.unsettledRecords} record${d.unsettledRecords === 1 ? '' : 's'}`)],
         ]),
-        d.records.length ? h('ul', { class: 'list' }, d.records.map((r) => h('li', {
+        d.records.length ? h('ul', { class: 'list' }, d.records.map((r, i) => h('li', {
           class: 'row history focusable', 'data-id': String(r.sequence),
         }, h('span', { class: 'muted' }, `#${r.sequence}`), h('span', {}, dateTime(r.recordedAt)),
         h('span', {}, r.kind), h('span', { class: 'title' }, titleOf(r.eventId)),
         h('span', {}, money(r.amount, r.currency)),
-        h('span', { class: 'badge settlement', 'data-state': r.settled ? 'settled' : 'unsettled' }, settlement(r)))))
+        h('span', { class: 'method', 'data-method': this.methods[i] || '' }, methodText[this.methods[i]] || ''),
+        h('span', { class: 'badge settlement', 'data-state': r.settled ? 'settled' : 'unsettled' }, settlementText(r)))))
           : h('p', { class: 'muted' }, 'No purchases yet.'),
       ];
     },
     async enter() {
       try {
-        this.data = await rpc.call('billing.1.history', { limit: 20 });
+        const d = await rpc.call('billing.1.history', { limit: 20 });
+        this.methods = await Promise.all(d.records.map(methodOf));
+        this.data = d;
         refresh(this);
       } catch (e) { if (current() === this) refuse(e); }
     },

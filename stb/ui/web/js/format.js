@@ -34,6 +34,8 @@ export const refusals = {
   'pin-wrong': 'Wrong PIN.',
   'pin-locked': 'PIN locked after too many wrong attempts.',
   'no-credit': 'Not enough credit for this purchase. Settle your bill on your phone to free credit.',
+  // The UI's own keyword: a no-credit refusal of a purchase on credit (flow 5) above the credit left.
+  'over-credit-limit': 'This purchase is over your credit limit.',
   'window-closed': 'This event is no longer on sale.',
   'not-yet-on-sale': 'This event is not on sale yet.',
   blackout: 'This event is blacked out in your area.',
@@ -56,6 +58,15 @@ export const orderEnds = {
   failed: 'The purchase failed.',
   cancelled: 'The purchase was cancelled.',
 };
+
+// A purchase on credit (flow 5, no line): approved at once, charged when the phone settles it.
+export const creditApproved = 'Bought on credit. Your ticket is ready; your phone settles the purchase later.';
+
+// How an order was paid (ppv's Order.method).
+export const methodText = { phone: 'phone', otp: 'one-time password', credit: 'credit' };
+
+// A history record's settlement status.
+export const settlementText = (record) => (record.settled ? 'settled' : 'waiting for settlement');
 
 export const orderSteps = {
   ordering: 'Ordering…',
