@@ -6,6 +6,7 @@
 // HTTPS line, or misbehaving in the ways an untrusted relay can.
 
 #include "Rig.h"           // tests/bluetooth: EventLog, fake BlueZ
+#include "BoxSetup.h"
 #include "OperatorSetup.h"
 #include "ServerProcess.h" // tests/server: the real server and its development keys
 
@@ -62,25 +63,12 @@ protected:
         server = std::make_unique<ServerProcess>(dir.path(), "sqlite:" + (dir.path() / "server.db").string(), "server", true);
         setUpServer();
 
-        config = new Poco::Util::MapConfiguration;
-        config->setString("plugins.bluetooth.busAddress", bus.address());
-        config->setString("plugins.bluetooth.name", "Cabin");
-        config->setDouble("plugins.bluetooth.pairingTimeoutSeconds", 5);
-        config->setDouble("plugins.bluetooth.linkConfirmTimeoutSeconds", 5);
-        for (const auto* plugin : {"billing", "ppv"}) {
-            const std::string p = std::string("plugins.") + plugin + ".";
-            config->setString(p + "deviceDirectory", (keys / "devices/stb-1").string());
-            config->setString(p + "trustAnchor", (keys / "root/root.json").string());
-        }
-        config->setString("plugins.billing.currency", "EUR");
+        config = ppv::test::boxConfig("stb-1", bus.address(), "Cabin");
         config->setInt64("plugins.billing.creditLimit", kCreditLimit);
+        // What the history handed to the phone is sealed to.
         config->setString("plugins.billing.serverCertificate", (keys / "server/server.cert").string());
         config->setInt("plugins.billing.handoff.phoneTimeoutMs", 3000);
         config->setBool("plugins.billing.handoff.onConnect", false);
-        config->setString("plugins.ppv.pin.initial", "2468");
-        config->setInt("plugins.ppv.pin.iterations", 1000);
-        config->setString("plugins.ppv.broadcast.ev-final.uri", "udp://127.0.0.1:5004");
-        config->setInt("plugins.ppv.broadcast.ev-final.dvbEventId", 7);
         startStb();
     }
 
@@ -94,16 +82,9 @@ protected:
 
     void startStb()
     {
-        host::PluginHost::Options options;
-        options.config = config.get();
-        options.dataRoot = dir.path() / "stb";
-        options.dispatcher = &dispatcher;
-        host = std::make_unique<host::PluginHost>(options);
-        const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
         // No sync plugin: the box has no line to the server (unless a test gives it one).
-        for (const auto* name : {"bluetooth", "billing", "sync", "ppv"})
-            if (withLine || std::string(name) != "sync") host->load(plugins / (std::string("libboxoffice-") + name + ".so"));
-        host->startAll();
+        host = withLine ? ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"bluetooth", "billing", "sync", "ppv"})
+                        : ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"bluetooth", "billing", "ppv"});
         for (const auto& p : host->plugins())
             ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
         ASSERT_TRUE(fake.waitFor([](const fakebluez::FakeBluez::State& s) { return s.applicationActive; }, 10s));
@@ -371,12 +352,7 @@ TEST_F(DeferredFlowTest, DormantTicketFromTheDeliveryQueueIsBoughtOnCreditOnceTh
 {
     // A box with a line (the real sync plugin, mTLS) fetches its deliveries, dormant ones too.
     host.reset();
-    const auto& keys = DevKeys::get().dir;
-    config->setString("plugins.sync.host", "localhost");
-    config->setInt("plugins.sync.port", server->port());
-    config->setString("plugins.sync.deviceDirectory", (keys / "devices/stb-1").string());
-    config->setString("plugins.sync.trustAnchor", (keys / "root/root.json").string());
-    config->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
+    ppv::test::giveLine(*config, *server);
     withLine = true;
     startStb();
     auto issued = server->operatorClient().call("POST", "/v1/operator/dormant-tickets", R"({"deviceId":"stb-1","eventId":"ev-final"})");

@@ -6,6 +6,7 @@
 // certificate), so sync's history upload runs alongside.
 
 #include "Rig.h"          // tests/bluetooth: EventLog, fake BlueZ
+#include "BoxSetup.h"
 #include "OperatorSetup.h"
 #include "ServerProcess.h" // tests/server: the real server and its development keys
 
@@ -67,44 +68,19 @@ enum class PhoneAnswer { Relay, OwnLine, Decline, NotMe };
 
 class PurchaseFlowTest : public ::testing::Test {
 protected:
-    // An STB's billing, sync and ppv settings: `device`'s identity from the development keys,
-    // its line the real server, its revocation list in `files`.
-    Poco::AutoPtr<Poco::Util::MapConfiguration> boxConfig(const std::string& device, const std::filesystem::path& files) const
+    // An STB's settings (BoxSetup.h) with its line to the real server, its revocation list in
+    // `files`, and the purchase worker's timings.
+    Poco::AutoPtr<Poco::Util::MapConfiguration> boxConfig(const std::string& device, const std::string& radioName,
+                                                          const std::filesystem::path& files) const
     {
-        const auto& keys = DevKeys::get().dir;
-        Poco::AutoPtr<Poco::Util::MapConfiguration> c = new Poco::Util::MapConfiguration;
-        for (const auto* plugin : {"billing", "ppv", "sync"}) {
-            const std::string p = std::string("plugins.") + plugin + ".";
-            c->setString(p + "deviceDirectory", (keys / "devices" / device).string());
-            c->setString(p + "trustAnchor", (keys / "root/root.json").string());
-        }
-        c->setString("plugins.billing.currency", "EUR");
-        c->setString("plugins.sync.host", "localhost");
-        c->setInt("plugins.sync.port", server->port());
-        c->setString("plugins.sync.serverCertificate", (keys / "server/server.cert").string());
+        auto c = ppv::test::boxConfig(device, bus.address(), radioName);
+        ppv::test::giveLine(*c, *server);
         c->setString("plugins.sync.revocationsFile", (files / "revocations.bin").string());
         c->setString("plugins.ppv.revocationsFile", (files / "revocations.bin").string());
-        c->setString("plugins.ppv.pin.initial", "2468");
-        c->setInt("plugins.ppv.pin.iterations", 1000);
         c->setInt("plugins.ppv.pollIntervalMs", 100);
         c->setInt("plugins.ppv.phoneTimeoutMs", 20000);
         c->setInt("plugins.ppv.pollTimeoutMs", 30000);
         return c;
-    }
-
-    // A PluginHost with the real STB plugin libraries `names`, started.
-    static std::unique_ptr<host::PluginHost> startBox(Poco::Util::AbstractConfiguration& c, const std::filesystem::path& data,
-                                                      rpc::Dispatcher& methods, std::initializer_list<const char*> names)
-    {
-        host::PluginHost::Options options;
-        options.config = &c;
-        options.dataRoot = data;
-        options.dispatcher = &methods;
-        auto box = std::make_unique<host::PluginHost>(options);
-        const auto plugins = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) / "lib/boxoffice/plugins";
-        for (const auto* name : names) box->load(plugins / (std::string("libboxoffice-") + name + ".so"));
-        box->startAll();
-        return box;
     }
 
     void SetUp() override
@@ -115,15 +91,9 @@ protected:
                                                  false, "debug");
         setUpServer(*server, now);
 
-        config = boxConfig("stb-1", dir.path());
-        config->setString("plugins.bluetooth.busAddress", bus.address());
-        config->setString("plugins.bluetooth.name", "Living room");
-        config->setDouble("plugins.bluetooth.pairingTimeoutSeconds", 5);
-        config->setDouble("plugins.bluetooth.linkConfirmTimeoutSeconds", 5);
-        config->setString("plugins.ppv.broadcast.ev-final.uri", "udp://127.0.0.1:5004");
-        config->setInt("plugins.ppv.broadcast.ev-final.dvbEventId", 7);
+        config = boxConfig("stb-1", "Living room", dir.path());
 
-        host = startBox(*config, dir.path() / "stb", dispatcher, {"bluetooth", "billing", "sync", "ppv"});
+        host = ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"bluetooth", "billing", "sync", "ppv"});
         for (const auto& p : host->plugins())
             ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
         ASSERT_TRUE(fake.waitFor([](const fakebluez::FakeBluez::State& s) { return s.applicationActive; }, 10s));
@@ -163,8 +133,8 @@ protected:
         }
         bobs = std::make_unique<Box>();
         std::filesystem::create_directories(dir.path() / "stb-2-files");
-        bobs->config = boxConfig("stb-2", dir.path() / "stb-2-files");
-        bobs->host = startBox(*bobs->config, dir.path() / "stb-2", bobs->methods, {"billing", "sync", "ppv"});
+        bobs->config = boxConfig("stb-2", "Bob's room", dir.path() / "stb-2-files");
+        bobs->host = ppv::test::startBox(*bobs->config, dir.path() / "stb-2", bobs->methods, {"billing", "sync", "ppv"});
         for (const auto& p : bobs->host->plugins())
             ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
     }
@@ -869,7 +839,7 @@ TEST_F(PurchaseFlowTest, ClockSetBackBehindTheTrustedHighWaterMarkRefusesTickets
                                   [] { return static_cast<wire::UnixTime>(::time(nullptr)) + 3600; });
         ahead.observe(ahead.now());
     }
-    host = startBox(*config, dir.path() / "stb", dispatcher, {"billing", "sync", "ppv"});
+    host = ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"billing", "sync", "ppv"});
     for (const auto& p : host->plugins())
         ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
 
