@@ -40,6 +40,7 @@ done
 grep -q '^u boxoffice-tv ' "$dest/usr/lib/sysusers.d/boxoffice.conf" || fail "no boxoffice-tv user"
 # Units carry no secret: the TV token is minted at boot, only its digest reaches boxofficed.
 ! grep -qiE '[0-9a-f]{64}|token=' "$dest"/usr/lib/systemd/system/*.service || fail "a unit file carries a token"
+# shellcheck disable=SC2016 # the unit's own ${...}, expanded by systemd
 grep -q 'rpc.tokens\[0\].sha256=${BOXOFFICE_TV_TOKEN_SHA256}' "$dest/usr/lib/systemd/system/boxofficed.service" \
   || fail "boxofficed.service does not configure the TV token's digest"
 # The IR receiver: the device the udev rule names is the one the input plugin reads.
@@ -69,6 +70,7 @@ token=$(head -n1 "$minted/tv-token")
 [ ${#token} -eq 64 ] || fail "minted token is not 32 random bytes in hex"
 ! grep -q "$token" "$run/mint.log" || fail "the minter printed the token"
 # boxofficed.service reads the digest from this file (EnvironmentFile=).
+# shellcheck source=/dev/null
 . "$minted/boxofficed.env"
 [ "$BOXOFFICE_TV_TOKEN_SHA256" = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)" ] \
   || fail "boxofficed.env does not hold the token's SHA-256"
