@@ -48,8 +48,9 @@ inline void giveLine(Poco::Util::MapConfiguration& c, const server::test::Server
 {
     c.setString("plugins.sync.host", "localhost");
     c.setInt("plugins.sync.port", server.port());
-    c.setString("plugins.sync.serverCertificate",
-                (server::test::DevKeys::get().dir / "server/server.cert").string());
+    const auto certificate = (server::test::DevKeys::get().dir / "server/server.cert").string();
+    c.setString("plugins.sync.serverCertificate", certificate);
+    c.setString("plugins.ppv.serverCertificate", certificate);   // verifies the server's time and revocations
 }
 
 // A PluginHost with the real STB plugin libraries `names`, started.

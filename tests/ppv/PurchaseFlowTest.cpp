@@ -819,6 +819,31 @@ TEST_F(PurchaseFlowTest, AnExpiringTicketStopsPlayback)
     EXPECT_NE(stateOf("ev-final"), "owned");
 }
 
+// The wallet's clock takes the server's signed time on every refresh (fresh nonce, this box
+// as audience): its sealed state carries the server's time as its mark, so a clock set back
+// later is caught even if no ticket was ever accepted.
+TEST_F(PurchaseFlowTest, TheWalletsClockTakesTheServersSignedTimeOnRefresh)
+{
+    const auto before = static_cast<wire::UnixTime>(::time(nullptr));
+    const auto refreshed = object("ppv.1.refresh");
+    const auto after = static_cast<wire::UnixTime>(::time(nullptr));
+    ASSERT_TRUE(refreshed->has("trustedTime")) << text(refreshed);
+    EXPECT_FALSE(refreshed->has("timeError")) << text(refreshed);
+    const auto trusted = refreshed->getValue<wire::UnixTime>("trustedTime");
+    EXPECT_GE(trusted, before - 1);
+    EXPECT_LE(trusted, after + 1);
+
+    EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 0u);   // no ticket raised the mark
+
+    phone.phone.reset();
+    host.reset();
+    const auto data = dir.path() / "stb/ppv";
+    trust::TrustedClock state(data / "clock.state", std::make_shared<trust::MachineSecretSealer>(data / "machine-secret"));
+    // (the feeder's own refresh at start may have taken a time too: the mark is the later one)
+    EXPECT_GE(state.highWaterMark(), trusted);
+    EXPECT_LE(state.highWaterMark(), static_cast<wire::UnixTime>(::time(nullptr)));
+}
+
 // The STB's clock set back behind the trusted-time high-water mark: the box ran with its
 // clock an hour ahead (the ppv plugin's trusted clock, sealed state, kept that mark), then
 // the clock went back to the real time. The wallet's tickets are refused (no watch, no

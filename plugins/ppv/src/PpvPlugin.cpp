@@ -8,11 +8,15 @@
 #include "Refusal.h"
 #include "TicketWallet.h"
 
+#include <boxoffice/crypto/Random.h>
 #include <boxoffice/host/Plugin.h>
 #include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/KeyStore.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/trust/TrustedClock.h>
 #include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/TrustedTime.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -108,13 +112,25 @@ public:
             if (const auto server = config.getString("serverCertificate", ""); !server.empty()) {
                 // Revocation lists may be signed by the server under its root-issued certificate.
                 const auto cert = trust::loadCertificate(server);
-                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, clock->now());
+                // A clock set back must not stop the plugin (the TV says why tickets are refused):
+                // the certificate is then checked at the latest trusted time known.
+                wire::UnixTime at = 0;
+                try {
+                    at = clock->now();
+                } catch (const Error& e) {
+                    if (e.code() != ErrorCode::ClockRollback) throw;
+                    at = clock->highWaterMark();
+                }
+                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, at);
                 serverAnchor_ = trust::TrustAnchor{cert.keyId, crypto::Ed25519PublicKey::fromRaw(cert.publicKey)};
+                serverKey_ = trust::VerifyingKey::fromCertificate(cert);   // and trusted time
             }
             loadRevocations();
 
             db_ = openPpvDatabase(pathOf(config, "database", data / "ppv.db"));
             wallet_ = std::make_shared<TicketWallet>(db_, root, keys.deviceIdentity(), clock, revocations);
+            clock_ = clock;
+            deviceId_ = keys.deviceIdentity().deviceId;
             // A dormant ticket is bought only if the signed history holds its purchase.
             wallet_->setActivationCheck([&services = context.services()](const std::string& ticketId, std::uint64_t sequence) {
                 const auto history = services.find<billing::History>();
@@ -298,6 +314,13 @@ private:
         std::lock_guard once(refreshMutex_);
         loadRevocations();
         Object::Ptr result = new Object;
+        // Time first: sale windows and tickets of this refresh are judged by it.
+        try {
+            result->set("trustedTime", takeServerTime());
+        } catch (const std::exception& e) {
+            result->set("timeError", std::string(e.what()));
+            context_->logger().information("trusted time not taken: %s", std::string(e.what()));
+        }
         try {
             const auto catalog = purchases_->callServer("GET", "/v1/stb/catalog");
             auto events = parseCatalog(catalog);
@@ -314,6 +337,20 @@ private:
             context_->logger().information("ticket deliveries not fetched: %s", std::string(e.what()));
         }
         return result;
+    }
+
+    // The server's signed time (fresh nonce, this box as audience) corrects the wallet's
+    // clock, so ticket windows follow the operator's time and not only the box's RTC. The
+    // sync plugin keeps a clock of its own the same way; neither trusts the other's file.
+    wire::UnixTime takeServerTime()
+    {
+        if (!serverKey_)
+            throw Error(ErrorCode::Unavailable, "no serverCertificate configured to verify the server's time with");
+        const Bytes nonce = crypto::randomBytes(16);
+        const auto body = purchases_->callServer("GET", "/v1/time?audience=" + deviceId_ + "&nonce=" + wire::toBase64Url(nonce));
+        const auto time = wire::TrustedTime::decode(wire::fromBase64Url(textOf(body, "trustedTime"), "trustedTime"));
+        clock_->accept(time, *serverKey_, deviceId_, nonce);
+        return time.time;
     }
 
     std::vector<CatalogEvent> parseCatalog(const Object::Ptr& body) const
@@ -462,6 +499,9 @@ private:
     host::PluginContext* context_ = nullptr;
     std::optional<trust::TrustAnchor> root_;
     std::optional<trust::TrustAnchor> serverAnchor_;
+    std::optional<trust::VerifyingKey> serverKey_;
+    std::shared_ptr<trust::TrustedClock> clock_;
+    std::string deviceId_;
     std::shared_ptr<trust::RevocationState> revocations_;
     std::string revocationsFile_;
     std::filesystem::file_time_type revocationsStamp_{};
