@@ -29,7 +29,9 @@
 //    plugin), an HTTPS round trip to the server (GET /v1/time).
 // 2. boxofficed's memory (VmRSS, VmHWM from /proc/<pid>/status) with every plugin active
 //    and the last purchase's stream playing in real time (fakesinks with sync=true), next
-//    to boxofficed with no plugins, started in the same run.
+//    to boxofficed with no plugins, started in the same run. Broken down: every plugin
+//    active and idle (before the first purchase), playing, and 2 s after the stream stopped
+//    (what playback keeps: GStreamer's registry and loaded plugins, allocator pools).
 //
 // Build without sanitizers (Release) for meaningful figures; see README "Tests and benchmarks".
 
@@ -195,6 +197,7 @@ int bench(int iterations)
     });
     tv.call("ppv.1.refresh");
     auto log = std::make_unique<EventLog>(stb.port, stack.token());
+    const Memory idle = memoryOf(stb.pid());
 
     // Baselines, same run.
     // 100 calls: within the per-connection burst of boxofficed's rate limit (rpc.requestBurst 200).
@@ -266,6 +269,8 @@ int bench(int iterations)
         }
     }
     tv.call("descrambler.1.stop");
+    std::this_thread::sleep_for(2s);
+    const Memory stopped = memoryOf(stb.pid());
     log.reset();
 
     std::printf("\nOK on \"buy\" to the first descrambled frame, %d purchases, phone approving at once:\n", iterations);
@@ -280,8 +285,13 @@ int bench(int iterations)
                 rpcNoop.median, rpcNoop.p90, btPing.median, btPing.p90, https.median, https.p90);
     std::printf("\nboxofficed memory (KiB):   VmRSS    VmHWM\n");
     std::printf("  no plugins            %8ld %8ld\n", bare.rssKiB, bare.hwmKiB);
-    std::printf("  all plugins, playing  %8ld %8ld   (%.1fx the bare daemon's RSS)\n", playing.rssKiB, playing.hwmKiB,
-                static_cast<double>(playing.rssKiB) / static_cast<double>(bare.rssKiB));
+    const auto row = [&](const char* what, const Memory& m) {
+        std::printf("  %-20s  %8ld %8ld   (%.1fx the bare daemon's RSS)\n", what, m.rssKiB, m.hwmKiB,
+                    static_cast<double>(m.rssKiB) / static_cast<double>(bare.rssKiB));
+    };
+    row("all plugins, idle", idle);
+    row("all plugins, playing", playing);
+    row("stopped again", stopped);
     const int exit = stack.stb().stop();
     if (exit != 0) throw std::runtime_error("boxofficed exited with " + std::to_string(exit) + ":\n" + stack.stb().output());
     return 0;
