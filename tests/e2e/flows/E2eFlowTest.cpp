@@ -17,7 +17,11 @@
 #include "Stack.h"  // tests/e2e/stack: the processes, the TV's JSON-RPC, the phone
 
 #include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/KeySealer.h>
 #include <boxoffice/trust/Signing.h>
+#include <boxoffice/trust/TrustedClock.h>
+#include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/Voucher.h>
 
 #include <Poco/JSON/Array.h>
 
@@ -39,9 +43,12 @@ namespace bt = boxoffice::bluetooth;
 constexpr std::int64_t kDeposit = 2000;     // acct-alice's prepaid wallet, EUR minor units
 constexpr std::int64_t kCreditLimit = 5000; // the stack's plugins.billing.creditLimit
 
-// The events on sale. Only ev-final is broadcast (a scrambled stream, DVB event 7); each
-// has its own DVB event id so the key service maps ECMs to exactly one event.
+// The events on sale. ev-final and ev-short are broadcast (scrambled streams); each event
+// has its own DVB event id so the key service maps ECMs to exactly one event. ev-short ends
+// (and its tickets expire) kShortSeconds after the test's start.
+constexpr std::int64_t kShortSeconds = 40;
 Event theFinal() { return {"ev-final", "The Final", 450, 7, {}}; }
+Event theShort() { return {"ev-short", "Last Minutes", 100, 11, {}, ::time(nullptr) + kShortSeconds}; }
 const std::vector<Event> kOthers = {
     {"ev-opera", "Opera Night", 300, 8, {}},
     {"ev-otp", "Second Line", 250, 9, {}},
@@ -50,16 +57,18 @@ const std::vector<Event> kOthers = {
 
 class E2eFlowTest : public ::testing::Test {
 protected:
-    // Server with alice's wallet, the events and phone-1's key; the headend's stream of ev-final;
+    // Server with alice's wallet, the events and phone-1's key; the headend's streams;
     // boxofficed with every plugin, registered to alice through the device-code flow.
     void SetUp() override
     {
         stack = std::make_unique<Stack>(std::string("flow-") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
         stack->generateVideo(10);
-        auto final = theFinal();
+        auto final = theFinal(), last = theShort();
         final.stream = stack->scramble(final, "final.ts");
+        last.stream = stack->scramble(last, "short.ts");
         events = kOthers;
         events.insert(events.begin(), final);
+        events.push_back(last);
 
         stack->startServer(true);
         stack->createAccounts(kDeposit);
@@ -74,9 +83,11 @@ protected:
 
     void TearDown() override
     {
+        bobsTv.reset();
         if (!HasFailure() || !stack) return;
         // What the box said, for the failure report.
         std::cerr << "boxofficed output:\n" << stack->stb().output() << "\nserver output:\n" << stack->server().output() << std::endl;
+        if (bobsBox) std::cerr << "stb-2 boxofficed output:\n" << bobsBox->output() << std::endl;
     }
 
     Tv& tv() { return stack->tv(); }
@@ -90,32 +101,35 @@ protected:
         return tv().refusal("ppv.1.buy", params({{"eventId", eventId}, {"pin", pin}}));
     }
     Object::Ptr finalOrder(const std::string& orderId) { return tv().finalOrder(orderId, 60s); }
-    std::string stateOf(const std::string& eventId)
+    static std::string stateOf(Tv& on, const std::string& eventId)
     {
-        return tv().object("ppv.1.event", params({{"eventId", eventId}}))->getValue<std::string>("state");
+        return on.object("ppv.1.event", params({{"eventId", eventId}}))->getValue<std::string>("state");
     }
-    Poco::JSON::Array::Ptr tickets() { return tv().object("ppv.1.tickets")->getArray("tickets"); }
+    std::string stateOf(const std::string& eventId) { return stateOf(tv(), eventId); }
+    static Poco::JSON::Array::Ptr tickets(Tv& on) { return on.object("ppv.1.tickets")->getArray("tickets"); }
+    Poco::JSON::Array::Ptr tickets() { return tickets(tv()); }
     Poco::JSON::Array::Ptr history() { return tv().object("billing.1.history")->getArray("records"); }
 
     // ppv.1.watch, then descrambler.1.play as the UI does; the status once a frame was decoded
     // (control words from an ECM, packets descrambled, a picture), or the last status seen.
-    Object::Ptr playUntilAFrame(const std::string& eventId)
+    static Object::Ptr playUntilAFrame(Tv& on, const std::string& eventId)
     {
-        const auto watch = tv().object("ppv.1.watch", params({{"eventId", eventId}}));
-        tv().object("descrambler.1.play", watch->getObject("play"));
+        const auto watch = on.object("ppv.1.watch", params({{"eventId", eventId}}));
+        on.object("descrambler.1.play", watch->getObject("play"));
         Object::Ptr status;
         boxoffice::testing::eventually([&] {
-            status = tv().object("descrambler.1.status");
+            status = on.object("descrambler.1.status");
             const auto timeline = status->getObject("timeline");
             return status->getValue<std::uint64_t>("descrambled") > 0 && timeline && timeline->has("firstEcmMs") &&
                    timeline->has("firstFrameMs");
         }, 60s);
-        tv().call("descrambler.1.stop");
+        on.call("descrambler.1.stop");
         return status;
     }
-    void expectPlays(const std::string& eventId)
+    void expectPlays(const std::string& eventId) { expectPlays(tv(), eventId); }
+    static void expectPlays(Tv& on, const std::string& eventId)
     {
-        const auto status = playUntilAFrame(eventId);
+        const auto status = playUntilAFrame(on, eventId);
         EXPECT_GT(status->getValue<std::uint64_t>("descrambled"), 0u) << json(status);
         const auto timeline = status->getObject("timeline");
         ASSERT_TRUE(timeline) << json(status);
@@ -123,9 +137,42 @@ protected:
         EXPECT_TRUE(timeline->has("firstFrameMs")) << json(status);
     }
     // Without a valid ticket the descrambler gets no control words: play is refused.
-    void expectDoesNotPlay(const std::string& uriOf)
+    void expectDoesNotPlay(const std::string& uriOf) { expectDoesNotPlay(tv(), uriOf); }
+    static void expectDoesNotPlay(Tv& on, const std::string& uriOf)
     {
-        EXPECT_THAT(tv().refusal("descrambler.1.play", params({{"uri", "file://" + uriOf}})), HasSubstr("no ticket"));
+        EXPECT_THAT(on.refusal("descrambler.1.play", params({{"uri", "file://" + uriOf}})), HasSubstr("no ticket"));
+    }
+    const Event& event(const std::string& eventId) const
+    {
+        for (const auto& e : events)
+            if (e.eventId == eventId) return e;
+        throw std::runtime_error("no event " + eventId);
+    }
+
+    // Bob's box: stb-2 of the development keys, bound to acct-bob (another account) by the
+    // operator, a second boxofficed (no Bluetooth) on the same server, with its TV connection.
+    void startBobsBox()
+    {
+        stack->operatorCall("POST", "/v1/operator/accounts", R"({"accountId":"acct-bob","kind":"wallet","currency":"EUR"})");
+        stack->operatorCall("POST", "/v1/operator/devices",
+                            json(params({{"certificate", server::test::certificateField(stack->keys() / "devices/stb-2/device.cert")},
+                                         {"accountId", "acct-bob"}})));
+        Stack::StbOptions options;
+        options.device = "stb-2";
+        options.bluetooth = false;
+        bobsBox = stack->startOtherStb(events, options);
+        bobsTv = std::make_unique<Tv>(bobsBox->port, stack->token());
+        bobsTv->object("ppv.1.refresh");
+    }
+    // Alice's phone buys `eventId` for stb-2 (POST /v1/phone/gifts); the server's answer.
+    Object::Ptr giftToBob(const std::string& giftId, const std::string& eventId, std::int64_t deliverAt = 0)
+    {
+        auto body = params({{"giftId", giftId}, {"eventId", eventId}, {"recipientDeviceId", "stb-2"},
+                            {"amount", event(eventId).price}, {"currency", "EUR"}, {"message", "Enjoy"}});
+        if (deliverAt) body->set("deliverAt", deliverAt);
+        const auto r = stack->phoneLine().call("POST", "/v1/phone/gifts", json(body));
+        if (r.status != 201) throw std::runtime_error("gift refused: " + r.raw);
+        return r.body.extract<Object::Ptr>();
     }
 
     // The server's word, through its operator API.
@@ -159,6 +206,8 @@ protected:
 
     std::unique_ptr<Stack> stack;
     std::vector<Event> events;
+    std::unique_ptr<Stb> bobsBox;
+    std::unique_ptr<Tv> bobsTv;
 };
 
 // Flow 3 with the phone's own line, and flow 8: refusals before anything is ordered; the order,
@@ -419,6 +468,128 @@ TEST_F(E2eFlowTest, OfflineStbBuysOnCreditAndThePhoneCarriesTheHistoryToTheServe
     EXPECT_EQ(violations(), "");
     // Nothing left to carry.
     EXPECT_THAT(tv().refusal("billing.1.handoff", params({})), ::testing::Not(::testing::IsEmpty()));
+}
+
+// Flow 7: Alice's phone buys a gift for Bob's box (another account, a second boxofficed).
+// The server charges Alice and returns a voucher it signed; Bob's box gets the ticket over
+// its own line (the delivery queue) and plays it; Alice's box gets nothing; the voucher is
+// marked delivered once Bob's box acknowledged the ticket.
+TEST_F(E2eFlowTest, GiftToAnotherAccountsStbArrivesOnItsLineAndTheBuyerGetsASignedVoucher)
+{
+    startBobsBox();
+    ASSERT_EQ(stateOf(*bobsTv, "ev-final"), "on-sale");
+    expectDoesNotPlay(*bobsTv, event("ev-final").stream.string());
+
+    const auto answer = giftToBob("gift-bob", "ev-final");
+    const auto voucher = wire::Voucher::decode(wire::fromBase64Url(answer->getValue<std::string>("voucher"), "voucher"));
+    EXPECT_NO_THROW(trust::verifySignature(voucher, serverKey()));
+    auto altered = voucher;
+    altered.recipientDeviceId = "stb-1";
+    EXPECT_THROW(trust::verifySignature(altered, serverKey()), Error);
+    EXPECT_EQ(voucher.eventId, "ev-final");
+    EXPECT_EQ(voucher.buyerAccountId, "acct-alice");
+    EXPECT_EQ(voucher.recipientAccountId, "acct-bob");
+    EXPECT_EQ(voucher.recipientDeviceId, "stb-2");
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 450);
+    EXPECT_EQ(balance("studio"), 450);
+    EXPECT_EQ(balance("acct-bob"), 0);
+
+    // Bob's box: the ticket the voucher names, valid, playing.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        bobsTv->object("ppv.1.refresh");
+        return stateOf(*bobsTv, "ev-final") == "owned";
+    }, 30s));
+    const auto bobs = tickets(*bobsTv);
+    ASSERT_EQ(bobs->size(), 1u);
+    EXPECT_EQ(bobs->getObject(0)->getValue<std::string>("ticketId"), voucher.ticketId);
+    EXPECT_EQ(bobs->getObject(0)->getValue<std::string>("state"), "valid");
+    expectPlays(*bobsTv, "ev-final");
+
+    // Not Alice's box.
+    tv().object("ppv.1.refresh");
+    EXPECT_EQ(stateOf("ev-final"), "on-sale");
+    EXPECT_EQ(tickets()->size(), 0u);
+
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        const auto list = stack->phoneLine().get("/v1/phone/vouchers").body.extract<Object::Ptr>()->getArray("vouchers");
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const auto g = list->getObject(static_cast<unsigned>(i));
+            if (g->getValue<std::string>("giftId") == "gift-bob") return g->getValue<bool>("delivered");
+        }
+        return false;
+    }, 20s));
+    EXPECT_EQ(violations(), "");
+}
+
+// Flow 7, scheduled delivery: a gift due a few seconds later is not on the recipient's box
+// before its time (Bob's box keeps asking), and is there after it.
+TEST_F(E2eFlowTest, ScheduledGiftIsNotDeliveredBeforeItsTime)
+{
+    startBobsBox();
+    const auto deliverAt = static_cast<std::int64_t>(::time(nullptr)) + 6;
+    giftToBob("gift-later", "ev-opera", deliverAt);
+    std::int64_t ownedAt = 0;
+    ASSERT_TRUE(boxoffice::testing::eventually([&] {
+        bobsTv->object("ppv.1.refresh");
+        if (stateOf(*bobsTv, "ev-opera") != "owned") return false;
+        ownedAt = ::time(nullptr);
+        return true;
+    }, 60s));
+    EXPECT_GE(ownedAt, deliverAt);
+    EXPECT_EQ(tickets(*bobsTv)->size(), 1u);
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 300);
+}
+
+// A ticket that expires (the server's ticket ends with its event, ev-short): playable while
+// valid; then ppv.1.watch is refused with ticket-expired, the wallet shows it expired and the
+// descrambler gets no control words.
+TEST_F(E2eFlowTest, AnExpiringTicketStopsPlayback)
+{
+    stack->pairPhone();
+    stack->approveOnPhone();
+    const auto endsAt = event("ev-short").endsAt;
+    const auto done = finalOrder(buy("ev-short")->getValue<std::string>("orderId"));
+    ASSERT_EQ(done->getValue<std::string>("state"), "approved") << json(done);
+    ASSERT_EQ(tickets()->size(), 1u);
+    EXPECT_EQ(tickets()->getObject(0)->getValue<std::int64_t>("notAfter"), endsAt);
+    if (::time(nullptr) < endsAt - 15)   // (a very slow machine may already be near the end)
+        expectPlays("ev-short");
+
+    EXPECT_TRUE(boxoffice::testing::eventually(
+        [&] { return tv().refusal("ppv.1.watch", params({{"eventId", "ev-short"}})).find("ticket-expired") != std::string::npos; },
+        std::chrono::seconds(kShortSeconds + 60)));
+    EXPECT_GE(::time(nullptr), endsAt);
+    EXPECT_EQ(tickets()->getObject(0)->getValue<std::string>("state"), "expired");
+    EXPECT_NE(stateOf("ev-short"), "owned");
+    expectDoesNotPlay(event("ev-short").stream.string());
+}
+
+// The box's clock set back behind its trusted high-water mark: the box ran with its clock an
+// hour ahead (the ppv plugin sealed that mark), then restarted on the real time. Its ticket is
+// refused rather than revived: no watch, no playback, the TV told it is the clock.
+TEST_F(E2eFlowTest, ClockSetBackBehindTheTrustedHighWaterMarkRefusesTickets)
+{
+    stack->pairPhone();
+    stack->approveOnPhone();
+    const auto done = finalOrder(buy("ev-final")->getValue<std::string>("orderId"));
+    ASSERT_EQ(done->getValue<std::string>("state"), "approved") << json(done);
+    expectPlays("ev-final");
+
+    ASSERT_EQ(stack->stb().stop(), 0) << stack->stb().output();
+    {
+        const auto data = stack->stb().dir() / "data/ppv";
+        ASSERT_TRUE(std::filesystem::exists(data / "clock.state"));
+        trust::TrustedClock ahead(data / "clock.state", std::make_shared<trust::MachineSecretSealer>(data / "machine-secret"),
+                                  [] { return static_cast<wire::UnixTime>(::time(nullptr)) + 3600; });
+        ahead.observe(ahead.now());
+    }
+    stack->stb().start();
+    stack->connectTv();
+
+    EXPECT_THAT(tv().refusal("ppv.1.watch", params({{"eventId", "ev-final"}})), HasSubstr("clock"));
+    EXPECT_THAT(tv().refusal("descrambler.1.play", params({{"uri", "file://" + event("ev-final").stream.string()}})),
+                HasSubstr("clock"));
+    EXPECT_THAT(tv().refusal("ppv.1.event", params({{"eventId", "ev-final"}})), HasSubstr("clock"));
 }
 
 } // namespace

@@ -66,12 +66,18 @@ void run(const std::string& command, const std::string& what)
     if (std::system(command.c_str()) != 0) throw std::runtime_error(what + " failed: " + command);
 }
 
-Stb::Stb(const fs::path& dir, const std::string& config)
+Stb::Stb(const fs::path& dir, const std::string& config) : dir_(dir)
 {
     testing::writeFile(dir / "boxofficed.json", config);
-    const auto portFile = dir / "rpc.port";
+    start();
+}
+
+void Stb::start()
+{
+    const auto portFile = dir_ / "rpc.port";
+    fs::remove(portFile);   // (left by an earlier run of this box)
     process_ = std::make_unique<testing::ChildProcess>(buildDir() / "bin/boxofficed",
-                                                       std::vector<std::string>{"--config", (dir / "boxofficed.json").string()});
+                                                       std::vector<std::string>{"--config", (dir_ / "boxofficed.json").string()});
     if (!testing::eventually([&] { return fs::exists(portFile) || !process_->running(); }, 60s) || !fs::exists(portFile))
         throw std::runtime_error("boxofficed did not start:\n" + process_->output());
     port = static_cast<std::uint16_t>(std::stoi(testing::readFile(portFile)));
@@ -131,7 +137,8 @@ Object::Ptr Tv::finalOrder(const std::string& orderId, std::chrono::seconds time
 }
 
 Stack::Stack(const std::string& name, Say say)
-    : say_(say ? std::move(say) : [](const std::string&) {}), dir_(name), now_(::time(nullptr))
+    : say_(say ? std::move(say) : [](const std::string&) {}), dir_(name), now_(::time(nullptr)),
+      token_("demo-" + std::to_string(::getpid()) + "-" + std::to_string(now_))
 {
     buildDir();  // exports BOXOFFICE_BUILD_DIR, where the server fixture finds its programs
 }
@@ -222,7 +229,7 @@ void Stack::putEvent(const Event& event)
     body->set("saleFrom", now_ - 3600);
     body->set("saleUntil", now_ + 86400);
     body->set("startsAt", now_ - 60);
-    body->set("endsAt", now_ + 7200);
+    body->set("endsAt", event.endsAt ? event.endsAt : now_ + 7200);
     body->set("blackout", false);
     body->set("eventKeyId", "ev-demo/1");
     operatorCall("PUT", "/v1/operator/events/" + event.eventId, json(body));
@@ -237,25 +244,22 @@ std::string Stack::registerPhoneKey()
     return phoneSubject_;
 }
 
-Stb& Stack::startStb(const std::vector<Event>& events, const StbOptions& options)
+std::string Stack::stbConfig(const fs::path& stbDir, const std::vector<Event>& events, const StbOptions& options) const
 {
-    bus_ = std::make_unique<fakebluez::PrivateBus>();
-    bluez_ = std::make_unique<fakebluez::FakeBluez>(fakebluez::FakeBluez::Options{bus_->address(), 60s, 10s});
-    token_ = "demo-" + std::to_string(::getpid()) + "-" + std::to_string(now_);
-    const auto stbDir = dir() / "stb";
-    fs::create_directories(stbDir);
-    const std::string device = (keys() / "devices/stb-1").string(), root = (keys() / "root/root.json").string();
+    const std::string device = (keys() / "devices" / options.device).string(), root = (keys() / "root/root.json").string();
     const std::string webRoot = fs::path(BOXOFFICE_SOURCE_DIR) / "stb/ui/web";
     Object::Ptr broadcast = new Object;
     for (const auto& e : events) broadcast->set(e.eventId, params({{"uri", "file://" + e.stream.string()}, {"dvbEventId", e.dvbEventId}}));
-    const std::string config = R"({
+    const std::string bluetooth = options.bluetooth ? R"({"busAddress": ")" + bus_->address() + R"(", "name": "Living room"})"
+                                                    : R"({"enabled": false})";
+    return R"({
   "host": {"pluginDirectory": ")" + (buildDir() / "lib/boxoffice/plugins").string() + R"(", "dataDirectory": ")" + (stbDir / "data").string() + R"("},
   "logging": {"level": "warning"},
   "rpc": {"port": 0, "portFile": ")" + (stbDir / "rpc.port").string() + R"(", "webRoot": ")" + webRoot + R"(",
           "tokens": [{"client": "tv", "sha256": ")" + rpc::TokenStore::digest(token_) + R"(", "scopes": ["read", "control", "admin"]}]},
   "plugins": {
     "input": {"enabled": false},
-    "bluetooth": {"busAddress": ")" + bus_->address() + R"(", "name": "Living room"},
+    "bluetooth": )" + bluetooth + R"(,
     "billing": {"deviceDirectory": ")" + device + R"(", "trustAnchor": ")" + root + R"(",
                 "serverCertificate": ")" + (keys() / "server/server.cert").string() + R"(", "currency": "EUR", "creditLimit": 5000},
     "descrambler": {"ticketTimeoutMs": 5000, "videoSink": )" + json(options.videoSink) + R"(, "audioSink": )" + json(options.audioSink) + R"(},
@@ -266,11 +270,31 @@ Stb& Stack::startStb(const std::vector<Event>& events, const StbOptions& options
             "broadcast": )" + json(broadcast) + R"(}
   }
 })";
-    stb_ = std::make_unique<Stb>(stbDir, config);
+}
+
+Stb& Stack::startStb(const std::vector<Event>& events, const StbOptions& options)
+{
+    bus_ = std::make_unique<fakebluez::PrivateBus>();
+    bluez_ = std::make_unique<fakebluez::FakeBluez>(fakebluez::FakeBluez::Options{bus_->address(), 60s, 10s});
+    const auto stbDir = dir() / "stb";
+    fs::create_directories(stbDir);
+    stb_ = std::make_unique<Stb>(stbDir, stbConfig(stbDir, events, options));
+    connectTv();
+    return *stb_;
+}
+
+void Stack::connectTv()
+{
     tv_ = std::make_unique<Tv>(stb_->port, token_);
     tv_->subscribe({"ppv.1.orderChanged", "ppv.1.ticketAdded", "sync.1.registrationChanged", "bluetooth.1.linkConfirmation",
                     "bluetooth.1.pairingCode"});
-    return *stb_;
+}
+
+std::unique_ptr<Stb> Stack::startOtherStb(const std::vector<Event>& events, const StbOptions& options)
+{
+    const auto stbDir = dir() / options.device;
+    fs::create_directories(stbDir);
+    return std::make_unique<Stb>(stbDir, stbConfig(stbDir, events, options));
 }
 
 void Stack::checkPlugins()

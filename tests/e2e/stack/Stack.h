@@ -57,11 +57,14 @@ public:
     // Writes `config` to <dir>/boxofficed.json; its rpc.portFile must be <dir>/rpc.port.
     Stb(const std::filesystem::path& dir, const std::string& config);
     int stop();
+    void start();   // again, after stop(), on the same configuration and data
+    const std::filesystem::path& dir() const { return dir_; }
     std::string output() const { return process_->output(); }
     pid_t pid() const { return process_->pid(); }
     std::uint16_t port = 0;
 
 private:
+    std::filesystem::path dir_;
     std::unique_ptr<testing::ChildProcess> process_;
 };
 
@@ -94,6 +97,7 @@ struct Event {
     std::int64_t price = 450;           // minor units, EUR
     int dvbEventId = 7;                 // the EIT event_id the headend puts in the stream and ECMs
     std::filesystem::path stream;       // the scrambled transport stream (Stack::scramble)
+    std::int64_t endsAt = 0;            // Unix time (the server's tickets expire then); 0: two hours after the stack started
 };
 
 // What the phone saw of one settlement request (steady clock).
@@ -125,12 +129,13 @@ public:
     // line is dead from then on, while the operator's and the phone's lines follow it.
     void moveServer();
     void createAccounts(std::int64_t depositMinor);
-    void putEvent(const Event& event);  // on sale from an hour ago for a day, started a minute ago
+    void putEvent(const Event& event);  // on sale from an hour ago for a day, started a minute ago, ending at endsAt
     // The phone's key registered for acct-alice: its subject.
     std::string registerPhoneKey();
     serverapi::ClientResponse operatorCall(const std::string& method, const std::string& path, const std::string& body);
     serverapi::Client& operatorLine() { return *operator_; }
-    // The phone's own HTTPS line (requests signed with phone-1's key) as the phone library's ServerLine.
+    // The phone's own HTTPS line (requests signed with phone-1's key): raw, and as the phone library's ServerLine.
+    serverapi::Client& phoneLine() { return *phoneLine_; }
     std::shared_ptr<phone::ServerLine> phoneServerLine();
     server::test::ServerProcess& server() { return *server_; }
 
@@ -139,8 +144,15 @@ public:
     struct StbOptions {
         std::string videoSink = "fakesink";   // plugins.descrambler.videoSink
         std::string audioSink = "fakesink";
+        std::string device = "stb-1";         // the development keys' device identity; also its folder
+        bool bluetooth = true;                // false: no bluetooth plugin (a box no phone pairs with)
     };
     Stb& startStb(const std::vector<Event>& events, const StbOptions& options);
+    // The TV connects (again, e.g. after stb().stop() and start()), subscribed to those events.
+    void connectTv();
+    // Another box in its own folder (e.g. device stb-2, bluetooth off) on the same server and TV token;
+    // the caller owns it and talks to it with Tv(box->port, token()).
+    std::unique_ptr<Stb> startOtherStb(const std::vector<Event>& events, const StbOptions& options);
     Stb& stb() { return *stb_; }
     Tv& tv() { return *tv_; }
     const std::string& token() const { return token_; }
@@ -173,6 +185,7 @@ private:
     wire::Approval phoneDecision(const Poco::JSON::Object::Ptr& order, wire::Decision decision,
                                  const std::string& acknowledgeCode = {}) const;
     void connectToServer();   // the operator's and the phone's lines to server_
+    std::string stbConfig(const std::filesystem::path& stbDir, const std::vector<Event>& events, const StbOptions& options) const;
     // Counts what reached the phone, then `handler`'s answer.
     void onPhoneMessage(std::function<std::optional<bluetooth::Message>(const bluetooth::Message&)> handler);
 
