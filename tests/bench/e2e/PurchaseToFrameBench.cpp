@@ -133,11 +133,13 @@ private:
 
 struct Memory {
     long rssKiB = -1, hwmKiB = -1;
+    long anonKiB = -1, fileKiB = -1;   // RSS split: private heap/stacks vs mapped files (shared libraries)
 };
 
 Memory memoryOf(pid_t pid)
 {
-    return {testing::statusKiB(pid, "VmRSS"), testing::statusKiB(pid, "VmHWM")};
+    return {testing::statusKiB(pid, "VmRSS"), testing::statusKiB(pid, "VmHWM"), testing::statusKiB(pid, "RssAnon"),
+            testing::statusKiB(pid, "RssFile")};
 }
 
 // boxofficed with no plugin at all (an empty plugin directory): the memory baseline.
@@ -283,12 +285,12 @@ int bench(int iterations)
     std::printf("baselines (median / p90 ms): JSON-RPC no-op host.1.version %.3f / %.3f; Bluetooth ping phone->STB->phone %.2f / %.2f; "
                 "HTTPS GET /v1/time %.2f / %.2f\n",
                 rpcNoop.median, rpcNoop.p90, btPing.median, btPing.p90, https.median, https.p90);
-    std::printf("\nboxofficed memory (KiB):   VmRSS    VmHWM\n");
-    std::printf("  no plugins            %8ld %8ld\n", bare.rssKiB, bare.hwmKiB);
+    std::printf("\nboxofficed memory (KiB):     VmRSS    VmHWM  RssAnon  RssFile\n");
     const auto row = [&](const char* what, const Memory& m) {
-        std::printf("  %-20s  %8ld %8ld   (%.1fx the bare daemon's RSS)\n", what, m.rssKiB, m.hwmKiB,
-                    static_cast<double>(m.rssKiB) / static_cast<double>(bare.rssKiB));
+        std::printf("  %-20s  %8ld %8ld %8ld %8ld   (%.1fx the bare daemon's RSS)\n", what, m.rssKiB, m.hwmKiB, m.anonKiB,
+                    m.fileKiB, static_cast<double>(m.rssKiB) / static_cast<double>(bare.rssKiB));
     };
+    row("no plugins", bare);
     row("all plugins, idle", idle);
     row("all plugins, playing", playing);
     row("stopped again", stopped);
