@@ -404,6 +404,29 @@ TEST_F(E2eFlowTest, NotMeVoidsTheTransferAndInhibitsTheAccountUntilTheOperatorCl
     EXPECT_EQ(violations(), "");
 }
 
+// Flow 4, "not me" from a phone without a line: the phone seals its signed "not me" to the
+// server and the STB relays it; the box hears the outcome in the relay's answer, so the TV
+// shows the order not-me. Voided, inhibited, nothing playable.
+TEST_F(E2eFlowTest, NotMeRelayedThroughTheStbShowsNotMeOnTheTv)
+{
+    stack->pairPhone();
+    stack->decideOnPhone(wire::Decision::NotMe, Stack::Via::Stb);
+
+    const auto orderId = buy("ev-final")->getValue<std::string>("orderId");
+    const auto done = finalOrder(orderId);
+    ASSERT_EQ(done->getValue<std::string>("state"), "not-me") << json(done);
+    EXPECT_FALSE(done->has("ticketId")) << json(done);
+    EXPECT_EQ(serverStateOf(orderId), "not-me");
+    EXPECT_EQ(balance("acct-alice"), kDeposit);
+    EXPECT_EQ(account("acct-alice")->getValue<std::int64_t>("available"), kDeposit);
+    EXPECT_TRUE(account("acct-alice")->getValue<bool>("inhibited"));
+    EXPECT_EQ(violations(), "");
+    EXPECT_EQ(tickets()->size(), 0u);
+    EXPECT_EQ(history()->size(), 0u);
+    expectDoesNotPlay(event("ev-final").stream.string());
+    EXPECT_THAT(buyRefused("ev-final"), ::testing::AllOf(StartsWith("server-refused"), HasSubstr("blocked")));
+}
+
 // Flow 5: the box's line goes dead (the server comes back elsewhere; the box still points at
 // the old port). It buys on credit the dormant ticket the operator sent ahead, under its credit
 // limit; the paired phone carries the sealed history to the server over its own line and
@@ -538,6 +561,40 @@ TEST_F(E2eFlowTest, ScheduledGiftIsNotDeliveredBeforeItsTime)
     EXPECT_GE(ownedAt, deliverAt);
     EXPECT_EQ(tickets(*bobsTv)->size(), 1u);
     EXPECT_EQ(balance("acct-alice"), kDeposit - 300);
+}
+
+// Flow 6, revocations: the operator refunds a purchase; the server reverses the transfer and
+// revokes the ticket, and the box learns it at its next sync (a revocation list signed by the
+// server, kept by sync for the wallet): the ticket is revoked and the event no longer plays.
+TEST_F(E2eFlowTest, RefundRevokesTheTicketOnTheBoxAtItsNextSync)
+{
+    stack->pairPhone();
+    stack->approveOnPhone();
+    const auto orderId = buy("ev-final")->getValue<std::string>("orderId");
+    const auto done = finalOrder(orderId);
+    ASSERT_EQ(done->getValue<std::string>("state"), "approved") << json(done);
+    const auto ticketId = done->getValue<std::string>("ticketId");
+    expectPlays("ev-final");
+    const auto before = tv().object("sync.1.status")->getValue<std::uint64_t>("revocationSequence");
+
+    const auto refund = stack->operatorCall("POST", "/v1/operator/refunds",
+                                            json(params({{"refundId", "refund-1"}, {"orderId", orderId}, {"reason", "cancelled"}})))
+                            .body.extract<Object::Ptr>();
+    EXPECT_EQ(refund->getValue<std::string>("revokedTicketId"), ticketId);
+    EXPECT_EQ(refund->getValue<std::int64_t>("amount"), 450);
+    EXPECT_EQ(balance("acct-alice"), kDeposit);
+    EXPECT_EQ(balance("studio"), 0);
+    EXPECT_EQ(violations(), "");
+
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        tv().object("sync.1.syncNow");
+        tv().object("ppv.1.refresh");   // (the wallet applies a changed revocation list on refresh)
+        return tickets()->getObject(0)->getValue<std::string>("state") == "revoked";
+    }, 30s)) << json(tickets());
+    EXPECT_GT(tv().object("sync.1.status")->getValue<std::uint64_t>("revocationSequence"), before);
+    EXPECT_EQ(stateOf("ev-final"), "on-sale");
+    EXPECT_FALSE(tv().refusal("ppv.1.watch", params({{"eventId", "ev-final"}})).empty());
+    expectDoesNotPlay(event("ev-final").stream.string());
 }
 
 // A ticket that expires (the server's ticket ends with its event, ev-short): playable while

@@ -3,6 +3,7 @@
 #include <boxoffice/base/Error.h>
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/rpc/TokenStore.h>
+#include <boxoffice/trust/SealedApproval.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Acknowledgement.h>
 #include <boxoffice/wire/Approval.h>
@@ -266,7 +267,8 @@ std::string Stack::stbConfig(const fs::path& stbDir, const std::vector<Event>& e
     "sync": {"host": "localhost", "port": )" + std::to_string(server_->port()) + R"(, "deviceDirectory": ")" + device + R"(",
              "trustAnchor": ")" + root + R"(", "serverCertificate": ")" + (keys() / "server/server.cert").string() + R"("},
     "ppv": {"deviceDirectory": ")" + device + R"(", "trustAnchor": ")" + root + R"(", "pin": {"initial": "1234"},
-            "pollIntervalMs": 200,
+            "pollIntervalMs": 200, "serverCertificate": ")" + (keys() / "server/server.cert").string() + R"(",
+            "revocationsFile": ")" + (stbDir / "data/sync/revocations.bin").string() + R"(",
             "broadcast": )" + json(broadcast) + R"(}
   }
 })";
@@ -384,12 +386,15 @@ void Stack::onPhoneMessage(std::function<std::optional<bluetooth::Message>(const
     });
 }
 
-void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen) { decideOnPhone(wire::Decision::Approve, std::move(seen)); }
+void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen)
+{
+    decideOnPhone(wire::Decision::Approve, Via::OwnLine, std::move(seen));
+}
 
-void Stack::decideOnPhone(wire::Decision decision, std::function<void(const PhoneSettlement&)> seen)
+void Stack::decideOnPhone(wire::Decision decision, Via via, std::function<void(const PhoneSettlement&)> seen)
 {
     const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
-    onPhoneMessage([this, phoneCreds, seen, decision](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+    onPhoneMessage([this, phoneCreds, seen, decision, via](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
         using bluetooth::MessageType;
         const auto arrived = std::chrono::steady_clock::now();
         std::lock_guard lock(phoneMutex_);
@@ -406,6 +411,15 @@ void Stack::decideOnPhone(wire::Decision decision, std::function<void(const Phon
             order->set("amount", static_cast<wire::Amount>(request.amountMinor));
             order->set("currency", request.currency);
             const auto a = phoneDecision(order, decision);
+            if (via == Via::Stb) {
+                // Sealed to the server (the STB carries it but cannot read or alter it).
+                phoneLog_.push_back("decision handed to the STB to relay");
+                if (seen) seen(PhoneSettlement{request.transactionId, arrived, std::chrono::steady_clock::now()});
+                return bluetooth::Message{MessageType::Approval, 0, 0,
+                                          bluetooth::ApprovalBody{request.transactionId, true,
+                                                                  trust::sealApproval(a, trust::loadCertificate(keys() / "server/server.cert"))}
+                                              .encode()};
+            }
             Object::Ptr body = new Object;
             body->set("approval", wire::toBase64Url(a.encode()));
             const auto r = phoneLine_->call("POST", "/v1/phone/approvals", json(body));

@@ -166,8 +166,11 @@ public:
     // From now on the phone approves every settlement request at once over its own line and
     // acknowledges the receipt; `seen` (optional) is told about each, from the phone's thread.
     void approveOnPhone(std::function<void(const PhoneSettlement&)> seen = {});
-    // The same with another signed decision (decline, "not me"); no receipt then.
-    void decideOnPhone(wire::Decision decision, std::function<void(const PhoneSettlement&)> seen = {});
+    // The same with another signed decision (decline, "not me"); no receipt then. `via` Stb: the
+    // phone seals its decision to the server and hands it to the STB to relay (the reference phone
+    // app, runPhoneApp, relays too, but it has no "not me").
+    enum class Via { OwnLine, Stb };
+    void decideOnPhone(wire::Decision decision, Via via = Via::OwnLine, std::function<void(const PhoneSettlement&)> seen = {});
     // From now on the reference phone app (phone::Settler) over `line` answers the STB:
     // settlement requests (`confirm` is the user), receipts, history handoffs. With an
     // OfflineServerLine it makes the STB relay.
