@@ -6,6 +6,7 @@
 
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/Utility.h>
 
 #include <libpq-fe.h>
 
@@ -47,7 +48,7 @@ void probePostgres(const detail::ConnectionTarget& target) {
 
 } // namespace
 
-std::unique_ptr<Poco::Data::Session> Database::Engine::openSession(bool writer) {
+std::unique_ptr<Connection> Database::Engine::openSession(bool writer) {
     if (target.backend == Backend::Postgres) probePostgres(target);
     std::unique_ptr<Poco::Data::Session> session;
     try {
@@ -81,10 +82,15 @@ std::unique_ptr<Poco::Data::Session> Database::Engine::openSession(bool writer) 
     } catch (const Poco::Exception& e) {
         detail::rethrowStorageError(e, target.backend, "cannot set up a session on " + target.description);
     }
-    return session;
+    auto connection = std::make_unique<Connection>();
+    if (target.backend == Backend::Sqlite)
+        connection->statements =
+            std::make_unique<detail::SqliteStatements>(Poco::Data::SQLite::Utility::dbHandle(*session));
+    connection->session = std::move(session);
+    return connection;
 }
 
-std::unique_ptr<Poco::Data::Session> Database::Engine::acquire(bool writer) {
+std::unique_ptr<Connection> Database::Engine::acquire(bool writer) {
     if (writer && target.backend == Backend::Sqlite) {
         if (!writerSession) writerSession = openSession(true); // under writerMutex
         return std::move(writerSession);
@@ -96,9 +102,9 @@ std::unique_ptr<Poco::Data::Session> Database::Engine::acquire(bool writer) {
                                                 " stayed busy; is a transaction leaking?");
     ++leased;
     if (!idle.empty()) {
-        auto session = std::move(idle.back());
+        auto connection = std::move(idle.back());
         idle.pop_back();
-        return session;
+        return connection;
     }
     lock.unlock();
     try {
@@ -111,14 +117,14 @@ std::unique_ptr<Poco::Data::Session> Database::Engine::acquire(bool writer) {
     }
 }
 
-void Database::Engine::release(std::unique_ptr<Poco::Data::Session> session, bool writer, bool healthy) noexcept {
+void Database::Engine::release(std::unique_ptr<Connection> connection, bool writer, bool healthy) noexcept {
     if (writer && target.backend == Backend::Sqlite) {
-        if (healthy) writerSession = std::move(session); // under writerMutex
+        if (healthy) writerSession = std::move(connection); // under writerMutex
         return;
     }
     std::lock_guard lock(poolMutex);
     --leased;
-    if (healthy && session) idle.push_back(std::move(session));
+    if (healthy && connection) idle.push_back(std::move(connection));
     poolFreed.notify_one();
 }
 

@@ -3,6 +3,7 @@
 // every Transaction so a transaction can never outlive its sessions.
 
 #include "ConnectionString.h"
+#include "SqliteStatements.h"
 
 #include <boxoffice/storage/Database.h>
 
@@ -23,27 +24,33 @@ namespace boxoffice::storage {
 // How a transaction begins; Migrate is a write that also takes the migration lock.
 enum class Begin { Read, Write, Migrate };
 
+// A pooled session and, on SQLite, the statements prepared on its connection.
+struct Connection {
+    std::unique_ptr<Poco::Data::Session> session;
+    std::unique_ptr<detail::SqliteStatements> statements; // declared last: finalized before the session closes
+};
+
 struct Database::Engine {
     Engine(detail::ConnectionTarget target, Options options);
 
-    std::unique_ptr<Poco::Data::Session> openSession(bool writer);
+    std::unique_ptr<Connection> openSession(bool writer);
 
     // Leases a session; give it back with release(). `healthy` false drops it.
-    std::unique_ptr<Poco::Data::Session> acquire(bool writer);
-    void release(std::unique_ptr<Poco::Data::Session> session, bool writer, bool healthy) noexcept;
+    std::unique_ptr<Connection> acquire(bool writer);
+    void release(std::unique_ptr<Connection> connection, bool writer, bool healthy) noexcept;
 
     detail::ConnectionTarget target;
     Options options;
 
     std::mutex poolMutex;
     std::condition_variable poolFreed;
-    std::vector<std::unique_ptr<Poco::Data::Session>> idle; // PostgreSQL: all; SQLite: readers
+    std::vector<std::unique_ptr<Connection>> idle; // PostgreSQL: all; SQLite: readers
     unsigned leased = 0;
 
     // SQLite's one writer: its session and the lock that makes it one.
     std::timed_mutex writerMutex;
     std::atomic<std::thread::id> writerThread{};
-    std::unique_ptr<Poco::Data::Session> writerSession;
+    std::unique_ptr<Connection> writerSession;
 
     // Group commit: write() units waiting for the next commit, and whether a
     // caller is leading one right now.

@@ -26,11 +26,21 @@ struct Transaction::State {
     bool active = false;
     bool failed = false;       // a statement failed: only rollback is allowed
     bool healthy = true;       // the session may go back to the pool
-    std::unique_ptr<Poco::Data::Session> session;
+    std::unique_ptr<Connection> connection;
 
     Backend backend() const { return engine->target.backend; }
 
-    void run(const std::string& sql) { *session << sql, now; }
+    void run(const std::string& sql) {
+        if (auto* statements = connection->statements.get()) {
+            auto* prepared = statements->find(sql, 0);
+            if (!prepared) prepared = statements->prepare(sql, sql);
+            if (prepared) {
+                statements->run(*prepared, {}, nullptr);
+                return;
+            }
+        }
+        *connection->session << sql, now;
+    }
 
     void end(const char* sql) {
         active = false;
@@ -43,7 +53,7 @@ struct Transaction::State {
     }
 
     ~State() {
-        if (session) {
+        if (connection) {
             if (active) {
                 try {
                     end("ROLLBACK");
@@ -51,7 +61,7 @@ struct Transaction::State {
                     healthy = false; // the session's state is unknown: drop it
                 }
             }
-            engine->release(std::move(session), writerSlot, healthy);
+            engine->release(std::move(connection), writerSlot, healthy);
         }
         if (writerSlot) {
             engine->writerThread.store(std::thread::id());
@@ -74,7 +84,7 @@ Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Be
         engine->writerThread.store(std::this_thread::get_id());
         state->writerSlot = true; // from here ~State unlocks
     }
-    state->session = engine->acquire(state->writerSlot);
+    state->connection = engine->acquire(state->writerSlot);
     const char* sql = nullptr;
     if (backend == Backend::Sqlite)
         sql = how == Begin::Read ? "BEGIN" : "BEGIN IMMEDIATE"; // take the write lock now, not at the first write
@@ -194,9 +204,15 @@ std::uint64_t runStatement(Transaction::State& state, std::string_view sql, cons
     if (!state.active) throw Error(ErrorCode::Internal, "statement on a transaction that has ended");
     if (state.failed)
         throw Error(ErrorCode::Storage, "statement on a transaction aborted by an earlier error; roll it back");
-    std::string text = detail::bindPlaceholders(detail::expandDialect(sql, state.backend()), params.size(), state.backend());
+    auto* statements = state.connection->statements.get();
+    auto* prepared = statements ? statements->find(sql, params.size()) : nullptr;
+    std::string text;
+    if (!prepared)
+        text = detail::bindPlaceholders(detail::expandDialect(sql, state.backend()), params.size(), state.backend());
     try {
-        Poco::Data::Statement st(*state.session);
+        if (statements && !prepared) prepared = statements->prepare(sql, text);
+        if (prepared) return statements->run(*prepared, params, rows);
+        Poco::Data::Statement st(*state.connection->session);
         st << text;
         Bound bound(params.size());
         for (const Value& v : params) bind(st, bound, v);
