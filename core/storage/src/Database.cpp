@@ -42,12 +42,13 @@ void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
         throw Error(ErrorCode::Internal, "nested write transaction on " + description() +
                                              ": write() called from inside another write()");
     Engine& e = *engine_;
-    Engine::GroupUnit unit{&work, nullptr, false};
+    Engine::GroupUnit unit;
+    unit.work = &work;
     std::unique_lock lock(e.groupMutex);
     e.groupQueue.push_back(&unit);
     while (!unit.done) {
         if (e.groupLeader) {
-            e.groupCommitted.wait(lock);
+            unit.wake.wait(lock);
             continue;
         }
         // Lead: take everything queued (our unit included, unless the queue is
@@ -96,9 +97,13 @@ void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
         }
         runningGroup = outerGroup;
         lock.lock();
-        for (auto* member : group) member->done = true;
+        // Under the lock: a finished caller may return and free its unit as soon as it can see done.
+        for (auto* member : group) {
+            member->done = true;
+            member->wake.notify_one();
+        }
         e.groupLeader = false;
-        e.groupCommitted.notify_all();
+        if (!e.groupQueue.empty()) e.groupQueue.front()->wake.notify_one(); // the next leader
     }
     lock.unlock();
     if (unit.error) std::rethrow_exception(unit.error);

@@ -58,9 +58,11 @@ struct Database::Engine {
         const std::function<void(Transaction&)>* work = nullptr;
         std::exception_ptr error;
         bool done = false;
+        // Its own, so a commit wakes only the callers it finished and the next
+        // leader, not every waiting caller.
+        std::condition_variable wake;
     };
     std::mutex groupMutex;
-    std::condition_variable groupCommitted;
     std::deque<GroupUnit*> groupQueue;
     bool groupLeader = false;
 };
