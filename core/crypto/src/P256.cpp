@@ -7,6 +7,8 @@
 #include <openssl/param_build.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 
 namespace boxoffice::crypto {
 
@@ -45,6 +47,18 @@ P256PublicKey P256PublicKey::fromRaw(ByteView raw)
 {
     if (raw.size() != p256PublicKeySize || raw[0] != 0x04)
         throw Error(ErrorCode::Malformed, "P-256 public key must be a 65-byte uncompressed point");
+    // An import through OpenSSL 3's providers (fetch, decode, on-curve check)
+    // costs about as much as a verification, and a server imports the same
+    // phones' keys on every request. Imported keys are immutable and may be
+    // shared between threads, so the last few thousand are kept by their bytes.
+    static std::mutex importedMutex;
+    static std::map<std::array<std::uint8_t, p256PublicKeySize>, P256PublicKey> imported;
+    std::array<std::uint8_t, p256PublicKeySize> bytes{};
+    std::copy(raw.begin(), raw.end(), bytes.begin());
+    {
+        std::lock_guard lock(importedMutex);
+        if (auto it = imported.find(bytes); it != imported.end()) return it->second;
+    }
     ossl::Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
     if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) ossl::fail("P-256 import");
     char group[] = "prime256v1";
@@ -60,7 +74,10 @@ P256PublicKey P256PublicKey::fromRaw(ByteView raw)
         ossl::fail("P-256 public key: not a point on the curve", ErrorCode::Malformed);
     P256PublicKey key;
     key.key_ = detail::adopt(pkey, "P-256 public key");
-    std::copy(raw.begin(), raw.end(), key.raw_.begin());
+    key.raw_ = bytes;
+    std::lock_guard lock(importedMutex);
+    if (imported.size() >= 4096) imported.clear();
+    imported.emplace(bytes, key);
     return key;
 }
 
