@@ -210,6 +210,72 @@ protected:
     std::unique_ptr<Tv> bobsTv;
 };
 
+// Flow 1 on a second box (stb-2, unknown to the operator): it gets no catalog; the TV shows a
+// short code; a wrong code presented by the phone is refused and binds nothing; the right one
+// binds the box to the phone's account, the box learns it and gets the catalog.
+TEST_F(E2eFlowTest, RegistrationBindsANewBoxToThePhonesAccountOnlyWithItsCode)
+{
+    Stack::StbOptions options;
+    options.device = "stb-2";
+    options.bluetooth = false;
+    bobsBox = stack->startOtherStb(events, options);
+    bobsTv = std::make_unique<Tv>(bobsBox->port, stack->token());
+    bobsTv->subscribe({"sync.1.registrationChanged"});
+    EXPECT_EQ(bobsTv->object("sync.1.registration")->getValue<std::string>("state"), "unregistered");
+    const auto before = bobsTv->object("ppv.1.refresh");
+    EXPECT_THAT(before->optValue<std::string>("catalogError", ""), StartsWith("not-registered")) << json(before);
+    EXPECT_EQ(bobsTv->object("ppv.1.catalog")->getArray("events")->size(), 0u);
+
+    const auto pending = bobsTv->object("sync.1.register");
+    ASSERT_EQ(pending->getValue<std::string>("state"), "pending") << json(pending);
+    const auto code = pending->getValue<std::string>("code");
+    ASSERT_FALSE(code.empty());
+    EXPECT_GT(pending->getValue<std::int64_t>("expiresAt"), static_cast<std::int64_t>(::time(nullptr)));
+
+    auto wrong = code;
+    wrong.back() = wrong.back() == '2' ? '3' : '2';
+    const auto refused = stack->phoneLine().call("POST", "/v1/phone/registrations", json(params({{"code", wrong}})));
+    EXPECT_GE(refused.status, 400) << refused.raw;
+    EXPECT_EQ(bobsTv->object("sync.1.registration")->getValue<std::string>("state"), "pending");
+
+    const auto bound = stack->phoneLine().call("POST", "/v1/phone/registrations", json(params({{"code", code}})));
+    ASSERT_EQ(bound.status, 200) << bound.raw;
+    EXPECT_EQ(bound.body.extract<Object::Ptr>()->getValue<std::string>("deviceId"), "stb-2");
+    EXPECT_EQ(bound.body.extract<Object::Ptr>()->getValue<std::string>("accountId"), "acct-alice");
+    const auto registered = bobsTv->waitFor("sync.1.registrationChanged", 30s,
+                                            [](const Object::Ptr& p) { return p->getValue<std::string>("state") == "registered"; });
+    ASSERT_TRUE(registered);
+    EXPECT_EQ(registered->getValue<std::string>("accountId"), "acct-alice");
+    EXPECT_EQ(bobsTv->object("ppv.1.refresh")->getValue<int>("events"), static_cast<int>(events.size()));
+}
+
+// Flow 2: only a phone whose pairing the viewer confirmed on the TV is trusted. Declined on
+// the TV: not trusted, nothing can be bought through it; paired and confirmed: trusted, it
+// settles a purchase; removed on the TV: not trusted any more.
+TEST_F(E2eFlowTest, OnlyAPhoneConfirmedOnTheTvIsTrusted)
+{
+    const auto trustedPhones = [&] { return tv().call("bluetooth.1.phones").extract<Poco::JSON::Array::Ptr>(); };
+    auto& declined = stack->pairPhone(false);
+    EXPECT_FALSE(declined.hasSession());
+    EXPECT_EQ(trustedPhones()->size(), 0u) << json(trustedPhones());
+    EXPECT_THAT(buyRefused("ev-final"), StartsWith("phone-not-paired"));
+
+    auto& phone = stack->pairPhone();
+    EXPECT_TRUE(phone.hasSession());
+    const auto trusted = trustedPhones();
+    ASSERT_EQ(trusted->size(), 1u);
+    EXPECT_EQ(trusted->getObject(0)->getValue<std::string>("id"), phone.id());
+    EXPECT_TRUE(trusted->getObject(0)->getValue<bool>("connected"));
+    stack->approveOnPhone();
+    const auto done = finalOrder(buy("ev-final")->getValue<std::string>("orderId"));
+    EXPECT_EQ(done->getValue<std::string>("state"), "approved") << json(done);
+
+    tv().call("bluetooth.1.removePhone", params({{"phoneId", phone.id()}}));
+    EXPECT_EQ(trustedPhones()->size(), 0u);
+    EXPECT_THAT(buyRefused("ev-opera"), StartsWith("phone-not-paired"));
+    EXPECT_EQ(history()->size(), 1u);
+}
+
 // Flow 3 with the phone's own line, and flow 8: refusals before anything is ordered; the order,
 // the phone's approval and acknowledgement, the ticket, playback; then the TV's billing history
 // and the phone's purchase history (signed receipts) name the same purchase, and the server's

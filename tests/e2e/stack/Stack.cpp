@@ -327,20 +327,23 @@ void Stack::registerStb()
     say_("stb-1 registered to account " + registered->getValue<std::string>("accountId"));
 }
 
-phone::Phone& Stack::pairPhone()
+phone::Phone& Stack::pairPhone(bool acceptOnTv)
 {
-    link_ = std::make_shared<phone::FakeRadioLink>(phone::FakeRadioLink::Options{bus_->address(), "AA:BB:CC:DD:EE:01", 185});
-    phone_ = std::make_unique<phone::Phone>(crypto::P256PrivateKey::fromPem(trust::readKeyFile(keys() / "phones/phone-1/sign.key.pem")),
-                                            "Alice's phone");
     auto& tv = *tv_;
     tv.call("bluetooth.1.startPairing");
-    auto linked = std::async(std::launch::async, [&] { return link_->pairLink(123456); });
-    auto confirmLink = tv.waitFor("bluetooth.1.linkConfirmation", 20s);
-    if (!confirmLink) throw std::runtime_error("the TV never showed the Bluetooth passkey");
-    say_("TV shows passkey " + json(confirmLink->get("passkey")) + " for " + confirmLink->getValue<std::string>("device") + ": OK pressed");
-    tv.call("bluetooth.1.confirmLink", params({{"device", confirmLink->getValue<std::string>("device")}, {"accept", true}}));
-    if (!linked.get()) throw std::runtime_error("link-layer pairing failed");
-    phone_->attach(link_);
+    if (!link_) {   // (a link bonded by an earlier attempt stays bonded: only the application pairing again)
+        link_ = std::make_shared<phone::FakeRadioLink>(phone::FakeRadioLink::Options{bus_->address(), "AA:BB:CC:DD:EE:01", 185});
+        phone_ = std::make_unique<phone::Phone>(
+            crypto::P256PrivateKey::fromPem(trust::readKeyFile(keys() / "phones/phone-1/sign.key.pem")), "Alice's phone");
+        auto linked = std::async(std::launch::async, [&] { return link_->pairLink(123456); });
+        auto confirmLink = tv.waitFor("bluetooth.1.linkConfirmation", 20s);
+        if (!confirmLink) throw std::runtime_error("the TV never showed the Bluetooth passkey");
+        say_("TV shows passkey " + json(confirmLink->get("passkey")) + " for " + confirmLink->getValue<std::string>("device") +
+             ": OK pressed");
+        tv.call("bluetooth.1.confirmLink", params({{"device", confirmLink->getValue<std::string>("device")}, {"accept", true}}));
+        if (!linked.get()) throw std::runtime_error("link-layer pairing failed");
+        phone_->attach(link_);
+    }
     auto paired = std::async(std::launch::async, [&] {
         return phone_->pair([&](const std::string& code) {
             say_("phone shows pairing code " + code + ": the viewer confirms it matches the TV");
@@ -349,8 +352,18 @@ phone::Phone& Stack::pairPhone()
     });
     auto code = tv.waitFor("bluetooth.1.pairingCode", 20s);
     if (!code) throw std::runtime_error("the TV never showed the pairing code");
-    say_("TV shows pairing code " + json(code->get("code")) + ": OK pressed");
-    tv.call("bluetooth.1.confirmPairing", params({{"phoneId", phone_->id()}, {"accept", true}}));
+    say_("TV shows pairing code " + json(code->get("code")) + (acceptOnTv ? ": OK pressed" : ": Cancel pressed"));
+    tv.call("bluetooth.1.confirmPairing", params({{"phoneId", phone_->id()}, {"accept", acceptOnTv}}));
+    if (!acceptOnTv) {
+        try {
+            paired.get();
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::PermissionDenied) throw;
+            say_("phone: pairing refused (" + std::string(e.what()) + ")");
+            return *phone_;
+        }
+        throw std::runtime_error("the phone paired although the TV declined");
+    }
     const auto stbName = paired.get();
     if (!phone_->hasSession()) phone_->openSession(stbName);
     say_("phone " + phone_->id() + " paired with \"" + stbName + "\"");

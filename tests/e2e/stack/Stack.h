@@ -162,7 +162,9 @@ public:
     // The device-code flow: the TV shows a code, the phone presents it over its own line.
     void registerStb();
     // Link-layer then application pairing, both confirmed on the TV; the phone opens a session.
-    phone::Phone& pairPhone();
+    // `acceptOnTv` false: the viewer declines the pairing code on the TV; the phone is left
+    // unpaired, without a session (throws if it paired anyway).
+    phone::Phone& pairPhone(bool acceptOnTv = true);
     // From now on the phone approves every settlement request at once over its own line and
     // acknowledges the receipt; `seen` (optional) is told about each, from the phone's thread.
     void approveOnPhone(std::function<void(const PhoneSettlement&)> seen = {});
