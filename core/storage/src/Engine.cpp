@@ -5,6 +5,7 @@
 #include <boxoffice/base/Error.h>
 
 #include <Poco/Data/PostgreSQL/Connector.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/Utility.h>
 
@@ -86,6 +87,9 @@ std::unique_ptr<Connection> Database::Engine::openSession(bool writer) {
     if (target.backend == Backend::Sqlite)
         connection->statements =
             std::make_unique<detail::SqliteStatements>(Poco::Data::SQLite::Utility::dbHandle(*session));
+    else
+        connection->postgres = std::make_unique<detail::PostgresStatements>(
+            static_cast<PGconn*>(dynamic_cast<Poco::Data::PostgreSQL::SessionImpl&>(*session->impl()).handle()));
     connection->session = std::move(session);
     return connection;
 }

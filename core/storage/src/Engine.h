@@ -3,6 +3,7 @@
 // every Transaction so a transaction can never outlive its sessions.
 
 #include "ConnectionString.h"
+#include "PostgresStatements.h"
 #include "SqliteStatements.h"
 
 #include <boxoffice/storage/Database.h>
@@ -24,10 +25,11 @@ namespace boxoffice::storage {
 // How a transaction begins; Migrate is a write that also takes the migration lock.
 enum class Begin { Read, Write, Migrate };
 
-// A pooled session and, on SQLite, the statements prepared on its connection.
+// A pooled session and the statements prepared on its connection (one of the two, by backend).
 struct Connection {
     std::unique_ptr<Poco::Data::Session> session;
-    std::unique_ptr<detail::SqliteStatements> statements; // declared last: finalized before the session closes
+    std::unique_ptr<detail::SqliteStatements> statements; // declared after: finalized before the session closes
+    std::unique_ptr<detail::PostgresStatements> postgres;
 };
 
 struct Database::Engine {

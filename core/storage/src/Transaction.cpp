@@ -39,6 +39,7 @@ struct Transaction::State {
                 return;
             }
         }
+        if (connection->postgres) return connection->postgres->execute(sql);
         *connection->session << sql, now;
     }
 
@@ -206,10 +207,16 @@ std::uint64_t runStatement(Transaction::State& state, std::string_view sql, cons
         throw Error(ErrorCode::Storage, "statement on a transaction aborted by an earlier error; roll it back");
     auto* statements = state.connection->statements.get();
     auto* prepared = statements ? statements->find(sql, params.size()) : nullptr;
+    auto* postgres = state.connection->postgres.get();
+    auto* postgresPrepared = postgres ? postgres->find(sql, params.size()) : nullptr;
     std::string text;
-    if (!prepared)
+    if (!prepared && !postgresPrepared)
         text = detail::bindPlaceholders(detail::expandDialect(sql, state.backend()), params.size(), state.backend());
     try {
+        if (postgres) {
+            if (!postgresPrepared) postgresPrepared = postgres->prepare(sql, text, params.size());
+            return postgres->run(*postgresPrepared, params, rows);
+        }
         if (statements && !prepared) prepared = statements->prepare(sql, text);
         if (prepared) return statements->run(*prepared, params, rows);
         Poco::Data::Statement st(*state.connection->session);
