@@ -28,7 +28,6 @@
 #include <gmock/gmock.h>
 
 #include <atomic>
-#include <map>
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
