@@ -74,6 +74,7 @@ protected:
         for (const auto& e : events) stack->putEvent(e);
         stack->registerPhoneKey();
         stack->startStb(events, {});
+        stbStarted = true;
         stack->checkPlugins();
         stack->registerStb();
         ASSERT_EQ(tv().object("sync.1.registration")->getValue<std::string>("accountId"), "acct-alice");
@@ -83,7 +84,7 @@ protected:
     void TearDown() override
     {
         bobsTv.reset();
-        if (!HasFailure() || !stack) return;
+        if (!HasFailure() || !stbStarted) return;
         // What the box said, for the failure report.
         std::cerr << "boxofficed output:\n" << stack->stb().output() << "\nserver output:\n" << stack->server().output() << std::endl;
         if (bobsBox) std::cerr << "stb-2 boxofficed output:\n" << bobsBox->output() << std::endl;
@@ -204,6 +205,7 @@ protected:
     }
 
     std::unique_ptr<Stack> stack;
+    bool stbStarted = false;
     std::vector<Event> events;
     std::unique_ptr<Stb> bobsBox;
     std::unique_ptr<Tv> bobsTv;
