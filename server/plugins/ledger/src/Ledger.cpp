@@ -205,7 +205,8 @@ Transfer Ledger::create(Transaction& tx, const TransferRequest& request)
         tx.execute("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)",
                    {request.id, toString(state), t});
     }
-    return *findTransfer(tx, request.id);
+    // Exactly the row just inserted: no need to read it back.
+    return Transfer{request, state, t, expires, pending ? 0 : t};
 }
 
 Transfer Ledger::resolve(Transaction& tx, const std::string& id, TransferState target)
@@ -238,7 +239,10 @@ Transfer Ledger::resolve(Transaction& tx, const std::string& id, TransferState t
         tx.execute("UPDATE ledger_account SET credits_pending = credits_pending - ? WHERE id = ?",
                    {r.amount, r.credit});
     }
-    return *findTransfer(tx, id);
+    // The row as updated above: no need to read it back.
+    t->state = target;
+    t->resolvedAt = at;
+    return *t;
 }
 
 Transfer Ledger::post(Transaction& tx, const std::string& id) { return resolve(tx, id, TransferState::Posted); }
