@@ -380,8 +380,10 @@ private:
         }
         Response out = route.handler(req);
         sendJson(response, out.status, out.body, requestId);
-        impl_.logger.debug("request %s %s by %s:%s -> %d", requestId, routeName, std::string(toString(req.caller.auth)),
-                           req.caller.id, out.status);
+        // Poco formats the message before it checks the level: check first (this runs for every request).
+        if (impl_.logger.debug())
+            impl_.logger.debug("request %s %s by %s:%s -> %d", requestId, routeName,
+                               std::string(toString(req.caller.auth)), req.caller.id, out.status);
         return out.status;
     }
 
