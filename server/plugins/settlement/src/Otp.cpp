@@ -96,15 +96,11 @@ void OtpChallenges::open(Transaction& tx, const std::string& orderId, std::int64
                 std::min(orderExpiresAt, now + o.otpSeconds)});
 }
 
-std::optional<OrderView::Otp> OtpChallenges::status(Transaction& tx, const std::string& orderId)
+std::optional<OrderView::Otp> OtpChallenges::status(const storage::Row& r, std::size_t first)
 {
-    auto r = tx.query("SELECT attempts, max_attempts, expires_at, entered_at, acknowledged_at FROM stl_otp"
-                      " WHERE order_id = ?",
-                      {orderId})
-                 .single();
-    if (!r) return std::nullopt;
-    return OrderView::Otp{std::max<std::int64_t>(0, r->int64(1) - r->int64(0)), r->int64(2), !r->isNull(3),
-                          !r->isNull(4)};
+    if (r.isNull(first)) return std::nullopt; // attempts is NOT NULL: no joined challenge
+    return OrderView::Otp{std::max<std::int64_t>(0, r.int64(first + 1) - r.int64(first)), r.int64(first + 2),
+                          !r.isNull(first + 3), !r.isNull(first + 4)};
 }
 
 OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& orderId, const std::string& otp)

@@ -25,8 +25,9 @@ using storage::Row;
 using storage::Transaction;
 
 constexpr const char* kOrderColumns =
-    "order_id, device_id, account_id, event_id, payee, amount, currency, transaction_number, state, created_at,"
-    " expires_at, ticket, receipt";
+    "o.order_id, o.device_id, o.account_id, o.event_id, o.payee, o.amount, o.currency, o.transaction_number,"
+    " o.state, o.created_at, o.expires_at, o.ticket, o.receipt";
+constexpr std::size_t kOrderColumnCount = 13;
 
 constexpr std::array<std::pair<OrderState, std::string_view>, 8> kStates{{
     {OrderState::Pending, "pending"},
@@ -337,7 +338,11 @@ std::vector<Event> Settlement::events()
 
 std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& column, const std::string& value)
 {
-    auto row = tx.query(std::string("SELECT ") + kOrderColumns + " FROM stl_order WHERE " + column + " = ?", {value})
+    // The challenge in the same query: find() runs several times per purchase, in the writer's transaction.
+    auto row = tx.query(std::string("SELECT ") + kOrderColumns + ", " + OtpChallenges::statusColumns +
+                            " FROM stl_order o LEFT JOIN stl_otp otp ON otp.order_id = o.order_id WHERE o." + column +
+                            " = ?",
+                        {value})
                    .single();
     if (!row) return std::nullopt;
     OrderView o;
@@ -354,7 +359,7 @@ std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& co
     o.expiresAt = row->int64(10);
     if (auto t = row->optBlob(11)) o.ticket = wire::Ticket::decode(*t);
     if (auto r = row->optBlob(12)) o.receipt = wire::Receipt::decode(*r);
-    o.otp = otp_->status(tx, o.orderId);
+    o.otp = OtpChallenges::status(*row, kOrderColumnCount);
     return o;
 }
 

@@ -35,7 +35,11 @@ public:
     bool required(std::int64_t amount, const std::string& method) const;
     // Opens the challenge of a new order (inside the order's transaction).
     void open(storage::Transaction& tx, const std::string& orderId, std::int64_t now, std::int64_t orderExpiresAt);
-    std::optional<OrderView::Otp> status(storage::Transaction& tx, const std::string& orderId);
+    // An order's challenge as read by a query that LEFT JOINs stl_otp AS otp and
+    // selects statusColumns from column `first` on (all NULL: no challenge).
+    static constexpr const char* statusColumns =
+        "otp.attempts, otp.max_attempts, otp.expires_at, otp.entered_at, otp.acknowledged_at";
+    static std::optional<OrderView::Otp> status(const storage::Row& row, std::size_t first);
 
     // The viewer's entry on the STB `deviceId`. Wrong: Error(PermissionDenied) with the
     // attempts left (the attempt is counted); the last wrong one fails the order
