@@ -49,6 +49,20 @@ TEST_F(TrustedClockTest, SignedTimeCorrectsTheSystemClockAndPersists)
     EXPECT_EQ(reloaded.highWaterMark(), t0);
 }
 
+// The server's time is truncated to the second: a box clock a second ahead is not pulled
+// back (its tickets would end a second early), a larger difference is corrected.
+TEST_F(TrustedClockTest, ADifferenceWithinTheSignedTimesResolutionIsNotAnOffset)
+{
+    systemTime = t0 + 1;
+    clock.accept(signedTime(t0), server.verifyingKey(), "stb-1");
+    EXPECT_EQ(clock.now(), t0 + 1);
+    systemTime = t0 + 12;
+    clock.accept(signedTime(t0 + 10), server.verifyingKey(), "stb-1");
+    EXPECT_EQ(clock.now(), t0 + 10);
+    systemTime += 5;
+    EXPECT_EQ(clock.now(), t0 + 15);
+}
+
 TEST_F(TrustedClockTest, RefusesBadTimeWithoutChangingState)
 {
     clock.accept(signedTime(t0), server.verifyingKey(), "stb-1");

@@ -78,7 +78,10 @@ void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& ser
         throw Error(ErrorCode::ClockRollback, "trusted_time.time: behind the high-water mark");
     const wire::UnixTime oldHigh = highWater_, oldOffset = offset_;
     highWater_ = time.time;
-    offset_ = time.time - systemClock_();
+    // Signed time has whole seconds and arrives after a round trip: a system clock within a
+    // second of it is right already, and taking the truncation's -1 would end tickets early.
+    const wire::UnixTime measured = time.time - systemClock_();
+    offset_ = (measured >= -1 && measured <= 1) ? 0 : measured;
     try {
         persist();
     } catch (...) {
