@@ -222,6 +222,16 @@ TEST_F(ServerProcessTest, NotMeEndToEnd) {
     EXPECT_EQ(obj(r)->getValue<std::string>("state"), "not-me");
     // The STB session is blocked and the account inhibited.
     EXPECT_EQ(stb.get("/v1/stb/catalog").status, 403);
+    EXPECT_EQ(stb.post("/v1/stb/orders", json({{"orderId", "o-3"}, {"eventId", "ev-1"}, {"amount", 1200}, {"currency", "EUR"}}))
+                  .status,
+              403);
+    // Blocked, it still learns how its own order ended (so the TV can say "not me")...
+    r = stb.get("/v1/stb/orders/o-1");
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "not-me");
+    EXPECT_FALSE(obj(r)->has("ticket"));
+    // ... and nothing of another box's.
+    EXPECT_EQ(server.stbClient("stb-2").get("/v1/stb/orders/o-1").status, 404);
     auto ops = server.operatorClient();
     EXPECT_EQ(ops.post("/v1/operator/devices/stb-1/unblock", json({})).status, 200);
     r = stb.post("/v1/stb/orders", json({{"orderId", "o-2"}, {"eventId", "ev-1"}, {"amount", 1200}, {"currency", "EUR"}}));

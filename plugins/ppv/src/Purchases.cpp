@@ -376,7 +376,7 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
             if (!result.ok) return end(o, "declined", result.text.empty() ? "declined on the phone" : result.text);
         }
     } catch (const Refusal& r) {
-        return end(o, "failed", r.reason() + ": " + r.what());
+        return end(o, "failed", r.what());
     } catch (const Error& e) {
         if (e.code() != ErrorCode::Unavailable) return end(o, "failed", e.what());
         // No answer over Bluetooth: the phone may still approve over its own line.
@@ -394,7 +394,7 @@ void Purchases::awaitTicket(OrderInfo o)
             if (order(o.orderId).state == "cancelled") return;
             if (apply(o, callServer("GET", "/v1/stb/orders/" + o.orderId, {}, o.orderId))) return;
         } catch (const Refusal& r) {
-            if (r.reason() != "no-line") return end(o, "failed", r.reason() + ": " + r.what());
+            if (r.reason() != "no-line") return end(o, "failed", r.what());
         }
         if (!pause(options_.pollInterval)) return;
     }

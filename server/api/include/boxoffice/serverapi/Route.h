@@ -20,7 +20,8 @@ enum class Auth {
     None,      // anyone (health, trusted time, registration start)
     Device,    // an STB: mutual TLS with a device certificate from the operator's TLS CA, not revoked,
                // and accepted by the Router's DeviceCheck (registered, not blocked)
-    NewDevice, // an STB not registered yet: mutual TLS and revocation only (registration)
+    NewDevice, // any STB: mutual TLS and revocation only, registered or blocked or not (registration; a
+               // box reading its own orders, so one blocked after "not me" still learns how they ended)
     Phone,     // a phone: request signed with its registered P-256 key (PhoneSignature.h)
     Operator,  // Authorization: Bearer <operator token>
 };
