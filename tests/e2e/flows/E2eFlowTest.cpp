@@ -560,6 +560,79 @@ TEST_F(E2eFlowTest, OfflineStbBuysOnCreditAndThePhoneCarriesTheHistoryToTheServe
 // The server charges Alice and returns a voucher it signed; Bob's box gets the ticket over
 // its own line (the delivery queue) and plays it; Alice's box gets nothing; the voucher is
 // marked delivered once Bob's box acknowledged the ticket.
+// Flow 5 with a phone that is not to be trusted: it carries the history but alters the batch,
+// drops it, or alters the server's settlement result on the way back. The server refuses the
+// altered batch, the box refuses the altered result; once the phone carries it honestly the
+// purchase is settled and charged exactly once.
+TEST_F(E2eFlowTest, APhoneThatAltersOrDropsTheHistoryOrTheResultSettlesNothingTwice)
+{
+    stack->operatorCall("POST", "/v1/operator/dormant-tickets", json(params({{"deviceId", "stb-1"}, {"eventId", "ev-final"}})));
+    EXPECT_TRUE(boxoffice::testing::eventually([&] {
+        tv().object("ppv.1.refresh");
+        return tickets()->size() == 1;
+    }, 20s));
+    stack->pairPhone();
+    stack->moveServer();
+    ASSERT_EQ(buy("ev-final")->getValue<std::string>("state"), "approved");
+    const auto unsettled = [&] {
+        const auto credit = tv().object("billing.1.credit");
+        return credit->getValue<std::int64_t>("outstanding") == 450 && credit->getValue<std::uint64_t>("settledThrough") == 0;
+    };
+    ASSERT_TRUE(unsettled());
+
+    // The reference phone app does the carrying; the handler below corrupts its work.
+    const auto creds = trust::loadPhone(stack->keys() / "phones/phone-1");
+    auto settler = std::make_shared<phone::Settler>(creds.certificate.subject, creds.key, stack->phoneServerLine(),
+                                                    [](const phone::ServerOrder&) { return false; });
+    enum class Mischief { AlterBatch, Drop, AlterResult, None };
+    std::atomic<Mischief> mischief{Mischief::AlterBatch};
+    stack->onPhoneMessage([&](const bt::Message& m) -> std::optional<bt::Message> {
+        if (m.type != bt::MessageType::HistoryHandoff) return settler->handle(m);
+        switch (mischief.load()) {
+        case Mischief::AlterBatch: {
+            auto body = bt::HistoryHandoffBody::decode(m.body);
+            body.history[body.history.size() / 2] ^= 0x01;
+            return settler->handle({m.type, m.id, m.replyTo, body.encode()});
+        }
+        case Mischief::Drop: return std::nullopt;
+        case Mischief::AlterResult: {
+            auto reply = settler->handle(m);   // uploaded honestly: the server settles it
+            if (!reply || reply->type != bt::MessageType::SettlementResult) return reply;
+            auto result = bt::SettlementResultBody::decode(reply->body);
+            result.result[result.result.size() - 3] ^= 0x01;
+            return bt::Message{reply->type, reply->id, reply->replyTo, result.encode()};
+        }
+        case Mischief::None: return settler->handle(m);
+        }
+        return std::nullopt;
+    });
+
+    // Altered batch: the server cannot open it and charges nothing; the box keeps its records.
+    EXPECT_FALSE(tv().refusal("billing.1.handoff", params({})).empty());
+    EXPECT_TRUE(unsettled());
+    EXPECT_EQ(balance("acct-alice"), kDeposit);
+    // Dropped: nothing happens anywhere.
+    mischief = Mischief::Drop;
+    EXPECT_FALSE(tv().refusal("billing.1.handoff", params({})).empty());
+    EXPECT_TRUE(unsettled());
+    EXPECT_EQ(balance("acct-alice"), kDeposit);
+    // Result altered on its way back: the server has settled, the box does not believe it.
+    mischief = Mischief::AlterResult;
+    EXPECT_FALSE(tv().refusal("billing.1.handoff", params({})).empty());
+    EXPECT_TRUE(unsettled());
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 450);
+    // Carried honestly: the server answers the same settlement, the box applies it, nobody
+    // is charged twice.
+    mischief = Mischief::None;
+    EXPECT_EQ(tv().object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 1u);
+    const auto credit = tv().object("billing.1.credit");
+    EXPECT_EQ(credit->getValue<std::int64_t>("outstanding"), 0);
+    EXPECT_EQ(credit->getValue<std::int64_t>("available"), kCreditLimit);
+    EXPECT_EQ(balance("acct-alice"), kDeposit - 450);
+    EXPECT_EQ(balance("studio"), 450);
+    EXPECT_EQ(violations(), "");
+}
+
 TEST_F(E2eFlowTest, GiftToAnotherAccountsStbArrivesOnItsLineAndTheBuyerGetsASignedVoucher)
 {
     startBobsBox();

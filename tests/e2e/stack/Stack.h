@@ -180,6 +180,8 @@ public:
     // The phone's side of an OTP order (flow 4): it fetches the order's codes over its own line
     // and approves with the acknowledge code; returns the one-time password it shows the viewer.
     std::string approveOtpOnPhone(const std::string& orderId);
+    // Any other phone (one that misbehaves): counts what reached it, then `handler`'s answer.
+    void onPhoneMessage(std::function<std::optional<bluetooth::Message>(const bluetooth::Message&)> handler);
     // How many messages of `type` the phone received from the STB (any handler above).
     int phoneReceived(bluetooth::MessageType type);
     std::vector<std::string> phoneLog();
@@ -191,8 +193,6 @@ private:
                                  const std::string& acknowledgeCode = {}) const;
     void connectToServer();   // the operator's and the phone's lines to server_
     std::string stbConfig(const std::filesystem::path& stbDir, const std::vector<Event>& events, const StbOptions& options) const;
-    // Counts what reached the phone, then `handler`'s answer.
-    void onPhoneMessage(std::function<std::optional<bluetooth::Message>(const bluetooth::Message&)> handler);
 
     Say say_;
     testing::TempDir dir_;
