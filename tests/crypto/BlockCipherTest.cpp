@@ -75,6 +75,31 @@ TEST(AesCbc, Sp800_38aAes128)
     EXPECT_EQ(toHex(tail), sp800Plain.substr(96));
 }
 
+TEST(AesCbcSameIvDecryptor, EachMessageStartsFromTheIv)
+{
+    const std::string cipher = "7649abac8119b246cee98e9b12e9197d"
+                               "5086cb9b507219ee95db113a917678b2"
+                               "73bed6b8e3c1743b7116e69e22229516"
+                               "3ff1caa1681fac09120eca307586e1a7";
+    crypto::AesCbcSameIvDecryptor dec(sp800Key128, sp800Iv);
+    // Messages of four, one, none, two and four blocks, each chained from the IV
+    // (SP 800-38A F.2.2 prefixes), whatever the previous message left behind.
+    for (const std::size_t blocks : {4, 1, 0, 2, 4}) {
+        Bytes data = fromHex(cipher.substr(0, blocks * 32));
+        dec.decrypt(data);
+        EXPECT_EQ(toHex(data), sp800Plain.substr(0, blocks * 32)) << blocks << " blocks";
+    }
+    // A new key starts over from the IV too.
+    const Bytes key256 = fromHex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+    dec.setKey(key256);
+    Bytes data = fromHex("f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d");
+    dec.decrypt(data);
+    EXPECT_EQ(toHex(data), sp800Plain.substr(0, 64));
+    Bytes odd(24);
+    EXPECT_THROW(dec.decrypt(odd), Error);
+    EXPECT_THROW(crypto::AesCbcSameIvDecryptor(sp800Key128, Bytes(15)), Error);
+}
+
 TEST(AesCbc, Sp800_38aAes256AndRekey)
 {
     const Bytes key256 = fromHex("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");

@@ -11,9 +11,9 @@ namespace boxoffice::mpegts {
 namespace {
 
 constexpr std::size_t block = crypto::aesBlockSize;
-constexpr std::array<std::uint8_t, block> cissaIv{'D', 'V', 'B', 'T', 'M', 'C', 'P', 'T',
-                                                  'A', 'E', 'S', 'C', 'I', 'S', 'S', 'A'};
-constexpr std::array<std::uint8_t, block> zeroIv{};
+using AesBlock = std::array<std::uint8_t, block>;
+constexpr AesBlock cissaIv{'D', 'V', 'B', 'T', 'M', 'C', 'P', 'T', 'A', 'E', 'S', 'C', 'I', 'S', 'S', 'A'};
+constexpr AesBlock zeroIv{};
 
 void checkKey(ByteView key, Algorithm algorithm) {
     if (key.size() != 16)
@@ -29,55 +29,16 @@ template <class T> T& keyed(std::optional<T>& cipher, Algorithm algorithm) {
 
 std::size_t fullBlocks(std::size_t size) { return size - size % block; }
 
-// CBC decryption of the first fullBlocks bytes of each payload, with the same IV
-// for each: one ECB call over a copy of all ciphertext, then P_i = D(C_i) ^ C_(i-1).
-void cbcDecryptBatch(crypto::AesEcb& ecb, const std::array<std::uint8_t, block>& iv,
-                     std::span<const MutableByteView> payloads, Bytes& scratch) {
-    std::size_t total = 0;
-    for (auto p : payloads)
-        total += fullBlocks(p.size());
-    if (total == 0)
-        return;
-    scratch.resize(total);
-    std::size_t at = 0;
-    for (auto p : payloads) {
-        const std::size_t n = fullBlocks(p.size());
-        std::memcpy(scratch.data() + at, p.data(), n);
-        at += n;
-    }
-    ecb.process(MutableByteView(scratch.data(), total));
-    at = 0;
-    for (auto p : payloads) {
-        const std::size_t n = fullBlocks(p.size());
-        // Forward: block i's ciphertext is read (as the next "previous") before
-        // its plaintext overwrites it. 64-bit words: the byte loop does not
-        // vectorise because the compiler cannot rule out overlap.
-        std::uint64_t previous[2];
-        std::memcpy(previous, iv.data(), block);
-        for (std::size_t b = 0; b < n; b += block) {
-            std::uint64_t c[2], d[2];
-            std::memcpy(c, p.data() + b, block);
-            std::memcpy(d, scratch.data() + at + b, block);
-            d[0] ^= previous[0];
-            d[1] ^= previous[1];
-            std::memcpy(p.data() + b, d, block);
-            previous[0] = c[0];
-            previous[1] = c[1];
-        }
-        at += n;
-    }
-}
-
 } // namespace
 
 void CissaCipher::setKey(ByteView key) {
     checkKey(key, algorithm());
     if (cbcEncrypt_) {
         cbcEncrypt_->setKey(key);
-        ecbDecrypt_->setKey(key);
+        cbcDecrypt_->setKey(key);
     } else {
         cbcEncrypt_.emplace(key, crypto::Direction::Encrypt);
-        ecbDecrypt_.emplace(key, crypto::Direction::Decrypt);
+        cbcDecrypt_.emplace(key, cissaIv);
     }
 }
 
@@ -89,22 +50,18 @@ void CissaCipher::encrypt(MutableByteView payload) {
 }
 
 void CissaCipher::decrypt(MutableByteView payload) {
-    decryptAll(std::span<const MutableByteView>(&payload, 1));
-}
-
-void CissaCipher::decryptAll(std::span<const MutableByteView> payloads) {
-    cbcDecryptBatch(keyed(ecbDecrypt_, algorithm()), cissaIv, payloads, scratch_);
+    keyed(cbcDecrypt_, algorithm()).decrypt(payload.first(fullBlocks(payload.size())));
 }
 
 void IdsaCipher::setKey(ByteView key) {
     checkKey(key, algorithm());
     if (cbcEncrypt_) {
         cbcEncrypt_->setKey(key);
-        ecbDecrypt_->setKey(key);
+        cbcDecrypt_->setKey(key);
         ecbEncrypt_->setKey(key);
     } else {
         cbcEncrypt_.emplace(key, crypto::Direction::Encrypt);
-        ecbDecrypt_.emplace(key, crypto::Direction::Decrypt);
+        cbcDecrypt_.emplace(key, zeroIv);
         ecbEncrypt_.emplace(key, crypto::Direction::Encrypt);
     }
 }
@@ -117,7 +74,7 @@ void IdsaCipher::encrypt(MutableByteView payload) {
     const std::size_t residue = payload.size() - n;
     if (residue == 0)
         return;
-    std::array<std::uint8_t, block> pad = zeroIv;
+    AesBlock pad = zeroIv;
     if (n > 0)
         std::memcpy(pad.data(), payload.data() + n - block, block);
     ecbEncrypt_->process(pad);
@@ -130,7 +87,7 @@ void IdsaCipher::decrypt(MutableByteView payload) {
 }
 
 void IdsaCipher::decryptAll(std::span<const MutableByteView> payloads) {
-    auto& ecbDecrypt = keyed(ecbDecrypt_, algorithm());
+    auto& cbc = keyed(cbcDecrypt_, algorithm());
     // Residues first: their pad is AES-encrypt of the last full ciphertext block,
     // which the block pass below overwrites.
     std::size_t residues = 0;
@@ -157,7 +114,8 @@ void IdsaCipher::decryptAll(std::span<const MutableByteView> payloads) {
             at += block;
         }
     }
-    cbcDecryptBatch(ecbDecrypt, zeroIv, payloads, scratch_);
+    for (auto p : payloads)
+        cbc.decrypt(p.first(fullBlocks(p.size())));
 }
 
 } // namespace boxoffice::mpegts

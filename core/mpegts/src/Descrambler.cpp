@@ -18,6 +18,7 @@ std::size_t parityIndex(Scrambling parity) {
 Descrambler::Descrambler(Algorithm algorithm) : algorithm_(algorithm) {
     for (auto& s : slots_) {
         s.cipher = makePayloadCipher(algorithm);
+        s.batches = s.cipher->decryptsFasterInBatches();
         s.pending.reserve(maxPending);
     }
 }
@@ -54,12 +55,18 @@ Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {
     const auto offset = view.payloadOffset();
     if (!offset)
         return Outcome::Invalid;
-    Slot& s = slot(sc);
+    // sc is Even or Odd here: index directly (slot() checks, and this runs per packet).
+    Slot& s = slots_[sc == Scrambling::Even ? 0 : 1];
     if (!s.keyed)
         return Outcome::NoKey;
     setScrambling(packet, Scrambling::Clear);
-    if (*offset < packetSize) {
-        s.pending.emplace_back(packet + *offset, packetSize - *offset);
+    if (*offset == packetSize)
+        return Outcome::Descrambled;
+    const MutableByteView payload(packet + *offset, packetSize - *offset);
+    if (!s.batches) {
+        s.cipher->decrypt(payload);
+    } else {
+        s.pending.push_back(payload);
         if (s.pending.size() == maxPending)
             flush(s);
     }

@@ -48,4 +48,26 @@ private:
     std::unique_ptr<State> state_;
 };
 
+// AES-CBC decryption in place of many independent messages that all start their
+// chain from the same IV (TS packet payloads under DVB-CISSA or ATIS-IDSA).
+// Resetting a context's IV costs more than a TS packet's eleven blocks, so the
+// messages run as one chain: each enters it with the previous message's last
+// ciphertext block where the IV belongs, and its first block is then corrected
+// by XOR with (that block ^ IV).
+class AesCbcSameIvDecryptor {
+public:
+    AesCbcSameIvDecryptor(ByteView key, ByteView iv);
+    ~AesCbcSameIvDecryptor();
+    AesCbcSameIvDecryptor(AesCbcSameIvDecryptor&&) noexcept;
+    AesCbcSameIvDecryptor& operator=(AesCbcSameIvDecryptor&&) noexcept;
+
+    void setKey(ByteView key);
+    // One message of whole blocks (none is fine).
+    void decrypt(MutableByteView message);
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
 } // namespace boxoffice::crypto

@@ -1,7 +1,8 @@
 #pragma once
 // TS-level descrambling with an even and an odd control word: picks the key
 // from each packet's transport_scrambling_control, resets the bits to 00, and
-// batches payloads per parity so CSA2 runs bitsliced and AES in one pass.
+// queues payloads per parity for the ciphers that gain from batches (CSA2
+// bitsliced, IDSA's residue pads); CISSA decrypts each packet as it comes.
 
 #include <boxoffice/base/Bytes.h>
 #include <boxoffice/mpegts/Algorithm.h>
@@ -18,7 +19,7 @@ class Descrambler {
 public:
     enum class Outcome {
         Clear,        // scrambling control 00: untouched
-        Descrambled,  // queued for descrambling (done by flush), bits already reset to 00
+        Descrambled,  // descrambled now or queued until flush() (batching ciphers), bits reset to 00
         NoKey,        // no control word for its parity: untouched, still scrambled
         Invalid,      // reserved scrambling control 01 or an impossible adaptation field: untouched
     };
@@ -45,6 +46,7 @@ private:
     struct Slot {
         std::unique_ptr<PayloadCipher> cipher;
         bool keyed = false;
+        bool batches = true;  // cipher->decryptsFasterInBatches(), asked once
         std::vector<MutableByteView> pending;
     };
     Slot& slot(Scrambling parity);

@@ -23,9 +23,13 @@ public:
     virtual void decrypt(MutableByteView payload) = 0;
 
     // Many payloads under the current key at once: CSA2 uses libdvbcsa's
-    // bitslice batches, the AES algorithms one cipher call for all blocks.
+    // bitslice batches, IDSA one cipher call for all residue pads.
     virtual void encryptAll(std::span<const MutableByteView> payloads);
     virtual void decryptAll(std::span<const MutableByteView> payloads);
+
+    // Whether decryptAll beats decrypt one payload at a time. When it does not,
+    // queueing only adds a second pass over memory (Descrambler decrypts at once).
+    virtual bool decryptsFasterInBatches() const noexcept { return true; }
 };
 
 std::unique_ptr<PayloadCipher> makePayloadCipher(Algorithm algorithm);
