@@ -167,6 +167,36 @@ TEST(Element, NonWritableBufferIsNotModified) {
     gst_buffer_unref(b);
 }
 
+// A writable buffer from upstream (as filesrc gives) is descrambled where it
+// lies: the output shares its memory. Only the packet split across two buffers
+// is assembled on a copy.
+TEST(Element, WritableInputIsDescrambledInPlaceWithoutACopy) {
+    Harness h(annexBLaunch);
+    const Bytes scrambled = annexBScrambled(), clear = annexBClear();
+    Bytes first = scrambled;
+    first.insert(first.end(), scrambled.begin(), scrambled.begin() + 100);
+    GstBuffer* in = gst_buffer_new_memdup(first.data(), first.size());
+    GstMapInfo map;
+    ASSERT_TRUE(gst_buffer_map(in, &map, GST_MAP_READ));
+    const auto* inputBytes = map.data;
+    gst_buffer_unmap(in, &map);
+    ASSERT_EQ(gst_harness_push(h.h, in), GST_FLOW_OK);
+
+    GstBuffer* out = gst_harness_pull(h.h);
+    ASSERT_NE(out, nullptr);
+    ASSERT_TRUE(gst_buffer_map(out, &map, GST_MAP_READ));
+    EXPECT_EQ(map.data, inputBytes) << "the whole packets were copied";
+    EXPECT_EQ(Bytes(map.data, map.data + map.size), clear);
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+    EXPECT_EQ(gst_harness_try_pull(h.h), nullptr) << "the partial packet waits for the next buffer";
+
+    h.push(ByteView(scrambled.data() + 100, scrambled.size() - 100));
+    h.eos();
+    EXPECT_EQ(h.pullAll(), clear) << "the split packet, then the three whole ones";
+    EXPECT_EQ(h.stat("descrambled"), 8u);
+}
+
 TEST(Element, UnalignedBuffersAreReassembled) {
     Harness h(annexBLaunch);
     Bytes scrambled;
@@ -227,7 +257,7 @@ TEST(Element, LostSyncAndTruncatedPacketsPassThroughCounted) {
 TEST(Element, FlushDropsPartialData) {
     Harness h(annexBLaunch);
     const Bytes s = annexBScrambled();
-    h.push(ByteView(s.data(), 100));  // a partial packet waits in the adapter
+    h.push(ByteView(s.data(), 100));  // a partial packet waits for the next buffer
     ASSERT_TRUE(gst_harness_push_event(h.h, gst_event_new_flush_start()));
     ASSERT_TRUE(gst_harness_push_event(h.h, gst_event_new_flush_stop(TRUE)));
     gst_harness_set_src_caps_str(h.h, caps);

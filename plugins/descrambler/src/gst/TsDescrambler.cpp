@@ -8,8 +8,7 @@
 #include <boxoffice/mpegts/Packet.h>
 #include <boxoffice/mpegts/StreamDescrambler.h>
 
-#include <gst/base/gstadapter.h>
-
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,7 +73,9 @@ struct Impl {
     // streaming state
     std::unique_ptr<bm::StreamDescrambler> engine;
     std::unique_ptr<bm::GuideCollector> guideCollector;
-    GstAdapter* adapter = nullptr;
+    boxoffice::Bytes carry;          // the start of a packet split across input buffers (< 188 bytes)
+    std::deque<GstBuffer*> ready;    // output of the last input buffer, handed out by generateOutput
+    bool streaming = false;          // between start() and stop()
     std::uint64_t resyncErrors = 0;
     gint64 lastStatistics = 0;
     bm::DescramblerStatistics snapshot;
@@ -313,25 +314,24 @@ gboolean start(GstBaseTransform* trans) {
     impl.resyncErrors = 0;
     GST_OBJECT_UNLOCK(self);
     applySettings(self, impl);
-    impl.adapter = gst_adapter_new();
+    impl.streaming = true;
     return TRUE;
+}
+
+void dropPending(Impl& impl) {
+    impl.carry.clear();
+    for (GstBuffer* b : impl.ready)
+        gst_buffer_unref(b);
+    impl.ready.clear();
 }
 
 gboolean stop(GstBaseTransform* trans) {
     Impl& impl = implOf(trans);
-    if (impl.adapter) {
-        g_object_unref(impl.adapter);
-        impl.adapter = nullptr;
-    }
+    dropPending(impl);
+    impl.streaming = false;
     impl.engine.reset();
     impl.guideCollector.reset();
     return TRUE;
-}
-
-GstFlowReturn submitInput(GstBaseTransform* trans, gboolean, GstBuffer* input) {
-    Impl& impl = implOf(trans);
-    gst_adapter_push(impl.adapter, input);
-    return GST_FLOW_OK;
 }
 
 // Where the next packet may start in data[0..size): a sync byte followed by
@@ -343,99 +343,155 @@ std::size_t resyncPoint(const guint8* data, std::size_t size) {
     return size;
 }
 
-// One output buffer per call, from the adapter: either bytes skipped to regain
-// sync (passed on untouched) or a run of whole packets, descrambled.
-GstFlowReturn generateOutput(GstBaseTransform* trans, GstBuffer** out) {
-    auto* self = GST_TS_DESCRAMBLER(trans);
-    Impl& impl = *self->impl;
-    *out = nullptr;
-    applySettings(self, impl);
-    while (true) {
-        const std::size_t total = gst_adapter_available(impl.adapter);
-        if (total < bm::packetSize)
-            return GST_FLOW_OK;
-        // Look at the first queued buffer alone when it holds a packet (mapping more
-        // would merge buffers, a copy); otherwise just enough to assemble one packet
-        // across the buffer boundary.
-        const std::size_t fast = gst_adapter_available_fast(impl.adapter);
-        const std::size_t avail = fast >= bm::packetSize ? fast : std::min(total, 2 * bm::packetSize);
-        const auto* data = static_cast<const guint8*>(gst_adapter_map(impl.adapter, avail));
-        if (data[0] != bm::syncByte) {
-            // Keep a possible partial packet at the end for the next buffer.
-            std::size_t skip = resyncPoint(data, avail);
+// What one input buffer turns into, in stream order: ranges of the input buffer
+// itself (descrambled in place, or passed on untouched to regain sync) and
+// bytes made elsewhere (a packet split across buffers, packets the engine held).
+struct Segment {
+    std::size_t offset = 0, size = 0;  // a range of the input, when bytes is empty
+    boxoffice::Bytes bytes;
+};
+
+void countResync(GstTsDescrambler* self, Impl& impl, std::size_t skipped) {
+    ++impl.resyncErrors;
+    GST_WARNING_OBJECT(self, "lost sync: passing %zu bytes on untouched", skipped);
+}
+
+// Descrambles a run of whole packets in place.
+bm::StreamDescrambler::Output descrambleRun(Impl& impl, boxoffice::MutableByteView packets) {
+    if (impl.guideCollector)
+        impl.guideCollector->pushAll(packets);
+    return impl.engine->process(packets);
+}
+
+// Splits one mapped input buffer into packets, descrambling in place. The input
+// is the buffer upstream gave us, so writing it costs no copy; only a packet
+// split across two buffers is assembled (and resynchronised) on a small copy.
+void splitAndDescramble(GstTsDescrambler* self, Impl& impl, guint8* data, std::size_t size,
+                        std::vector<Segment>& out) {
+    std::size_t at = 0;
+    while (!impl.carry.empty()) {
+        boxoffice::Bytes joint = impl.carry;
+        const std::size_t take = std::min(size - at, 2 * bm::packetSize - joint.size());
+        joint.insert(joint.end(), data + at, data + at + take);
+        if (joint.size() < bm::packetSize) {  // this buffer ends inside the packet too
+            impl.carry = std::move(joint);
+            return;
+        }
+        std::size_t used = bm::packetSize;
+        if (joint[0] != bm::syncByte) {
+            used = resyncPoint(joint.data(), joint.size());
+            if (used == joint.size())
+                used = joint.size() - (bm::packetSize - 1);
+            countResync(self, impl, used);
+            out.push_back({0, 0, boxoffice::Bytes(joint.begin(), joint.begin() + static_cast<std::ptrdiff_t>(used))});
+        } else {
+            joint.resize(bm::packetSize);
+            auto result = descrambleRun(impl, joint);
+            if (result.inPlace > 0)  // in place here means in `joint`, not in the input
+                out.push_back({0, 0, std::move(joint)});
+            if (!result.tail.empty())
+                out.push_back({0, 0, std::move(result.tail)});
+        }
+        if (used <= impl.carry.size()) {
+            impl.carry.erase(impl.carry.begin(), impl.carry.begin() + static_cast<std::ptrdiff_t>(used));
+        } else {
+            at += used - impl.carry.size();
+            impl.carry.clear();
+        }
+    }
+    while (at < size) {
+        const std::size_t avail = size - at;
+        if (avail < bm::packetSize) {
+            impl.carry.assign(data + at, data + size);
+            return;
+        }
+        if (data[at] != bm::syncByte) {
+            std::size_t skip = resyncPoint(data + at, avail);
             if (skip == avail)
-                skip = avail - (bm::packetSize - 1);
-            gst_adapter_unmap(impl.adapter);
-            ++impl.resyncErrors;
-            GST_WARNING_OBJECT(self, "lost sync: passing %zu bytes on untouched", skip);
-            *out = gst_adapter_take_buffer(impl.adapter, skip);
-            return GST_FLOW_OK;
+                skip = avail - (bm::packetSize - 1);  // keep a possible packet start for the next buffer
+            countResync(self, impl, skip);
+            out.push_back({at, skip, {}});
+            at += skip;
+            continue;
         }
         std::size_t run = 0;
-        while (run + bm::packetSize <= avail && data[run] == bm::syncByte)
+        while (run + bm::packetSize <= avail && data[at + run] == bm::syncByte)
             run += bm::packetSize;
-        gst_adapter_unmap(impl.adapter);
-
-        GstBuffer* buffer = gst_buffer_make_writable(gst_adapter_take_buffer(impl.adapter, run));
-        GstMapInfo map;
-        if (!gst_buffer_map(buffer, &map, GST_MAP_READWRITE)) {
-            gst_buffer_unref(buffer);
-            GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("cannot map buffer"), (nullptr));
-            return GST_FLOW_ERROR;
-        }
-        bm::StreamDescrambler::Output result;
-        try {
-            if (impl.guideCollector)
-                impl.guideCollector->pushAll(boxoffice::ByteView(map.data, map.size));
-            result = impl.engine->process(boxoffice::MutableByteView(map.data, map.size));
-        } catch (const std::exception& e) {
-            gst_buffer_unmap(buffer, &map);
-            gst_buffer_unref(buffer);
-            GST_ELEMENT_ERROR(self, STREAM, DECRYPT, ("descrambling failed"), ("%s", e.what()));
-            return GST_FLOW_ERROR;
-        }
-        gst_buffer_unmap(buffer, &map);
-        afterProcessing(self, impl);
-
-        if (result.inPlace == run && result.tail.empty()) {
-            *out = buffer;
-            return GST_FLOW_OK;
-        }
-        GstBuffer* composed = nullptr;
+        auto result = descrambleRun(impl, boxoffice::MutableByteView(data + at, run));
         if (result.inPlace > 0)
-            composed = gst_buffer_copy_region(buffer, GST_BUFFER_COPY_ALL, 0, result.inPlace);
-        if (!result.tail.empty()) {
-            GstBuffer* tail = wrapBytes(std::move(result.tail));
-            if (!composed) {
-                gst_buffer_copy_into(tail, buffer, GST_BUFFER_COPY_METADATA, 0, static_cast<gsize>(-1));
-                composed = tail;
-            } else {
-                composed = gst_buffer_append(composed, tail);
-            }
-        }
-        gst_buffer_unref(buffer);
-        if (composed) {
-            *out = composed;
-            return GST_FLOW_OK;
-        }
-        // Everything was held: look at what else the adapter has.
+            out.push_back({at, result.inPlace, {}});
+        if (!result.tail.empty())
+            out.push_back({0, 0, std::move(result.tail)});
+        at += run;
     }
+}
+
+GstFlowReturn submitInput(GstBaseTransform* trans, gboolean, GstBuffer* input) {
+    auto* self = GST_TS_DESCRAMBLER(trans);
+    Impl& impl = *self->impl;
+    applySettings(self, impl);
+    // Writable without a copy when upstream handed us its only reference.
+    GstBuffer* buffer = gst_buffer_make_writable(input);
+    GstMapInfo map;
+    if (!gst_buffer_map(buffer, &map, GST_MAP_READWRITE)) {
+        gst_buffer_unref(buffer);
+        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("cannot map buffer"), (nullptr));
+        return GST_FLOW_ERROR;
+    }
+    const std::size_t size = map.size;
+    std::vector<Segment> segments;
+    try {
+        splitAndDescramble(self, impl, map.data, size, segments);
+    } catch (const std::exception& e) {
+        gst_buffer_unmap(buffer, &map);
+        gst_buffer_unref(buffer);
+        GST_ELEMENT_ERROR(self, STREAM, DECRYPT, ("descrambling failed"), ("%s", e.what()));
+        return GST_FLOW_ERROR;
+    }
+    gst_buffer_unmap(buffer, &map);
+    afterProcessing(self, impl);
+    // Ranges become sub-buffers sharing the input's memory (made only now: a
+    // shared memory can no longer be mapped for writing).
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        Segment& s = segments[i];
+        GstBuffer* out = nullptr;
+        if (!s.bytes.empty()) {
+            out = wrapBytes(std::move(s.bytes));
+            if (i == 0)
+                gst_buffer_copy_into(out, buffer, GST_BUFFER_COPY_METADATA, 0, static_cast<gsize>(-1));
+        } else if (s.offset == 0 && s.size == size) {
+            out = gst_buffer_ref(buffer);
+        } else {
+            out = gst_buffer_copy_region(buffer, GST_BUFFER_COPY_ALL, s.offset, s.size);
+        }
+        impl.ready.push_back(out);
+    }
+    gst_buffer_unref(buffer);
+    return GST_FLOW_OK;
+}
+
+// One output buffer per call, in stream order.
+GstFlowReturn generateOutput(GstBaseTransform* trans, GstBuffer** out) {
+    Impl& impl = implOf(trans);
+    *out = nullptr;
+    if (!impl.ready.empty()) {
+        *out = impl.ready.front();
+        impl.ready.pop_front();
+    }
+    return GST_FLOW_OK;
 }
 
 void pushDrained(GstTsDescrambler* self, Impl& impl) {
     GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
-    if (!impl.engine || !impl.adapter)
+    if (!impl.engine || !impl.streaming)
         return;
     // Held packets first, then a truncated last packet, both as they are.
     boxoffice::Bytes rest = impl.engine->drain();
-    const std::size_t partial = gst_adapter_available(impl.adapter);
-    if (partial > 0) {
+    if (!impl.carry.empty()) {
         ++impl.resyncErrors;
-        GST_WARNING_OBJECT(self, "stream ends with a truncated packet of %zu bytes", partial);
-        const auto* data = static_cast<const guint8*>(gst_adapter_map(impl.adapter, partial));
-        rest.insert(rest.end(), data, data + partial);
-        gst_adapter_unmap(impl.adapter);
-        gst_adapter_clear(impl.adapter);
+        GST_WARNING_OBJECT(self, "stream ends with a truncated packet of %zu bytes", impl.carry.size());
+        rest.insert(rest.end(), impl.carry.begin(), impl.carry.end());
+        impl.carry.clear();
     }
     afterProcessing(self, impl);
     postStatistics(self, impl, true);
@@ -451,8 +507,7 @@ gboolean sinkEvent(GstBaseTransform* trans, GstEvent* event) {
         pushDrained(self, impl);
         break;
     case GST_EVENT_FLUSH_STOP:
-        if (impl.adapter)
-            gst_adapter_clear(impl.adapter);
+        dropPending(impl);
         if (impl.engine)
             impl.engine->reset();
         if (impl.guideCollector)
