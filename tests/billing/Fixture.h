@@ -9,6 +9,7 @@
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/crypto/Hash.h>
 #include <boxoffice/testing/ChildProcess.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/wire/SettlementResult.h>
 
@@ -99,18 +100,7 @@ inline wire::SettlementResult settlementFor(const Record& last, const std::strin
     return r;
 }
 
-template <class F>
-ErrorCode codeOf(F&& f, std::string* message = nullptr)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        if (message) *message = e.what();
-        return e.code();
-    }
-    ADD_FAILURE() << "no error thrown";
-    return ErrorCode::Internal;
-}
+using boxoffice::testing::codeOf;
 
 // Runs SQL on the file with plain sqlite3, as an attacker with the file would.
 inline void tamper(const std::filesystem::path& file, const std::string& sql)

@@ -6,6 +6,7 @@
 #include <boxoffice/bluetooth/SecureSession.h>
 #include <boxoffice/crypto/P256.h>
 #include <boxoffice/crypto/Random.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 
 #include <gtest/gtest.h>
 
@@ -13,15 +14,8 @@ using namespace boxoffice;
 using namespace boxoffice::bluetooth;
 
 namespace {
-ErrorCode codeOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return ErrorCode::Internal;
-}
+
+using boxoffice::testing::codeOf;
 
 struct Paired {
     PairingResult phone;

@@ -4,6 +4,7 @@
 #include <boxoffice/bluetooth/Framing.h>
 #include <boxoffice/bluetooth/Info.h>
 #include <boxoffice/bluetooth/Protocol.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 
 #include <sdbus-c++/sdbus-c++.h>
 
@@ -32,15 +33,7 @@ extern "C" const char* __lsan_default_suppressions()
 
 namespace {
 
-ErrorCode codeOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return ErrorCode::Internal;
-}
+using boxoffice::testing::codeOf;
 
 bt::Message ping(Bytes body) { return {bt::MessageType::Ping, 0, 0, std::move(body)}; }
 

@@ -5,6 +5,7 @@
 
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/bluetooth/Messages.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 #include <boxoffice/trust/KeySealer.h>
 
 #include <gtest/gtest.h>
@@ -20,6 +21,8 @@ namespace bt = boxoffice::bluetooth;
 namespace fs = std::filesystem;
 
 namespace {
+
+using boxoffice::testing::codeOf;
 
 std::string readFile(const fs::path& file)
 {
@@ -57,16 +60,6 @@ Bytes pairingKeyOf(Rig::TestPhone& t, const fs::path& stateFile)
 std::string status(Rig& rig, const std::string& field)
 {
     return rig.call("bluetooth.1.status").extract<Poco::JSON::Object::Ptr>()->getValue<std::string>(field);
-}
-
-ErrorCode codeOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return ErrorCode::Internal;
 }
 
 bt::Message ping(Bytes body) { return {bt::MessageType::Ping, 0, 0, std::move(body)}; }

@@ -8,6 +8,7 @@
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/phone/ServerLine.h>
 #include <boxoffice/phone/Settler.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/SealedApproval.h>
 
@@ -31,6 +32,8 @@ using Poco::JSON::Object;
 
 namespace {
 
+using boxoffice::testing::codeOf;
+
 Object::Ptr json(std::initializer_list<std::pair<std::string, Poco::Dynamic::Var>> fields)
 {
     Object::Ptr o = new Object;
@@ -39,16 +42,6 @@ Object::Ptr json(std::initializer_list<std::pair<std::string, Poco::Dynamic::Var
 }
 
 Object::Ptr obj(const serverapi::ClientResponse& r) { return r.body.extract<Object::Ptr>(); }
-
-ErrorCode codeOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    return ErrorCode::Internal;
-}
 
 std::filesystem::path phoneDir() { return DevKeys::get().dir / "phones/phone-1"; }
 

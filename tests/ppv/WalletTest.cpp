@@ -9,6 +9,7 @@
 
 #include <boxoffice/crypto/Random.h>
 #include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 
 #include <gmock/gmock.h>
 
@@ -20,18 +21,9 @@ using ::testing::HasSubstr;
 namespace boxoffice::ppv::test {
 namespace {
 
-using plugins::ppv::TicketWallet;
+using boxoffice::testing::codeOf;
 
-ErrorCode codeOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no error";
-    return ErrorCode::Internal;
-}
+using plugins::ppv::TicketWallet;
 
 class WalletTest : public ::testing::Test {
 protected:

@@ -5,6 +5,7 @@
 #include "Fixture.h"
 
 #include <boxoffice/crypto/SealedBox.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 #include <boxoffice/trust/SealedApproval.h>
 #include <boxoffice/wire/Writer.h>
 
@@ -15,18 +16,9 @@
 namespace boxoffice::trust {
 namespace {
 
-using namespace testing;
+using boxoffice::testing::codeOf;
 
-ErrorCode codeOf(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    ADD_FAILURE() << "no error";
-    return ErrorCode::Internal;
-}
+using namespace testing;
 
 struct Server {
     crypto::X25519PrivateKey agreement = crypto::X25519PrivateKey::generate();

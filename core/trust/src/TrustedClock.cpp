@@ -1,6 +1,8 @@
 #include <boxoffice/trust/TrustedClock.h>
 
 #include <boxoffice/crypto/ConstantTime.h>
+#include <boxoffice/crypto/Random.h>
+#include <boxoffice/wire/Base64Url.h>
 
 #include "SecureFile.h"
 
@@ -89,6 +91,16 @@ void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& ser
         offset_ = oldOffset;
         throw;
     }
+}
+
+wire::UnixTime TrustedClock::fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId)
+{
+    const Bytes nonce = crypto::randomBytes(16);
+    const std::string encoded =
+        get("/v1/time?audience=" + std::string(deviceId) + "&nonce=" + wire::toBase64Url(nonce));
+    const auto time = wire::TrustedTime::decode(wire::fromBase64Url(encoded, "trustedTime"));
+    accept(time, serverKey, deviceId, nonce);
+    return time.time;
 }
 
 void TrustedClock::observe(wire::UnixTime time)

@@ -8,7 +8,6 @@
 #include "Refusal.h"
 #include "TicketWallet.h"
 
-#include <boxoffice/crypto/Random.h>
 #include <boxoffice/host/Plugin.h>
 #include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/KeyFiles.h>
@@ -16,7 +15,6 @@
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TrustedClock.h>
 #include <boxoffice/wire/Base64Url.h>
-#include <boxoffice/wire/TrustedTime.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -122,8 +120,8 @@ public:
                     at = clock->highWaterMark();
                 }
                 trust::verifyCertificate(cert, root, wire::CertificateRole::Server, at);
+                // Verifies revocation lists the server signs, and its trusted time.
                 serverAnchor_ = trust::TrustAnchor{cert.keyId, crypto::Ed25519PublicKey::fromRaw(cert.publicKey)};
-                serverKey_ = trust::VerifyingKey::fromCertificate(cert);   // and trusted time
             }
             loadRevocations();
 
@@ -344,13 +342,11 @@ private:
     // sync plugin keeps a clock of its own the same way; neither trusts the other's file.
     wire::UnixTime takeServerTime()
     {
-        if (!serverKey_)
+        if (!serverAnchor_)
             throw Error(ErrorCode::Unavailable, "no serverCertificate configured to verify the server's time with");
-        const Bytes nonce = crypto::randomBytes(16);
-        const auto body = purchases_->callServer("GET", "/v1/time?audience=" + deviceId_ + "&nonce=" + wire::toBase64Url(nonce));
-        const auto time = wire::TrustedTime::decode(wire::fromBase64Url(textOf(body, "trustedTime"), "trustedTime"));
-        clock_->accept(time, *serverKey_, deviceId_, nonce);
-        return time.time;
+        return clock_->fetchFrom(
+            [&](const std::string& path) { return textOf(purchases_->callServer("GET", path), "trustedTime"); },
+            serverAnchor_->verifyingKey(), deviceId_);
     }
 
     std::vector<CatalogEvent> parseCatalog(const Object::Ptr& body) const
@@ -499,7 +495,6 @@ private:
     host::PluginContext* context_ = nullptr;
     std::optional<trust::TrustAnchor> root_;
     std::optional<trust::TrustAnchor> serverAnchor_;
-    std::optional<trust::VerifyingKey> serverKey_;
     std::shared_ptr<trust::TrustedClock> clock_;
     std::string deviceId_;
     std::shared_ptr<trust::RevocationState> revocations_;

@@ -1,12 +1,10 @@
 #include "SyncEngine.h"
 
 #include <boxoffice/base/Error.h>
-#include <boxoffice/crypto/Random.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Base64Url.h>
 #include <boxoffice/wire/RevocationList.h>
-#include <boxoffice/wire/TrustedTime.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -233,15 +231,16 @@ void SyncEngine::fetchTime()
         fail("trusted time: no verified server certificate (plugins.sync.serverCertificate)");
         return;
     }
-    const Bytes nonce = crypto::randomBytes(16);
     try {
-        const auto response = link_->call("GET", "/v1/time?audience=" + deviceId_ + "&nonce=" + wire::toBase64Url(nonce));
-        if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/time: " + response.error());
-        const auto encoded = fieldText(objectOf(response.body), "trustedTime");
-        const auto time = wire::TrustedTime::decode(wire::fromBase64Url(encoded, "trustedTime"));
-        clock_->accept(time, *key, deviceId_, nonce);
+        const auto time = clock_->fetchFrom(
+            [&](const std::string& path) {
+                const auto response = link_->call("GET", path);
+                if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/time: " + response.error());
+                return fieldText(objectOf(response.body), "trustedTime");
+            },
+            *key, deviceId_);
         std::lock_guard lock(mutex_);
-        trustedTime_ = time.time;
+        trustedTime_ = time;
         nextTimeMs_ = nowMs() + options_.timeEveryMs;
     } catch (const std::exception& e) {
         fail(std::string("trusted time: ") + e.what());

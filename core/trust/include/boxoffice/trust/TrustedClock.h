@@ -38,6 +38,13 @@ public:
     void accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
                 ByteView expectedNonce = {});
 
+    // One exchange with the server (GET /v1/time): a fresh nonce and this device
+    // as audience, the answer accepted as above. `get` performs the GET of the
+    // path and query it is given over the caller's line and returns the answer's
+    // "trustedTime" field (base64url); it throws when the line fails.
+    using TimeRequest = std::function<std::string(const std::string& pathAndQuery)>;
+    wire::UnixTime fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId);
+
     void observe(wire::UnixTime time);
 
 private:
