@@ -74,6 +74,10 @@ std::unique_ptr<Connection> Database::Engine::openSession(bool writer) {
             // FULL: a commit survives power loss, not only a crash. STBs get unplugged
             // mid-purchase; writes are rare, so the fsync per commit is cheap.
             s << "PRAGMA synchronous = FULL", now;
+            // Savepoint journals (one per unit of a commit group) and temporary b-trees in
+            // memory: they only ever roll back within a transaction, never after a crash,
+            // and on disk each group's grew past the spill size into a temp file of its own.
+            s << "PRAGMA temp_store = MEMORY", now;
             s << "PRAGMA foreign_keys = ON", now;
             // Readers physically cannot write: the one-writer rule holds by construction.
             if (!writer) s << "PRAGMA query_only = ON", now;
