@@ -52,6 +52,49 @@ TEST_P(Purchase, OrderApproveTicketReceiptAcknowledge) {
     EXPECT_EQ(settlement_->ordersOfAccount("acct-alice").size(), 1u);
 }
 
+// approve() signs the ticket and receipt before its write transaction (not in the one
+// writer every purchase waits for); the transaction stores them only if they are this
+// order's and made from the event and holder certificate it reads itself.
+TEST_P(Purchase, TicketSignedAheadIsStoredOnlyIfStillCurrent) {
+    const auto complete = [&](const OrderView& o, const Settlement::PreparedPurchase& prepared) {
+        const auto approvalBytes = signedApproval(approval(o)).encode();
+        return db().write([&](storage::Transaction& tx) {
+            return settlement_->completePurchase(tx, o, "phone-1", approvalBytes, &prepared);
+        });
+    };
+    const auto issuer = [](const wire::Ticket& t) { return trust::VerifyingKey::fromCertificate(t.issuerCertificate); };
+
+    const auto first = order("o-1");
+    const auto prepared = settlement_->preparePurchase(first);
+    ASSERT_TRUE(prepared);
+    auto done = complete(first, *prepared);
+    EXPECT_EQ(done.state, OrderState::Approved);
+    EXPECT_EQ(done.ticket->encode(), prepared->ticket.encode());
+    EXPECT_EQ(done.receipt->encode(), prepared->receipt.encode());
+    checked();
+
+    // The operator moves the event between signing and the transaction: issued again.
+    const auto second = order("o-2");
+    const auto stale = settlement_->preparePurchase(second);
+    ASSERT_TRUE(stale);
+    auto moved = event();
+    moved.endsAt += 600;
+    settlement_->putEvent(moved);
+    done = complete(second, *stale);
+    EXPECT_EQ(done.ticket->notAfter, moved.endsAt);
+    EXPECT_NO_THROW(trust::verifySignature(*done.ticket, issuer(*done.ticket)));
+    EXPECT_EQ(done.receipt->ticketId, done.ticket->ticketId);
+    checked();
+
+    // Another order's are never used.
+    const auto third = order("o-3");
+    done = complete(third, *stale);
+    EXPECT_EQ(done.ticket->orderId, "o-3");
+    EXPECT_EQ(done.receipt->orderId, "o-3");
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 3 * 1200);
+    checked();
+}
+
 TEST_P(Purchase, RetriesAnswerTheSameAndHaveOneEffect) {
     const auto first = order("o-1");
     clock_ += 3;

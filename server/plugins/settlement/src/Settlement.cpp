@@ -102,6 +102,20 @@ Event eventFrom(const Row& r)
     return e;
 }
 
+// Dynamic linking: every element the phone displayed must match what is charged.
+// The error to refuse `approval` for `order` with, if any.
+std::optional<Error> approvalMismatch(const OrderView& order, const wire::Approval& approval,
+                                      const std::string& phoneAccount)
+{
+    if (order.accountId != phoneAccount || approval.accountId != order.accountId)
+        return Error(ErrorCode::WrongAudience, "this phone does not belong to the ordering account");
+    if (approval.orderId != order.orderId) return Error(ErrorCode::Conflict, "approval names another order");
+    if (approval.amount != order.amount || approval.currency != order.currency)
+        return Error(ErrorCode::Conflict, "approval amount does not match the transaction");
+    if (approval.payee != order.payee) return Error(ErrorCode::Conflict, "approval payee does not match");
+    return std::nullopt;
+}
+
 constexpr const char* kEventColumns = "event_id, title, payee, price, currency, sale_from, sale_until, starts_at,"
                                       " ends_at, preview_seconds, blackout, event_key_id";
 
@@ -463,15 +477,26 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
 {
     if (!phoneId.empty() && approval.phoneId != phoneId)
         throw Error(ErrorCode::WrongAudience, "approval is signed for another phone");
-    auto phone = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT account_id, certificate FROM stl_phone WHERE phone_id = ?", {approval.phoneId})
-            .single();
+    auto [phone, pending] = db_.read([&](Transaction& tx) {
+        return std::pair{
+            tx.query("SELECT account_id, certificate FROM stl_phone WHERE phone_id = ?", {approval.phoneId}).single(),
+            find(tx, "transaction_number", approval.transactionNumber)};
     });
     if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + approval.phoneId + " is not registered");
     const auto phoneCertificate = wire::Certificate::decode(phone->blob(1));
     trust::verifySignature(approval, trust::VerifyingKey::fromCertificate(phoneCertificate));
     const auto phoneAccount = phone->text(0);
     const auto encodedApproval = approval.encode();
+    // A plain approval that will most likely complete the purchase: its ticket is signed out here.
+    // The transaction below decides again on what it reads itself, and reports any failure.
+    std::optional<PreparedPurchase> prepared;
+    if (pending && pending->state == OrderState::Pending && !pending->otp &&
+        approval.decision == wire::Decision::Approve && !approvalMismatch(*pending, approval, phoneAccount)) {
+        try {
+            prepared = preparePurchase(*pending);
+        } catch (const Error&) {
+        }
+    }
 
     struct Outcome {
         OrderView order;
@@ -480,14 +505,7 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
     auto outcome = db_.write([&](Transaction& tx) -> Outcome {
         auto order = find(tx, "transaction_number", approval.transactionNumber);
         if (!order) throw Error(ErrorCode::NotFound, "no transaction " + approval.transactionNumber);
-        if (order->accountId != phoneAccount || approval.accountId != order->accountId)
-            throw Error(ErrorCode::WrongAudience, "this phone does not belong to the ordering account");
-        // Dynamic linking: every displayed element must match what is charged.
-        if (approval.orderId != order->orderId)
-            throw Error(ErrorCode::Conflict, "approval names another order");
-        if (approval.amount != order->amount || approval.currency != order->currency)
-            throw Error(ErrorCode::Conflict, "approval amount does not match the transaction");
-        if (approval.payee != order->payee) throw Error(ErrorCode::Conflict, "approval payee does not match");
+        if (auto refused = approvalMismatch(*order, approval, phoneAccount)) throw *refused;
 
         if (order->state != OrderState::Pending) {
             auto stored = tx.query("SELECT approval FROM stl_order WHERE order_id = ?", {order->orderId}).single();
@@ -519,7 +537,7 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
                 return {load(tx, order->orderId), false};
             }
         }
-        auto done = completePurchase(tx, *order, approval.phoneId, encodedApproval);
+        auto done = completePurchase(tx, *order, approval.phoneId, encodedApproval, prepared ? &*prepared : nullptr);
         return {done, done.state == OrderState::Expired};
     });
     if (outcome.expired)
@@ -536,13 +554,11 @@ std::optional<Event> Settlement::findEvent(Transaction& tx, const std::string& e
     return eventFrom(*row);
 }
 
-wire::Ticket Settlement::issueTicket(Transaction& tx, const std::string& ticketId, const std::string& orderId,
-                                     const Event& event, const std::string& deviceId, std::int64_t now,
-                                     wire::TicketKind kind, wire::TicketStatus status)
+wire::Ticket Settlement::signTicket(const std::string& ticketId, const std::string& orderId, const Event& event,
+                                    const std::string& deviceId, ByteView holderCertificate, std::int64_t now,
+                                    wire::TicketKind kind, wire::TicketStatus status) const
 {
-    auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
-    if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
-    const auto deviceCertificate = wire::Certificate::decode(device->blob(0));
+    const auto deviceCertificate = wire::Certificate::decode(holderCertificate);
     wire::Ticket draft;
     draft.ticketId = ticketId;
     draft.kind = kind;
@@ -561,34 +577,66 @@ wire::Ticket Settlement::issueTicket(Transaction& tx, const std::string& ticketI
                               keys_.issuer);
 }
 
-OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, const std::string& phoneId,
-                                       const Bytes& encodedApproval)
+wire::Ticket Settlement::issueTicket(Transaction& tx, const std::string& ticketId, const std::string& orderId,
+                                     const Event& event, const std::string& deviceId, std::int64_t now,
+                                     wire::TicketKind kind, wire::TicketStatus status)
 {
-    const auto now = nowSeconds();
+    auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
+    if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
+    return signTicket(ticketId, orderId, event, deviceId, device->blob(0), now, kind, status);
+}
+
+Settlement::PreparedPurchase Settlement::signPurchase(const OrderView& order, Event event, Bytes holderCertificate) const
+{
+    PreparedPurchase p{order.orderId, std::move(event), std::move(holderCertificate), nowSeconds(), {}, {}};
+    // The ticket: bound to the ordering device, its event key sealed to that device.
+    p.ticket = signTicket("t-" + order.orderId, order.orderId, p.event, order.deviceId, p.holderCertificate,
+                          p.issuedAt, wire::TicketKind::Ppv, wire::TicketStatus::Active);
+    p.receipt.receiptId = "r-" + order.orderId;
+    p.receipt.orderId = order.orderId;
+    p.receipt.transactionNumber = order.transactionNumber;
+    p.receipt.ticketId = p.ticket.ticketId;
+    p.receipt.accountId = order.accountId;
+    p.receipt.payee = order.payee;
+    p.receipt.amount = order.amount;
+    p.receipt.currency = order.currency;
+    p.receipt.issuedAt = p.issuedAt;
+    trust::sign(p.receipt, keys_.server.key);
+    return p;
+}
+
+std::optional<Settlement::PreparedPurchase> Settlement::preparePurchase(const OrderView& order)
+{
+    auto [event, device] = db_.read([&](Transaction& tx) {
+        return std::pair{findEvent(tx, order.eventId),
+                         tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {order.deviceId}).single()};
+    });
+    if (!event || !device) return std::nullopt;
+    return signPurchase(order, std::move(*event), device->blob(0));
+}
+
+OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, const std::string& phoneId,
+                                       const Bytes& encodedApproval, const PreparedPurchase* prepared)
+{
     const auto tid = transferId(order.orderId);
     if (ledger_.post(tx, tid).state == ledger::TransferState::Expired) {
         tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?", {toString(OrderState::Expired), order.orderId});
         return load(tx, order.orderId);
     }
-    const auto event = findEvent(tx, order.eventId);
+    auto event = findEvent(tx, order.eventId);
     if (!event) throw Error(ErrorCode::Internal, "ordered event vanished");
-    // The ticket: bound to the ordering device, its event key sealed to that device.
-    const auto ticket = issueTicket(tx, "t-" + order.orderId, order.orderId, *event, order.deviceId, now);
-    wire::Receipt receipt;
-    receipt.receiptId = "r-" + order.orderId;
-    receipt.orderId = order.orderId;
-    receipt.transactionNumber = order.transactionNumber;
-    receipt.ticketId = ticket.ticketId;
-    receipt.accountId = order.accountId;
-    receipt.payee = order.payee;
-    receipt.amount = order.amount;
-    receipt.currency = order.currency;
-    receipt.issuedAt = now;
-    trust::sign(receipt, keys_.server.key);
+    auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {order.deviceId}).single();
+    if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + order.deviceId);
+    std::optional<PreparedPurchase> here;
+    if (!prepared || prepared->orderId != order.orderId || prepared->event != *event ||
+        prepared->holderCertificate != device->blob(0))
+        prepared = &here.emplace(signPurchase(order, std::move(*event), device->blob(0)));
+    const auto& ticket = prepared->ticket;
+    const auto now = prepared->issuedAt;
     tx.execute("INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at) VALUES (?, ?, ?, ?, ?)",
                {ticket.ticketId, order.orderId, tid, order.deviceId, now});
     tx.execute("UPDATE stl_order SET state = ?, phone_id = ?, approval = ?, ticket = ?, receipt = ? WHERE order_id = ?",
-               {toString(OrderState::Approved), phoneId, encodedApproval, ticket.encode(), receipt.encode(),
+               {toString(OrderState::Approved), phoneId, encodedApproval, ticket.encode(), prepared->receipt.encode(),
                 order.orderId});
     deliveries_->enqueue(tx, ticket, "purchase", now);
     return load(tx, order.orderId);

@@ -63,6 +63,8 @@ struct Event {
     std::int64_t previewSeconds = 0;
     bool blackout = false;
     std::string eventKeyId;
+
+    bool operator==(const Event&) const = default;
 };
 
 struct OrderRequest {
@@ -190,11 +192,27 @@ public:
     // --- for the settlement components, inside one Database::write transaction ---
     OrderView load(storage::Transaction& tx, const std::string& orderId);
     std::optional<Event> findEvent(storage::Transaction& tx, const std::string& eventId);
+    // A purchase's ticket and receipt signed before its write transaction: the sealing and
+    // signing then run on the request's own thread instead of inside the one writer that
+    // every purchase queues for (storage group commit).
+    struct PreparedPurchase {
+        std::string orderId;
+        Event event;                     // as read when prepared
+        Bytes holderCertificate;         // the ordering device's, encoded as stored
+        std::int64_t issuedAt = 0;
+        wire::Ticket ticket;
+        wire::Receipt receipt;
+    };
+    // Reads the order's event and device (own read transaction) and signs; nullopt when
+    // either is missing (completePurchase() then reports it).
+    std::optional<PreparedPurchase> preparePurchase(const OrderView& order);
     // Posts the order's pending transfer, issues its ticket (queued for the STB) and
     // the receipt; the approval (phone id, encoded) is stored with it. Nothing when
     // the transfer's time is up: the order is expired instead (returned in that state).
+    // `prepared` is used only if it is this order's and its event and holder certificate
+    // are still those in the transaction; otherwise the ticket is issued here.
     OrderView completePurchase(storage::Transaction& tx, const OrderView& order, const std::string& phoneId,
-                               const Bytes& encodedApproval);
+                               const Bytes& encodedApproval, const PreparedPurchase* prepared = nullptr);
     // Ends a pending order without a sale: its transfer voided (or expired when its
     // time is up), the order in `state`.
     OrderView endOrder(storage::Transaction& tx, const OrderView& order, OrderState state);
@@ -206,6 +224,11 @@ public:
 
 private:
     std::optional<OrderView> find(storage::Transaction& tx, const std::string& column, const std::string& value);
+    wire::Ticket signTicket(const std::string& ticketId, const std::string& orderId, const Event& event,
+                            const std::string& deviceId, ByteView holderCertificate, std::int64_t now,
+                            wire::TicketKind kind, wire::TicketStatus status) const;
+    // The order's ticket and the receipt for the phone, signed now.
+    PreparedPurchase signPurchase(const OrderView& order, Event event, Bytes holderCertificate) const;
 
     ledger::Ledger& ledger_;
     storage::Database& db_;
