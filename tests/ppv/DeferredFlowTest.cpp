@@ -391,7 +391,7 @@ TEST_F(DeferredFlowTest, PurchaseAboveTheCreditLimitIsRefusedWithNothingStored)
     const auto before = history()->status();
     const auto [code, message] = refusal("ppv.1.buy", R"({"eventId":"ev-boxing","pin":"2468"})");   // 400 > 250 left
     EXPECT_EQ(code, "limit exceeded");
-    EXPECT_THAT(message, StartsWith("no-credit"));
+    EXPECT_THAT(message, StartsWith("over-credit-limit"));
     // Nothing stored: no record, no order, the ticket still dormant and unplayable.
     EXPECT_EQ(history()->status().lastSequence, before.lastSequence);
     EXPECT_EQ(history()->credit().outstanding, 750);

@@ -286,7 +286,7 @@ std::optional<OrderInfo> Purchases::buyOnCredit(const CatalogEvent& event)
     try {
         record = history->append(entry);   // the credit check; nothing stored when refused
     } catch (const Error& e) {
-        if (e.code() == ErrorCode::LimitExceeded) throw Refusal(ErrorCode::LimitExceeded, "no-credit", e.what());
+        if (e.code() == ErrorCode::LimitExceeded) throw Refusal(ErrorCode::LimitExceeded, "over-credit-limit", e.what());
         throw;
     }
     // A crash here leaves the record without the activation: reconcileCredit() at start.

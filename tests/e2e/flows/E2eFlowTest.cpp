@@ -515,7 +515,7 @@ TEST_F(E2eFlowTest, OfflineStbBuysOnCreditAndThePhoneCarriesTheHistoryToTheServe
 
     // No dormant ticket: nothing to buy without a line. Above the credit limit: refused, nothing stored.
     EXPECT_THAT(buyRefused("ev-opera"), StartsWith("no-line"));
-    EXPECT_THAT(buyRefused("ev-gala"), StartsWith("no-credit"));
+    EXPECT_THAT(buyRefused("ev-gala"), StartsWith("over-credit-limit"));
     EXPECT_EQ(history()->size(), 0u);
 
     const auto order = buy("ev-final");

@@ -57,18 +57,13 @@ function clearMessage() {
 // A refusal from ppv (or any call): the contract's sentence for its keyword.
 // `ev`: the event being bought, when there is one.
 async function refuse(error, ev = null) {
-  let reason = reasonOf(error);
+  const reason = reasonOf(error);
   let text = refusals[reason] || error.message;
   try {
-    if (reason === 'no-credit' && ev && deliveredAhead(ev)) {
-      // ppv answers no-credit both for the operator's refusal and for a purchase on
-      // credit above what billing has left: the credit left tells which one it was.
+    if (reason === 'over-credit-limit' && ev) {
       const c = await rpc.call('billing.1.credit');
-      if (ev.price > c.available) {
-        reason = 'over-credit-limit';
-        text = `${refusals[reason]} It costs ${money(ev.price, ev.currency)}; ${money(c.available, c.currency)} of your ` +
-          `${money(c.limit, c.currency)} credit is left. Settle through your phone to free credit.`;
-      }
+      text = `${refusals[reason]} It costs ${money(ev.price, ev.currency)}; ${money(c.available, c.currency)} of your ` +
+        `${money(c.limit, c.currency)} credit is left. Settle through your phone to free credit.`;
     } else if (reason === 'pin-wrong') {
       const s = error.data.attemptsLeft !== undefined ? error.data : await rpc.call('ppv.1.pinStatus');
       text += ` ${s.attemptsLeft} attempt${s.attemptsLeft === 1 ? '' : 's'} left.`;

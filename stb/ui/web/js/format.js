@@ -34,7 +34,7 @@ export const refusals = {
   'pin-wrong': 'Wrong PIN.',
   'pin-locked': 'PIN locked after too many wrong attempts.',
   'no-credit': 'Not enough credit for this purchase. Settle your bill on your phone to free credit.',
-  // The UI's own keyword: a no-credit refusal of a purchase on credit (flow 5) above the credit left.
+  // A purchase on credit without a line (flow 5) above the credit billing has left.
   'over-credit-limit': 'This purchase is over your credit limit.',
   'window-closed': 'This event is no longer on sale.',
   'not-yet-on-sale': 'This event is not on sale yet.',
