@@ -40,9 +40,10 @@ done
 grep -q '^u boxoffice-tv ' "$dest/usr/lib/sysusers.d/boxoffice.conf" || fail "no boxoffice-tv user"
 # Units carry no secret: the TV token is minted at boot, only its digest reaches boxofficed.
 ! grep -qiE '[0-9a-f]{64}|token=' "$dest"/usr/lib/systemd/system/*.service || fail "a unit file carries a token"
-# shellcheck disable=SC2016 # the unit's own ${...}, expanded by systemd
-grep -q 'rpc.tokens\[0\].sha256=${BOXOFFICE_TV_TOKEN_SHA256}' "$dest/usr/lib/systemd/system/boxofficed.service" \
-  || fail "boxofficed.service does not configure the TV token's digest"
+grep -q '"client": "tv".*"sha256File": "/run/boxoffice-tv-token/tv-token.sha256"' "$dest/etc/boxoffice/boxofficed.json" \
+  || fail "default configuration does not read the TV token's digest from its file"
+grep -q 'Requires=boxoffice-tv-token.service' "$dest/usr/lib/systemd/system/boxofficed.service" \
+  || fail "boxofficed.service does not wait for the TV token"
 # The IR receiver: the device the udev rule names is the one the input plugin reads.
 grep -q 'SYMLINK+="input/boxoffice-ir"' "$dest/usr/lib/udev/rules.d/70-boxoffice-ir.rules" || fail "udev rule names no device"
 grep -q '"/dev/input/boxoffice-ir"' "$dest/etc/boxoffice/boxofficed.json" \
@@ -64,24 +65,23 @@ run="$dest/run-test"
 mkdir -p "$run"
 minted="$run/tv-token"
 "$dest/usr/lib/boxoffice/boxoffice-tv-token" "$minted" >"$run/mint.log"
-[ "$(stat -c %a "$minted")" = 700 ] || fail "token directory is not 0700"
+[ "$(stat -c %a "$minted")" = 711 ] || fail "token directory is not 0711"
 [ "$(stat -c %a "$minted/tv-token")" = 600 ] || fail "token file is not 0600"
 token=$(head -n1 "$minted/tv-token")
 [ ${#token} -eq 64 ] || fail "minted token is not 32 random bytes in hex"
 ! grep -q "$token" "$run/mint.log" || fail "the minter printed the token"
-# boxofficed.service reads the digest from this file (EnvironmentFile=).
-# shellcheck source=/dev/null
-. "$minted/boxofficed.env"
-[ "$BOXOFFICE_TV_TOKEN_SHA256" = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)" ] \
-  || fail "boxofficed.env does not hold the token's SHA-256"
+# boxofficed reads the digest from this file (rpc.tokens[].sha256File).
+[ "$(stat -c %a "$minted/tv-token.sha256")" = 644 ] || fail "digest file is not 0644"
+[ "$(cat "$minted/tv-token.sha256")" = "$(printf %s "$token" | sha256sum | cut -d' ' -f1)" ] \
+  || fail "tv-token.sha256 does not hold the token's SHA-256"
 
-# Boot the staged daemon as its unit does, with the TV's token digest.
+# Boot the staged daemon as its unit does, its TV digest file moved to the minted one.
 conf="$dest/etc/boxoffice/boxofficed.json"
 "$dest/usr/bin/boxofficed" --config "$conf" \
   --set "host.pluginDirectory=$dest/$plugindir" \
   --set "host.dataDirectory=$run/data" --set rpc.port=0 --set "rpc.portFile=$run/port" \
   --set "rpc.webRoot=$dest/usr/share/boxoffice/web" \
-  --set "rpc.tokens[0].sha256=$BOXOFFICE_TV_TOKEN_SHA256" >"$run/boxofficed.log" 2>&1 &
+  --set "rpc.tokens[0].sha256File=$minted/tv-token.sha256" >"$run/boxofficed.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do

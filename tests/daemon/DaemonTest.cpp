@@ -100,6 +100,32 @@ TEST(Daemon, ConfigurationErrorsAreClearAndExit78)
     const auto token = runToEnd(BOXOFFICED, {"--config", (dir / "token.json").string()});
     EXPECT_EQ(token.status, 78);
     EXPECT_THAT(token.output, HasSubstr("token digest of client 'x'"));
+
+    writeFile(dir / "tokenfile.json", R"({"host": {"pluginDirectory": "."}, "rpc": {"tokens": [{"client": "tv", "sha256File": ")" +
+                                          (dir / "not-minted").string() + R"("}]}})");
+    const auto tokenFile = runToEnd(BOXOFFICED, {"--config", (dir / "tokenfile.json").string()});
+    EXPECT_EQ(tokenFile.status, 78);
+    EXPECT_THAT(tokenFile.output, HasSubstr("rpc.tokens[0].sha256File: cannot read a digest from"));
+}
+
+// A digest minted at boot reaches the daemon as a file, wherever the client is in the list.
+TEST(Daemon, ATokenDigestCanComeFromAFile)
+{
+    TempDir dir;
+    writeFile(dir / "tv.sha256", rpc::TokenStore::digest("tv-token") + "\n");
+    std::string config = configJson(std::filesystem::path(TEST_PLUGIN_ROOT) / "ordered");
+    const std::string first = R"("tokens": [)";
+    config.insert(config.find(first) + first.size(),
+                  R"({"client": "tv", "scopes": ["read"], "sha256File": ")" + (dir / "tv.sha256").string() + R"("}, )");
+    writeFile(dir / "boxofficed.json", config);
+    ChildProcess daemon(BOXOFFICED, {"--config", (dir / "boxofficed.json").string()});
+    const auto port = waitForPort(dir, daemon);
+    ASSERT_NE(port, 0) << daemon.output();
+    EXPECT_EQ(rpc::HttpClient("127.0.0.1", port, "tv-token").call("beta.1.hello").convert<std::string>(), "beta");
+    EXPECT_EQ(rpc::HttpClient("127.0.0.1", port, kToken).call("beta.1.hello").convert<std::string>(), "beta");
+    EXPECT_ANY_THROW(rpc::HttpClient("127.0.0.1", port, "tv-token").call("host.1.setLogLevel"));
+    EXPECT_ANY_THROW(rpc::HttpClient("127.0.0.1", port, rpc::TokenStore::digest("tv-token")).call("beta.1.hello"))
+        << "the digest is not a token";
 }
 
 TEST(Daemon, ListsPluginsOverJsonRpcAndStopsInReverseOrderOnSigterm)

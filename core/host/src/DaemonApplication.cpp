@@ -142,6 +142,20 @@ void DaemonApplication::setUpLogging()
     Poco::Logger::setLevel("", parsed);
 }
 
+// A client's token digest: `sha256` in the configuration, or `sha256File`, a file
+// holding it (a digest minted at boot, e.g. the TV's). Never the token itself.
+std::string DaemonApplication::tokenDigest(const std::string& tokenKey) const
+{
+    if (config().has(tokenKey + ".sha256")) return config().getString(tokenKey + ".sha256");
+    if (!config().has(tokenKey + ".sha256File")) return {};
+    const std::string file = config().getString(tokenKey + ".sha256File");
+    std::ifstream in(file);
+    std::string digest;
+    if (!(in >> digest))
+        throw Error(ErrorCode::NotFound, tokenKey + ".sha256File: cannot read a digest from '" + file + "'");
+    return digest;
+}
+
 int DaemonApplication::main(const std::vector<std::string>&)
 {
     if (helpRequested_) {
@@ -182,7 +196,7 @@ int DaemonApplication::main(const std::vector<std::string>&)
             for (int j = 0; config().has(base + ".scopes[" + std::to_string(j) + "]"); ++j)
                 scopes.insert(config().getString(base + ".scopes[" + std::to_string(j) + "]"));
             try {
-                tokens.add(config().getString(base + ".client"), config().getString(base + ".sha256", ""), scopes);
+                tokens.add(config().getString(base + ".client"), tokenDigest(base), scopes);
             } catch (const Error& error) {
                 throw ConfigError("configuration " + configFile_ + ": " + error.what());
             }

@@ -53,6 +53,7 @@ protected:
 
 private:
     void loadConfiguration();
+    std::string tokenDigest(const std::string& tokenKey) const;
     void setUpLogging();
     std::filesystem::path path(const std::string& key, const std::string& fallback) const;
 
