@@ -14,7 +14,7 @@ constexpr std::size_t maxNotices = 64;
 } // namespace
 
 StreamDescrambler::StreamDescrambler(const StreamDescramblerConfig& config)
-    : config_(config), descrambler_(std::make_unique<Descrambler>(config.algorithm)) {}
+    : config_(config), descrambler_(std::make_unique<Descrambler>(config.algorithm)), pidKeys_(nullPid + 1) {}
 
 StreamDescrambler::~StreamDescrambler() = default;
 
@@ -151,11 +151,10 @@ void StreamDescrambler::count(Descrambler::Outcome outcome) {
 bool StreamDescrambler::needsKey(std::uint16_t pid, Scrambling parity) const {
     if (!descrambler_->hasKey(parity))
         return true;
-    const auto last = pidKeys_.find(pid);
+    const PidKey& last = pidKeys_[pid];
     // A parity flip on this PID to a key not newer than the one it leaves: the ECM
     // with the next control word has not arrived.
-    return last != pidKeys_.end() && last->second.parity != parity &&
-           keyPeriod_[slotOf(parity)] <= last->second.period;
+    return last.parity != Scrambling::Clear && last.parity != parity && keyPeriod_[slotOf(parity)] <= last.period;
 }
 
 void StreamDescrambler::settleHeld() {
@@ -257,7 +256,7 @@ void StreamDescrambler::reset() {
 void StreamDescrambler::clearKeys() {
     descrambler_->clearKeys();
     keyPeriod_ = {-1, -1};
-    pidKeys_.clear();
+    pidKeys_.assign(pidKeys_.size(), PidKey{});
     lastEcm_.clear();
 }
 

@@ -18,7 +18,6 @@
 
 #include <array>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,10 +98,12 @@ private:
 
     std::array<std::int64_t, 2> keyPeriod_{-1, -1};  // crypto-period of the even/odd key
     struct PidKey {
-        Scrambling parity;
-        std::int64_t period;  // crypto-period of the key it was descrambled with
+        Scrambling parity = Scrambling::Clear;  // Clear: nothing descrambled on this PID yet
+        std::int64_t period = -1;               // crypto-period of the key it was descrambled with
     };
-    std::map<std::uint16_t, PidKey> pidKeys_;  // per PID: the key last used
+    // Per PID (all 8192): the key last used. Read and written for every packet, so
+    // an array rather than a map.
+    std::vector<PidKey> pidKeys_;
     Bytes lastEcm_;
     std::optional<CaInfo> lastCa_;
     bool holding_ = false;
