@@ -41,10 +41,6 @@ void Descrambler::clearKeys() {
     }
 }
 
-bool Descrambler::hasKey(Scrambling parity) const noexcept {
-    return isScrambled(parity) && slots_[parity == Scrambling::Even ? 0 : 1].keyed;
-}
-
 Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {
     const PacketView view(packet);
     const Scrambling sc = view.scrambling();

@@ -139,10 +139,6 @@ GuideCollector::GuideCollector(Callbacks callbacks)
 
 GuideCollector::~GuideCollector() = default;
 
-bool GuideCollector::wants(std::uint16_t pid) noexcept {
-    return pid == catPid || pid == eitPid || pid == tdtPid;
-}
-
 void GuideCollector::push(const std::uint8_t* packet) {
     const PacketView view(packet);
     if (!view.hasSync())

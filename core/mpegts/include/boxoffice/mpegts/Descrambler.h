@@ -32,7 +32,9 @@ public:
     // what is queued. Error(InvalidArgument) for a wrong length or parity.
     void setKey(Scrambling parity, ByteView controlWord);
     void clearKeys();
-    bool hasKey(Scrambling parity) const noexcept;
+    bool hasKey(Scrambling parity) const noexcept {
+        return isScrambled(parity) && slots_[parity == Scrambling::Even ? 0 : 1].keyed;
+    }
 
     // `packet` points at packetSize bytes that stay valid until flush().
     Outcome add(std::uint8_t* packet);

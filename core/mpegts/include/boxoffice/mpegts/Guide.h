@@ -5,6 +5,7 @@
 // (EMM PIDs per CA system).
 
 #include <boxoffice/base/Bytes.h>
+#include <boxoffice/mpegts/Packet.h>
 
 #include <cstdint>
 #include <functional>
@@ -45,7 +46,7 @@ public:
     GuideCollector& operator=(const GuideCollector&) = delete;
 
     // Whether packets of `pid` must be pushed (CAT 0x01, EIT 0x12, TDT/TOT 0x14).
-    static bool wants(std::uint16_t pid) noexcept;
+    static bool wants(std::uint16_t pid) noexcept { return pid == catPid || pid == eitPid || pid == tdtPid; }
     // One 188-byte packet of a wanted PID, in stream order.
     void push(const std::uint8_t* packet);
     // A whole buffer of packets: picks the wanted ones.
