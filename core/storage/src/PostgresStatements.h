@@ -7,12 +7,12 @@
 #include <boxoffice/storage/Result.h>
 #include <boxoffice/storage/Value.h>
 
+#include "StatementCache.h"
+
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -43,13 +43,8 @@ public:
     void execute(const std::string& sql);
 
 private:
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-
     pg_conn* conn_;
-    std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> cache_;
+    StatementCache<Prepared> cache_;
     unsigned long next_ = 0;
 };
 

@@ -8,12 +8,12 @@
 #include <boxoffice/storage/Result.h>
 #include <boxoffice/storage/Value.h>
 
+#include "StatementCache.h"
+
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 struct sqlite3;
@@ -44,13 +44,8 @@ public:
     std::uint64_t run(Prepared& prepared, const std::vector<Value>& params, Result* rows);
 
 private:
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-
     sqlite3* db_;
-    std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> cache_;
+    StatementCache<Prepared> cache_;
 };
 
 } // namespace boxoffice::storage::detail
