@@ -16,6 +16,7 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -195,6 +196,48 @@ TEST(Element, WritableInputIsDescrambledInPlaceWithoutACopy) {
     h.eos();
     EXPECT_EQ(h.pullAll(), clear) << "the split packet, then the three whole ones";
     EXPECT_EQ(h.stat("descrambled"), 8u);
+}
+
+// Data lost upstream (a DISCONT buffer): the start of a packet carried from before
+// the gap is passed on as it is, not joined to bytes from after it, and only the
+// first output after the gap is marked DISCONT.
+TEST(Element, APacketCutByADiscontinuityIsNotJoinedAcrossIt) {
+    Harness h(annexBLaunch);
+    const Bytes scrambled = annexBScrambled(), clear = annexBClear();
+    const auto packet = [](const Bytes& s, std::size_t i) { return Bytes(s.begin() + i * 188, s.begin() + (i + 1) * 188); };
+    // Packet 0 whole and the first 100 bytes of packet 1; then, after a gap, the
+    // last 50 bytes of a lost packet and packets 2 and 3.
+    Bytes before = packet(scrambled, 0);
+    before.insert(before.end(), scrambled.begin() + 188, scrambled.begin() + 288);
+    Bytes after(scrambled.begin() + 138 + 188, scrambled.begin() + 2 * 188);  // 50 bytes, no sync
+    const Bytes tail(scrambled.begin() + 2 * 188, scrambled.end());
+    after.insert(after.end(), tail.begin(), tail.end());
+    h.push(before);
+    GstBuffer* gap = gst_buffer_new_memdup(after.data(), after.size());
+    GST_BUFFER_FLAG_SET(gap, GST_BUFFER_FLAG_DISCONT);
+    ASSERT_EQ(gst_harness_push(h.h, gap), GST_FLOW_OK);
+
+    Bytes out;
+    std::vector<bool> discont;
+    while (GstBuffer* b = gst_harness_try_pull(h.h)) {
+        GstMapInfo map;
+        gst_buffer_map(b, &map, GST_MAP_READ);
+        out.insert(out.end(), map.data, map.data + map.size);
+        gst_buffer_unmap(b, &map);
+        discont.push_back(GST_BUFFER_IS_DISCONT(b));
+        gst_buffer_unref(b);
+    }
+    Bytes expected = packet(clear, 0);
+    expected.insert(expected.end(), scrambled.begin() + 188, scrambled.begin() + 288);  // cut: untouched
+    expected.insert(expected.end(), after.begin(), after.begin() + 50);                 // no sync: untouched
+    expected.insert(expected.end(), clear.begin() + 2 * 188, clear.end());
+    EXPECT_EQ(out, expected);
+    EXPECT_EQ(h.stat("descrambled"), 3u);
+    EXPECT_GE(h.stat("errors"), 2u);  // the cut packet and the resync
+    ASSERT_GE(discont.size(), 3u);
+    EXPECT_EQ(std::count(discont.begin(), discont.end(), true), 1) << "one DISCONT";
+    EXPECT_FALSE(discont[0]) << "the packet before the gap";
+    EXPECT_TRUE(discont[1]) << "the first output once the gap is known: the cut packet";
 }
 
 TEST(Element, UnalignedBuffersAreReassembled) {

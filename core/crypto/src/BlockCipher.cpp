@@ -30,6 +30,7 @@ public:
             const std::string name = "AES-" + std::to_string(key.size() * 8) + "-" + mode_;
             cipher_.reset(EVP_CIPHER_fetch(nullptr, name.c_str(), nullptr));
             if (!cipher_) ossl::fail(name);
+            oneCall_ = (EVP_CIPHER_get_flags(cipher_.get()) & EVP_CIPH_FLAG_CUSTOM_CIPHER) != 0;
             keySize_ = key.size();
         }
         if (EVP_CipherInit_ex2(ctx_.get(), cipher_.get(), key.data(), nullptr, encrypt_, nullptr) != 1)
@@ -49,11 +50,18 @@ public:
             throw Error(ErrorCode::InvalidArgument,
                         "AES input must be a multiple of 16 bytes, got " + std::to_string(inOut.size()));
         if (inOut.empty()) return;
-        // EVP_Cipher, not EVP_CipherUpdate: with padding off and whole blocks there
-        // is nothing to buffer, and its shorter path is a tenth of a TS packet's cost.
-        // For provider ciphers it returns the bytes written, -1 on failure.
         const int inLen = ossl::intSize(inOut.size(), "AES input");
-        if (EVP_Cipher(ctx_.get(), inOut.data(), inOut.data(), static_cast<unsigned>(inLen)) != inLen)
+        // EVP_Cipher, not EVP_CipherUpdate, where the provider implements it in one
+        // call (OpenSSL's default and FIPS providers do; it then returns the bytes
+        // written or -1): with padding off and whole blocks there is nothing to
+        // buffer, and its shorter path is a tenth of a TS packet's cost.
+        if (oneCall_) {
+            if (EVP_Cipher(ctx_.get(), inOut.data(), inOut.data(), static_cast<unsigned>(inLen)) != inLen)
+                ossl::fail("AES update");
+            return;
+        }
+        int outLen = 0;
+        if (EVP_CipherUpdate(ctx_.get(), inOut.data(), &outLen, inOut.data(), inLen) != 1 || outLen != inLen)
             ossl::fail("AES update");
     }
 
@@ -61,6 +69,7 @@ private:
     const char* mode_;
     int encrypt_;
     std::size_t keySize_ = 0;
+    bool oneCall_ = false;  // EVP_Cipher usable: the provider ciphers in one call
     ossl::Ptr<EVP_CIPHER_CTX> ctx_;
     ossl::Ptr<EVP_CIPHER> cipher_;
 };
@@ -133,7 +142,12 @@ void AesCbcSameIvDecryptor::decrypt(MutableByteView message)
     // 64-bit words: byte loops over possibly aliasing memory do not vectorise.
     const std::uint64_t correction[2] = {s.chain_[0] ^ s.iv_[0], s.chain_[1] ^ s.iv_[1]};
     std::memcpy(s.chain_, message.data() + message.size() - aesBlockSize, aesBlockSize);
-    s.run(message);
+    try {
+        s.run(message);
+    } catch (...) {
+        s.restart();  // the context's chain is unknown now: the next message starts clean
+        throw;
+    }
     std::uint64_t first[2];
     std::memcpy(first, message.data(), aesBlockSize);
     first[0] ^= correction[0];

@@ -72,8 +72,12 @@ Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {
 void Descrambler::flush(Slot& s) {
     if (s.pending.empty())
         return;
-    s.cipher->decryptAll(std::span<const MutableByteView>(s.pending));
+    // Emptied before the cipher runs: if it throws, no pointer into the caller's
+    // buffers (about to be released) stays queued for a later flush.
+    batch_.swap(s.pending);
     s.pending.clear();
+    s.cipher->decryptAll(std::span<const MutableByteView>(batch_));
+    batch_.clear();
 }
 
 void Descrambler::flush() {

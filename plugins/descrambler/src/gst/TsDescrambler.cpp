@@ -426,7 +426,7 @@ void splitAndDescramble(GstTsDescrambler* self, Impl& impl, guint8* data, std::s
     }
 }
 
-GstFlowReturn submitInput(GstBaseTransform* trans, gboolean, GstBuffer* input) {
+GstFlowReturn submitInput(GstBaseTransform* trans, gboolean discont, GstBuffer* input) {
     auto* self = GST_TS_DESCRAMBLER(trans);
     Impl& impl = *self->impl;
     applySettings(self, impl);
@@ -440,6 +440,14 @@ GstFlowReturn submitInput(GstBaseTransform* trans, gboolean, GstBuffer* input) {
     }
     const std::size_t size = map.size;
     std::vector<Segment> segments;
+    // After a gap (data lost upstream), the start of a packet carried from before it
+    // has no continuation here: pass it on as it is rather than join it to other bytes.
+    const bool carried = (discont || GST_BUFFER_IS_DISCONT(buffer)) && !impl.carry.empty();
+    if (carried) {
+        countResync(self, impl, impl.carry.size());
+        segments.push_back({0, 0, std::move(impl.carry)});
+        impl.carry.clear();
+    }
     try {
         splitAndDescramble(self, impl, map.data, size, segments);
     } catch (const std::exception& e) {
@@ -452,18 +460,24 @@ GstFlowReturn submitInput(GstBaseTransform* trans, gboolean, GstBuffer* input) {
     afterProcessing(self, impl);
     // Ranges become sub-buffers sharing the input's memory (made only now: a
     // shared memory can no longer be mapped for writing).
+    // The input's timestamps and flags go to the first output holding its bytes;
+    // DISCONT only to the first output of all (GstBaseTransform marks that one
+    // after a discontinuous input), so a demuxer resynchronises once.
+    const std::size_t first = carried ? 1 : 0;
     for (std::size_t i = 0; i < segments.size(); ++i) {
         Segment& s = segments[i];
         GstBuffer* out = nullptr;
         if (!s.bytes.empty()) {
             out = wrapBytes(std::move(s.bytes));
-            if (i == 0)
+            if (i == first)
                 gst_buffer_copy_into(out, buffer, GST_BUFFER_COPY_METADATA, 0, static_cast<gsize>(-1));
         } else if (s.offset == 0 && s.size == size) {
             out = gst_buffer_ref(buffer);
         } else {
             out = gst_buffer_copy_region(buffer, GST_BUFFER_COPY_ALL, s.offset, s.size);
         }
+        if (i != 0)
+            GST_BUFFER_FLAG_UNSET(out, GST_BUFFER_FLAG_DISCONT);
         impl.ready.push_back(out);
     }
     gst_buffer_unref(buffer);
@@ -495,6 +509,12 @@ void pushDrained(GstTsDescrambler* self, Impl& impl) {
     }
     afterProcessing(self, impl);
     postStatistics(self, impl, true);
+    // Anything an earlier failed push left queued goes first, in order.
+    while (!impl.ready.empty()) {
+        GstBuffer* queued = impl.ready.front();
+        impl.ready.pop_front();
+        gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), queued);
+    }
     if (!rest.empty())
         gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(trans), wrapBytes(std::move(rest)));
 }

@@ -56,6 +56,7 @@ private:
 
     Algorithm algorithm_;
     std::array<Slot, 2> slots_;  // [0] even, [1] odd
+    std::vector<MutableByteView> batch_;  // the queue being decrypted (keeps both capacities)
 };
 
 // The headend side: scrambles clear packets with the key of a chosen parity.
