@@ -106,6 +106,12 @@ TEST(Daemon, ConfigurationErrorsAreClearAndExit78)
     const auto tokenFile = runToEnd(BOXOFFICED, {"--config", (dir / "tokenfile.json").string()});
     EXPECT_EQ(tokenFile.status, 78);
     EXPECT_THAT(tokenFile.output, HasSubstr("rpc.tokens[0].sha256File: cannot read a digest from"));
+    EXPECT_THAT(tokenFile.output, HasSubstr("No such file or directory"));
+
+    writeFile(dir / "both.json", R"({"host": {"pluginDirectory": "."}, "rpc": {"tokens": [{"client": "tv", "sha256": "00", "sha256File": "f"}]}})");
+    const auto both = runToEnd(BOXOFFICED, {"--config", (dir / "both.json").string()});
+    EXPECT_EQ(both.status, 78);
+    EXPECT_THAT(both.output, HasSubstr("sha256 and sha256File both given"));
 }
 
 // A digest minted at boot reaches the daemon as a file, wherever the client is in the list.

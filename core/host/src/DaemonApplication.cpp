@@ -16,7 +16,9 @@
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/OptionException.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <pthread.h>
 #include <iostream>
@@ -146,13 +148,17 @@ void DaemonApplication::setUpLogging()
 // holding it (a digest minted at boot, e.g. the TV's). Never the token itself.
 std::string DaemonApplication::tokenDigest(const std::string& tokenKey) const
 {
-    if (config().has(tokenKey + ".sha256")) return config().getString(tokenKey + ".sha256");
-    if (!config().has(tokenKey + ".sha256File")) return {};
+    const bool inConfig = config().has(tokenKey + ".sha256"), inFile = config().has(tokenKey + ".sha256File");
+    if (inConfig && inFile)
+        throw Error(ErrorCode::InvalidArgument, tokenKey + ": sha256 and sha256File both given; keep one");
+    if (!inFile) return config().getString(tokenKey + ".sha256", "");
     const std::string file = config().getString(tokenKey + ".sha256File");
     std::ifstream in(file);
     std::string digest;
-    if (!(in >> digest))
-        throw Error(ErrorCode::NotFound, tokenKey + ".sha256File: cannot read a digest from '" + file + "'");
+    if (!(in >> digest)) {
+        const std::string why = in.is_open() ? "empty" : std::strerror(errno);
+        throw Error(ErrorCode::NotFound, tokenKey + ".sha256File: cannot read a digest from '" + file + "': " + why);
+    }
     return digest;
 }
 
