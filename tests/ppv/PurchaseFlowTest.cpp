@@ -798,11 +798,13 @@ TEST_F(PurchaseFlowTest, AnExpiringTicketStopsPlayback)
 {
     object("ppv.1.refresh");
     pairPhone();
-    const auto expiresAt = static_cast<wire::UnixTime>(::time(nullptr)) + 3;
+    const auto expiresAt = static_cast<wire::UnixTime>(::time(nullptr)) + 6;
     const auto handed = hand(ticketFor("t-short", "stb-1", "ev-final", expiresAt));
     ASSERT_TRUE(handed.ok) << handed.error << ": " << handed.text;
     std::string reason;
-    if (::time(nullptr) < expiresAt - 1) {   // (a very slow machine may already be past it)
+    // Checked while valid only with seconds to spare: a loaded machine (sanitizers, other
+    // builds) can spend more than a second on the two calls below.
+    if (::time(nullptr) < expiresAt - 3) {
         EXPECT_EQ(object("ppv.1.watch", R"({"eventId":"ev-final"})")->getValue<std::string>("ticketId"), "t-short");
         EXPECT_TRUE(controlWords(reason)) << reason;
     }
