@@ -495,6 +495,7 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
         try {
             prepared = preparePurchase(*pending);
         } catch (const Error&) {
+            // Not prepared: the transaction issues the ticket itself, or refuses with this error.
         }
     }
 
@@ -581,9 +582,14 @@ wire::Ticket Settlement::issueTicket(Transaction& tx, const std::string& ticketI
                                      const Event& event, const std::string& deviceId, std::int64_t now,
                                      wire::TicketKind kind, wire::TicketStatus status)
 {
+    return signTicket(ticketId, orderId, event, deviceId, deviceCertificate(tx, deviceId), now, kind, status);
+}
+
+Bytes Settlement::deviceCertificate(Transaction& tx, const std::string& deviceId)
+{
     auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
     if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
-    return signTicket(ticketId, orderId, event, deviceId, device->blob(0), now, kind, status);
+    return device->blob(0);
 }
 
 Settlement::PreparedPurchase Settlement::signPurchase(const OrderView& order, Event event, Bytes holderCertificate) const
@@ -607,12 +613,12 @@ Settlement::PreparedPurchase Settlement::signPurchase(const OrderView& order, Ev
 
 std::optional<Settlement::PreparedPurchase> Settlement::preparePurchase(const OrderView& order)
 {
-    auto [event, device] = db_.read([&](Transaction& tx) {
-        return std::pair{findEvent(tx, order.eventId),
-                         tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {order.deviceId}).single()};
+    auto [event, certificate] = db_.read([&](Transaction& tx) {
+        auto e = findEvent(tx, order.eventId);
+        return std::pair{std::move(e), e ? deviceCertificate(tx, order.deviceId) : Bytes{}};
     });
-    if (!event || !device) return std::nullopt;
-    return signPurchase(order, std::move(*event), device->blob(0));
+    if (!event) return std::nullopt;
+    return signPurchase(order, std::move(*event), std::move(certificate));
 }
 
 OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, const std::string& phoneId,
@@ -625,12 +631,11 @@ OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, 
     }
     auto event = findEvent(tx, order.eventId);
     if (!event) throw Error(ErrorCode::Internal, "ordered event vanished");
-    auto device = tx.query("SELECT certificate FROM stl_device WHERE device_id = ?", {order.deviceId}).single();
-    if (!device) throw Error(ErrorCode::NotFound, "no registered STB " + order.deviceId);
+    auto certificate = deviceCertificate(tx, order.deviceId);
     std::optional<PreparedPurchase> here;
     if (!prepared || prepared->orderId != order.orderId || prepared->event != *event ||
-        prepared->holderCertificate != device->blob(0))
-        prepared = &here.emplace(signPurchase(order, std::move(*event), device->blob(0)));
+        prepared->holderCertificate != certificate)
+        prepared = &here.emplace(signPurchase(order, std::move(*event), std::move(certificate)));
     const auto& ticket = prepared->ticket;
     const auto now = prepared->issuedAt;
     tx.execute("INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at) VALUES (?, ?, ?, ?, ?)",

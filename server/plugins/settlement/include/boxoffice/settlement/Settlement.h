@@ -203,8 +203,8 @@ public:
         wire::Ticket ticket;
         wire::Receipt receipt;
     };
-    // Reads the order's event and device (own read transaction) and signs; nullopt when
-    // either is missing (completePurchase() then reports it).
+    // Reads the order's event and device (own read transaction) and signs; nullopt when the
+    // event is missing, Error(NotFound) for an unregistered STB (completePurchase() reports both).
     std::optional<PreparedPurchase> preparePurchase(const OrderView& order);
     // Posts the order's pending transfer, issues its ticket (queued for the STB) and
     // the receipt; the approval (phone id, encoded) is stored with it. Nothing when
@@ -224,6 +224,8 @@ public:
 
 private:
     std::optional<OrderView> find(storage::Transaction& tx, const std::string& column, const std::string& value);
+    // The device's certificate as stored; Error(NotFound) for an unregistered STB.
+    static Bytes deviceCertificate(storage::Transaction& tx, const std::string& deviceId);
     wire::Ticket signTicket(const std::string& ticketId, const std::string& orderId, const Event& event,
                             const std::string& deviceId, ByteView holderCertificate, std::int64_t now,
                             wire::TicketKind kind, wire::TicketStatus status) const;
