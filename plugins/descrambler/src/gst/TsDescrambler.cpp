@@ -75,7 +75,6 @@ struct Impl {
     std::unique_ptr<bm::GuideCollector> guideCollector;
     boxoffice::Bytes carry;          // the start of a packet split across input buffers (< 188 bytes)
     std::deque<GstBuffer*> ready;    // output of the last input buffer, handed out by generateOutput
-    bool streaming = false;          // between start() and stop()
     std::uint64_t resyncErrors = 0;
     gint64 lastStatistics = 0;
     bm::DescramblerStatistics snapshot;
@@ -314,7 +313,6 @@ gboolean start(GstBaseTransform* trans) {
     impl.resyncErrors = 0;
     GST_OBJECT_UNLOCK(self);
     applySettings(self, impl);
-    impl.streaming = true;
     return TRUE;
 }
 
@@ -328,7 +326,6 @@ void dropPending(Impl& impl) {
 gboolean stop(GstBaseTransform* trans) {
     Impl& impl = implOf(trans);
     dropPending(impl);
-    impl.streaming = false;
     impl.engine.reset();
     impl.guideCollector.reset();
     return TRUE;
@@ -497,7 +494,7 @@ GstFlowReturn generateOutput(GstBaseTransform* trans, GstBuffer** out) {
 
 void pushDrained(GstTsDescrambler* self, Impl& impl) {
     GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
-    if (!impl.engine || !impl.streaming)
+    if (!impl.engine)  // not started
         return;
     // Held packets first, then a truncated last packet, both as they are.
     boxoffice::Bytes rest = impl.engine->drain();
