@@ -61,6 +61,7 @@ struct CaTracker::Callbacks {
             if (!dvbpsi_pmt_attach(h->dvbpsi, p->i_number, &Callbacks::pmt, h.get()))
                 throw Error(ErrorCode::Internal, "libdvbpsi: cannot attach a PMT decoder");
             t.pmts_[p->i_pid] = std::move(h);
+            t.updateWanted();
         }
         for (auto it = t.pmts_.begin(); it != t.pmts_.end();) {
             if (seen.count(it->first)) {
@@ -74,6 +75,7 @@ struct CaTracker::Callbacks {
             }
             it = t.pmts_.erase(it);
         }
+        t.updateWanted();
     }
 
     static std::optional<std::uint16_t> ecmPidIn(dvbpsi_descriptor_t* d, std::uint16_t caSystemId) {
@@ -145,6 +147,7 @@ CaTracker::Handle::Handle(CaTracker& t, Kind k, std::uint16_t program)
 CaTracker::CaTracker(std::uint16_t caSystemId, std::uint16_t programNumber, Listener& listener)
     : caSystemId_(caSystemId), programNumber_(programNumber), listener_(listener) {
     attachPat();
+    updateWanted();
 }
 
 CaTracker::~CaTracker() = default;
@@ -160,6 +163,7 @@ void CaTracker::setEcmPid(std::optional<std::uint16_t> pid) {
         return;
     ecm_.reset();
     ecmPid_ = pid;
+    updateWanted();
     if (!pid)
         return;
     ecm_ = std::make_unique<Handle>(*this, Handle::Kind::Ecm, 0);
@@ -171,8 +175,13 @@ void CaTracker::setEcmPid(std::optional<std::uint16_t> pid) {
     ecm_->dvbpsi->p_decoder = decoder;
 }
 
-bool CaTracker::wants(std::uint16_t pid) const noexcept {
-    return pid == patPid || pmts_.count(pid) != 0 || (ecmPid_ && *ecmPid_ == pid);
+void CaTracker::updateWanted() {
+    wanted_.reset();
+    wanted_.set(patPid);
+    for (const auto& entry : pmts_)
+        wanted_.set(entry.first & 0x1FFF);
+    if (ecmPid_)
+        wanted_.set(*ecmPid_ & 0x1FFF);
 }
 
 void CaTracker::push(const std::uint8_t* packet) {
@@ -200,6 +209,7 @@ void CaTracker::reset() {
     pmts_.clear();
     current_.reset();
     attachPat();
+    updateWanted();
 }
 
 } // namespace boxoffice::mpegts

@@ -5,6 +5,7 @@
 #include <boxoffice/base/Bytes.h>
 #include <boxoffice/mpegts/Algorithm.h>
 
+#include <bitset>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,8 +44,9 @@ public:
     CaTracker(const CaTracker&) = delete;
     CaTracker& operator=(const CaTracker&) = delete;
 
-    // Whether packets of `pid` must be pushed (PAT, PMTs, the ECM PID).
-    bool wants(std::uint16_t pid) const noexcept;
+    // Whether packets of `pid` must be pushed (PAT, PMTs, the ECM PID). Asked for
+    // every packet of the stream, so a table lookup rather than a map search.
+    bool wants(std::uint16_t pid) const noexcept { return wanted_[pid & 0x1FFF]; }
     // One 188-byte packet of a wanted PID, in stream order.
     void push(const std::uint8_t* packet);
     // Forgets everything (after a flush or a discontinuity of the whole stream).
@@ -59,6 +61,7 @@ private:
     struct Handle;
     void attachPat();
     void setEcmPid(std::optional<std::uint16_t> pid);
+    void updateWanted();
 
     std::uint16_t caSystemId_;
     std::uint16_t programNumber_;
@@ -68,6 +71,7 @@ private:
     std::unique_ptr<Handle> ecm_;
     std::optional<std::uint16_t> ecmPid_;
     std::optional<CaInfo> current_;
+    std::bitset<8192> wanted_;  // by PID: PAT, the PMT PIDs and the ECM PID
 };
 
 } // namespace boxoffice::mpegts
