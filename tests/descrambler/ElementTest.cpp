@@ -416,6 +416,29 @@ TEST(Element, PostsGuideEventsAndBroadcastTime) {
     EXPECT_EQ(*utc, 1518525308);
 }
 
+TEST(Element, GuideEventsComeAgainAfterAFlush) {
+    // A flush starts a new guide collector: the engine must hand packets to it,
+    // not to the one it replaced, and it announces the events afresh.
+    Harness h("tsdescrambler");
+    const Bytes capture = testdata::readFile("tsduck/test-030.ts");
+    const auto guideEvents = [&] {
+        std::size_t events = 0;
+        while (GstMessage* m = gst_bus_pop(h.bus)) {
+            if (const GstStructure* s = gst_message_get_structure(m))
+                events += gst_structure_has_name(s, "boxoffice-guide-event") ? 1 : 0;
+            gst_message_unref(m);
+        }
+        return events;
+    };
+    h.push(capture);
+    EXPECT_GE(guideEvents(), 20u);
+    ASSERT_TRUE(gst_harness_push_event(h.h, gst_event_new_flush_start()));
+    ASSERT_TRUE(gst_harness_push_event(h.h, gst_event_new_flush_stop(TRUE)));
+    gst_harness_set_src_caps_str(h.h, caps);
+    h.push(capture);
+    EXPECT_GE(guideEvents(), 20u);
+}
+
 // The built libgstboxoffice.so, loaded by gst-inspect-1.0 in its own process (the
 // element type is already registered statically in this one).
 TEST(Plugin, GstInspectFindsTheElement) {

@@ -1,11 +1,13 @@
 // The descrambling engine in ECM mode against the headend, without GStreamer.
 
+#include "../mpegts/TestData.h"
 #include "SyntheticStream.h"
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/headend/Headend.h>
 #include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/mpegts/Guide.h>
 #include <boxoffice/mpegts/StreamDescrambler.h>
 
 #include <gtest/gtest.h>
@@ -264,6 +266,25 @@ TEST(StreamDescrambler, FixedKeyModeLeavesPacketsWithoutKeyScrambled) {
     EXPECT_GT(engine.statistics().withoutKey, 10u);
     EXPECT_EQ(engine.statistics().held, 0u);
     EXPECT_THROW(engine.setFixedKey(Scrambling::Reserved, Bytes(8)), Error);
+}
+
+TEST(StreamDescrambler, HandsGuidePacketsToItsCollectorWhileDescrambling) {
+    // A real capture (CAT, EIT p/f, TDT/TOT), cut into buffers of 7 packets.
+    const Bytes capture = testdata::readFile("tsduck/test-030.ts");
+    ASSERT_EQ(capture.size() % packetSize, 0u);
+    GuideCollector guide;
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setGuideCollector(&guide);
+    EXPECT_EQ(descramble(engine, capture, 7), capture) << "clear packets pass unchanged";
+    EXPECT_EQ(guide.events().size(), 20u);
+    EXPECT_EQ(guide.emmPids().size(), 12u);
+
+    std::size_t later = 0;
+    GuideCollector other({.onEvent = [&](const GuideEvent&) { ++later; }});
+    engine.setGuideCollector(&other);
+    engine.setGuideCollector(nullptr);
+    descramble(engine, capture, 7);
+    EXPECT_EQ(later, 0u) << "detached";
 }
 
 TEST(StreamDescrambler, ThousandCryptoPeriodChangesLoseNothing) {

@@ -100,6 +100,8 @@ void StreamDescrambler::handle(std::uint8_t* packet) {
         return;
     }
     const std::uint16_t pid = view.pid();
+    if (guide_ && GuideCollector::wants(pid))
+        guide_->push(packet);
     if (tracker_ && tracker_->wants(pid))
         tracker_->push(packet);  // may install keys and release held packets
     if (!holding_ && keyService_ && isScrambled(view.scrambling()) && needsKey(pid, view.scrambling())) {

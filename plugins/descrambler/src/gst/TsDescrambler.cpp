@@ -308,6 +308,7 @@ gboolean start(GstBaseTransform* trans) {
     impl.guideCollector.reset();
     if (impl.guide)
         impl.guideCollector = makeGuide(self);
+    impl.engine->setGuideCollector(impl.guideCollector.get());
     impl.keysDirty = impl.keyServiceDirty = true;
     impl.snapshot = {};
     impl.resyncErrors = 0;
@@ -353,13 +354,6 @@ void countResync(GstTsDescrambler* self, Impl& impl, std::size_t skipped) {
     GST_WARNING_OBJECT(self, "lost sync: passing %zu bytes on untouched", skipped);
 }
 
-// Descrambles a run of whole packets in place.
-bm::StreamDescrambler::Output descrambleRun(Impl& impl, boxoffice::MutableByteView packets) {
-    if (impl.guideCollector)
-        impl.guideCollector->pushAll(packets);
-    return impl.engine->process(packets);
-}
-
 // Splits one mapped input buffer into packets, descrambling in place. The input
 // is the buffer upstream gave us, so writing it costs no copy; only a packet
 // split across two buffers is assembled (and resynchronised) on a small copy.
@@ -383,7 +377,7 @@ void splitAndDescramble(GstTsDescrambler* self, Impl& impl, guint8* data, std::s
             out.push_back({0, 0, boxoffice::Bytes(joint.begin(), joint.begin() + static_cast<std::ptrdiff_t>(used))});
         } else {
             joint.resize(bm::packetSize);
-            auto result = descrambleRun(impl, joint);
+            auto result = impl.engine->process(joint);
             if (result.inPlace > 0)  // in place here means in `joint`, not in the input
                 out.push_back({0, 0, std::move(joint)});
             if (!result.tail.empty())
@@ -414,7 +408,7 @@ void splitAndDescramble(GstTsDescrambler* self, Impl& impl, guint8* data, std::s
         std::size_t run = 0;
         while (run + bm::packetSize <= avail && data[at + run] == bm::syncByte)
             run += bm::packetSize;
-        auto result = descrambleRun(impl, boxoffice::MutableByteView(data + at, run));
+        auto result = impl.engine->process(boxoffice::MutableByteView(data + at, run));
         if (result.inPlace > 0)
             out.push_back({at, result.inPlace, {}});
         if (!result.tail.empty())
@@ -527,8 +521,10 @@ gboolean sinkEvent(GstBaseTransform* trans, GstEvent* event) {
         dropPending(impl);
         if (impl.engine)
             impl.engine->reset();
-        if (impl.guideCollector)
+        if (impl.guideCollector) {
             impl.guideCollector = makeGuide(self);
+            impl.engine->setGuideCollector(impl.guideCollector.get());
+        }
         break;
     default:
         break;

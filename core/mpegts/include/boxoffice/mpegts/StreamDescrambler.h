@@ -14,6 +14,7 @@
 #include <boxoffice/mpegts/CaTracker.h>
 #include <boxoffice/mpegts/Descrambler.h>
 #include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/mpegts/Guide.h>
 #include <boxoffice/mpegts/KeyService.h>
 
 #include <array>
@@ -56,6 +57,9 @@ public:
     void setFixedKey(Scrambling parity, ByteView controlWord);
     // ECM mode when not null. Not owned: must outlive this object or be reset first.
     void setKeyService(KeyService* service);
+    // Hands the guide's packets (CAT, EIT, TDT/TOT) to `guide` as they pass, in the
+    // same pass over the stream as descrambling. Not owned; nullptr stops it.
+    void setGuideCollector(GuideCollector* guide) noexcept { guide_ = guide; }
 
     struct Output {
         std::size_t inPlace = 0;  // the first inPlace bytes of the input, processed in place...
@@ -95,6 +99,7 @@ private:
     std::unique_ptr<Descrambler> descrambler_;
     KeyService* keyService_ = nullptr;
     std::unique_ptr<CaTracker> tracker_;
+    GuideCollector* guide_ = nullptr;
 
     std::array<std::int64_t, 2> keyPeriod_{-1, -1};  // crypto-period of the even/odd key
     struct PidKey {
