@@ -198,6 +198,21 @@ TEST(Element, WritableInputIsDescrambledInPlaceWithoutACopy) {
     EXPECT_EQ(h.stat("descrambled"), 8u);
 }
 
+// A source marks its first buffer DISCONT. When that buffer is shorter than a
+// packet nothing goes out for it, and the base class's "DISCONT still to mark"
+// carries over to the next input: that is not a gap, the packet is joined.
+TEST(Element, AShortFirstBufferIsNotTakenForAGap) {
+    Harness h(annexBLaunch);
+    const Bytes scrambled = annexBScrambled();
+    GstBuffer* first = gst_buffer_new_memdup(scrambled.data(), 100);
+    GST_BUFFER_FLAG_SET(first, GST_BUFFER_FLAG_DISCONT);
+    ASSERT_EQ(gst_harness_push(h.h, first), GST_FLOW_OK);
+    h.push(ByteView(scrambled.data() + 100, scrambled.size() - 100));
+    h.eos();
+    EXPECT_EQ(h.pullAll(), annexBClear());
+    EXPECT_EQ(h.stat("errors"), 0u);
+}
+
 // Data lost upstream (a DISCONT buffer): the start of a packet carried from before
 // the gap is passed on as it is, not joined to bytes from after it, and only the
 // first output after the gap is marked DISCONT.
@@ -381,6 +396,54 @@ TEST(Element, EcmModeWithKeyServicePointerAndLateKeyWarning) {
     const std::vector<std::uint16_t> es{0x100, 0x101};
     EXPECT_EQ(testutil::firstDifference(testutil::packetsOf(h.pullAll(), es), testutil::packetsOf(clear, es)), -1);
     EXPECT_EQ(h.stat("without-key"), 0u);
+}
+
+// Buffers cut inside packets while the engine holds packets for a late key: the
+// packets assembled across buffers wait in the engine's queue with the others,
+// and everything comes out in order.
+TEST(Element, UnalignedBuffersWithALateKeyComeOutInOrder) {
+    class Switchable final : public KeyService {
+    public:
+        std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
+            if (!open)
+                return reason = "no ticket", std::nullopt;
+            return inner.onEcm(section, reason);
+        }
+        bool open = false;
+        EventKeyService inner;
+    } keys;
+    keys.inner.setDefaultKey(fromHex("000102030405060708090a0b0c0d0e0f"));
+    const Bytes clear = testutil::makeStream(testutil::StreamOptions{.packets = 900});
+    headend::HeadendConfig config;
+    config.packetsPerCryptoPeriod = 300;
+    config.eventKey = crypto::SecretBytes(fromHex("000102030405060708090a0b0c0d0e0f"));
+    headend::Headend headend(config);
+    const Bytes scrambled = headend.process(clear);
+
+    Harness h;
+    g_object_set(h.element(), "key-service", static_cast<KeyService*>(&keys), nullptr);
+    gst_harness_play(h.h);
+    // The first buffer ends inside the first scrambled packet: that packet, joined
+    // across two buffers, is the first to wait for the key.
+    std::size_t firstScrambled = 0;
+    while (PacketView(scrambled.data() + firstScrambled * 188).scrambling() == Scrambling::Clear)
+        ++firstScrambled;
+    std::size_t at = firstScrambled * 188 + 100;
+    h.push(ByteView(scrambled.data(), at));
+    EXPECT_EQ(h.stat("held"), 0u);
+    for (std::size_t n = 1000; at < scrambled.size(); at += n, n = n * 7 % 1999 + 500) {
+        if (at > 150 * 188)
+            keys.open = true;  // while the first crypto-period's ECM is still repeated
+        h.push(ByteView(scrambled.data() + at, std::min(n, scrambled.size() - at)));
+    }
+    h.eos();
+    const Bytes out = h.pullAll();
+    EXPECT_EQ(out.size(), scrambled.size());
+    const std::vector<std::uint16_t> es{0x100, 0x101};
+    EXPECT_EQ(testutil::firstDifference(testutil::packetsOf(out, es), testutil::packetsOf(clear, es)), -1);
+    EXPECT_GT(h.stat("held"), 0u);
+    EXPECT_EQ(h.stat("without-key"), 0u);
+    EXPECT_EQ(h.stat("errors"), 0u);
 }
 
 TEST(Element, PostsGuideEventsAndBroadcastTime) {

@@ -417,7 +417,10 @@ void splitAndDescramble(GstTsDescrambler* self, Impl& impl, guint8* data, std::s
     }
 }
 
-GstFlowReturn submitInput(GstBaseTransform* trans, gboolean discont, GstBuffer* input) {
+// `discont` is GstBaseTransform's "DISCONT not yet set on an output", which stays
+// true while nothing has gone out (a first buffer shorter than a packet); a gap is
+// what the input's own flag says.
+GstFlowReturn submitInput(GstBaseTransform* trans, gboolean /*discont*/, GstBuffer* input) {
     auto* self = GST_TS_DESCRAMBLER(trans);
     Impl& impl = *self->impl;
     applySettings(self, impl);
@@ -433,7 +436,7 @@ GstFlowReturn submitInput(GstBaseTransform* trans, gboolean discont, GstBuffer* 
     std::vector<Segment> segments;
     // After a gap (data lost upstream), the start of a packet carried from before it
     // has no continuation here: pass it on as it is rather than join it to other bytes.
-    const bool carried = (discont || GST_BUFFER_IS_DISCONT(buffer)) && !impl.carry.empty();
+    const bool carried = GST_BUFFER_IS_DISCONT(buffer) && !impl.carry.empty();
     if (carried) {
         countResync(self, impl, impl.carry.size());
         segments.push_back({0, 0, std::move(impl.carry)});
