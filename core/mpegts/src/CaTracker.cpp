@@ -61,7 +61,6 @@ struct CaTracker::Callbacks {
             if (!dvbpsi_pmt_attach(h->dvbpsi, p->i_number, &Callbacks::pmt, h.get()))
                 throw Error(ErrorCode::Internal, "libdvbpsi: cannot attach a PMT decoder");
             t.pmts_[p->i_pid] = std::move(h);
-            t.updateWanted();
         }
         for (auto it = t.pmts_.begin(); it != t.pmts_.end();) {
             if (seen.count(it->first)) {
