@@ -111,6 +111,83 @@ TEST_P(StorageGroupCommitTest, SavepointUndoesOnlyTheUnitAndLiftsTheAbortedState
     EXPECT_EQ(xs, (std::set<std::int64_t>{1, 3}));
 }
 
+std::set<std::int64_t> storedXs(Database& db) {
+    return db.read([](Transaction& r) {
+        std::set<std::int64_t> out;
+        for (const auto& row : r.query("SELECT x FROM t")) out.insert(row.int64(0));
+        return out;
+    });
+}
+
+// PostgreSQL sends BEGIN, SAVEPOINT and RELEASE SAVEPOINT with the statement
+// that follows them: a unit failing at its first statement still undoes only itself.
+TEST_P(StorageGroupCommitTest, UnitsFailingAtTheirFirstStatementUndoOnlyThemselves) {
+    Database db(connection());
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT PRIMARY KEY)"); });
+    db.write([](Transaction& tx) { tx.execute("INSERT INTO t (x) VALUES (1)"); });
+    {
+        auto tx = db.begin(Access::Write);
+        tx.savepoint();
+        // The transaction's first statement, carrying BEGIN and SAVEPOINT on PostgreSQL.
+        EXPECT_STORAGE_ERROR(tx.execute("INSERT INTO t (x) VALUES (1)"), ErrorCode::AlreadyExists);
+        tx.rollbackToSavepoint();
+        tx.savepoint();
+        tx.execute("INSERT INTO t (x) VALUES (2)");
+        tx.releaseSavepoint();
+        tx.savepoint();
+        EXPECT_STORAGE_ERROR(tx.execute("INSERT INTO t (x) VALUES (2)"), ErrorCode::AlreadyExists);  // after a RELEASE
+        tx.rollbackToSavepoint();
+        tx.savepoint();
+        tx.execute("INSERT INTO t (x) VALUES (3)");
+        tx.releaseSavepoint();
+        tx.savepoint();
+        tx.releaseSavepoint();  // an empty unit, just before the commit
+        tx.commit();
+    }
+    EXPECT_EQ(storedXs(db), (std::set<std::int64_t>{1, 2, 3}));
+
+    // The same through write(): a lone unit is its group's first statement.
+    EXPECT_STORAGE_ERROR(db.write([](Transaction& w) { w.execute("INSERT INTO t (x) VALUES (1)"); }),
+                         ErrorCode::AlreadyExists);
+    EXPECT_STORAGE_ERROR(db.read([](Transaction& r) { r.query("SELECT missing FROM t"); }), ErrorCode::Storage);
+    db.write([](Transaction& w) { w.execute("INSERT INTO t (x) VALUES (4)"); });
+    EXPECT_EQ(storedXs(db), (std::set<std::int64_t>{1, 2, 3, 4}));
+}
+
+TEST_P(StorageGroupCommitTest, TransactionsWithoutStatementsCommitAndRollBack) {
+    Database db(connection());
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT PRIMARY KEY)"); });
+    db.begin(Access::Write).commit();
+    db.begin(Access::Read).commit();
+    db.begin(Access::Write).rollback();
+    { auto abandoned = db.begin(Access::Read); }
+    db.write([](Transaction&) {});
+    EXPECT_TRUE(storedXs(db).empty());
+}
+
+// A failing savepoint statement (here a RELEASE of a savepoint already
+// released) leaves only a full rollback. On PostgreSQL its error surfaces at
+// the statement it was sent with, as the same Error.
+TEST_P(StorageGroupCommitTest, AFailedSavepointStatementLeavesOnlyAFullRollback) {
+    Database db(connection());
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT PRIMARY KEY)"); });
+    auto tx = db.begin(Access::Write);
+    tx.execute("INSERT INTO t (x) VALUES (1)");
+    tx.savepoint();
+    tx.releaseSavepoint();
+    std::string message;
+    if (GetParam() == Backend::Sqlite) {
+        message = EXPECT_STORAGE_ERROR(tx.releaseSavepoint(), ErrorCode::Storage);
+    } else {
+        tx.releaseSavepoint();
+        message = EXPECT_STORAGE_ERROR(tx.execute("INSERT INTO t (x) VALUES (2)"), ErrorCode::Storage);
+    }
+    EXPECT_NE(message.find("RELEASE SAVEPOINT boxoffice_unit failed on"), std::string::npos) << message;
+    EXPECT_STORAGE_ERROR(tx.rollbackToSavepoint(), ErrorCode::Storage);
+    EXPECT_STORAGE_ERROR(tx.commit(), ErrorCode::Storage);
+    EXPECT_TRUE(storedXs(db).empty());
+}
+
 TEST_P(StorageGroupCommitTest, WithoutGroupCommitTheSameCallsBehaveTheSame) {
     Options options;
     options.groupCommit = false;

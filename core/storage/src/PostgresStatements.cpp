@@ -20,11 +20,6 @@ constexpr std::size_t kMaxStatements = 512;
 constexpr Oid kBool = 16, kBytea = 17, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26;
 constexpr Oid kFloat4 = 700, kFloat8 = 701, kNumeric = 1700;
 
-struct ResultFree {
-    void operator()(PGresult* r) const noexcept { PQclear(r); }
-};
-using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
-
 // Same message shape as Poco's ("... State: XXXXX ..."): ErrorMapping reads the SQLSTATE from it.
 [[noreturn]] void fail(PGconn* conn, const PGresult* result, std::string_view what) {
     if (!result || PQstatus(conn) != CONNECTION_OK)
@@ -34,11 +29,18 @@ using ResultPtr = std::unique_ptr<PGresult, ResultFree>;
                                                      " State: " + (state ? state : "N/A"));
 }
 
-ResultPtr check(PGconn* conn, PGresult* raw, std::string_view what) {
-    ResultPtr result(raw);
-    const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(conn, result.get(), what);
-    return result;
+bool succeeded(const PGresult* result) {
+    const auto status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+    return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+// What fail() throws, kept (Poco's clone() would slice it to PostgreSQLException).
+std::exception_ptr failure(PGconn* conn, const PGresult* result, std::string_view what) {
+    try {
+        fail(conn, result, what);
+    } catch (...) {
+        return std::current_exception();
+    }
 }
 
 Value cell(const PGresult* result, int row, int column) {
@@ -78,6 +80,48 @@ Value cell(const PGresult* result, int row, int column) {
 
 } // namespace
 
+DeferredStatementError::DeferredStatementError(std::string sql, std::exception_ptr e)
+    : std::runtime_error(sql + " failed"), statement(std::move(sql)), cause(std::move(e)) {}
+
+void PostgresStatements::ResultFree::operator()(PGresult* r) const noexcept { PQclear(r); }
+
+template <class F> PostgresStatements::ResultPtr PostgresStatements::exchange(F&& send, std::string_view what) {
+    std::vector<std::string> deferred;
+    deferred.swap(deferred_);
+    // A broken connection is blamed on the first statement sent: nothing is known to have run.
+    auto lost = [&]() -> ResultPtr {
+        if (deferred.empty()) fail(conn_, nullptr, what);
+        throw DeferredStatementError(deferred.front(), failure(conn_, nullptr, deferred.front()));
+    };
+    if (!PQenterPipelineMode(conn_)) return lost();
+    bool sent = true;
+    for (const std::string& sql : deferred)
+        sent = sent && PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    sent = sent && send() && PQpipelineSync(conn_); // the sync also flushes: one write for all
+    if (!sent) return lost();
+    // One result per statement, each followed by a null; after an error the
+    // rest are PGRES_PIPELINE_ABORTED. Read them all, then the sync's.
+    std::size_t failedAt = 0;
+    ResultPtr failed, last;
+    for (std::size_t i = 0; i <= deferred.size(); ++i) {
+        ResultPtr result(PQgetResult(conn_));
+        if (!result) return lost();
+        while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+        if (!failed && !succeeded(result.get())) {
+            failedAt = i;
+            failed = std::move(result);
+        } else if (i == deferred.size()) {
+            last = std::move(result);
+        }
+    }
+    ResultPtr sync(PQgetResult(conn_));
+    if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn_)) return lost();
+    if (failed && failedAt < deferred.size())
+        throw DeferredStatementError(deferred[failedAt], failure(conn_, failed.get(), deferred[failedAt]));
+    if (failed) fail(conn_, failed.get(), what);
+    return last;
+}
+
 PostgresStatements::Prepared* PostgresStatements::find(std::string_view sql, std::size_t bound) {
     auto it = cache_.find(sql);
     // A different count goes the uncached way, which reports it.
@@ -88,12 +132,16 @@ PostgresStatements::Prepared* PostgresStatements::find(std::string_view sql, std
 PostgresStatements::Prepared* PostgresStatements::prepare(std::string_view sql, const std::string& postgresText,
                                                           std::size_t bound) {
     if (cache_.size() >= kMaxStatements) {
-        check(conn_, PQexec(conn_, "DEALLOCATE ALL"), "DEALLOCATE ALL");
+        exchange([&] { return PQsendQueryParams(conn_, "DEALLOCATE ALL", 0, nullptr, nullptr, nullptr, nullptr, 0); },
+                 "DEALLOCATE ALL");
         cache_.clear();
     }
     Prepared prepared{"boxoffice_" + std::to_string(++next_), bound};
-    check(conn_, PQprepare(conn_, prepared.name.c_str(), postgresText.c_str(), static_cast<int>(bound), nullptr),
-          "prepare");
+    exchange(
+        [&] {
+            return PQsendPrepare(conn_, prepared.name.c_str(), postgresText.c_str(), static_cast<int>(bound), nullptr);
+        },
+        "prepare");
     auto [it, inserted] = cache_.insert_or_assign(std::string(sql), std::move(prepared));
     return &it->second;
 }
@@ -124,10 +172,12 @@ std::uint64_t PostgresStatements::run(const Prepared& prepared, const std::vecto
             break;
         }
     }
-    auto result = check(conn_,
-                        PQexecPrepared(conn_, prepared.name.c_str(), static_cast<int>(params.size()), values.data(),
-                                       lengths.data(), formats.data(), 0),
-                        "statement");
+    auto result = exchange(
+        [&] {
+            return PQsendQueryPrepared(conn_, prepared.name.c_str(), static_cast<int>(params.size()), values.data(),
+                                       lengths.data(), formats.data(), 0);
+        },
+        "statement");
     const int n = PQntuples(result.get());
     if (rows) {
         const int columns = PQnfields(result.get());
@@ -149,6 +199,10 @@ std::uint64_t PostgresStatements::run(const Prepared& prepared, const std::vecto
     return count;
 }
 
-void PostgresStatements::execute(const std::string& sql) { check(conn_, PQexec(conn_, sql.c_str()), sql); }
+void PostgresStatements::execute(const std::string& sql) {
+    exchange([&] { return PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0); }, sql);
+}
+
+void PostgresStatements::defer(std::string sql) { deferred_.push_back(std::move(sql)); }
 
 } // namespace boxoffice::storage::detail

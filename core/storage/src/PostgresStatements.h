@@ -3,6 +3,10 @@
 // 1.11 prepares, describes, executes and deallocates every statement: four
 // round trips to the server where one will do, and a new plan each time. The
 // connection stays Poco's: this runs on its PGconn, between Poco's own uses.
+//
+// Control statements that return nothing to wait for (BEGIN, SAVEPOINT,
+// RELEASE SAVEPOINT) are deferred: they go to the server in one libpq pipeline
+// with the next statement, so they cost no round trip of their own.
 
 #include <boxoffice/storage/Result.h>
 #include <boxoffice/storage/Value.h>
@@ -10,14 +14,27 @@
 #include "StatementCache.h"
 
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 struct pg_conn;
+struct pg_result;
 
 namespace boxoffice::storage::detail {
+
+// A deferred statement failed in the pipeline of the statement that carried it
+// (which then did not run). `statement` is the deferred one's SQL, `cause` what
+// running it alone would have thrown.
+class DeferredStatementError : public std::runtime_error {
+public:
+    DeferredStatementError(std::string statement, std::exception_ptr cause);
+    std::string statement;
+    std::exception_ptr cause; // a Poco::Exception
+};
 
 class PostgresStatements {
 public:
@@ -39,11 +56,25 @@ public:
     // or read. Failures throw Poco's PostgreSQL exceptions with the SQLSTATE in
     // the message, as Poco::Data would, so one error mapping serves both paths.
     std::uint64_t run(const Prepared& prepared, const std::vector<Value>& params, Result* rows);
-    // A statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT ...): one round trip.
+    // A statement without parameters or rows (COMMIT, ROLLBACK ...): one round
+    // trip, which also carries the deferred statements.
     void execute(const std::string& sql);
+    // A statement without parameters, rows or anything to wait for (BEGIN,
+    // SAVEPOINT ...): sent with the next statement of any kind. If it fails,
+    // that statement throws DeferredStatementError.
+    void defer(std::string sql);
 
 private:
+    struct ResultFree {
+        void operator()(pg_result* r) const noexcept;
+    };
+    using ResultPtr = std::unique_ptr<pg_result, ResultFree>;
+    // Sends the deferred statements and then the one `send` sends, in one
+    // pipeline (one round trip), and returns the last one's result.
+    template <class F> ResultPtr exchange(F&& send, std::string_view what);
+
     pg_conn* conn_;
+    std::vector<std::string> deferred_;
     StatementCache<Prepared> cache_;
     unsigned long next_ = 0;
 };

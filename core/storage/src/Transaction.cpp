@@ -25,6 +25,7 @@ struct Transaction::State {
     bool writerSlot = false;   // holds SQLite's writer mutex and session
     bool active = false;
     bool failed = false;       // a statement failed: only rollback is allowed
+    std::exception_ptr broken; // a deferred statement failed so: only a full rollback is allowed
     bool healthy = true;       // the session may go back to the pool
     std::unique_ptr<Connection> connection;
 
@@ -43,10 +44,41 @@ struct Transaction::State {
         *connection->session << sql, now;
     }
 
+    // A statement with nothing to wait for: PostgreSQL sends it with the next one.
+    void runDeferrable(std::string sql) {
+        if (connection->postgres) return connection->postgres->defer(std::move(sql));
+        run(sql);
+    }
+
+    // A deferred statement failed where the statement carrying it ran: the same
+    // Error as if it had run alone, and the transaction is past saving.
+    [[noreturn]] void deferredFailed(const detail::DeferredStatementError& e) {
+        failed = true;
+        const bool begin = e.statement.starts_with("BEGIN");
+        if (begin) healthy = false;
+        try {
+            try {
+                std::rethrow_exception(e.cause);
+            } catch (const Poco::Exception& cause) {
+                detail::rethrowStorageError(cause, backend(),
+                                            begin ? "cannot begin a transaction on " + engine->target.description
+                                                  : e.statement + " failed on " + engine->target.description);
+            }
+        } catch (...) {
+            // E.g. a RELEASE that failed leaves the previous unit's savepoint
+            // where rolling back to "the" savepoint would undo that unit too.
+            broken = std::current_exception();
+            throw;
+        }
+    }
+
     void end(const char* sql) {
         active = false;
         try {
             run(sql);
+        } catch (const detail::DeferredStatementError& e) {
+            healthy = false;
+            deferredFailed(e);
         } catch (const Poco::Exception& e) {
             healthy = false;
             detail::rethrowStorageError(e, backend(), std::string(sql) + " failed on " + engine->target.description);
@@ -96,10 +128,12 @@ Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Be
     else
         sql = "BEGIN ISOLATION LEVEL READ COMMITTED"; // each statement sees what migrators before us committed
     try {
-        state->run(sql);
+        state->runDeferrable(sql);
         state->active = true;
         if (how == Begin::Migrate && backend == Backend::Postgres)
             state->run("SELECT pg_advisory_xact_lock(" + std::to_string(kMigrationLock) + ")");
+    } catch (const detail::DeferredStatementError& e) {
+        state->deferredFailed(e);
     } catch (const Poco::Exception& e) {
         state->healthy = state->active || backend == Backend::Sqlite;
         detail::rethrowStorageError(e, backend, "cannot begin a transaction on " + engine->target.description);
@@ -239,6 +273,8 @@ std::uint64_t runStatement(Transaction::State& state, std::string_view sql, cons
             *rows = Result(names, std::move(out));
         }
         return affected;
+    } catch (const detail::DeferredStatementError& e) {
+        state.deferredFailed(e);
     } catch (const Poco::Exception& e) {
         state.failed = true;
         detail::rethrowStorageError(e, state.backend(), "statement failed on " + state.engine->target.description);
@@ -280,11 +316,18 @@ namespace {
 
 // Runs a savepoint statement; bypasses the aborted state on purpose (that is
 // what rolling back to a savepoint is for). A failure leaves the transaction
-// unusable: only a full rollback remains.
-void runSavepointStatement(Transaction::State& state, const char* sql) {
+// unusable: only a full rollback remains. Deferred, it fails at the statement
+// that carries it, the same way.
+void runSavepointStatement(Transaction::State& state, const char* sql, bool deferrable) {
     if (!state.active) throw Error(ErrorCode::Internal, std::string(sql) + " on a transaction that is not active");
+    if (state.broken) std::rethrow_exception(state.broken);
     try {
-        state.run(sql);
+        if (deferrable)
+            state.runDeferrable(sql);
+        else
+            state.run(sql);
+    } catch (const detail::DeferredStatementError& e) {
+        state.deferredFailed(e);
     } catch (const Poco::Exception& e) {
         state.failed = true;
         detail::rethrowStorageError(e, state.backend(), std::string(sql) + " failed on " + state.engine->target.description);
@@ -296,20 +339,20 @@ void runSavepointStatement(Transaction::State& state, const char* sql) {
 void Transaction::savepoint() {
     if (!state_) throw Error(ErrorCode::Internal, "savepoint on a moved-from transaction");
     if (state_->failed) throw Error(ErrorCode::Storage, "savepoint on a transaction aborted by an earlier error");
-    runSavepointStatement(*state_, "SAVEPOINT boxoffice_unit");
+    runSavepointStatement(*state_, "SAVEPOINT boxoffice_unit", true);
 }
 
 void Transaction::rollbackToSavepoint() {
     if (!state_) throw Error(ErrorCode::Internal, "rollback to savepoint on a moved-from transaction");
-    runSavepointStatement(*state_, "ROLLBACK TO SAVEPOINT boxoffice_unit");
+    runSavepointStatement(*state_, "ROLLBACK TO SAVEPOINT boxoffice_unit", false);
     state_->failed = false;
-    runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit");
+    runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit", true);
 }
 
 void Transaction::releaseSavepoint() {
     if (!state_) throw Error(ErrorCode::Internal, "release savepoint on a moved-from transaction");
     if (state_->failed) throw Error(ErrorCode::Storage, "release of a savepoint after a failed statement; roll back to it");
-    runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit");
+    runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit", true);
 }
 
 } // namespace boxoffice::storage
