@@ -69,6 +69,28 @@ void checkRequest(const TransferRequest& r)
     if (r.reference.size() > 200) throw Error(ErrorCode::InvalidArgument, "reference is longer than 200 bytes");
 }
 
+// How one transfer step changes the balances of its two accounts.
+struct BalanceChange {
+    std::int64_t debitsPending = 0, debitsPosted = 0, creditsPending = 0, creditsPosted = 0;
+};
+
+// Both accounts of a transfer in one statement: one round trip to the database, not two.
+void changeBalances(Transaction& tx, const TransferRequest& r, const BalanceChange& c)
+{
+    const auto changed = tx.execute(
+        "UPDATE ledger_account SET"
+        " debits_pending = debits_pending + CASE WHEN id = ? THEN CAST(? AS {int64}) ELSE 0 END,"
+        " debits_posted = debits_posted + CASE WHEN id = ? THEN CAST(? AS {int64}) ELSE 0 END,"
+        " credits_pending = credits_pending + CASE WHEN id = ? THEN CAST(? AS {int64}) ELSE 0 END,"
+        " credits_posted = credits_posted + CASE WHEN id = ? THEN CAST(? AS {int64}) ELSE 0 END"
+        " WHERE id IN (?, ?)",
+        {r.debit, c.debitsPending, r.debit, c.debitsPosted, r.credit, c.creditsPending, r.credit, c.creditsPosted,
+         r.debit, r.credit});
+    if (changed != 2)
+        throw Error(ErrorCode::Internal, "transfer " + r.id + " changed " + std::to_string(changed) +
+                                             " account rows instead of its two");
+}
+
 } // namespace
 
 std::int64_t Ledger::systemClock()
@@ -193,15 +215,9 @@ Transfer Ledger::create(Transaction& tx, const TransferRequest& request)
                {request.id, request.debit, request.credit, request.amount, request.currency, request.timeoutSeconds,
                 request.reference, toString(state), t, expires, pending ? 0 : t});
     if (pending) {
-        tx.execute("UPDATE ledger_account SET debits_pending = debits_pending + ? WHERE id = ?",
-                   {request.amount, request.debit});
-        tx.execute("UPDATE ledger_account SET credits_pending = credits_pending + ? WHERE id = ?",
-                   {request.amount, request.credit});
+        changeBalances(tx, request, {.debitsPending = request.amount, .creditsPending = request.amount});
     } else {
-        tx.execute("UPDATE ledger_account SET debits_posted = debits_posted + ? WHERE id = ?",
-                   {request.amount, request.debit});
-        tx.execute("UPDATE ledger_account SET credits_posted = credits_posted + ? WHERE id = ?",
-                   {request.amount, request.credit});
+        changeBalances(tx, request, {.debitsPosted = request.amount, .creditsPosted = request.amount});
         tx.execute("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)",
                    {request.id, toString(state), t});
     }
@@ -227,18 +243,12 @@ Transfer Ledger::resolve(Transaction& tx, const std::string& id, TransferState t
     if (changed != 1) throw Error(ErrorCode::Conflict, "transfer " + id + " was resolved concurrently");
     tx.execute("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)", {id, toString(target), at});
     const auto& r = t->request;
-    if (target == TransferState::Posted) {
-        tx.execute("UPDATE ledger_account SET debits_pending = debits_pending - ?, debits_posted = debits_posted + ?"
-                   " WHERE id = ?",
-                   {r.amount, r.amount, r.debit});
-        tx.execute("UPDATE ledger_account SET credits_pending = credits_pending - ?,"
-                   " credits_posted = credits_posted + ? WHERE id = ?",
-                   {r.amount, r.amount, r.credit});
-    } else {
-        tx.execute("UPDATE ledger_account SET debits_pending = debits_pending - ? WHERE id = ?", {r.amount, r.debit});
-        tx.execute("UPDATE ledger_account SET credits_pending = credits_pending - ? WHERE id = ?",
-                   {r.amount, r.credit});
-    }
+    if (target == TransferState::Posted)
+        changeBalances(tx, r,
+                       {.debitsPending = -r.amount, .debitsPosted = r.amount, .creditsPending = -r.amount,
+                        .creditsPosted = r.amount});
+    else
+        changeBalances(tx, r, {.debitsPending = -r.amount, .creditsPending = -r.amount});
     // The row as updated above: no need to read it back.
     t->state = target;
     t->resolvedAt = at;
