@@ -719,7 +719,7 @@ TEST_F(PurchaseFlowTest, GiftToAnotherAccountsStbArrivesOnItsLineAndTheBuyerGets
 TEST_F(PurchaseFlowTest, ScheduledGiftIsDeliveredNotBeforeItsTime)
 {
     startBobsBox();
-    const auto deliverAt = static_cast<wire::UnixTime>(::time(nullptr)) + 4;
+    const auto deliverAt = boxoffice::testing::unixNow() + 4;  // the server's clock, see unixNow()
     const auto r = server->phoneClient().call(
         "POST", "/v1/phone/gifts",
         R"({"giftId":"gift-later","eventId":"ev-opera","recipientDeviceId":"stb-2","amount":300,"currency":"EUR","deliverAt":)" +
@@ -729,7 +729,7 @@ TEST_F(PurchaseFlowTest, ScheduledGiftIsDeliveredNotBeforeItsTime)
     const bool delivered = boxoffice::testing::eventually([&] {
         onBobs("ppv.1.refresh");
         if (bobsStateOf("ev-opera") != "owned") return false;
-        ownedAt = ::time(nullptr);
+        ownedAt = boxoffice::testing::unixNow();
         return true;
     }, 30s);
     ASSERT_TRUE(delivered);
@@ -811,7 +811,7 @@ TEST_F(PurchaseFlowTest, AnExpiringTicketStopsPlayback)
     EXPECT_TRUE(boxoffice::testing::eventually(
         [&] { return refusal("ppv.1.watch", R"({"eventId":"ev-final"})").find("ticket-expired") != std::string::npos; },
         15s));
-    EXPECT_GE(::time(nullptr), expiresAt);
+    EXPECT_GE(boxoffice::testing::unixNow(), expiresAt);
     reason.clear();
     EXPECT_FALSE(controlWords(reason));
     EXPECT_THAT(reason, HasSubstr("expired"));
@@ -843,7 +843,7 @@ TEST_F(PurchaseFlowTest, TheWalletsClockTakesTheServersSignedTimeOnRefresh)
     trust::TrustedClock state(data / "clock.state", std::make_shared<trust::MachineSecretSealer>(data / "machine-secret"));
     // (the feeder's own refresh at start may have taken a time too: the mark is the later one)
     EXPECT_GE(state.highWaterMark(), trusted);
-    EXPECT_LE(state.highWaterMark(), static_cast<wire::UnixTime>(::time(nullptr)));
+    EXPECT_LE(state.highWaterMark(), boxoffice::testing::unixNow());
 }
 
 // The STB's clock set back behind the trusted-time high-water mark: the box ran with its

@@ -685,13 +685,13 @@ TEST_F(E2eFlowTest, GiftToAnotherAccountsStbArrivesOnItsLineAndTheBuyerGetsASign
 TEST_F(E2eFlowTest, ScheduledGiftIsNotDeliveredBeforeItsTime)
 {
     startBobsBox();
-    const auto deliverAt = static_cast<std::int64_t>(::time(nullptr)) + 6;
+    const auto deliverAt = boxoffice::testing::unixNow() + 6;  // the server's clock, see unixNow()
     giftToBob("gift-later", "ev-opera", deliverAt);
     std::int64_t ownedAt = 0;
     ASSERT_TRUE(boxoffice::testing::eventually([&] {
         bobsTv->object("ppv.1.refresh");
         if (stateOf(*bobsTv, "ev-opera") != "owned") return false;
-        ownedAt = ::time(nullptr);
+        ownedAt = boxoffice::testing::unixNow();
         return true;
     }, 60s));
     EXPECT_GE(ownedAt, deliverAt);

@@ -3,6 +3,7 @@
 // captured to a file the test can read at any time, signals, bounded waits.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -64,6 +65,15 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout)
         nanosleep(&pause, nullptr);
     }
     return predicate();
+}
+
+// Unix seconds from std::chrono::system_clock, the clock the server and the plugins
+// use. Not ::time(): glibc reads that from the coarse clock, which can still show
+// the previous second after system_clock has passed it.
+inline std::int64_t unixNow()
+{
+    using namespace std::chrono;
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
 std::string readFile(const std::filesystem::path& file);
