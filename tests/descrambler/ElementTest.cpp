@@ -2,6 +2,7 @@
 // element's own code), and one check that the built plugin file loads.
 
 #include "../mpegts/TestData.h"
+#include "LateTicketKeys.h"
 #include "SyntheticStream.h"
 
 #include <boxoffice/base/Hex.h>
@@ -23,6 +24,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include <unistd.h>
 
@@ -361,25 +363,27 @@ TEST(Element, EcmModeWithEventKeyProperty) {
     EXPECT_FALSE(h.messages("boxoffice-descrambler-statistics").empty());
 }
 
-TEST(Element, EcmModeWithKeyServicePointerAndLateKeyWarning) {
-    class Switchable final : public KeyService {
-    public:
-        std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
-            if (!open)
-                return reason = "no ticket", std::nullopt;
-            return inner.onEcm(section, reason);
-        }
-        bool open = false;
-        EventKeyService inner;
-    } keys;
-    keys.inner.setDefaultKey(fromHex("000102030405060708090a0b0c0d0e0f"));
+namespace {
 
-    const Bytes clear = testutil::makeStream(testutil::StreamOptions{.packets = 800});
+const Bytes lateTicketEventKey = fromHex("000102030405060708090a0b0c0d0e0f");
+
+// A synthetic service of `packets` packets, clear and as the headend scrambles it
+// with lateTicketEventKey (crypto-periods of 300 packets).
+std::pair<Bytes, Bytes> lateTicketStream(std::size_t packets) {
+    Bytes clear = testutil::makeStream(testutil::StreamOptions{.packets = packets});
     headend::HeadendConfig config;
     config.packetsPerCryptoPeriod = 300;
-    config.eventKey = crypto::SecretBytes(fromHex("000102030405060708090a0b0c0d0e0f"));
+    config.eventKey = crypto::SecretBytes(lateTicketEventKey);
     headend::Headend headend(config);
-    const Bytes scrambled = headend.process(clear);
+    Bytes scrambled = headend.process(clear);
+    return {std::move(clear), std::move(scrambled)};
+}
+
+} // namespace
+
+TEST(Element, EcmModeWithKeyServicePointerAndLateKeyWarning) {
+    testutil::LateTicketKeys keys(lateTicketEventKey);
+    const auto [clear, scrambled] = lateTicketStream(800);
 
     Harness h;
     g_object_set(h.element(), "key-service", static_cast<KeyService*>(&keys), nullptr);
@@ -402,23 +406,8 @@ TEST(Element, EcmModeWithKeyServicePointerAndLateKeyWarning) {
 // packets assembled across buffers wait in the engine's queue with the others,
 // and everything comes out in order.
 TEST(Element, UnalignedBuffersWithALateKeyComeOutInOrder) {
-    class Switchable final : public KeyService {
-    public:
-        std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
-            if (!open)
-                return reason = "no ticket", std::nullopt;
-            return inner.onEcm(section, reason);
-        }
-        bool open = false;
-        EventKeyService inner;
-    } keys;
-    keys.inner.setDefaultKey(fromHex("000102030405060708090a0b0c0d0e0f"));
-    const Bytes clear = testutil::makeStream(testutil::StreamOptions{.packets = 900});
-    headend::HeadendConfig config;
-    config.packetsPerCryptoPeriod = 300;
-    config.eventKey = crypto::SecretBytes(fromHex("000102030405060708090a0b0c0d0e0f"));
-    headend::Headend headend(config);
-    const Bytes scrambled = headend.process(clear);
+    testutil::LateTicketKeys keys(lateTicketEventKey);
+    const auto [clear, scrambled] = lateTicketStream(900);
 
     Harness h;
     g_object_set(h.element(), "key-service", static_cast<KeyService*>(&keys), nullptr);

@@ -1,6 +1,7 @@
 // The descrambling engine in ECM mode against the headend, without GStreamer.
 
 #include "../mpegts/TestData.h"
+#include "LateTicketKeys.h"
 #include "SyntheticStream.h"
 
 #include <boxoffice/base/Error.h>
@@ -127,17 +128,7 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, EcmRoundTrip,
 
 TEST(StreamDescrambler, LateKeyHoldsPacketsThenReleasesThem) {
     // A key service without the ticket at first: packets are held, not dropped.
-    class Gated final : public KeyService {
-    public:
-        std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
-            if (!open)
-                return reason = "no ticket yet", std::nullopt;
-            return inner.onEcm(section, reason);
-        }
-        bool open = false;
-        EventKeyService inner;
-    } keys;
-    keys.inner.setDefaultKey(eventKey);
+    testutil::LateTicketKeys keys(eventKey);
 
     const Bytes clear = makeStream(StreamOptions{.packets = 1200});
     headend::Headend h(headendConfig(Algorithm::DvbCissa, 300));
