@@ -37,6 +37,22 @@ TEST(Revocation, NewerListReplacesOlderOnlyFromTheRoot)
     EXPECT_TRUE(state.isKeyRevoked("k2"));
 }
 
+// Lists the server signs under its root-certified key, which may be P-256 (the STB's
+// ppv and sync plugins verify them with that key).
+TEST(Revocation, ListSignedByAP256ServerKey)
+{
+    const SigningKey server("server-p256", crypto::P256PrivateKey::generate());
+    RevocationState state;
+    state.apply(list(1, {"k1"}, server), server.verifyingKey());
+    EXPECT_TRUE(state.isKeyRevoked("k1"));
+    const SigningKey other("server-p256", crypto::P256PrivateKey::generate());
+    EXPECT_EQ(errorOf([&] { state.apply(list(2, {}, other), server.verifyingKey()); }).code(), ErrorCode::BadSignature);
+    const SigningKey ed("server-p256", crypto::Ed25519PrivateKey::generate());
+    EXPECT_EQ(errorOf([&] { state.apply(list(2, {}, ed), server.verifyingKey()); }).code(), ErrorCode::Conflict);
+    EXPECT_TRUE(state.isKeyRevoked("k1")) << "nothing changes on error";
+    EXPECT_EQ(state.sequence(), 1u);
+}
+
 TEST(Certificates, VerifyChecksRootRoleTimeAndRevocation)
 {
     const SigningKey root = makeRoot();

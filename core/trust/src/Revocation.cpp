@@ -2,9 +2,9 @@
 
 namespace boxoffice::trust {
 
-void RevocationState::apply(const wire::RevocationList& list, const TrustAnchor& root)
+void RevocationState::apply(const wire::RevocationList& list, const VerifyingKey& signer)
 {
-    verifySignature(list, root.verifyingKey());
+    verifySignature(list, signer);
     std::lock_guard lock(mutex_);
     if (list.sequence <= sequence_)
         throw Error(ErrorCode::Replayed, "revocation_list.sequence: " + std::to_string(list.sequence)

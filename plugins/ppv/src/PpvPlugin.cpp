@@ -119,9 +119,8 @@ public:
                     if (e.code() != ErrorCode::ClockRollback) throw;
                     at = clock->highWaterMark();
                 }
-                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, at);
-                // Verifies revocation lists the server signs, and its trusted time.
-                serverAnchor_ = trust::TrustAnchor{cert.keyId, crypto::Ed25519PublicKey::fromRaw(cert.publicKey)};
+                // Verifies revocation lists the server signs, and its trusted time (Ed25519 or P-256).
+                serverKey_ = trust::verifyCertificate(cert, root, wire::CertificateRole::Server, at);
             }
             loadRevocations();
 
@@ -288,7 +287,7 @@ private:
         try {
             const auto list = trust::loadRevocationList(revocationsFile_);
             if (list.signer.keyId == root_->keyId) revocations_->apply(list, *root_);
-            else if (serverAnchor_ && list.signer.keyId == serverAnchor_->keyId) revocations_->apply(list, *serverAnchor_);
+            else if (serverKey_ && list.signer.keyId == serverKey_->keyId()) revocations_->apply(list, *serverKey_);
             else throw Error(ErrorCode::PermissionDenied, "signed by neither the root nor the configured server certificate");
             context_->logger().information("revocation list %s applied", std::to_string(list.sequence));
         } catch (const Error& e) {
@@ -342,11 +341,11 @@ private:
     // sync plugin keeps a clock of its own the same way; neither trusts the other's file.
     wire::UnixTime takeServerTime()
     {
-        if (!serverAnchor_)
+        if (!serverKey_)
             throw Error(ErrorCode::Unavailable, "no serverCertificate configured to verify the server's time with");
         return clock_->fetchFrom(
             [&](const std::string& path) { return textOf(purchases_->callServer("GET", path), "trustedTime"); },
-            serverAnchor_->verifyingKey(), deviceId_);
+            *serverKey_, deviceId_);
     }
 
     std::vector<CatalogEvent> parseCatalog(const Object::Ptr& body) const
@@ -494,7 +493,7 @@ private:
 
     host::PluginContext* context_ = nullptr;
     std::optional<trust::TrustAnchor> root_;
-    std::optional<trust::TrustAnchor> serverAnchor_;
+    std::optional<trust::VerifyingKey> serverKey_;
     std::shared_ptr<trust::TrustedClock> clock_;
     std::string deviceId_;
     std::shared_ptr<trust::RevocationState> revocations_;

@@ -13,10 +13,12 @@ namespace boxoffice::trust {
 
 class RevocationState {
 public:
-    // Verifies the list against the root and replaces the current one. Errors: its
+    // Verifies the list's signature by `signer` (the root, or a server key the root
+    // certified: Ed25519 or P-256) and replaces the current one. Errors: its
     // signature (see Signing.h), Replayed when its sequence is not higher than the
     // current one's. Nothing changes on error.
-    void apply(const wire::RevocationList& list, const TrustAnchor& root);
+    void apply(const wire::RevocationList& list, const VerifyingKey& signer);
+    void apply(const wire::RevocationList& list, const TrustAnchor& root) { apply(list, root.verifyingKey()); }
 
     bool isKeyRevoked(std::string_view keyId) const;
     bool isDeviceRevoked(std::string_view deviceId) const;
