@@ -89,17 +89,19 @@ protected:
 
     std::shared_ptr<phone::HttpsServerLine> line() { return std::make_shared<phone::HttpsServerLine>(server_->phoneOptions()); }
 
-    phone::Settler settler(bool approve, std::shared_ptr<phone::ServerLine> line, int* asked = nullptr)
+    phone::Settler settler(wire::Decision decision, std::shared_ptr<phone::ServerLine> line, int* asked = nullptr)
     {
         const auto creds = trust::loadPhone(phoneDir());
         return phone::Settler(
             creds.certificate.subject, creds.key, std::move(line),
-            [approve, asked](const phone::ServerOrder&) {
+            [decision, asked](const phone::ServerOrder&) {
                 if (asked) ++*asked;
-                return approve;
+                return decision;
             },
             trust::loadCertificate(DevKeys::get().dir / "server/server.cert"));
     }
+
+    Object::Ptr account(const std::string& id) { return obj(server_->operatorClient().get("/v1/operator/accounts/" + id)); }
 
     // The STB orders ev-1; returns the settlement request it sends the phone (as plugins/ppv builds it).
     bt::Message order(const std::string& orderId, std::int64_t shownAmount = 1200)
@@ -155,7 +157,9 @@ TEST_F(PhoneServerLine, ApprovalOverThePhonesLineCompletesThePurchase)
     EXPECT_EQ(seen.state, "pending");
 
     int asked = 0;
-    auto s = settler(true, l, &asked);
+    auto s = settler(wire::Decision::Approve, l, &asked);
+    std::vector<wire::Receipt> kept;
+    s.onReceipt([&kept](const wire::Receipt& r) { kept.push_back(r); });
     const auto reply = s.handle(request);
     ASSERT_TRUE(reply);
     ASSERT_EQ(reply->type, bt::MessageType::Result);
@@ -172,6 +176,8 @@ TEST_F(PhoneServerLine, ApprovalOverThePhonesLineCompletesThePurchase)
     EXPECT_EQ(purchases[0].state, "closed");
     ASSERT_TRUE(purchases[0].receipt);
     EXPECT_EQ(purchases[0].receipt->transactionNumber, number);
+    ASSERT_EQ(kept.size(), 1u);   // the app keeps the receipt it acknowledged
+    EXPECT_EQ(kept[0].encode(), purchases[0].receipt->encode());
     // The phone's approval is logged under the order id, as the STB's requests are.
     EXPECT_THAT(server_->output(), ::testing::HasSubstr("request o-1 "));
     // The same approval again is refused or answered identically, never a second effect.
@@ -180,7 +186,7 @@ TEST_F(PhoneServerLine, ApprovalOverThePhonesLineCompletesThePurchase)
 
 TEST_F(PhoneServerLine, DeclineOverThePhonesLine)
 {
-    auto s = settler(false, line());
+    auto s = settler(wire::Decision::Decline, line());
     const auto reply = s.handle(order("o-2"));
     ASSERT_TRUE(reply);
     const auto result = bt::ResultBody::decode(reply->body);
@@ -188,10 +194,91 @@ TEST_F(PhoneServerLine, DeclineOverThePhonesLine)
     EXPECT_EQ(stbState("o-2"), "declined");
 }
 
+// "Not me" (flow 4) over the phone's line: the STB is told to ask the server, which voided the
+// transfer, blocked the box and inhibited the account.
+TEST_F(PhoneServerLine, NotMeOverThePhonesLineVoidsAndInhibits)
+{
+    auto s = settler(wire::Decision::NotMe, line());
+    const auto reply = s.handle(order("o-6"));
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->type, bt::MessageType::Result);
+    const auto result = bt::ResultBody::decode(reply->body);
+    EXPECT_TRUE(result.ok) << result.text;
+    EXPECT_EQ(stbState("o-6"), "not-me");
+    const auto alice = account("acct-alice");
+    EXPECT_TRUE(alice->getValue<bool>("inhibited"));
+    EXPECT_EQ(alice->getValue<std::int64_t>("available"), 5000);
+}
+
+// Without a line a decline is relayed like an approval: the server releases the held amount at
+// once instead of when the transaction expires.
+TEST_F(PhoneServerLine, WithoutALineADeclineIsRelayedAndReleasesTheHeldAmount)
+{
+    auto s = settler(wire::Decision::Decline, std::make_shared<phone::OfflineServerLine>());
+    const auto reply = s.handle(order("o-7"));
+    EXPECT_EQ(account("acct-alice")->getValue<std::int64_t>("available"), 5000 - 1200);
+    ASSERT_TRUE(reply);
+    ASSERT_EQ(reply->type, bt::MessageType::Approval);
+    const auto sealed = bt::ApprovalBody::decode(reply->body).approval;
+    auto r = server_->stbClient("stb-1").post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(sealed)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "declined");
+    EXPECT_FALSE(obj(r)->has("receipt"));
+    EXPECT_EQ(account("acct-alice")->getValue<std::int64_t>("available"), 5000);
+}
+
+// A receipt the STB relays is acknowledged only if the server signed it: a forged or damaged
+// one gets a clear refusal, is not kept, and the order stays open at the server.
+TEST_F(PhoneServerLine, ARelayedReceiptNotSignedByTheServerIsNotAcknowledged)
+{
+    auto s = settler(wire::Decision::Approve, std::make_shared<phone::OfflineServerLine>());
+    std::vector<wire::Receipt> kept;
+    s.onReceipt([&kept](const wire::Receipt& r) { kept.push_back(r); });
+    const auto reply = s.handle(order("o-8"));
+    ASSERT_TRUE(reply);
+    const auto approval = bt::ApprovalBody::decode(reply->body);
+    auto r = server_->stbClient("stb-1").post("/v1/stb/approvals",
+                                              json({{"sealedApproval", wire::toBase64Url(approval.approval)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto genuine = wire::Receipt::decode(wire::fromBase64Url(obj(r)->getValue<std::string>("receipt")));
+
+    auto refused = [&](const Bytes& receipt) {
+        const auto answer = s.handle({bt::MessageType::Receipt, 9, 0, bt::ReceiptBody{approval.transactionId, receipt}.encode()});
+        EXPECT_TRUE(answer);
+        if (!answer) return std::string();
+        EXPECT_EQ(answer->type, bt::MessageType::Result);
+        const auto result = bt::ResultBody::decode(answer->body);
+        EXPECT_FALSE(result.ok);
+        return result.error;
+    };
+    // The same receipt for another amount signed by another key (the phone's own), naming
+    // that key or the server's.
+    auto forged = genuine;
+    forged.amount = 1;
+    trust::sign(forged, trust::loadPhone(phoneDir()).key);
+    EXPECT_EQ(refused(forged.encode()), "not found");   // no such server key
+    forged.signer = genuine.signer;
+    EXPECT_EQ(refused(forged.encode()), "bad signature");
+    // The genuine receipt altered after signing, and bytes that are no receipt at all.
+    auto altered = genuine.encode();
+    altered[altered.size() / 2] ^= 0x01;
+    EXPECT_FALSE(refused(altered).empty());
+    EXPECT_EQ(refused(Bytes(40, 0x5a)), "malformed");
+    EXPECT_TRUE(kept.empty());
+    EXPECT_EQ(stbState("o-8"), "approved");   // not closed: nothing was acknowledged
+
+    // The genuine one: kept, acknowledged.
+    const auto ack = s.handle({bt::MessageType::Receipt, 10, 0, bt::ReceiptBody{approval.transactionId, genuine.encode()}.encode()});
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack->type, bt::MessageType::Acknowledgement);
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0].receiptId, genuine.receiptId);
+}
+
 TEST_F(PhoneServerLine, StbDescribingAnotherAmountIsRefusedAndNothingIsApproved)
 {
     int asked = 0;
-    auto s = settler(true, line(), &asked);
+    auto s = settler(wire::Decision::Approve, line(), &asked);
     const auto reply = s.handle(order("o-3", 1));
     ASSERT_TRUE(reply);
     const auto result = bt::ResultBody::decode(reply->body);
@@ -203,7 +290,7 @@ TEST_F(PhoneServerLine, StbDescribingAnotherAmountIsRefusedAndNothingIsApproved)
 
 TEST_F(PhoneServerLine, WithoutALineTheSignedApprovalGoesBackForTheStbToRelay)
 {
-    auto s = settler(true, std::make_shared<phone::OfflineServerLine>());
+    auto s = settler(wire::Decision::Approve, std::make_shared<phone::OfflineServerLine>());
     const auto reply = s.handle(order("o-4"));
     ASSERT_TRUE(reply);
     ASSERT_EQ(reply->type, bt::MessageType::Approval);
@@ -241,7 +328,10 @@ TEST_F(PhoneServerLine, WithoutALineOrAServerCertificateThePhoneCannotRelay)
     const auto creds = trust::loadPhone(phoneDir());
     int asked = 0;
     phone::Settler s(creds.certificate.subject, creds.key, std::make_shared<phone::OfflineServerLine>(),
-                     [&asked](const phone::ServerOrder&) { return ++asked > 0; });
+                     [&asked](const phone::ServerOrder&) {
+                         ++asked;
+                         return wire::Decision::Approve;
+                     });
     const auto reply = s.handle(order("o-5"));
     ASSERT_TRUE(reply);
     ASSERT_EQ(reply->type, bt::MessageType::Result);
@@ -291,7 +381,7 @@ TEST_F(PhoneServerLine, CommandLineRegistersAnStbAndListsPurchases)
     EXPECT_NE(unknown, 0) << refused;
     EXPECT_NE(refused.find("(not found)"), std::string::npos) << refused;
 
-    auto s = settler(true, line());
+    auto s = settler(wire::Decision::Approve, line());
     ASSERT_TRUE(bt::ResultBody::decode(s.handle(order("o-5"))->body).ok);
     auto [listed, purchases] = run(base + " purchases");
     EXPECT_EQ(listed, 0) << purchases;

@@ -237,7 +237,7 @@ protected:
     testing::Rig::TestPhone phone;
     std::shared_ptr<phone::Settler> settler = std::make_shared<phone::Settler>(
         trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-        trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, nullptr, [](const phone::ServerOrder&) { return false; });
+        trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, nullptr, [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     std::mutex phoneMutex;
     std::function<std::optional<bt::Message>(const bt::Message&)> onHandoff;   // a misbehaving phone
     std::optional<bt::HistoryHandoffBody> lastHandoff;
@@ -422,7 +422,7 @@ TEST_F(DeferredFlowTest, PhoneCarriesTheHistoryAndTheSettlementFreesCredit)
 
     settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
                                                trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return false; });
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     pairPhone();
     const auto done = object("billing.1.handoff");
     EXPECT_EQ(done->getValue<std::string>("phoneId"), phone.phone->id());
@@ -461,7 +461,7 @@ TEST_F(DeferredFlowTest, HandoffHappensWhenThePhoneConnects)
     buy("ev-opera");
     settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
                                                trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return false; });
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     pairPhone();
     auto settled = events->waitFor("billing.1.settled", 20s);
     ASSERT_TRUE(settled);
@@ -488,7 +488,7 @@ TEST_F(DeferredFlowTest, AHistoryLargerThanOneMessageIsHandedOffInBatchesOnConne
 
     settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
                                                trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return false; });
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     pairPhone();
     ASSERT_TRUE(boxoffice::testing::eventually([&] { return history()->status().settledThrough == last; }, 30s))
         << "settled through " << history()->status().settledThrough;
@@ -505,7 +505,7 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     buy("ev-final");
     settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
                                                trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return false; });
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     pairPhone();
     auto serverLine = line();
 

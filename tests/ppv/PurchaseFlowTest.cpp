@@ -565,7 +565,7 @@ TEST_F(PurchaseFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
     std::atomic<int> shown{0};
     settler = referencePhone(std::make_shared<phone::OfflineServerLine>(), [&](const phone::ServerOrder& o) {
         ++shown;
-        return o.eventId == "ev-final" && o.amount == 450;
+        return o.eventId == "ev-final" && o.amount == 450 ? wire::Decision::Approve : wire::Decision::Decline;
     });
     pairPhone();
     const auto alice = balance("acct-alice"), studio = balance("studio");
@@ -744,7 +744,9 @@ TEST_F(PurchaseFlowTest, PurchaseHistoryOnTheTvAndOnThePhoneAgree)
 {
     object("ppv.1.refresh");
     auto line = std::make_shared<phone::HttpsServerLine>(server->phoneOptions());
-    settler = referencePhone(line, [](const phone::ServerOrder& o) { return o.eventId != "ev-decline"; });
+    settler = referencePhone(line, [](const phone::ServerOrder& o) {
+        return o.eventId != "ev-decline" ? wire::Decision::Approve : wire::Decision::Decline;
+    });
     pairPhone();
     std::map<std::string, std::int64_t> bought;
     std::string declined;

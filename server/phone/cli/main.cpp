@@ -57,8 +57,10 @@ int usage()
                  "  info                                 show the STB's info characteristic\n"
                  "  pair [--yes] [--passkey N]           pair (link, then application), confirming the codes\n"
                  "  ping [--count N] [--size BYTES]      open a session and measure round trips\n"
-                 "  listen [--approve] [--seconds N]     open a session and answer the STB's messages:\n"
-                 "                                       settlement requests approved (signed) over the server\n"
+                 "  listen [--approve|--not-me] [--seconds N]\n"
+                 "                                       open a session and answer the STB's messages:\n"
+                 "                                       settlement requests approved, declined (neither flag)\n"
+                 "                                       or reported \"not me\" (signed) over the server\n"
                  "                                       line, or relayed by the STB without --server\n"
                  "                                       (sealed to --server-certificate);\n"
                  "                                       history handoffs uploaded over --server, the\n"
@@ -134,7 +136,7 @@ int main(int argc, char** argv)
     std::map<std::string, bool> flags;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
-        if (arg == "--yes" || arg == "--approve") flags[arg.substr(2)] = true;
+        if (arg == "--yes" || arg == "--approve" || arg == "--not-me") flags[arg.substr(2)] = true;
         else if (arg.rfind("--", 0) == 0 && i + 1 < argc) options[arg.substr(2)] = argv[++i];
         else if (arg.rfind("--", 0) == 0) return usage();
         else rest.push_back(arg);
@@ -228,14 +230,17 @@ int main(int argc, char** argv)
         }
         if (command == "listen") {
             const bool approve = flags["approve"];
+            const auto decision = flags["not-me"] ? wire::Decision::NotMe
+                                  : approve       ? wire::Decision::Approve
+                                                  : wire::Decision::Decline;
             std::shared_ptr<phone::Settler> settler;
             if (options.count("credentials")) {
                 const auto creds = trust::loadPhone(options["credentials"]);
                 settler = std::make_shared<phone::Settler>(
-                    creds.certificate.subject, creds.key, serverLine(options), [approve](const phone::ServerOrder& o) {
+                    creds.certificate.subject, creds.key, serverLine(options), [decision](const phone::ServerOrder& o) {
                         std::cout << "approve " << money(o.amount, o.currency) << " to " << o.payee << " (order "
-                                  << o.orderId << ")? " << (approve ? "yes" : "no") << std::endl;
-                        return approve;
+                                  << o.orderId << ")? " << wire::toString(decision) << std::endl;
+                        return decision;
                     },
                     options.count("server-certificate")
                         ? std::optional<wire::Certificate>(trust::loadCertificate(options["server-certificate"]))

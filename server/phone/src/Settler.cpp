@@ -56,7 +56,7 @@ std::optional<bt::Message> Settler::handle(const bt::Message& message)
     try {
         if (message.type == bt::MessageType::SettlementRequest)
             return settle(bt::SettlementRequestBody::decode(message.body));
-        if (message.type == bt::MessageType::Receipt) return acknowledge(bt::ReceiptBody::decode(message.body));
+        if (message.type == bt::MessageType::Receipt) return relayedReceipt(bt::ReceiptBody::decode(message.body));
         if (message.type == bt::MessageType::HistoryHandoff) return carry(bt::HistoryHandoffBody::decode(message.body));
     } catch (const Error& e) {
         return result(false, e.code(), e.what());
@@ -66,7 +66,7 @@ std::optional<bt::Message> Settler::handle(const bt::Message& message)
     return std::nullopt;
 }
 
-wire::Approval Settler::approval(const ServerOrder& order, bool approve) const
+wire::Approval Settler::approval(const ServerOrder& order, wire::Decision decision) const
 {
     wire::Approval a;
     a.transactionNumber = order.transactionNumber;
@@ -76,7 +76,7 @@ wire::Approval Settler::approval(const ServerOrder& order, bool approve) const
     a.payee = order.payee;
     a.amount = order.amount;
     a.currency = order.currency;
-    a.decision = approve ? wire::Decision::Approve : wire::Decision::Decline;
+    a.decision = decision;
     a.decidedAt = clock_();
     trust::sign(a, key_);
     return a;
@@ -97,10 +97,11 @@ bt::Message Settler::settle(const bt::SettlementRequestBody& request)
                 request.payee != order->payee)
                 return result(false, ErrorCode::Conflict,
                               "the STB's request differs from the server's transaction " + request.transactionId);
-            const bool approve = confirm_(*order);
-            const auto answer = line_->approve(approval(*order, approve));
-            if (!approve) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
-            if (answer.receipt) acknowledge(bt::ReceiptBody{request.transactionId, answer.receipt->encode()});
+            const auto decision = confirm_(*order);
+            const auto answer = line_->approve(approval(*order, decision));
+            if (decision == wire::Decision::Decline) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
+            if (decision == wire::Decision::NotMe) return result(true, ErrorCode::Internal, "reported as not me over the phone's line");
+            if (answer.receipt) acknowledge(request.transactionId, *answer.receipt);
             return result(true, ErrorCode::Internal, "approved over the phone's line");
         }
     }
@@ -110,10 +111,10 @@ bt::Message Settler::settle(const bt::SettlementRequestBody& request)
         return result(false, ErrorCode::Unavailable,
                       "the phone has no line and no server certificate to seal a relayed approval to");
     const auto order = orderFromRequest(request);
-    const bool approve = confirm_(order);
-    if (!approve) return result(false, ErrorCode::PermissionDenied, "declined on the phone");
+    // Every decision is relayed: a decline or "not me" releases the held amount at the server at once.
+    const auto decision = confirm_(order);
     return {bt::MessageType::Approval, 0, 0,
-            bt::ApprovalBody{request.transactionId, true, trust::sealApproval(approval(order, true), *serverCertificate_)}
+            bt::ApprovalBody{request.transactionId, true, trust::sealApproval(approval(order, decision), *serverCertificate_)}
                 .encode()};
 }
 
@@ -125,15 +126,26 @@ bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
     return {bt::MessageType::SettlementResult, 0, 0, bt::SettlementResultBody{settled.settledThrough, settled.result}.encode()};
 }
 
-bt::Message Settler::acknowledge(const bt::ReceiptBody& body)
+bt::Message Settler::relayedReceipt(const bt::ReceiptBody& body)
 {
+    // The STB carries it: only the server's signature makes it worth keeping and acknowledging.
+    if (!serverCertificate_)
+        return result(false, ErrorCode::Unavailable,
+                      "the phone has no server certificate to check a receipt relayed by the STB");
     const auto receipt = wire::Receipt::decode(body.receipt);
+    trust::verifySignature(receipt, trust::VerifyingKey::fromCertificate(*serverCertificate_));
+    return acknowledge(body.transactionId, receipt);
+}
+
+bt::Message Settler::acknowledge(const std::string& transactionId, const wire::Receipt& receipt)
+{
     wire::Acknowledgement k;
     k.receiptId = receipt.receiptId;
     k.orderId = receipt.orderId;
     k.phoneId = phoneId_;
     k.acknowledgedAt = clock_();
     trust::sign(k, key_);
+    if (keepReceipt_) keepReceipt_(receipt);
     if (line_->available()) {
         try {
             line_->acknowledge(k);
@@ -141,7 +153,7 @@ bt::Message Settler::acknowledge(const bt::ReceiptBody& body)
             if (e.code() != ErrorCode::Unavailable) throw;
         }
     }
-    return {bt::MessageType::Acknowledgement, 0, 0, bt::AcknowledgementBody{body.transactionId, k.encode()}.encode()};
+    return {bt::MessageType::Acknowledgement, 0, 0, bt::AcknowledgementBody{transactionId, k.encode()}.encode()};
 }
 
 } // namespace boxoffice::phone

@@ -360,7 +360,7 @@ TEST_F(E2eFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
     stack->runPhoneApp(std::make_shared<phone::OfflineServerLine>(), [&](const phone::ServerOrder& o) {
         shownEvent = o.eventId + " " + std::to_string(o.amount) + " " + o.currency + " to " + o.payee;
         ++shown;
-        return true;
+        return wire::Decision::Approve;
     });
 
     const auto order = buy("ev-final");
@@ -533,7 +533,7 @@ TEST_F(E2eFlowTest, OfflineStbBuysOnCreditAndThePhoneCarriesTheHistoryToTheServe
     EXPECT_EQ(balance("acct-alice"), kDeposit);   // the server has not heard of it
 
     // The phone app with its own line carries the history.
-    stack->runPhoneApp(stack->phoneServerLine(), [](const phone::ServerOrder&) { return false; });
+    stack->runPhoneApp(stack->phoneServerLine(), [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     const auto lastSequence = credit->getValue<std::uint64_t>("lastSequence");
     const auto settled = tv().object("billing.1.handoff");
     EXPECT_EQ(settled->getValue<std::uint64_t>("settledThrough"), lastSequence) << json(settled);
@@ -583,7 +583,7 @@ TEST_F(E2eFlowTest, APhoneThatAltersOrDropsTheHistoryOrTheResultSettlesNothingTw
     // The reference phone app does the carrying; the handler below corrupts its work.
     const auto creds = trust::loadPhone(stack->keys() / "phones/phone-1");
     auto settler = std::make_shared<phone::Settler>(creds.certificate.subject, creds.key, stack->phoneServerLine(),
-                                                    [](const phone::ServerOrder&) { return false; });
+                                                    [](const phone::ServerOrder&) { return wire::Decision::Decline; });
     enum class Mischief { AlterBatch, Drop, AlterResult, None };
     std::atomic<Mischief> mischief{Mischief::AlterBatch};
     stack->onPhoneMessage([&](const bt::Message& m) -> std::optional<bt::Message> {

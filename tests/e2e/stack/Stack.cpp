@@ -371,24 +371,6 @@ phone::Phone& Stack::pairPhone(bool acceptOnTv)
     return *phone_;
 }
 
-wire::Approval Stack::phoneDecision(const Object::Ptr& order, wire::Decision decision, const std::string& acknowledgeCode) const
-{
-    const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
-    wire::Approval a;
-    a.transactionNumber = order->getValue<std::string>("transactionNumber");
-    a.orderId = order->getValue<std::string>("orderId");
-    a.accountId = order->getValue<std::string>("accountId");
-    a.phoneId = phoneCreds.certificate.subject;
-    a.payee = order->getValue<std::string>("payee");
-    a.amount = order->getValue<wire::Amount>("amount");
-    a.currency = order->getValue<std::string>("currency");
-    a.decision = decision;
-    a.oneTimePassword = acknowledgeCode;
-    a.decidedAt = ::time(nullptr);
-    trust::sign(a, phoneCreds.key);
-    return a;
-}
-
 void Stack::onPhoneMessage(std::function<std::optional<bluetooth::Message>(const bluetooth::Message&)> handler)
 {
     phone_->onMessage([this, handler](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
@@ -407,81 +389,49 @@ void Stack::approveOnPhone(std::function<void(const PhoneSettlement&)> seen)
 
 void Stack::decideOnPhone(wire::Decision decision, Via via, std::function<void(const PhoneSettlement&)> seen)
 {
-    const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
-    onPhoneMessage([this, phoneCreds, seen, decision, via](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
-        using bluetooth::MessageType;
-        const auto arrived = std::chrono::steady_clock::now();
-        std::lock_guard lock(phoneMutex_);
-        if (m.type == MessageType::SettlementRequest) {
-            const auto request = bluetooth::SettlementRequestBody::decode(m.body);
-            phoneLog_.push_back("settlement request " + request.transactionId + ": " +
-                                money(static_cast<std::int64_t>(request.amountMinor), request.currency) + " to " + request.payee +
-                                " for '" + request.title + "' -> " +
-                                (decision == wire::Decision::Approve ? std::string("approved") : std::string(wire::toString(decision))));
-            // The order as the server gave it to the STB; what the user saw on the phone (amount, payee) is signed.
-            auto order = parse(std::string(request.order.begin(), request.order.end()));
-            order->set("transactionNumber", request.transactionId);
-            order->set("payee", request.payee);
-            order->set("amount", static_cast<wire::Amount>(request.amountMinor));
-            order->set("currency", request.currency);
-            const auto a = phoneDecision(order, decision);
-            if (via == Via::Stb) {
-                // Sealed to the server (the STB carries it but cannot read or alter it).
-                phoneLog_.push_back("decision handed to the STB to relay");
-                if (seen) seen(PhoneSettlement{request.transactionId, arrived, std::chrono::steady_clock::now()});
-                return bluetooth::Message{MessageType::Approval, 0, 0,
-                                          bluetooth::ApprovalBody{request.transactionId, true,
-                                                                  trust::sealApproval(a, trust::loadCertificate(keys() / "server/server.cert"))}
-                                              .encode()};
-            }
-            Object::Ptr body = new Object;
-            body->set("approval", wire::toBase64Url(a.encode()));
-            const auto r = phoneLine_->call("POST", "/v1/phone/approvals", json(body));
-            phoneLog_.push_back("decision sent over the phone's own line: HTTP " + std::to_string(r.status));
-            if (r.status == 200 && r.body.type() == typeid(Object::Ptr)) {
-                const auto answer = r.body.extract<Object::Ptr>();
-                if (answer->has("receipt")) {
-                    receipt_ = wire::Receipt::decode(wire::fromBase64Url(answer->getValue<std::string>("receipt"), "receipt"));
-                    // The signed acknowledgement closes the purchase on the server.
-                    wire::Acknowledgement ack;
-                    ack.receiptId = receipt_->receiptId;
-                    ack.orderId = receipt_->orderId;
-                    ack.phoneId = phoneCreds.certificate.subject;
-                    ack.acknowledgedAt = ::time(nullptr);
-                    trust::sign(ack, phoneCreds.key);
-                    Object::Ptr ackBody = new Object;
-                    ackBody->set("acknowledgement", wire::toBase64Url(ack.encode()));
-                    const auto closed = phoneLine_->call("POST", "/v1/phone/acknowledgements", json(ackBody));
-                    phoneLog_.push_back("receipt " + receipt_->receiptId + " acknowledged (signed): HTTP " + std::to_string(closed.status) +
-                                        ", order " + (closed.status == 200 ? closed.body.extract<Object::Ptr>()->getValue<std::string>("state") : "?"));
-                }
-            }
-            if (seen) seen(PhoneSettlement{request.transactionId, arrived, std::chrono::steady_clock::now()});
-            // Result ok: the decision is at the server, the STB asks it for the outcome.
-            return bluetooth::Message{MessageType::Result, 0, 0,
-                                      bluetooth::ResultBody{r.status == 200, "", "decided on the phone", {}}.encode()};
-        }
-        if (m.type == MessageType::Receipt) {
-            const auto body = bluetooth::ReceiptBody::decode(m.body);
-            receipt_ = wire::Receipt::decode(body.receipt);
-            phoneLog_.push_back("receipt for " + body.transactionId + " received over Bluetooth");
-        }
-        return bluetooth::Message{MessageType::Result, 0, 0, bluetooth::ResultBody{true, "", "ok", {}}.encode()};
-    });
+    // The reference phone app; without its own line it hands the sealed decision to the STB to relay.
+    std::shared_ptr<phone::ServerLine> line = std::make_shared<phone::OfflineServerLine>();
+    if (via == Via::OwnLine) line = phoneServerLine();
+    runPhoneApp(
+        std::move(line),
+        [this, decision](const phone::ServerOrder& o) {
+            std::lock_guard lock(phoneMutex_);
+            phoneLog_.push_back("settlement request " + o.transactionNumber + ": " + money(o.amount, o.currency) +
+                                " to " + o.payee + " for " + o.eventId + " -> " + std::string(wire::toString(decision)));
+            return decision;
+        },
+        std::move(seen));
 }
 
-void Stack::runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm)
+void Stack::runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm,
+                        std::function<void(const PhoneSettlement&)> seen)
 {
     const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
     // Provisioned with the operator's server certificate: without a line it seals approvals to it.
     auto settler = std::make_shared<phone::Settler>(phoneCreds.certificate.subject, phoneCreds.key, std::move(line),
                                                     std::move(confirm), trust::loadCertificate(keys() / "server/server.cert"));
-    onPhoneMessage([this, settler](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
-        if (m.type == bluetooth::MessageType::Receipt) {
+    settler->onReceipt([this](const wire::Receipt& r) {
+        std::lock_guard lock(phoneMutex_);
+        receipt_ = r;
+        phoneLog_.push_back("receipt " + r.receiptId + " for " + money(r.amount, r.currency) + " acknowledged (signed)");
+    });
+    onPhoneMessage([this, settler, seen](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
+        const auto arrived = std::chrono::steady_clock::now();
+        auto reply = settler->handle(m);
+        if (m.type != bluetooth::MessageType::SettlementRequest || !reply) return reply;
+        {
             std::lock_guard lock(phoneMutex_);
-            receipt_ = wire::Receipt::decode(bluetooth::ReceiptBody::decode(m.body).receipt);
+            if (reply->type == bluetooth::MessageType::Approval)
+                phoneLog_.push_back("decision sealed to the server, handed to the STB to relay");
+            else if (reply->type == bluetooth::MessageType::Result) {
+                const auto r = bluetooth::ResultBody::decode(reply->body);
+                phoneLog_.push_back(std::string(r.ok ? "done: " : "refused: ") + r.text);
+            }
         }
-        return settler->handle(m);
+        if (seen)
+            seen(PhoneSettlement{bluetooth::SettlementRequestBody::decode(m.body).transactionId, arrived,
+                                 std::chrono::steady_clock::now()});
+        return reply;
     });
 }
 
@@ -494,7 +444,19 @@ std::string Stack::approveOtpOnPhone(const std::string& orderId)
         const auto challenge = list->getObject(static_cast<unsigned>(i));
         if (challenge->getValue<std::string>("orderId") != orderId) continue;
         // The acknowledge code proves the phone got this order's codes over its own line.
-        const auto a = phoneDecision(challenge, wire::Decision::Approve, challenge->getValue<std::string>("acknowledgeCode"));
+        const auto phoneCreds = trust::loadPhone(keys() / "phones/phone-1");
+        wire::Approval a;
+        a.transactionNumber = challenge->getValue<std::string>("transactionNumber");
+        a.orderId = orderId;
+        a.accountId = challenge->getValue<std::string>("accountId");
+        a.phoneId = phoneCreds.certificate.subject;
+        a.payee = challenge->getValue<std::string>("payee");
+        a.amount = challenge->getValue<wire::Amount>("amount");
+        a.currency = challenge->getValue<std::string>("currency");
+        a.decision = wire::Decision::Approve;
+        a.oneTimePassword = challenge->getValue<std::string>("acknowledgeCode");
+        a.decidedAt = ::time(nullptr);
+        trust::sign(a, phoneCreds.key);
         Object::Ptr body = new Object;
         body->set("approval", wire::toBase64Url(a.encode()));
         const auto r = phoneLine_->call("POST", "/v1/phone/approvals", json(body));

@@ -104,7 +104,7 @@ struct Event {
 struct PhoneSettlement {
     std::string transactionId;
     std::chrono::steady_clock::time_point requested;  // the SettlementRequest arrived over Bluetooth
-    std::chrono::steady_clock::time_point approved;   // the server answered the approval (and the receipt's acknowledgement)
+    std::chrono::steady_clock::time_point approved;   // the phone answered the STB: after the server took the decision (and the receipt's acknowledgement)
 };
 
 class Stack {
@@ -169,14 +169,14 @@ public:
     // acknowledges the receipt; `seen` (optional) is told about each, from the phone's thread.
     void approveOnPhone(std::function<void(const PhoneSettlement&)> seen = {});
     // The same with another signed decision (decline, "not me"); no receipt then. `via` Stb: the
-    // phone seals its decision to the server and hands it to the STB to relay (the reference phone
-    // app, runPhoneApp, relays too, but it has no "not me").
+    // phone has no line, it seals its decision to the server and hands it to the STB to relay.
     enum class Via { OwnLine, Stb };
     void decideOnPhone(wire::Decision decision, Via via = Via::OwnLine, std::function<void(const PhoneSettlement&)> seen = {});
     // From now on the reference phone app (phone::Settler) over `line` answers the STB:
-    // settlement requests (`confirm` is the user), receipts, history handoffs. With an
-    // OfflineServerLine it makes the STB relay.
-    void runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm);
+    // settlement requests (`confirm` is the user), receipts, history handoffs; the phone
+    // log and receipt() follow what it does. With an OfflineServerLine it makes the STB relay.
+    void runPhoneApp(std::shared_ptr<phone::ServerLine> line, phone::Settler::Confirm confirm,
+                     std::function<void(const PhoneSettlement&)> seen = {});
     // The phone's side of an OTP order (flow 4): it fetches the order's codes over its own line
     // and approves with the acknowledge code; returns the one-time password it shows the viewer.
     std::string approveOtpOnPhone(const std::string& orderId);
@@ -188,9 +188,6 @@ public:
     std::optional<wire::Receipt> receipt();
 
 private:
-    // phone-1's signed decision on a transaction; `order` is the server's order JSON (transactionNumber, orderId, accountId, payee, amount, currency).
-    wire::Approval phoneDecision(const Poco::JSON::Object::Ptr& order, wire::Decision decision,
-                                 const std::string& acknowledgeCode = {}) const;
     void connectToServer();   // the operator's and the phone's lines to server_
     std::string stbConfig(const std::filesystem::path& stbDir, const std::vector<Event>& events, const StbOptions& options) const;
 

@@ -5,15 +5,19 @@
 //
 // SettlementRequest, phone with a line: the phone asks the server what the
 // transaction is (it trusts the server's amount and payee, not the STB's, and
-// refuses a request that disagrees), shows it, signs the user's decision and
-// posts it over its own line; an approval's receipt is acknowledged at once.
-// Reply: Result ok (the STB then fetches its ticket) or Result !ok naming why.
-// Without a line (or with the server unreachable) the signed approval goes
+// refuses a request that disagrees), shows it, signs the user's decision
+// (approve, decline or "not me") and posts it over its own line; an approval's
+// receipt is acknowledged at once. Reply: Result ok when the server took an
+// approval or a "not me" (the STB then asks the server for the outcome: its
+// ticket, or the not-me refusal), Result !ok for a decline or naming why it failed.
+// Without a line (or with the server unreachable) the signed decision goes
 // back to the STB to relay (Approval, relay = true), sealed to the server's
 // agreement key (trust/SealedApproval.h) from the server certificate the phone
 // app was provisioned with; without one the phone cannot relay (Result unavailable).
-// Receipt: the phone signs an acknowledgement, posts it when it has a line,
-// and answers with it (Acknowledgement) either way.
+// Receipt (relayed by the STB): the phone checks the server's signature (it
+// needs the server certificate for that), signs an acknowledgement, posts it
+// when it has a line, and answers with it (Acknowledgement) either way; a
+// receipt that does not verify gets Result !ok and no acknowledgement.
 // HistoryHandoff (flow 5): the phone uploads the STB's sealed history batch over
 // its own line (POST /v1/phone/history-batches) and answers with the server's
 // signed SettlementResult; without a line, or when the server refuses the batch,
@@ -22,7 +26,9 @@
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/phone/ServerLine.h>
 #include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Approval.h>
 #include <boxoffice/wire/Certificate.h>
+#include <boxoffice/wire/Receipt.h>
 
 #include <functional>
 #include <memory>
@@ -33,8 +39,8 @@ namespace boxoffice::phone {
 
 class Settler {
 public:
-    // Shows the order (server's word when there is a line) and returns the user's answer.
-    using Confirm = std::function<bool(const ServerOrder&)>;
+    // Shows the order (server's word when there is a line) and returns the user's decision.
+    using Confirm = std::function<wire::Decision(const ServerOrder&)>;
 
     // `phoneId` is the phone's id at the server (its certificate subject), `key` its registered key,
     // `serverCertificate` the operator server's (relayed approvals are sealed to it).
@@ -44,11 +50,16 @@ public:
     // The reply for a message from the STB; nothing for messages it does not handle.
     std::optional<bluetooth::Message> handle(const bluetooth::Message& message);
 
+    // Where the app keeps each receipt it acknowledged (from its line or relayed by the STB);
+    // called on the thread of handle(). Set before the first message.
+    void onReceipt(std::function<void(const wire::Receipt&)> keep) { keepReceipt_ = std::move(keep); }
+
 private:
     bluetooth::Message settle(const bluetooth::SettlementRequestBody& request);
-    bluetooth::Message acknowledge(const bluetooth::ReceiptBody& receipt);
+    bluetooth::Message relayedReceipt(const bluetooth::ReceiptBody& body);
+    bluetooth::Message acknowledge(const std::string& transactionId, const wire::Receipt& receipt);
     bluetooth::Message carry(const bluetooth::HistoryHandoffBody& handoff);
-    wire::Approval approval(const ServerOrder& order, bool approve) const;
+    wire::Approval approval(const ServerOrder& order, wire::Decision decision) const;
 
     std::string phoneId_;
     trust::SigningKey key_;
@@ -56,6 +67,7 @@ private:
     Confirm confirm_;
     std::optional<wire::Certificate> serverCertificate_;
     std::function<std::int64_t()> clock_;
+    std::function<void(const wire::Receipt&)> keepReceipt_;
 };
 
 } // namespace boxoffice::phone
