@@ -80,6 +80,13 @@ protected:
                           return Response{201, out};
                       },
                       "test", ""});
+        // A server-side failure whose message names what only the operator should see.
+        server_->add({"GET", "/v1/broken", Auth::None,
+                      [](const Request&) -> Response {
+                          throw Error(ErrorCode::Storage, "SELECT certificate FROM stl_phone failed on "
+                                                          "postgresql://boxoffice@10.0.0.7/boxoffice");
+                      },
+                      "test", ""});
         server_->start();
     }
     void TearDown() override { server_.reset(); }
@@ -139,6 +146,19 @@ TEST_F(ApiTest, HealthNeedsNoCredentials) {
     auto r = c.get("/v1/nothing-here");
     EXPECT_EQ(r.status, 404);
     EXPECT_EQ(r.error(), "not found");
+}
+
+// A 5xx tells the client which request failed, not the server's internals.
+TEST_F(ApiTest, ServerErrorsKeepTheirDetailsInTheLog) {
+    Client client(base());
+    const auto r = client.get("/v1/broken");
+    EXPECT_EQ(r.status, 500) << r.raw;
+    EXPECT_EQ(r.raw.find("SELECT"), std::string::npos) << r.raw;
+    EXPECT_EQ(r.raw.find("10.0.0.7"), std::string::npos) << r.raw;
+    const auto body = r.body.extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(body->getValue<std::string>("error"), "storage");
+    EXPECT_FALSE(body->getValue<std::string>("requestId").empty());
+    EXPECT_NE(body->getValue<std::string>("message").find("request id"), std::string::npos) << r.raw;
 }
 
 TEST_F(ApiTest, DeviceIsTheClientCertificateCommonName) {

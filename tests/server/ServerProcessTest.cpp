@@ -393,6 +393,18 @@ TEST_F(ServerProcessTest, NotMeOnAnOtpOrderUntilTheHolderClears) {
     expectInvariants(server);
 }
 
+// The server's root revocation list (https.revocations) reaches the settlement plugin: a
+// revoked STB's certificate cannot be registered to an account.
+TEST_F(ServerProcessTest, ARevokedDeviceCannotBeRegistered) {
+    ServerProcess server(dir_.path(), "sqlite:" + (dir_.path() / "server.db").string());
+    setUpWorld(server);
+    const auto r = server.operatorClient().post(
+        "/v1/operator/devices", json({{"certificate", certificateField(DevKeys::get().dir / "devices/stb-revoked/device.cert")},
+                                      {"accountId", "acct-alice"}}));
+    EXPECT_EQ(r.status, 403) << r.raw;
+    EXPECT_EQ(r.error(), "revoked") << r.raw;
+}
+
 TEST_F(ServerProcessTest, GiftsRefundsAndRevocationsOverHttps) {
     ServerProcess server(dir_.path(), "sqlite:" + (dir_.path() / "server.db").string());
     setUpWorld(server);

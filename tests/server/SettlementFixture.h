@@ -9,6 +9,7 @@
 #include <boxoffice/ledger/Invariants.h>
 #include <boxoffice/settlement/Settlement.h>
 #include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Revocation.h>
 #include <boxoffice/trust/Signing.h>
 
 #include <atomic>
@@ -26,7 +27,7 @@ protected:
         const auto& keys = DevKeys::get();
         ledger_ = std::make_unique<ledger::Ledger>(db(), [this] { return clock_.load() * 1000; });
         settlement_ = std::make_unique<settlement::Settlement>(*ledger_, settlement::Keys::load(keys.dir),
-                                                               settlement::Options{60});
+                                                               settlement::Options{60}, &revocations_);
         ledger_->open({"funding", ledger::AccountKind::Funding, "EUR", std::nullopt});
         ledger_->open({"acct-alice", ledger::AccountKind::Wallet, "EUR", std::nullopt});
         ledger_->open({"acct-bob", ledger::AccountKind::Wallet, "EUR", std::nullopt});
@@ -92,6 +93,17 @@ protected:
         trust::sign(a, phone_->key);
         return a;
     }
+    // The operator revokes keys: a newer root-signed list, applied to the one the settlement checks.
+    void revoke(std::vector<std::string> keyIds) {
+        wire::RevocationList list;
+        list.sequence = revocations_.sequence() + 1;
+        list.issuedAt = clock_.load();
+        list.nextUpdate = clock_.load() + 3600;
+        list.revokedKeyIds = std::move(keyIds);
+        trust::sign(list, trust::loadRootKey(DevKeys::get().dir / "root"));
+        revocations_.apply(list, trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
+    }
+
     wire::Acknowledgement acknowledgement(const settlement::OrderView& o) {
         wire::Acknowledgement k;
         k.receiptId = o.receipt->receiptId;
@@ -104,6 +116,7 @@ protected:
 
     std::atomic<std::int64_t> clock_{kStart};
     static_assert(std::atomic<std::int64_t>::is_always_lock_free);
+    trust::RevocationState revocations_;  // the server's root list: empty until a test revokes
     std::unique_ptr<ledger::Ledger> ledger_;
     std::unique_ptr<settlement::Settlement> settlement_;
     std::unique_ptr<trust::Credentials> phone_;

@@ -223,6 +223,52 @@ TEST_P(Purchase, ApprovalAfterExpiryIsRefused) {
     EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
 }
 
+// A registered phone's or STB's certificate is checked each time its key is used, not only
+// when it was registered: once the operator revokes the key, or the certificate expires,
+// every path refuses it (the phone's signed requests, approvals over its line or relayed
+// by the STB, acknowledgements, the STB's requests) and nothing changes.
+TEST_P(Purchase, RevokedOrExpiredCertificatesAreRefusedWhereverTheyAreUsed) {
+    const auto& keys = server::test::DevKeys::get();
+    const auto o = order("o-1");
+    const auto a = signedApproval(approval(o));
+    const auto sealed = trust::sealApproval(a, trust::loadCertificate(keys.dir / "server/server.cert"));
+    const auto done = settlement_->approve("phone-1", signedApproval(approval(order("o-2"))));
+    ASSERT_TRUE(settlement_->phoneKey("phone-1"));
+    checked();
+
+    revoke({phone_->certificate.keyId});
+    EXPECT_FALSE(settlement_->phoneKey("phone-1"));  // its signed requests no longer verify
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a), ErrorCode::Revoked);
+    EXPECT_BOX_ERROR(settlement_->approveRelayed("stb-1", sealed), ErrorCode::Revoked);
+    EXPECT_BOX_ERROR(settlement_->acknowledge("phone-1", acknowledgement(done)), ErrorCode::Revoked);
+    EXPECT_BOX_ERROR(settlement_->registerPhone(phone_->certificate, "acct-alice"), ErrorCode::Revoked);
+    EXPECT_EQ(settlement_->orderById("o-1").state, OrderState::Pending);
+    EXPECT_EQ(settlement_->orderById("o-2").state, OrderState::Approved);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000 - 2 * 1200);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 1200);
+    checked();
+
+    // The STB's key revoked: its requests are refused.
+    const auto stb = trust::loadCertificate(keys.dir / "devices/stb-1/device.cert");
+    EXPECT_NO_THROW(settlement_->checkDevice("stb-1"));
+    revoke({phone_->certificate.keyId, stb.keyId});
+    EXPECT_BOX_ERROR(settlement_->checkDevice("stb-1"), ErrorCode::Revoked);
+    EXPECT_NO_THROW(settlement_->checkDevice("stb-2"));
+}
+
+TEST_P(Purchase, AnExpiredPhoneCertificateApprovesNothing) {
+    const auto o = order("o-1");
+    clock_ = phone_->certificate.notAfter;
+    const auto a = signedApproval(approval(o));
+    EXPECT_FALSE(settlement_->phoneKey("phone-1"));
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a), ErrorCode::Expired);
+    const auto sealed =
+        trust::sealApproval(a, trust::loadCertificate(server::test::DevKeys::get().dir / "server/server.cert"));
+    EXPECT_BOX_ERROR(settlement_->approveRelayed("stb-1", sealed), ErrorCode::Expired);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000);
+    EXPECT_EQ(ledger_->account("studio").balance(), 0);
+}
+
 TEST_P(Purchase, DeclineVoidsNotMeAlsoBlocksAndInhibits) {
     auto o = settlement_->approve("phone-1", signedApproval(approval(order("o-1"), wire::Decision::Decline)));
     EXPECT_EQ(o.state, OrderState::Declined);

@@ -94,3 +94,29 @@ TEST(SeenTickets, FileVersionSurvivesRestart)
     EXPECT_TRUE(again.contains("t-2"));
     EXPECT_FALSE(again.contains("t-3"));
 }
+
+// keyInForce: for a certificate whose root signature was checked when it was stored; it
+// checks role, time and revocation each time the key is used, not the signature again.
+TEST(Certificates, KeyInForceChecksRoleTimeAndRevocationNotTheSignature)
+{
+    const SigningKey root = makeRoot();
+    auto certificate = makeDevice(root).certificate;
+    EXPECT_EQ(keyInForce(certificate, wire::CertificateRole::Device, t0, nullptr).keyId(), "stb-1");
+    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Phone, t0, nullptr); }).code(),
+              ErrorCode::PermissionDenied);
+    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Device, certificate.notAfter, nullptr); })
+                  .code(),
+              ErrorCode::Expired);
+    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Device, certificate.notBefore - 1, nullptr); })
+                  .code(),
+              ErrorCode::NotYetValid);
+    RevocationState revocations;
+    revocations.apply(list(1, {certificate.keyId}, root), anchorOf(root));
+    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Device, t0, &revocations); }).code(),
+              ErrorCode::Revoked);
+    // The stored signature is not checked again (verifyCertificate does that).
+    certificate.signature.back() ^= 0x01;
+    EXPECT_NO_THROW(keyInForce(certificate, wire::CertificateRole::Device, t0, nullptr));
+    EXPECT_EQ(errorOf([&] { verifyCertificate(certificate, anchorOf(root), wire::CertificateRole::Device, t0); }).code(),
+              ErrorCode::PermissionDenied);
+}

@@ -13,12 +13,19 @@ wire::Certificate issueCertificate(wire::Certificate certificate, const SigningK
 VerifyingKey verifyCertificate(const wire::Certificate& certificate, const TrustAnchor& root, wire::CertificateRole role,
                                wire::UnixTime now, const RevocationState* revocations)
 {
-    const std::string subject = "certificate '" + certificate.keyId + "'";
     try {
         verifySignature(certificate, root.verifyingKey());
     } catch (const Error& e) {
-        throw Error(ErrorCode::PermissionDenied, subject + " is not from the operator root (" + e.what() + ")");
+        throw Error(ErrorCode::PermissionDenied,
+                    "certificate '" + certificate.keyId + "' is not from the operator root (" + e.what() + ")");
     }
+    return keyInForce(certificate, role, now, revocations);
+}
+
+VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
+                        const RevocationState* revocations)
+{
+    const std::string subject = "certificate '" + certificate.keyId + "'";
     if (certificate.role != role)
         throw Error(ErrorCode::PermissionDenied, subject + " has role " + std::string(toString(certificate.role))
                                                      + ", expected " + std::string(toString(role)));

@@ -276,10 +276,16 @@ public:
             status = serve(request, response, requestId, routeName);
         } catch (const Error& e) {
             status = httpStatusFor(e.code());
-            if (status >= 500)
+            if (status < 500) {
+                respondError(response, status, e.code(), e.what(), requestId);
+            } else {
+                // The details (SQL, file paths, the database's address) stay in the operator's log.
                 impl_.logger.error("request %s %s %s failed: %s", requestId, request.getMethod(), routeName,
                                    std::string(e.what()));
-            respondError(response, status, e.code(), e.what(), requestId);
+                respondError(response, status, e.code(),
+                             "the server could not complete the request; its log has the details under this request id",
+                             requestId);
+            }
         } catch (const Poco::Exception& e) {
             impl_.logger.error("request %s %s: %s", requestId, routeName, e.displayText());
             respondError(response, 500, ErrorCode::Internal, "internal error", requestId);
@@ -400,6 +406,8 @@ private:
 };
 
 } // namespace
+
+const trust::RevocationState* Server::revocations() const { return impl_->revocations.get(); }
 
 Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logger)
     : impl_(std::make_unique<Impl>(std::move(options), db, logger))

@@ -59,7 +59,8 @@ public:
             settlement_ = std::make_unique<settlement::Settlement>(
                 *ledger_, std::move(keys),
                 settlement::Options{c.getInt64("pendingSeconds", 300), c.getInt64("registrationSeconds", 600), c.getInt64("otpAbove", 0),
-                                    c.getInt64("otpSeconds", 180), c.getInt64("otpAttempts", 3)});
+                                    c.getInt64("otpSeconds", 180), c.getInt64("otpAttempts", 3)},
+                router_->revocations());
             router_->setPhoneKeyLookup([s = settlement_.get()](const std::string& id) { return s->phoneKey(id); });
             router_->setDeviceCheck([s = settlement_.get()](const std::string& id) { s->checkDevice(id); });
             settlement::addRoutes(*router_, *settlement_, *signer_, context.pluginName());

@@ -165,8 +165,8 @@ const storage::Schema& Settlement::schema()
     return schema;
 }
 
-Settlement::Settlement(ledger::Ledger& ledger, Keys keys, Options options)
-    : ledger_(ledger), db_(ledger.database()), keys_(std::move(keys)), options_(options)
+Settlement::Settlement(ledger::Ledger& ledger, Keys keys, Options options, const trust::RevocationState* revocations)
+    : ledger_(ledger), db_(ledger.database()), keys_(std::move(keys)), options_(options), revocations_(revocations)
 {
     db_.migrate(schema());
     otp_ = std::make_unique<OtpChallenges>(*this, keys_.server.key);
@@ -179,7 +179,7 @@ Settlement::~Settlement() = default;
 
 void Settlement::registerDevice(const wire::Certificate& certificate, const std::string& accountId)
 {
-    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, nowSeconds());
+    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, nowSeconds(), revocations_);
     if (certificate.agreementKey.size() != 32)
         throw Error(ErrorCode::InvalidArgument, "device certificate has no X25519 agreement key");
     ledger_.account(accountId); // NotFound for an unknown account
@@ -193,7 +193,7 @@ void Settlement::registerDevice(const wire::Certificate& certificate, const std:
 
 void Settlement::registerPhone(const wire::Certificate& certificate, const std::string& accountId)
 {
-    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Phone, nowSeconds());
+    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Phone, nowSeconds(), revocations_);
     if (certificate.keyAlgorithm != wire::SignatureAlgorithm::EcdsaP256Sha256)
         throw Error(ErrorCode::InvalidArgument, "a phone key must be P-256");
     ledger_.account(accountId);
@@ -212,7 +212,11 @@ std::optional<crypto::P256PublicKey> Settlement::phoneKey(const std::string& pho
     });
     if (!row) return std::nullopt;
     const auto cert = wire::Certificate::decode(row->blob(0));
-    if (cert.notAfter < nowSeconds()) return std::nullopt;
+    try {
+        trust::keyInForce(cert, wire::CertificateRole::Phone, nowSeconds(), revocations_);
+    } catch (const Error&) {
+        return std::nullopt;  // as unknown: the server's answer gives no oracle for phone ids
+    }
     return crypto::P256PublicKey::fromRaw(cert.publicKey);
 }
 
@@ -228,11 +232,13 @@ std::string Settlement::accountOfPhone(const std::string& phoneId)
 void Settlement::checkDevice(const std::string& deviceId)
 {
     auto row = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT blocked FROM stl_device WHERE device_id = ?", {deviceId}).single();
+        return tx.query("SELECT blocked, certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
     });
     if (!row) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
     if (row->int64(0) != 0)
         throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked after a 'not me' report");
+    trust::keyInForce(wire::Certificate::decode(row->blob(1)), wire::CertificateRole::Device, nowSeconds(),
+                      revocations_);
 }
 
 void Settlement::unblockDevice(const std::string& deviceId)
@@ -258,7 +264,7 @@ std::string Settlement::clearAccountByPhone(const std::string& phoneId)
 Settlement::Registration Settlement::startRegistration(const std::string& deviceId,
                                                        const wire::Certificate& certificate)
 {
-    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, nowSeconds());
+    trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, nowSeconds(), revocations_);
     if (certificate.subject != deviceId)
         throw Error(ErrorCode::WrongAudience, "the device certificate is not this TLS client's");
     if (certificate.agreementKey.size() != 32)
@@ -483,8 +489,9 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
             find(tx, "transaction_number", approval.transactionNumber)};
     });
     if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + approval.phoneId + " is not registered");
-    const auto phoneCertificate = wire::Certificate::decode(phone->blob(1));
-    trust::verifySignature(approval, trust::VerifyingKey::fromCertificate(phoneCertificate));
+    // Relayed approvals come without a signed request: the certificate is checked here for both.
+    trust::verifySignature(approval, trust::keyInForce(wire::Certificate::decode(phone->blob(1)),
+                                                       wire::CertificateRole::Phone, nowSeconds(), revocations_));
     const auto phoneAccount = phone->text(0);
     const auto encodedApproval = approval.encode();
     // A plain approval that will most likely complete the purchase: its ticket is signed out here.
@@ -668,7 +675,8 @@ OrderView Settlement::acknowledge(const std::string& phoneId, const wire::Acknow
         return tx.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {ack.phoneId}).single();
     });
     if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + ack.phoneId + " is not registered");
-    trust::verifySignature(ack, trust::VerifyingKey::fromCertificate(wire::Certificate::decode(phone->blob(0))));
+    trust::verifySignature(ack, trust::keyInForce(wire::Certificate::decode(phone->blob(0)), wire::CertificateRole::Phone,
+                                                  nowSeconds(), revocations_));
     checkOrderId(ack.orderId);
     const auto encoded = ack.encode();
     return db_.write([&](Transaction& tx) {

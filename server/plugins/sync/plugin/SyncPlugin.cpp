@@ -35,7 +35,9 @@ public:
             database_ = context.services().require<serverapi::DatabaseService>();
             router_ = context.services().require<serverapi::Router>();
             ledger_ = std::make_unique<ledger::Ledger>(*database_->database);
-            sync_ = std::make_unique<serversync::HistorySync>(*ledger_, serversync::ServerKeys::load(keys));
+            sync_ = std::make_unique<serversync::HistorySync>(*ledger_, serversync::ServerKeys::load(keys),
+                                                              &serversync::HistorySync::systemClock,
+                                                              router_->revocations());
             serversync::addRoutes(*router_, *sync_, name_);
             return {};
         } catch (const std::exception& e) {

@@ -92,8 +92,8 @@ const storage::Schema& HistorySync::schema()
     return schema;
 }
 
-HistorySync::HistorySync(ledger::Ledger& ledger, ServerKeys keys, Clock clock)
-    : ledger_(ledger), db_(ledger.database()), keys_(std::move(keys)), clock_(std::move(clock))
+HistorySync::HistorySync(ledger::Ledger& ledger, ServerKeys keys, Clock clock, const trust::RevocationState* revocations)
+    : ledger_(ledger), db_(ledger.database()), keys_(std::move(keys)), clock_(std::move(clock)), revocations_(revocations)
 {
     db_.migrate(schema());
 }
@@ -104,7 +104,7 @@ HistorySync::Device HistorySync::device(Transaction& tx, const std::string& devi
     if (!row) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
     const auto certificate = wire::Certificate::decode(row->blob(1));
     // The key that signed the history must still be one the operator vouches for.
-    auto key = trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, clock_());
+    auto key = trust::verifyCertificate(certificate, keys_.root, wire::CertificateRole::Device, clock_(), revocations_);
     return Device{deviceId, row->text(0), std::move(key)};
 }
 

@@ -36,4 +36,10 @@ VerifyingKey verifyCertificate(const wire::Certificate& certificate, const Trust
                                wire::CertificateRole role, wire::UnixTime now,
                                const RevocationState* revocations = nullptr);
 
+// The same checks but the root's signature, for a certificate verified when it
+// was stored (a registered device or phone) each time its key is used: role,
+// validity at `now`, revocation. Same errors.
+VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
+                        const RevocationState* revocations);
+
 } // namespace boxoffice::trust

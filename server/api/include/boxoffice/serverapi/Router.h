@@ -5,6 +5,7 @@
 #include <boxoffice/serverapi/Route.h>
 
 #include <boxoffice/crypto/P256.h>
+#include <boxoffice/trust/Revocation.h>
 
 #include <functional>
 #include <optional>
@@ -38,6 +39,11 @@ public:
 
     virtual void setPhoneKeyLookup(PhoneKeyLookup lookup) = 0;
     virtual void setDeviceCheck(DeviceCheck check) = 0;
+
+    // The operator root's revocation list the server started with, for the plugins'
+    // checks of the certificates they hold (registered devices and phones);
+    // nullptr without one. Lives as long as the router.
+    virtual const trust::RevocationState* revocations() const = 0;
 };
 
 } // namespace boxoffice::serverapi

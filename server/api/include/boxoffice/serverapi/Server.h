@@ -59,6 +59,7 @@ public:
     std::vector<Route> routes() const override;
     void setPhoneKeyLookup(PhoneKeyLookup lookup) override;
     void setDeviceCheck(DeviceCheck check) override;
+    const trust::RevocationState* revocations() const override;
 
     struct Impl;
 

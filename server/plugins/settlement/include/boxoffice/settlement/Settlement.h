@@ -119,17 +119,23 @@ class Gifts;
 class Settlement {
 public:
     // Migrates the "settlement" schema (and the ledger's, through `ledger`).
-    Settlement(ledger::Ledger& ledger, Keys keys, Options options = {});
+    // `revocations`: the operator root's revocation list (the server's), checked
+    // whenever a registered device's or phone's certificate is used; it must
+    // outlive the settlement.
+    Settlement(ledger::Ledger& ledger, Keys keys, Options options = {},
+               const trust::RevocationState* revocations = nullptr);
     ~Settlement();
 
     static const storage::Schema& schema();
 
     // --- accounts and devices (operator) ---
-    // Verifies the certificate against the root (role, validity) and binds it to the account.
+    // Verifies the certificate against the root (role, validity, revocation) and binds it to the account.
     void registerDevice(const wire::Certificate& certificate, const std::string& accountId);
     void registerPhone(const wire::Certificate& certificate, const std::string& accountId);
+    // The registered phone's key while its certificate is in force (valid now, not revoked).
     std::optional<crypto::P256PublicKey> phoneKey(const std::string& phoneId);
-    // Error(PermissionDenied) for an unregistered or blocked device.
+    // Error(PermissionDenied) for an unregistered or blocked device, the certificate's
+    // error (Expired, Revoked, ...) when the registered one is no longer in force.
     void checkDevice(const std::string& deviceId);
     void unblockDevice(const std::string& deviceId);
     // Clears a "not me" inhibition on the account (operator).
@@ -236,6 +242,7 @@ private:
     storage::Database& db_;
     Keys keys_;
     Options options_;
+    const trust::RevocationState* revocations_;
     std::unique_ptr<OtpChallenges> otp_;
     std::unique_ptr<Deliveries> deliveries_;
     std::unique_ptr<Refunds> refunds_;

@@ -55,7 +55,10 @@ public:
     static std::int64_t systemClock();
 
     // Migrates the "sync" schema. The settlement schema must exist on the same database.
-    HistorySync(ledger::Ledger& ledger, ServerKeys keys, Clock clock = &HistorySync::systemClock);
+    // `revocations`: the operator root's list (the server's), checked with the
+    // certificate of each device whose history arrives; it must outlive this.
+    HistorySync(ledger::Ledger& ledger, ServerKeys keys, Clock clock = &HistorySync::systemClock,
+                const trust::RevocationState* revocations = nullptr);
 
     static const storage::Schema& schema();
 
@@ -88,6 +91,7 @@ private:
     storage::Database& db_;
     ServerKeys keys_;
     Clock clock_;
+    const trust::RevocationState* revocations_;
 };
 
 } // namespace boxoffice::serversync
