@@ -15,6 +15,7 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/IPAddress.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/StreamCopier.h>
 
@@ -146,6 +147,17 @@ TEST_F(ApiTest, HealthNeedsNoCredentials) {
     auto r = c.get("/v1/nothing-here");
     EXPECT_EQ(r.status, 404);
     EXPECT_EQ(r.error(), "not found");
+}
+
+// Rate limits are per IPv4 address and per IPv6 /64: addresses rotated inside one
+// network share a bucket; IPv4 clients seen on an IPv6 socket stay apart.
+TEST(RateLimitKey, IPv6ClientsAreLimitedPerSlash64) {
+    using Poco::Net::IPAddress;
+    EXPECT_EQ(rateLimitKey(IPAddress("203.0.113.7")), "203.0.113.7");
+    EXPECT_EQ(rateLimitKey(IPAddress("2001:db8:1:2:aaaa::1")), rateLimitKey(IPAddress("2001:db8:1:2:bbbb:cc::9")));
+    EXPECT_NE(rateLimitKey(IPAddress("2001:db8:1:2::1")), rateLimitKey(IPAddress("2001:db8:1:3::1")));
+    EXPECT_NE(rateLimitKey(IPAddress("::ffff:203.0.113.7")), rateLimitKey(IPAddress("::ffff:203.0.113.8")));
+    EXPECT_EQ(rateLimitKey(IPAddress("::1")), "::1");
 }
 
 // A 5xx tells the client which request failed, not the server's internals.

@@ -350,8 +350,8 @@ TEST_P(Purchase, ConcurrentDuplicateOrdersAndApprovalsHaveOneEffect) {
 
 TEST_P(Purchase, DeviceCodeRegistrationBindsTheStbToThePhonesAccount) {
     const auto& keys = server::test::DevKeys::get().dir;
-    // stb-revoked is only a device nobody registered here: revocation is the
-    // transport's check (ApiTest), not the settlement library's.
+    // stb-revoked is only a device nobody registered here: this fixture's revocation list
+    // is empty (the server's own revokes it: ServerProcessTest.ARevokedDeviceCannotBeRegistered).
     const auto certificate = trust::loadCertificate(keys / "devices/stb-revoked/device.cert");
     // A certificate that is not the TLS client's own is refused.
     EXPECT_BOX_ERROR(settlement_->startRegistration("stb-9", certificate), ErrorCode::WrongAudience);
@@ -371,16 +371,39 @@ TEST_P(Purchase, DeviceCodeRegistrationBindsTheStbToThePhonesAccount) {
     EXPECT_EQ(settlement_->registration("stb-revoked", started.code).accountId, "acct-alice");
     EXPECT_NO_THROW(settlement_->checkDevice("stb-revoked"));
     EXPECT_EQ(order("o-r", "stb-revoked").accountId, "acct-alice");
-    // Another account's phone cannot take over a used code.
+    // Another account's phone cannot take over a used code (and learns nothing about it).
     settlement_->registerPhone(phone_->certificate, "acct-bob");
-    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", started.code), ErrorCode::Conflict);
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", started.code), ErrorCode::NotFound);
     settlement_->registerPhone(phone_->certificate, "acct-alice");
 
     // Codes expire.
     const auto other = settlement_->startRegistration("stb-2", trust::loadCertificate(keys / "devices/stb-2/device.cert"));
     clock_ += 601;
     EXPECT_EQ(settlement_->registration("stb-2", other.code).state, "expired");
-    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", other.code), ErrorCode::Expired);
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", other.code), ErrorCode::NotFound);
+    checked();
+}
+
+// A phone may present only a few wrong codes per registration period (a code has 40 bits):
+// past the limit even the right code is refused until the period has passed, and the
+// count is in the database, shared by every server process.
+TEST_P(Purchase, WrongRegistrationCodesAreLimitedPerPhone) {
+    const auto& keys = server::test::DevKeys::get().dir;
+    const auto started = settlement_->startRegistration("stb-2", trust::loadCertificate(keys / "devices/stb-2/device.cert"));
+    for (int i = 0; i < 5; ++i)
+        EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", "WRONG00" + std::to_string(i)), ErrorCode::NotFound);
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", "WRONG009"), ErrorCode::LimitExceeded);
+    EXPECT_BOX_ERROR(settlement_->completeRegistration("phone-1", started.code), ErrorCode::LimitExceeded);
+    EXPECT_EQ(settlement_->registration("stb-2", started.code).state, "pending");
+    // Another settlement on the same database (another server process) counts the same.
+    settlement::Settlement second(*ledger_, settlement::Keys::load(keys), settlement::Options{60});
+    EXPECT_BOX_ERROR(second.completeRegistration("phone-1", started.code), ErrorCode::LimitExceeded);
+    checked();
+
+    clock_ += 601;   // the period has passed (and this code expired with it)
+    const auto again = settlement_->startRegistration("stb-2", trust::loadCertificate(keys / "devices/stb-2/device.cert"));
+    EXPECT_NE(again.code, started.code);
+    EXPECT_EQ(settlement_->completeRegistration("phone-1", again.code).accountId, "acct-alice");
     checked();
 }
 

@@ -4,8 +4,8 @@
 
 namespace boxoffice::rpc {
 
-RateLimiter::RateLimiter(double ratePerSecond, double burst)
-    : rate_(ratePerSecond), burst_(burst), tokens_(burst), last_(Clock::now())
+RateLimiter::RateLimiter(double ratePerSecond, double burst, Clock::time_point now)
+    : rate_(ratePerSecond), burst_(burst), tokens_(burst), last_(now)
 {
 }
 
@@ -19,6 +19,38 @@ bool RateLimiter::tryAcquire(Clock::time_point now)
     if (tokens_ < 1.0) return false;
     tokens_ -= 1.0;
     return true;
+}
+
+bool RateLimiter::full(Clock::time_point now) const
+{
+    const std::chrono::duration<double> elapsed = now - last_;
+    return tokens_ + std::max(0.0, elapsed.count()) * rate_ >= burst_;
+}
+
+ClientRateLimits::ClientRateLimits(double ratePerSecond, double burst, std::size_t maxClients)
+    : rate_(ratePerSecond), burst_(burst), maxClients_(std::max<std::size_t>(maxClients, 1)), overflow_(ratePerSecond, burst)
+{
+}
+
+bool ClientRateLimits::tryAcquire(const std::string& client, RateLimiter::Clock::time_point now)
+{
+    std::lock_guard lock(mutex_);
+    auto it = buckets_.find(client);
+    if (it == buckets_.end()) {
+        if (buckets_.size() >= maxClients_ && now - lastSweep_ >= std::chrono::seconds(1)) {
+            lastSweep_ = now;
+            std::erase_if(buckets_, [&](const auto& entry) { return entry.second.full(now); });
+        }
+        if (buckets_.size() >= maxClients_) return overflow_.tryAcquire(now);
+        it = buckets_.try_emplace(client, rate_, burst_, now).first;
+    }
+    return it->second.tryAcquire(now);
+}
+
+std::size_t ClientRateLimits::tracked() const
+{
+    std::lock_guard lock(mutex_);
+    return buckets_.size();
 }
 
 } // namespace boxoffice::rpc

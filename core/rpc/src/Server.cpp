@@ -39,17 +39,7 @@ struct Server::Shared {
 
     // One bucket per TCP connection (peer address and port), so keep-alive
     // clients are limited per connection as a WebSocket is.
-    bool admit(const std::string& connection)
-    {
-        const auto now = RateLimiter::Clock::now();
-        std::lock_guard lock(limitersMutex);
-        if (limiters.size() > 4096) {
-            std::erase_if(limiters, [&](const auto& e) { return now - e.second.lastUsed > std::chrono::minutes(1); });
-        }
-        auto [it, inserted] = limiters.try_emplace(connection, Limiter{RateLimiter(options.requestsPerSecond, options.requestBurst), now});
-        it->second.lastUsed = now;
-        return it->second.bucket.tryAcquire(now);
-    }
+    bool admit(const std::string& connection) { return limits.tryAcquire(connection); }
 
     std::optional<Caller> authenticate(const HTTPServerRequest& request, bool allowQuery) const
     {
@@ -65,11 +55,6 @@ struct Server::Shared {
         return std::nullopt;
     }
 
-    struct Limiter {
-        RateLimiter bucket;
-        RateLimiter::Clock::time_point lastUsed;
-    };
-
     Dispatcher& dispatcher;
     const TokenStore& tokens;
     ServerOptions options;
@@ -77,8 +62,7 @@ struct Server::Shared {
     Poco::ThreadPool pool;
     std::atomic<bool> stopping{false};
     std::atomic<int> webSockets{0};
-    std::mutex limitersMutex;
-    std::map<std::string, Limiter> limiters;
+    ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 4096};
     std::mutex sessionsMutex;
     std::set<std::shared_ptr<WebSocketSession>> sessions;
 };

@@ -72,6 +72,13 @@ constexpr std::array<double, 10> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 
 } // namespace
 
+std::string rateLimitKey(const Poco::Net::IPAddress& client)
+{
+    if (client.family() != Poco::Net::IPAddress::IPv6 || client.isIPv4Mapped() || client.isLoopback())
+        return client.toString();
+    return (client & Poco::Net::IPAddress(64, Poco::Net::IPAddress::IPv6)).toString() + "/64";
+}
+
 struct Server::Impl {
     ServerOptions options;
     storage::Database& db;
@@ -86,8 +93,7 @@ struct Server::Impl {
     rpc::TokenStore operators;
     std::unique_ptr<trust::RevocationState> revocations;
 
-    std::mutex limitersMutex;
-    std::map<std::string, rpc::RateLimiter> limiters;
+    rpc::ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 10000};
 
     // Metrics.
     std::mutex metricsMutex;
@@ -107,13 +113,7 @@ struct Server::Impl {
 
     std::int64_t now() const { return options.clock(); }
 
-    bool allow(const std::string& client)
-    {
-        std::lock_guard lock(limitersMutex);
-        if (limiters.size() > 10000) limiters.clear(); // bounded memory under address churn
-        auto it = limiters.try_emplace(client, options.requestsPerSecond, options.requestBurst).first;
-        return it->second.tryAcquire();
-    }
+    bool allow(const Poco::Net::IPAddress& client) { return limits.tryAcquire(rateLimitKey(client)); }
 
     void record(const std::string& route, int status, double seconds)
     {
@@ -308,8 +308,8 @@ private:
     int serve(HTTPServerRequest& request, HTTPServerResponse& response, const std::string& requestId,
               std::string& routeName)
     {
-        const auto client = request.clientAddress().host().toString();
-        if (!impl_.allow(client)) throw Error(ErrorCode::LimitExceeded, "too many requests, slow down");
+        if (!impl_.allow(request.clientAddress().host()))
+            throw Error(ErrorCode::LimitExceeded, "too many requests, slow down");
 
         // Refuse an oversized body before reading it.
         const auto declared = request.getContentLength64();

@@ -4,6 +4,7 @@
 //   issuer           ticket issuer id (default issuer-dev)
 //   pendingSeconds   how long an order waits for the phone (default 300)
 //   registrationSeconds  how long a registration code shown on the TV is valid (default 600)
+//   registrationAttempts wrong codes a phone may present within registrationSeconds (default 5)
 //   sweepSeconds     how often overdue orders are expired (default 5)
 //   otpAbove         orders above this amount need a one-time password (default 0: only when asked)
 //   otpSeconds       a one-time password is valid this long (default 180)
@@ -59,7 +60,8 @@ public:
             settlement_ = std::make_unique<settlement::Settlement>(
                 *ledger_, std::move(keys),
                 settlement::Options{c.getInt64("pendingSeconds", 300), c.getInt64("registrationSeconds", 600), c.getInt64("otpAbove", 0),
-                                    c.getInt64("otpSeconds", 180), c.getInt64("otpAttempts", 3)},
+                                    c.getInt64("otpSeconds", 180), c.getInt64("otpAttempts", 3),
+                                    c.getInt64("registrationAttempts", 5)},
                 router_->revocations());
             router_->setPhoneKeyLookup([s = settlement_.get()](const std::string& id) { return s->phoneKey(id); });
             router_->setDeviceCheck([s = settlement_.get()](const std::string& id) { s->checkDevice(id); });

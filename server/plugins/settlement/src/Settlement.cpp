@@ -161,6 +161,9 @@ const storage::Schema& Settlement::schema()
             {"refunds and revocations", Refunds::migration()},
             {"gifts", Gifts::migration()},
             {"dormant tickets", Deliveries::dormantMigration()},
+            {"wrong registration codes",
+             {"CREATE TABLE stl_registration_failure (phone_id {text} NOT NULL, at {int64} NOT NULL)",
+              "CREATE INDEX stl_registration_failure_phone ON stl_registration_failure (phone_id, at)"}},
         }};
     return schema;
 }
@@ -288,26 +291,49 @@ Settlement::Registration Settlement::completeRegistration(const std::string& pho
 {
     const auto accountId = accountOfPhone(phoneId);
     const auto now = nowSeconds();
-    return db_.write([&](Transaction& tx) {
+    struct Attempt {
+        std::optional<Registration> registration;
+        std::optional<Error> refused;  // thrown after the commit, which keeps the failure counted
+    };
+    const auto attempt = db_.write([&](Transaction& tx) -> Attempt {
+        // Wrong codes are counted per phone in the database, so every server process
+        // enforces the same limit; a code is 40 bits, the limit makes guessing hopeless.
+        const auto windowStart = now - options_.registrationSeconds;
+        tx.execute("DELETE FROM stl_registration_failure WHERE phone_id = ? AND at <= ?", {phoneId, windowStart});
+        const auto failures = tx.query("SELECT CAST(COUNT(*) AS BIGINT) FROM stl_registration_failure"
+                                       " WHERE phone_id = ?",
+                                       {phoneId})
+                                  .single()
+                                  ->int64(0);
+        if (failures >= options_.registrationAttempts)
+            return {std::nullopt, Error(ErrorCode::LimitExceeded, "too many wrong registration codes from this phone;"
+                                                                  " try again later")};
+        auto wrong = [&]() -> Attempt {
+            tx.execute("INSERT INTO stl_registration_failure (phone_id, at) VALUES (?, ?)", {phoneId, now});
+            // One answer for unknown, expired and another account's codes: nothing for a guesser to learn.
+            return {std::nullopt, Error(ErrorCode::NotFound, "unknown or expired registration code")};
+        };
         auto row = tx.query("SELECT device_id, certificate, expires_at, account_id FROM stl_registration"
                             " WHERE code = ?",
                             {code})
                        .single();
-        if (!row) throw Error(ErrorCode::NotFound, "unknown registration code");
+        if (!row) return wrong();
         const auto deviceId = row->text(0);
         if (auto done = row->optText(3)) {
-            if (*done == accountId) return Registration{code, deviceId, "completed", accountId, row->int64(2)};
-            throw Error(ErrorCode::Conflict, "this registration code was already used");
+            if (*done == accountId) return {Registration{code, deviceId, "completed", accountId, row->int64(2)}, {}};
+            return wrong();
         }
-        if (row->int64(2) <= now) throw Error(ErrorCode::Expired, "the registration code has expired");
+        if (row->int64(2) <= now) return wrong();
         tx.execute("UPDATE stl_registration SET account_id = ?, completed_at = ? WHERE code = ?",
                    {accountId, now, code});
         tx.execute("INSERT INTO stl_device (device_id, account_id, certificate, registered_at) VALUES (?, ?, ?, ?)"
                    " ON CONFLICT (device_id) DO UPDATE SET account_id = excluded.account_id,"
                    " certificate = excluded.certificate",
                    {deviceId, accountId, row->blob(1), now});
-        return Registration{code, deviceId, "completed", accountId, row->int64(2)};
+        return {Registration{code, deviceId, "completed", accountId, row->int64(2)}, {}};
     });
+    if (attempt.refused) throw *attempt.refused;
+    return *attempt.registration;
 }
 
 Settlement::Registration Settlement::registration(const std::string& deviceId, const std::string& code)

@@ -6,7 +6,8 @@
 // Every response is JSON. Errors are {"error": <keyword of boxoffice::Error>,
 // "message": ..., "requestId": ...} with a 4xx/5xx status. Bodies above
 // maxBodyBytes are refused (413) without being read; each client address has a
-// token-bucket rate limit (429). GET /metrics serves Prometheus text (operator).
+// token-bucket rate limit (429; rateLimitKey, rpc::ClientRateLimits). GET /metrics
+// serves Prometheus text (operator).
 
 #include <boxoffice/serverapi/Router.h>
 
@@ -19,7 +20,10 @@
 #include <set>
 #include <string>
 
-namespace Poco { class Logger; }
+namespace Poco {
+class Logger;
+namespace Net { class IPAddress; }
+}
 
 namespace boxoffice::serverapi {
 
@@ -38,6 +42,11 @@ struct ServerOptions {
     int maxQueued = 256;
     std::function<std::int64_t()> clock;     // server time in seconds; default: system clock
 };
+
+// The key a client's requests are rate-limited under: its IPv4 address, or the
+// /64 prefix of its IPv6 address (one site's network: rotating addresses inside
+// it must not escape the limit).
+std::string rateLimitKey(const Poco::Net::IPAddress& client);
 
 class Server : public Router {
 public:

@@ -109,6 +109,7 @@ struct Options {
     std::int64_t otpAbove = 0;           // orders above this amount need a one-time password (0: only on request)
     std::int64_t otpSeconds = 180;       // a one-time password is valid this long (at most until the order expires)
     std::int64_t otpAttempts = 3;        // wrong entries allowed before the order fails
+    std::int64_t registrationAttempts = 5; // wrong registration codes a phone may present per registrationSeconds
 };
 
 class OtpChallenges;
@@ -157,7 +158,9 @@ public:
     };
     Registration startRegistration(const std::string& deviceId, const wire::Certificate& certificate);
     // The phone presents the code over its own line: binds the device to the phone's
-    // account. Unknown code: NotFound; too late: Expired; used: Conflict.
+    // account (again the same answer for a retry). Unknown, expired or used by another
+    // account: NotFound, counted; past Options::registrationAttempts wrong codes within
+    // registrationSeconds: LimitExceeded, whatever the code.
     Registration completeRegistration(const std::string& phoneId, const std::string& code);
     Registration registration(const std::string& deviceId, const std::string& code);
 
