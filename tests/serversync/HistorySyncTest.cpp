@@ -262,6 +262,46 @@ TEST_P(HistorySyncTest, OnlyDeferredPurchasesAreCharged)
     EXPECT_EQ(balance("acct-alice"), afterOrder - 700);
 }
 
+// A purchase record that names a server order must be that order, paid: naming an order of
+// another event, at another amount, or one that was never paid (declined) would otherwise
+// pass an offline purchase off as paid online. A purchase at no price is no purchase.
+TEST_P(HistorySyncTest, APurchaseRecordNamingAnOrderMustBeThatOrderPaid)
+{
+    const auto declined = order("o-declined");
+    settlement_->approve(phone_->certificate.subject, signedApproval(approval(declined, wire::Decision::Decline)));
+    const auto paid = order("o-paid");
+    settlement_->approve(phone_->certificate.subject, signedApproval(approval(paid)));
+    const auto before = balance("acct-alice");
+    const struct {
+        Entry entry;
+        ErrorCode expected;
+        const char* says;
+    } cases[] = {
+        {{HistoryKind::Purchase, "ev-300", "", "o-paid", 300, "EUR", 0, false}, ErrorCode::Conflict, "which bought ev-1"},
+        {{HistoryKind::Purchase, "ev-1", "", "o-paid", 1, "EUR", 0, false}, ErrorCode::Conflict, "which bought ev-1 for 1200"},
+        {{HistoryKind::Purchase, "ev-1", "", "o-declined", 1200, "EUR", 0, false}, ErrorCode::Conflict, "not paid (declined)"},
+        {{HistoryKind::Purchase, "ev-1", "", "", 0, "EUR", 0, false}, ErrorCode::InvalidArgument, "price is 1200"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+        auto& h = stb("stb-1", "case-" + std::to_string(n++) + ".db");
+        h.append(deferred(700));   // a good record first: refused with the batch
+        h.append(c.entry);
+        const auto message = EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(h)), c.expected);
+        EXPECT_NE(message.find(c.says), std::string::npos) << message;
+        EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+        EXPECT_EQ(balance("acct-alice"), before);
+    }
+    // The paid order itself, as the box records it: stored, not charged again.
+    auto& h = stb("stb-1", "honest.db");
+    h.append({HistoryKind::Purchase, "ev-1", "", "o-paid", 1200, "EUR", 0, false});
+    const auto outcome = sync_->upload("stb-1", encoded(h));
+    EXPECT_EQ(outcome.recordsStored, 1u);
+    EXPECT_EQ(outcome.purchasesCharged, 0u);
+    EXPECT_EQ(balance("acct-alice"), before);
+    EXPECT_EQ(wire::SettlementResult::decode(outcome.result).currency, "EUR");
+}
+
 TEST_P(HistorySyncTest, UnpayableOrUnknownPurchaseRefusesTheWholeUpload)
 {
     auto& h = stb();

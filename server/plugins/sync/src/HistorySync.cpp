@@ -208,13 +208,24 @@ Outcome HistorySync::store(Transaction& tx, const Device& d, const std::vector<w
             throw Error(ErrorCode::Conflict, "history chain break at record " + seq + " of " + d.deviceId);
 
         std::optional<std::string> transferId;
-        if (r.kind == wire::HistoryKind::Purchase && r.amount > 0) {
-            const bool online = !r.orderId.empty() &&
-                                tx.query("SELECT 1 FROM stl_order WHERE order_id = ? AND device_id = ?",
+        if (r.kind == wire::HistoryKind::Purchase) {
+            // Bought online (flow 3): the record must be that order's, and the order paid.
+            auto online = r.orderId.empty()
+                              ? std::nullopt
+                              : tx.query("SELECT event_id, amount, currency, state FROM stl_order"
+                                         " WHERE order_id = ? AND device_id = ?",
                                          {r.orderId, d.deviceId})
-                                    .single()
-                                    .has_value();
-            if (!online) {
+                                    .single();
+            if (online) {
+                if (online->text(0) != r.eventId || online->int64(1) != r.amount || online->text(2) != r.currency)
+                    throw Error(ErrorCode::Conflict, "history record " + seq + " of " + d.deviceId + " names order " +
+                                                         r.orderId + ", which bought " + online->text(0) + " for " +
+                                                         std::to_string(online->int64(1)) + " " + online->text(2));
+                const auto state = online->text(3);
+                if (state != "approved" && state != "closed" && state != "refunded")
+                    throw Error(ErrorCode::Conflict, "history record " + seq + " of " + d.deviceId + " names order " +
+                                                         r.orderId + ", which was not paid (" + state + ")");
+            } else {
                 auto event = tx.query("SELECT payee, price, currency FROM stl_event WHERE event_id = ?", {r.eventId})
                                  .single();
                 if (!event)
@@ -276,13 +287,17 @@ Outcome HistorySync::store(Transaction& tx, const Device& d, const std::vector<w
     result.deviceId = d.deviceId;
     result.settledThrough = last;
     result.lastRecordHash = lastHash;
-    auto covered = tx.query("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN transfer_id IS NULL THEN 0 ELSE amount END), 0) AS BIGINT),"
-                            " MIN(currency) FROM sync_record WHERE device_id = ? AND sequence > ? AND sequence <= ?",
+    auto covered = tx.query("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN transfer_id IS NULL THEN 0 ELSE amount END), 0) AS BIGINT)"
+                            " FROM sync_record WHERE device_id = ? AND sequence > ? AND sequence <= ?",
                             {d.deviceId, i64(settledThrough), i64(last)})
                        .single();
     result.recordCount = static_cast<std::uint32_t>(covered->int64(0));
     result.totalAmount = covered->int64(1);
-    if (!covered->isNull(2)) result.currency = covered->text(2);
+    // Everything charged went to the device's account, in its currency (the ledger refuses
+    // any other); the records' own currencies include plays and online purchases.
+    const auto account = ledger_.findAccount(tx, d.accountId);
+    if (!account) throw Error(ErrorCode::Internal, "the account of " + d.deviceId + " vanished");
+    result.currency = account->spec.currency;
     result.settledAt = now;
     trust::sign(result, keys_.server.key);
     out.result = result.encode();
