@@ -43,6 +43,7 @@ struct TicketSpec {
     std::string eventId = "ev-1";
     wire::UnixTime notBefore = 0;
     wire::UnixTime notAfter = 0;
+    std::uint32_t playbackWindow = 0;
 };
 
 inline Bytes issue(const TicketSpec& spec, ByteView eventKey, const trust::DeviceIdentity& holder,
@@ -57,6 +58,7 @@ inline Bytes issue(const TicketSpec& spec, ByteView eventKey, const trust::Devic
     draft.issuedAt = spec.notBefore;
     draft.notBefore = spec.notBefore;
     draft.notAfter = spec.notAfter;
+    draft.playbackWindow = spec.playbackWindow;
     draft.eventKeyId = "key-" + spec.eventId;
     return trust::issueTicket(draft, eventKey, holder.agreementKey.publicKey(), issuer).encode();
 }

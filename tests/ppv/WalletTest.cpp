@@ -139,6 +139,62 @@ TEST_F(WalletTest, AnExpiredTicketStopsGivingControlWords)
     EXPECT_EQ(wallet->ticketFor("ev-1")->state, "expired");
 }
 
+// A rental: the ticket's playback window starts with its first control word and ends the
+// ticket then (never later than notAfter), across a restart of the wallet.
+TEST_F(WalletTest, ARentalExpiresItsPlaybackWindowAfterTheFirstPlay)
+{
+    auto& k = DevKeys::get();
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    auto info = wallet->ticket("t-rental");
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->firstPlayedAt, 0);
+    EXPECT_EQ(info->playableUntil, base + 86400);   // not played yet: the whole validity
+
+    systemNow = base + 600;   // watched ten minutes after it was bought
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    info = wallet->ticket("t-rental");
+    EXPECT_EQ(info->firstPlayedAt, base + 600);
+    EXPECT_EQ(info->playableUntil, base + 600 + 3600);
+    systemNow = base + 600 + 1800;   // later ECMs do not move the start
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 6), reason)) << reason;
+    EXPECT_EQ(wallet->ticket("t-rental")->firstPlayedAt, base + 600);
+
+    open();   // the box restarts: the window is kept
+    systemNow = base + 600 + 3600;
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 8), reason));
+    EXPECT_THAT(reason, HasSubstr("expired"));
+    EXPECT_EQ(wallet->ticket("t-rental")->state, "expired");
+    EXPECT_EQ(wallet->ticketFor("ev-1")->state, "expired");
+    EXPECT_LT(systemNow, base + 86400);   // long before the ticket's own notAfter
+}
+
+// Tickets stored before the wallet knew playback windows get theirs from their bytes on open.
+TEST_F(WalletTest, ATicketStoredBeforePlaybackWindowsGetsItsWindowOnOpen)
+{
+    auto& k = DevKeys::get();
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    wallet.reset();
+    storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
+        tx.execute("UPDATE ppv_ticket SET playback_window = NULL");
+    });
+    open();
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    EXPECT_EQ(wallet->ticket("t-rental")->playableUntil, base + 3600);
+}
+
+// A ticket without a playback window is playable until notAfter, however early it was played.
+TEST_F(WalletTest, ATicketWithoutAPlaybackWindowPlaysUntilItsEnd)
+{
+    wallet->addTicket(ticket("t-1", base - 60, base + 86400));
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    systemNow = base + 86400 - 10;
+    EXPECT_TRUE(wallet->onEcm(ecm(7, 6), reason)) << reason;
+    EXPECT_EQ(wallet->ticket("t-1")->playableUntil, base + 86400);
+}
+
 TEST_F(WalletTest, AClockSetBackGivesNothingAndAcceptsNothing)
 {
     wallet->addTicket(ticket("t-1", base - 60, base + 3600));

@@ -10,8 +10,13 @@ using wire::Ticket;
 
 wire::UnixTime playbackEnds(const Ticket& ticket, wire::UnixTime firstPlay)
 {
-    if (ticket.playbackWindow == 0) return ticket.notAfter;
-    return std::min(ticket.notAfter, firstPlay + static_cast<wire::UnixTime>(ticket.playbackWindow));
+    return playbackEnds(ticket.notAfter, ticket.playbackWindow, firstPlay);
+}
+
+wire::UnixTime playbackEnds(wire::UnixTime notAfter, std::uint32_t playbackWindow, wire::UnixTime firstPlay)
+{
+    if (playbackWindow == 0) return notAfter;
+    return std::min(notAfter, firstPlay + static_cast<wire::UnixTime>(playbackWindow));
 }
 
 bool isDormant(const Ticket& ticket) noexcept

@@ -28,6 +28,12 @@ std::shared_ptr<storage::Database> openPpvDatabase(const std::filesystem::path& 
             "ALTER TABLE ppv_ticket ADD COLUMN dormant {int64} NOT NULL DEFAULT 0",
             "ALTER TABLE ppv_ticket ADD COLUMN activation {int64} NOT NULL DEFAULT 0",
         }},
+        // A rental: playable for the ticket's playback window after its first play.
+        // playback_window NULL: a ticket stored before, filled in from its bytes on open.
+        {"playback window", {
+            "ALTER TABLE ppv_ticket ADD COLUMN playback_window {int64}",
+            "ALTER TABLE ppv_ticket ADD COLUMN first_played_at {int64} NOT NULL DEFAULT 0",
+        }},
     }});
     return db;
 }

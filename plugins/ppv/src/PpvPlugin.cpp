@@ -64,6 +64,8 @@ Object::Ptr toJson(const TicketInfo& t)
     j->set("title", t.title);
     j->set("notBefore", t.notBefore);
     j->set("notAfter", t.notAfter);
+    j->set("playableUntil", t.playableUntil);
+    if (t.firstPlayedAt != 0) j->set("firstPlayedAt", t.firstPlayedAt);
     j->set("state", t.state);
     if (t.dormant) j->set("dormant", true);
     return j;

@@ -66,6 +66,16 @@ TicketWallet::TicketWallet(std::shared_ptr<storage::Database> db, trust::TrustAn
       verifier_(std::make_unique<trust::TicketVerifier>(std::move(root), device.deviceId, device.agreementKey, *clock_,
                                                         *revocations_, *seen_))
 {
+    fillPlaybackWindows();
+}
+
+void TicketWallet::fillPlaybackWindows()
+{
+    db_->write([](Transaction& tx) {
+        for (const auto& r : tx.query("SELECT ticket_id, encoded FROM ppv_ticket WHERE playback_window IS NULL"))
+            tx.execute("UPDATE ppv_ticket SET playback_window = ? WHERE ticket_id = ?",
+                       {static_cast<std::int64_t>(wire::Ticket::decode(r.blob(1)).playbackWindow), r.text(0)});
+    });
 }
 
 TicketWallet::~TicketWallet() = default;
@@ -93,13 +103,15 @@ std::string TicketWallet::addTicket(ByteView encodedTicket)
         const bool dormant = trust::isDormant(ticket);
         const auto now = clock_->now();
         db_->write([&](Transaction& tx) {
-            tx.execute("INSERT INTO ppv_ticket (ticket_id, event_id, not_before, not_after, encoded, added_at, dormant) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            tx.execute("INSERT INTO ppv_ticket (ticket_id, event_id, not_before, not_after, encoded, added_at, dormant, "
+                       "playback_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                        {ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, encodedTicket, now,
-                        dormant ? 1 : 0});
+                        dormant ? 1 : 0, static_cast<std::int64_t>(ticket.playbackWindow)});
         });
         keys_[ticket.ticketId] = std::move(verified.eventKey);
-        added = infoOf({ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, {}, dormant, 0}, now);
+        added = infoOf({ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, {}, dormant, 0,
+                        ticket.playbackWindow, 0},
+                       now);
     }
     logger().information("ticket %s for event %s added to the wallet", ticket.ticketId, ticket.eventId);
     if (ticketAdded_) ticketAdded_(added);
@@ -155,14 +167,13 @@ std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string&
 {
     return db_->read([&](Transaction& tx) {
         std::vector<Stored> list;
-        const auto rows = eventId.empty()
-            ? tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, activation FROM ppv_ticket "
-                       "ORDER BY added_at, ticket_id")
-            : tx.query("SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, activation FROM ppv_ticket "
-                       "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
+        static const std::string columns = "SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, "
+                                           "activation, playback_window, first_played_at FROM ppv_ticket ";
+        const auto rows = eventId.empty() ? tx.query(columns + "ORDER BY added_at, ticket_id")
+                                          : tx.query(columns + "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
         for (const auto& r : rows)
             list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), r.int64(5) != 0,
-                            static_cast<std::uint64_t>(r.int64(6))});
+                            static_cast<std::uint64_t>(r.int64(6)), static_cast<std::uint32_t>(r.int64(7)), r.int64(8)});
         return list;
     });
 }
@@ -171,16 +182,22 @@ std::string TicketWallet::stateOf(const Stored& t, wire::UnixTime now) const
 {
     if (revocations_->isTicketRevoked(t.ticketId)) return "revoked";
     if (now < t.notBefore) return "not-yet-valid";
-    if (now >= t.notAfter) return "expired";
+    if (now >= playableUntil(t)) return "expired";
     if (t.dormant && (t.activation == 0 || !activationCheck_ || !activationCheck_(t.ticketId, t.activation)))
         return "dormant";
     return "valid";
 }
 
+wire::UnixTime TicketWallet::playableUntil(const Stored& t)
+{
+    return t.firstPlayedAt == 0 ? t.notAfter : trust::playbackEnds(t.notAfter, t.playbackWindow, t.firstPlayedAt);
+}
+
 TicketInfo TicketWallet::infoOf(const Stored& t, wire::UnixTime now) const
 {
     const auto e = event(t.eventId);
-    return {t.ticketId, t.eventId, e ? e->title : t.eventId, t.notBefore, t.notAfter, stateOf(t, now), t.dormant};
+    return {t.ticketId,      t.eventId,        e ? e->title : t.eventId, t.notBefore, t.notAfter,
+            t.firstPlayedAt, playableUntil(t), stateOf(t, now),          t.dormant};
 }
 
 std::optional<TicketInfo> TicketWallet::dormantTicketFor(const std::string& eventId) const
@@ -266,11 +283,24 @@ std::optional<mpegts::ControlWords> TicketWallet::onEcm(ByteView section, std::s
             auto key = keys_.find(t.ticketId);
             if (key == keys_.end())
                 key = keys_.emplace(t.ticketId, verifier_->verify(t.encoded, trust::Dormant::Allow).eventKey).first;
+            std::optional<mpegts::ControlWords> words;
             try {
-                return mpegts::openEcm(section, key->second);
+                words = mpegts::openEcm(section, key->second);
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::BadSignature) throw;
+                continue;
             }
+            // The first control word starts a rental's playback window; if that cannot be
+            // recorded, nothing is given out (the throw ends up in `reason`).
+            if (t.firstPlayedAt == 0 && t.playbackWindow > 0) {
+                db_->write([&](Transaction& tx) {
+                    tx.execute("UPDATE ppv_ticket SET first_played_at = ? WHERE ticket_id = ? AND first_played_at = 0",
+                               {now, t.ticketId});
+                });
+                logger().information("ticket %s first played: playable for %s s", t.ticketId,
+                                     std::to_string(t.playbackWindow));
+            }
+            return words;
         }
         reason = why.empty() ? "no ticket covers event " + std::to_string(header.eventId) : why;
     } catch (const std::exception& e) {

@@ -5,6 +5,9 @@
 //
 // Only the ticket as received is stored: its event key is sealed to this device,
 // so the file gives nothing away. Unwrapped event keys live in memory only.
+//
+// A ticket with a playback window (a rental) starts it when its first control
+// word is given out, and expires at the end of the window (never after notAfter).
 
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/ppv/Wallet.h>
@@ -28,6 +31,8 @@ struct TicketInfo {
     std::string title;        // from the catalog; the event id when unknown
     wire::UnixTime notBefore = 0;
     wire::UnixTime notAfter = 0;
+    wire::UnixTime firstPlayedAt = 0;  // 0: never played
+    wire::UnixTime playableUntil = 0;  // notAfter, or the end of the playback window once played
     std::string state;        // valid | expired | revoked | not-yet-valid | dormant
     bool dormant = false;     // delivered ahead (flow 5): playable only once bought on credit
 };
@@ -78,10 +83,14 @@ private:
         Bytes encoded;
         bool dormant = false;
         std::uint64_t activation = 0;
+        std::uint32_t playbackWindow = 0;  // seconds after the first play; 0: until notAfter
+        wire::UnixTime firstPlayedAt = 0;
     };
     std::vector<Stored> storedTickets(const std::string& eventId) const;
     TicketInfo infoOf(const Stored& t, wire::UnixTime now) const;
     std::string stateOf(const Stored& t, wire::UnixTime now) const;
+    static wire::UnixTime playableUntil(const Stored& t);
+    void fillPlaybackWindows();
 
     std::shared_ptr<storage::Database> db_;
     std::shared_ptr<trust::TrustedClock> clock_;

@@ -33,6 +33,7 @@ namespace boxoffice::trust {
 // When playback must end for a ticket first played at `firstPlay`: the playback window
 // after first play, but never beyond not_after.
 wire::UnixTime playbackEnds(const wire::Ticket& ticket, wire::UnixTime firstPlay);
+wire::UnixTime playbackEnds(wire::UnixTime notAfter, std::uint32_t playbackWindow, wire::UnixTime firstPlay);
 
 struct VerifiedTicket {
     wire::Ticket ticket;
