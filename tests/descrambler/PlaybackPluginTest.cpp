@@ -157,4 +157,10 @@ TEST_F(PlaybackPluginTest, RejectsBadUris) {
     EXPECT_THAT(call("descrambler.1.play", R"({"uri":"http://example.invalid/x.ts"})"), HasSubstr("unsupported uri"));
     EXPECT_THAT(call("descrambler.1.play", R"({"uri":"file:///tmp/a\" ! fakesink"})"), HasSubstr("not allowed"));
     EXPECT_THAT(call("descrambler.1.play", R"({"uri":"udp://239.1.1.1"})"), HasSubstr("host:port"));
+    // Ports that are no port: a clear refusal, not an internal error; "80x" is not port 80.
+    for (const char* port : {"abc", "99999999999", "80x", "0", "65536", "-5", ""})
+        EXPECT_THAT(call("descrambler.1.play", std::string(R"({"uri":"rtp://239.1.1.1:)") + port + R"("})"),
+                    HasSubstr("is not a number in 1..65535"))
+            << port;
+    EXPECT_THAT(call("descrambler.1.status"), HasSubstr(R"("state":"stopped")"));
 }

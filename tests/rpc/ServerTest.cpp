@@ -200,6 +200,25 @@ TEST_F(ServerTest, WebSocketSubscriptionReceivesEvents)
     EXPECT_FALSE(ws.nextNotification(std::chrono::milliseconds(200)));
 }
 
+// Requests with a wrong token are rate-limited like any other: a connection cannot
+// try tokens faster than it may call.
+TEST_F(ServerTest, WrongTokensAreRateLimitedToo)
+{
+    ServerOptions options;
+    options.requestsPerSecond = 0.5;
+    options.requestBurst = 5;
+    start(options);
+    HttpClient guesser("127.0.0.1", server->port(), "not-a-token");
+    int unauthorized = 0, limited = 0;
+    for (int i = 0; i < 10; ++i) {
+        const auto [status, body] = guesser.post(R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})");
+        unauthorized += status == 401;
+        limited += status == 429;
+    }
+    EXPECT_LE(unauthorized, 6);
+    EXPECT_GE(limited, 4);
+}
+
 TEST_F(ServerTest, RateLimitPerConnection)
 {
     ServerOptions options;

@@ -95,18 +95,19 @@ public:
                                                "limit exceeded"));
             return;
         }
-        const auto caller = s.authenticate(request, false);
-        if (!caller) {
-            response.set("WWW-Authenticate", "Bearer");
-            sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
-                     Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
-            return;
-        }
+        // Limited before the token is looked at: wrong tokens cost the connection's bucket too.
         if (!s.admit(request.clientAddress().toString())) {
             response.set("Retry-After", "1");
             sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
                      Dispatcher::refuse(body, LimitExceeded, "rate limit exceeded", "limit exceeded")
                          .value_or(Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded")));
+            return;
+        }
+        const auto caller = s.authenticate(request, false);
+        if (!caller) {
+            response.set("WWW-Authenticate", "Bearer");
+            sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
+                     Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
             return;
         }
         const auto reply = s.dispatcher.handle(body, *caller);

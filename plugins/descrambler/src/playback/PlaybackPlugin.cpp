@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <functional>
 #include <cctype>
 #include <chrono>
@@ -76,9 +77,11 @@ std::string sourceFor(const std::string& uri) {
         const auto colon = rest.rfind(':');
         if (colon == std::string::npos || colon == 0)
             throw Error(ErrorCode::InvalidArgument, "uri needs host:port");
-        const int port = std::stoi(rest.substr(colon + 1));
-        if (port <= 0 || port > 65535)
-            throw Error(ErrorCode::InvalidArgument, "bad port");
+        const auto text = rest.substr(colon + 1);
+        int port = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+        if (ec != std::errc() || end != text.data() + text.size() || port <= 0 || port > 65535)
+            throw Error(ErrorCode::InvalidArgument, "uri port '" + text + "' is not a number in 1..65535");
         return "address=\"" + quoteSafe(rest.substr(0, colon)) + "\" port=" + std::to_string(port);
     };
     if (uri.rfind("file://", 0) == 0)
