@@ -8,7 +8,10 @@
 #include <boxoffice/host/PluginHost.h>
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/rpc/Dispatcher.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TrustedClock.h>
+#include <boxoffice/wire/RevocationList.h>
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/MapConfiguration.h>
@@ -127,6 +130,63 @@ TEST_F(PpvPluginTest, WorksOfflineAndKeepsItsStateAcrossRestarts)
     EXPECT_THAT(message(call("ppv.1.buy", R"({"eventId":"ev-2","pin":"1357"})")), StartsWith("pin-locked"));
     const auto watch = call("ppv.1.watch", R"({"eventId":"ev-2"})");
     EXPECT_THAT(message(watch), HasSubstr("no ticket for ev-2"));
+}
+
+// The two revocation lists sync keeps: the operator root's (sequence 3) revokes the issuer key,
+// then the server's ticket-only list (sequence 4, as after three refunds) arrives. The key stays
+// revoked: the server's list does not replace the root's, also after a restart. A server list
+// that names a key is not applied at all.
+TEST_F(PpvPluginTest, RootRevokedKeyStaysRevokedAfterTheServersListAndARestart)
+{
+    auto& k = DevKeys::get();
+    const auto now = trust::TrustedClock::systemNow();
+    const auto lists = dir / "lists";
+    config->setString("plugins.ppv.revocationsFile", (lists / "revocations.bin").string());
+    config->setString("plugins.ppv.serverCertificate", (k.keysDir() / "server" / "server.cert").string());
+    const auto keep = [](const std::filesystem::path& file, std::uint64_t sequence, std::vector<std::string> keyIds,
+                         std::vector<std::string> ticketIds, const trust::SigningKey& signer) {
+        wire::RevocationList list;
+        list.sequence = sequence;
+        list.revokedKeyIds = std::move(keyIds);
+        list.revokedTicketIds = std::move(ticketIds);
+        list.issuedAt = trust::TrustedClock::systemNow();
+        list.nextUpdate = list.issuedAt + 86400;
+        trust::sign(list, signer);
+        const auto bytes = list.encode();
+        trust::writeKeyFile(file, std::string(bytes.begin(), bytes.end()), false, true);
+    };
+    const auto root = trust::loadRootKey(k.keysDir() / "root");
+    const auto server = trust::loadServerSigner(k.keysDir() / "server");
+    keep(lists / "root-revocations.bin", 3, {k.issuer->certificate.keyId}, {}, root);
+    const auto key = Bytes(16, 0x11);
+    const auto refused = [&](Wallet& wallet, const std::string& ticketId) {
+        try {
+            wallet.addTicket(issue({ticketId, "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer));
+            return std::string("accepted");
+        } catch (const Error& e) {
+            return std::string(toString(e.code()));
+        }
+    };
+    {
+        auto h = start();
+        ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+        auto wallet = h->services().require<Wallet>();
+        EXPECT_EQ(refused(*wallet, "t-1"), toString(ErrorCode::Revoked));
+
+        keep(lists / "revocations.bin", 4, {}, {"t-a", "t-b", "t-c"}, server.key);
+        call("ppv.1.refresh");   // (applies changed lists; the rest of it has no line here)
+        EXPECT_EQ(refused(*wallet, "t-2"), toString(ErrorCode::Revoked));
+
+        // The server may not revoke keys: its list naming one (sequence 5) is not applied.
+        keep(lists / "revocations.bin", 5, {"root-issued-other"}, {"t-d"}, server.key);
+        call("ppv.1.refresh");
+        EXPECT_EQ(refused(*wallet, "t-3"), toString(ErrorCode::Revoked));
+        // (the server's good list back in its file for the restart)
+        keep(lists / "revocations.bin", 4, {}, {"t-a", "t-b", "t-c"}, server.key);
+    }
+    auto h = start();
+    ASSERT_EQ(h->state("ppv"), host::PluginState::Activated);
+    EXPECT_EQ(refused(*h->services().require<Wallet>(), "t-4"), toString(ErrorCode::Revoked));
 }
 
 TEST_F(PpvPluginTest, FailsWithAReasonWhenMisconfigured)

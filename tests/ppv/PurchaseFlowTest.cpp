@@ -535,8 +535,8 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
     }, 20s));
     EXPECT_EQ(object("ppv.1.tickets")->getArray("tickets")->size(), 3u);
 
-    // A root-signed revocation list (as sync keeps it) revoking the phone's ticket:
-    // applied on the next refresh, the event is no longer owned.
+    // A root-signed revocation list (as sync keeps it, beside the server's list) revoking the
+    // phone's ticket: applied on the next refresh, the event is no longer owned.
     wire::RevocationList list;
     list.sequence = 1000;
     list.issuedAt = now;
@@ -544,7 +544,7 @@ TEST_F(PurchaseFlowTest, TicketsFromThePhoneAndFromTheDeliveryQueue)
     list.revokedTicketIds = {"t-phone"};
     trust::sign(list, trust::loadRootKey(keys / "root"));
     const auto encoded = list.encode();
-    trust::writeKeyFile(dir.path() / "revocations.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    trust::writeKeyFile(dir.path() / "root-revocations.bin", std::string(encoded.begin(), encoded.end()), false, true);
     object("ppv.1.refresh");
     EXPECT_EQ(stateOf("ev-decline"), "on-sale");
     bool revoked = false;

@@ -8,6 +8,8 @@
 #include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Approval.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Revocation.h>
 #include <boxoffice/wire/RevocationList.h>
 #include <boxoffice/wire/Voucher.h>
 #include <boxoffice/wire/Acknowledgement.h>
@@ -496,6 +498,16 @@ TEST_F(ServerProcessTest, GiftsRefundsAndRevocationsOverHttps) {
     EXPECT_NO_THROW(trust::verifySignature(list, trust::VerifyingKey::fromCertificate(certificate)));
     EXPECT_EQ(list.revokedTicketIds, std::vector<std::string>{"t-o-1"});
     EXPECT_EQ(obj(r)->getValue<std::int64_t>("sequence"), static_cast<std::int64_t>(list.sequence));
+    // The operator root's list the server started with rides along, as the file holds it:
+    // root-signed, naming the revoked STB (the server's own list may name tickets only).
+    const auto rootBytes = wire::fromBase64Url(obj(r)->getValue<std::string>("rootRevocations"));
+    const auto file = trust::readKeyFile(keys / "revocations.bin");
+    EXPECT_EQ(std::string(rootBytes.begin(), rootBytes.end()), file);
+    trust::RevocationState state;
+    EXPECT_NO_THROW(state.apply(wire::RevocationList::decode(rootBytes), trust::loadTrustAnchor(keys / "root/root.json")));
+    EXPECT_NO_THROW(state.apply(list, trust::VerifyingKey::fromCertificate(certificate)));
+    EXPECT_TRUE(state.isDeviceRevoked("stb-revoked"));
+    EXPECT_TRUE(state.isTicketRevoked("t-o-1"));
     // The revoked ticket is not delivered.
     EXPECT_EQ(obj(stb.get("/v1/stb/tickets"))->getArray("tickets")->size(), 0u);
     expectInvariants(server);

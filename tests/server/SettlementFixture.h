@@ -96,7 +96,7 @@ protected:
     // The operator revokes keys: a newer root-signed list, applied to the one the settlement checks.
     void revoke(std::vector<std::string> keyIds) {
         wire::RevocationList list;
-        list.sequence = revocations_.sequence() + 1;
+        list.sequence = revocations_.rootSequence() + 1;
         list.issuedAt = clock_.load();
         list.nextUpdate = clock_.load() + 3600;
         list.revokedKeyIds = std::move(keyIds);

@@ -11,6 +11,9 @@
 #include <boxoffice/serversync/HistorySync.h>
 #include <boxoffice/storage/Database.h>
 #include <boxoffice/sync/ServerLink.h>
+#include <boxoffice/trust/Revocation.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/RevocationList.h>
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/MapConfiguration.h>
@@ -168,6 +171,79 @@ TEST_F(SyncPluginTest, OfflineRecordsAreQueuedThenUploadedAcknowledgedAndSettled
     EXPECT_EQ(missing.status, 404);
     EXPECT_FALSE(missing.error().empty());
     expectServerConsistent();
+}
+
+// The server serves the operator root's list (sequence 50: a key and a device) beside its own
+// ticket-only list (sequence 1, no refunds yet). The box keeps each in its own file under its own
+// sequence: the root's high sequence does not hold back the server's list, the server's list does
+// not replace the root's, and both survive a restart of the box.
+TEST_F(SyncPluginTest, RootAndServerRevocationListsAreKeptApartAcrossRestarts)
+{
+    const auto& keys = DevKeys::get().dir;
+    wire::RevocationList rootList;
+    rootList.sequence = 50;
+    rootList.issuedAt = ::time(nullptr);
+    rootList.nextUpdate = rootList.issuedAt + 86400;
+    rootList.revokedKeyIds = {"issuer-old"};
+    rootList.revokedDeviceIds = {"stb-revoked"};
+    trust::sign(rootList, trust::loadRootKey(keys / "root"));
+    const auto encoded = rootList.encode();
+    trust::writeKeyFile(dir.path() / "root-list.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    server = std::make_unique<SyncServer>(dir.path() / "server", port, dir.path() / "root-list.bin");
+    server->setUpWorld();
+    startStb();
+
+    ASSERT_TRUE(testing::eventually(
+        [&] {
+            const auto s = rpc("sync.1.syncNow");
+            return s->getValue<std::uint64_t>("rootRevocationSequence") == 50 && s->getValue<std::uint64_t>("revocationSequence") > 0;
+        },
+        30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(statusOf("revocationSequence"), 1u);
+
+    // What the ticket wallet applies: the root's file with the root anchor, the server's with its key.
+    const auto applyKept = [&] {
+        auto state = std::make_unique<trust::RevocationState>();
+        state->apply(trust::loadRevocationList(dir.path() / "stb/sync/root-revocations.bin"),
+                     trust::loadTrustAnchor(keys / "root/root.json"));
+        state->apply(trust::loadRevocationList(dir.path() / "stb/sync/revocations.bin"),
+                     trust::VerifyingKey::fromCertificate(trust::loadCertificate(keys / "server/server.cert")));
+        return state;
+    };
+    auto state = applyKept();
+    EXPECT_TRUE(state->isKeyRevoked("issuer-old"));
+    EXPECT_TRUE(state->isDeviceRevoked("stb-revoked"));
+    EXPECT_EQ(state->rootSequence(), 50u);
+    EXPECT_EQ(state->serverSequence(), 1u);
+
+    // A restart without the server: both lists and their sequences come back from the files.
+    host.reset();
+    server->kill();
+    startStb();
+    EXPECT_EQ(statusOf("rootRevocationSequence"), 50u);
+    EXPECT_EQ(statusOf("revocationSequence"), 1u);
+    state = applyKept();
+    EXPECT_TRUE(state->isKeyRevoked("issuer-old"));
+}
+
+// A root list in the answer that does not verify under the box's root (here another operator's)
+// refuses the whole answer with a clear error: neither list is kept.
+TEST_F(SyncPluginTest, ARootListThatDoesNotVerifyIsRefusedAndNothingIsKept)
+{
+    const auto& foreign = DevKeys::get().foreign;
+    server = std::make_unique<SyncServer>(dir.path() / "server", port, foreign / "revocations.bin",
+                                          foreign / "root/root.json");
+    server->setUpWorld();
+    startStb();
+    ASSERT_TRUE(testing::eventually(
+        [&] { return rpc("sync.1.syncNow")->getValue<std::string>("lastError").find("rootRevocations") != std::string::npos; },
+        30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(statusOf("rootRevocationSequence"), 0u);
+    EXPECT_EQ(statusOf("revocationSequence"), 0u) << "the server's list in that answer is not kept either";
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "stb/sync/root-revocations.bin"));
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "stb/sync/revocations.bin"));
 }
 
 TEST_F(SyncPluginTest, QueueSurvivesARestartOfTheBox)

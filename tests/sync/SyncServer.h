@@ -34,10 +34,16 @@ inline std::uint16_t freePort()
 
 class SyncServer {
 public:
-    SyncServer(const std::filesystem::path& dir, std::uint16_t port) : dir_(dir), port_(port)
+    // `rootRevocations` + `rootJson`: the operator root's list the server starts with and the
+    // anchor it checks it with (default: the dev key set's).
+    SyncServer(const std::filesystem::path& dir, std::uint16_t port, std::filesystem::path rootRevocations = {},
+               std::filesystem::path rootJson = {})
+        : dir_(dir), port_(port)
     {
         std::filesystem::create_directories(dir_);
         const auto& keys = DevKeys::get().dir;
+        if (rootRevocations.empty()) rootRevocations = keys / "revocations.bin";
+        if (rootJson.empty()) rootJson = keys / "root/root.json";
         const auto build = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR"));
         testing::writeFile(dir_ / "server.json", R"({
   "host": {"pluginDirectory": ")" + (build / "lib/boxoffice/server-plugins").string() + R"(", "dataDirectory": "data"},
@@ -50,8 +56,8 @@ public:
               "certificate": ")" + (keys / "server/tls.crt").string() + R"(",
               "privateKey": ")" + (keys / "server/tls.key.pem").string() + R"(",
               "clientCa": ")" + (keys / "server/tls-ca.crt").string() + R"(",
-              "revocations": ")" + (keys / "revocations.bin").string() + R"(",
-              "rootJson": ")" + (keys / "root/root.json").string() + R"(",
+              "revocations": ")" + rootRevocations.string() + R"(",
+              "rootJson": ")" + rootJson.string() + R"(",
               "requestsPerSecond": 100000, "requestBurst": 100000,
               "operatorTokens": [{"client": "ops", "sha256": ")" + rpc::TokenStore::digest(kOperatorToken) + R"("}]},
     "settlement": {"keys": ")" + keys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1},

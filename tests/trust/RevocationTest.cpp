@@ -18,13 +18,22 @@ wire::RevocationList list(std::uint64_t sequence, std::vector<std::string> keys,
     sign(l, signer);
     return l;
 }
+
+wire::RevocationList tickets(std::uint64_t sequence, std::vector<std::string> ids, const SigningKey& signer)
+{
+    auto l = list(sequence, {}, signer);
+    l.revokedTicketIds = std::move(ids);
+    sign(l, signer);
+    return l;
+}
 }
 
 TEST(Revocation, NewerListReplacesOlderOnlyFromTheRoot)
 {
     const SigningKey root = makeRoot();
     RevocationState state;
-    EXPECT_EQ(state.sequence(), 0u);
+    EXPECT_EQ(state.rootSequence(), 0u);
+    EXPECT_EQ(state.serverSequence(), 0u);
     state.apply(list(2, {"k1"}, root), anchorOf(root));
     EXPECT_TRUE(state.isKeyRevoked("k1"));
     EXPECT_EQ(errorOf([&] { state.apply(list(2, {}, root), anchorOf(root)); }).code(), ErrorCode::Replayed);
@@ -35,6 +44,8 @@ TEST(Revocation, NewerListReplacesOlderOnlyFromTheRoot)
     state.apply(list(3, {"k2"}, root), anchorOf(root));
     EXPECT_FALSE(state.isKeyRevoked("k1"));
     EXPECT_TRUE(state.isKeyRevoked("k2"));
+    EXPECT_EQ(state.rootSequence(), 3u);
+    EXPECT_EQ(state.serverSequence(), 0u);
 }
 
 // Lists the server signs under its root-certified key, which may be P-256 (the STB's
@@ -43,14 +54,82 @@ TEST(Revocation, ListSignedByAP256ServerKey)
 {
     const SigningKey server("server-p256", crypto::P256PrivateKey::generate());
     RevocationState state;
-    state.apply(list(1, {"k1"}, server), server.verifyingKey());
-    EXPECT_TRUE(state.isKeyRevoked("k1"));
+    state.apply(tickets(1, {"t1"}, server), server.verifyingKey());
+    EXPECT_TRUE(state.isTicketRevoked("t1"));
     const SigningKey other("server-p256", crypto::P256PrivateKey::generate());
-    EXPECT_EQ(errorOf([&] { state.apply(list(2, {}, other), server.verifyingKey()); }).code(), ErrorCode::BadSignature);
+    EXPECT_EQ(errorOf([&] { state.apply(tickets(2, {}, other), server.verifyingKey()); }).code(), ErrorCode::BadSignature);
     const SigningKey ed("server-p256", crypto::Ed25519PrivateKey::generate());
-    EXPECT_EQ(errorOf([&] { state.apply(list(2, {}, ed), server.verifyingKey()); }).code(), ErrorCode::Conflict);
-    EXPECT_TRUE(state.isKeyRevoked("k1")) << "nothing changes on error";
-    EXPECT_EQ(state.sequence(), 1u);
+    EXPECT_EQ(errorOf([&] { state.apply(tickets(2, {}, ed), server.verifyingKey()); }).code(), ErrorCode::Conflict);
+    EXPECT_TRUE(state.isTicketRevoked("t1")) << "nothing changes on error";
+    EXPECT_EQ(state.serverSequence(), 1u);
+}
+
+// Scenario A of the review: the root revokes issuer key K (sequence 3); after three refunds
+// the server's ticket-only list has sequence 4. K must stay revoked.
+TEST(Revocation, ServerListDoesNotReplaceTheRootList)
+{
+    const SigningKey root = makeRoot();
+    const SigningKey server("server-1", crypto::Ed25519PrivateKey::generate());
+    RevocationState state;
+    auto rootList = list(3, {"issuer-K"}, root);
+    rootList.revokedTicketIds = {"t-root"};
+    sign(rootList, root);
+    state.apply(rootList, anchorOf(root));
+    state.apply(tickets(4, {"t1", "t2", "t3"}, server), server.verifyingKey());
+    EXPECT_TRUE(state.isKeyRevoked("issuer-K"));
+    EXPECT_TRUE(state.isTicketRevoked("t-root"));
+    EXPECT_TRUE(state.isTicketRevoked("t2"));
+    EXPECT_EQ(state.rootSequence(), 3u);
+    EXPECT_EQ(state.serverSequence(), 4u);
+    // And a newer root list leaves the server's tickets alone.
+    state.apply(list(4, {}, root), anchorOf(root));
+    EXPECT_FALSE(state.isKeyRevoked("issuer-K"));
+    EXPECT_TRUE(state.isTicketRevoked("t3"));
+}
+
+// Scenario B: a root list with a high sequence must not hold back the server's lists.
+TEST(Revocation, HighRootSequenceDoesNotHoldBackServerLists)
+{
+    const SigningKey root = makeRoot();
+    const SigningKey server("server-1", crypto::Ed25519PrivateKey::generate());
+    RevocationState state;
+    state.apply(list(50, {"issuer-K"}, root), anchorOf(root));
+    state.apply(tickets(2, {"refunded"}, server), server.verifyingKey());
+    EXPECT_TRUE(state.isTicketRevoked("refunded"));
+    EXPECT_EQ(errorOf([&] { state.apply(tickets(2, {}, server), server.verifyingKey()); }).code(), ErrorCode::Replayed)
+        << "replay is judged per signer";
+    EXPECT_EQ(errorOf([&] { state.apply(list(50, {}, root), anchorOf(root)); }).code(), ErrorCode::Replayed);
+    EXPECT_TRUE(state.isKeyRevoked("issuer-K"));
+}
+
+// The server's authority is tickets: a list it signs naming a key or a device is refused whole.
+TEST(Revocation, ServerListNamingKeysOrDevicesIsRefused)
+{
+    const SigningKey root = makeRoot();
+    const SigningKey server("server-1", crypto::Ed25519PrivateKey::generate());
+    RevocationState state;
+    state.apply(list(1, {"issuer-K"}, root), anchorOf(root));
+    state.apply(tickets(1, {"t1"}, server), server.verifyingKey());
+
+    const auto withKey = list(2, {"other-key"}, server);
+    const auto e = errorOf([&] { state.apply(withKey, server.verifyingKey()); });
+    EXPECT_EQ(e.code(), ErrorCode::PermissionDenied);
+    EXPECT_NE(std::string(e.what()).find("tickets only"), std::string::npos) << e.what();
+    auto withDevice = tickets(3, {}, server);
+    withDevice.revokedDeviceIds = {"stb-1"};
+    sign(withDevice, server);
+    EXPECT_EQ(errorOf([&] { state.apply(withDevice, server.verifyingKey()); }).code(), ErrorCode::PermissionDenied);
+    EXPECT_EQ(errorOf([&] { verifyServerRevocations(withDevice, server.verifyingKey()); }).code(),
+              ErrorCode::PermissionDenied);
+
+    EXPECT_FALSE(state.isKeyRevoked("other-key"));
+    EXPECT_FALSE(state.isDeviceRevoked("stb-1"));
+    EXPECT_TRUE(state.isKeyRevoked("issuer-K"));
+    EXPECT_TRUE(state.isTicketRevoked("t1"));
+    EXPECT_EQ(state.serverSequence(), 1u);
+    EXPECT_EQ(state.rootSequence(), 1u);
+    // A server list does not pass as the root's either.
+    EXPECT_EQ(errorOf([&] { state.apply(tickets(5, {}, server), anchorOf(root)); }).code(), ErrorCode::NotFound);
 }
 
 TEST(Certificates, VerifyChecksRootRoleTimeAndRevocation)

@@ -109,6 +109,10 @@ public:
             root_ = root;
             revocations_ = revocations;
             revocationsFile_ = config.getString("revocationsFile", "");
+            // The root's list sync keeps beside the server's (sync's default too).
+            rootRevocationsFile_ = config.getString(
+                "rootRevocationsFile",
+                revocationsFile_.empty() ? "" : (std::filesystem::path(revocationsFile_).parent_path() / "root-revocations.bin").string());
             if (const auto server = config.getString("serverCertificate", ""); !server.empty()) {
                 // Revocation lists may be signed by the server under its root-issued certificate.
                 const auto cert = trust::loadCertificate(server);
@@ -277,24 +281,32 @@ private:
         };
     }
 
-    // The revocation list sync keeps (revocationsFile), applied when the file changes:
-    // revoked tickets stop giving control words at once.
+    // The revocation lists sync keeps, each applied when its file changes: revoked
+    // tickets stop giving control words at once. The root's list (rootRevocationsFile)
+    // is checked with the root anchor, the server's (revocationsFile, tickets only) with
+    // the server's key; RevocationState keeps the two apart.
     void loadRevocations()
     {
-        if (revocationsFile_.empty()) return;
+        loadRevocationFile(rootRevocationsFile_, rootRevocationsStamp_, true);
+        loadRevocationFile(revocationsFile_, revocationsStamp_, false);
+    }
+
+    void loadRevocationFile(const std::string& file, std::filesystem::file_time_type& seen, bool fromRoot)
+    {
+        if (file.empty()) return;
         std::error_code ec;
-        const auto stamp = std::filesystem::last_write_time(revocationsFile_, ec);
-        if (ec || stamp == revocationsStamp_) return;
-        revocationsStamp_ = stamp;
+        const auto stamp = std::filesystem::last_write_time(file, ec);
+        if (ec || stamp == seen) return;
+        seen = stamp;
         try {
-            const auto list = trust::loadRevocationList(revocationsFile_);
-            if (list.signer.keyId == root_->keyId) revocations_->apply(list, *root_);
-            else if (serverKey_ && list.signer.keyId == serverKey_->keyId()) revocations_->apply(list, *serverKey_);
-            else throw Error(ErrorCode::PermissionDenied, "signed by neither the root nor the configured server certificate");
-            context_->logger().information("revocation list %s applied", std::to_string(list.sequence));
+            const auto list = trust::loadRevocationList(file);
+            if (fromRoot) revocations_->apply(list, *root_);
+            else if (serverKey_) revocations_->apply(list, *serverKey_);
+            else throw Error(ErrorCode::Unavailable, "no serverCertificate configured to check it with");
+            context_->logger().information("revocation list %s (sequence %s) applied", file, std::to_string(list.sequence));
         } catch (const Error& e) {
             if (e.code() != ErrorCode::Replayed)
-                context_->logger().warning("revocation list %s not applied: %s", revocationsFile_, std::string(e.what()));
+                context_->logger().warning("revocation list %s not applied: %s", file, std::string(e.what()));
         }
     }
 
@@ -501,6 +513,8 @@ private:
     std::shared_ptr<trust::RevocationState> revocations_;
     std::string revocationsFile_;
     std::filesystem::file_time_type revocationsStamp_{};
+    std::string rootRevocationsFile_;
+    std::filesystem::file_time_type rootRevocationsStamp_{};
     std::shared_ptr<storage::Database> db_;
     std::shared_ptr<TicketWallet> wallet_;
     std::unique_ptr<PinGuard> pin_;

@@ -2,6 +2,7 @@
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Revocation.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Base64Url.h>
 #include <boxoffice/wire/RevocationList.h>
@@ -41,11 +42,28 @@ SyncEngine::SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing:
       options_(std::move(options)), logger_(logger), deviceId_(history_->status().deviceId),
       random_(std::random_device{}()), serverCertificate_(options_.serverCertificate)
 {
-    // The list kept from an earlier run: only newer ones replace it.
-    if (options_.root && !options_.revocationsFile.empty() && std::filesystem::exists(options_.revocationsFile)) {
+    loadKeptRevocations();
+}
+
+// The lists kept from an earlier run: only newer ones (per signer) replace them.
+void SyncEngine::loadKeptRevocations()
+{
+    if (!options_.root) return;
+    if (!options_.rootRevocationsFile.empty() && std::filesystem::exists(options_.rootRevocationsFile)) {
+        try {
+            const auto list = trust::loadRevocationList(options_.rootRevocationsFile);
+            trust::verifyRootRevocations(list, *options_.root);
+            rootRevocationSequence_ = list.sequence;
+        } catch (const std::exception& e) {
+            logger_.warning("sync: ignoring the kept root revocation list: %s", std::string(e.what()));
+        }
+    }
+    if (!options_.revocationsFile.empty() && std::filesystem::exists(options_.revocationsFile)) {
         try {
             const auto list = trust::loadRevocationList(options_.revocationsFile);
-            verifyRevocations(list);
+            const auto key = serverKey();
+            if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check it with");
+            trust::verifyServerRevocations(list, *key);
             revocationSequence_ = list.sequence;
         } catch (const std::exception& e) {
             logger_.warning("sync: ignoring the kept revocation list: %s", std::string(e.what()));
@@ -247,18 +265,6 @@ void SyncEngine::fetchTime()
     }
 }
 
-void SyncEngine::verifyRevocations(const wire::RevocationList& list)
-{
-    // Signed by the operator root (keytool) or by the server under its root-issued certificate.
-    if (list.signer.keyId == options_.root->keyId) {
-        trust::verifySignature(list, options_.root->verifyingKey());
-        return;
-    }
-    const auto key = serverKey();
-    if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check the revocation list with");
-    trust::verifySignature(list, *key);
-}
-
 void SyncEngine::fetchRevocations()
 {
     if (!options_.root) return;
@@ -266,11 +272,33 @@ void SyncEngine::fetchRevocations()
         const auto response = link_->call("GET", "/v1/stb/revocations");
         if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/stb/revocations: " + response.error());
         learnCertificate(response.body);
-        const auto encoded = fieldText(objectOf(response.body), "revocations");
-        const auto bytes = wire::fromBase64Url(encoded, "revocations");
+        const auto body = objectOf(response.body);
+        // Both lists are checked before either is kept: an answer with a bad one changes nothing.
+        // The server's list (tickets only) is checked with its key, the root's with the root anchor;
+        // each is compared with its own signer's sequence (RevocationState keeps them apart too).
+        const auto bytes = wire::fromBase64Url(fieldText(body, "revocations"), "revocations");
         const auto list = wire::RevocationList::decode(bytes);
-        verifyRevocations(list);
+        const auto key = serverKey();
+        if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check the revocation list with");
+        trust::verifyServerRevocations(list, *key);
+        std::optional<Bytes> rootBytes;
+        std::uint64_t rootSequence = 0;
+        if (const auto encoded = fieldText(body, "rootRevocations"); !encoded.empty()) {
+            try {
+                rootBytes = wire::fromBase64Url(encoded, "rootRevocations");
+                const auto rootList = wire::RevocationList::decode(*rootBytes);
+                trust::verifyRootRevocations(rootList, *options_.root);
+                rootSequence = rootList.sequence;
+            } catch (const Error& e) {
+                throw Error(e.code(), std::string("rootRevocations: ") + e.what());
+            }
+        }
         std::lock_guard lock(mutex_);
+        if (rootBytes && rootSequence > rootRevocationSequence_) {
+            if (!options_.rootRevocationsFile.empty())
+                trust::writeKeyFile(options_.rootRevocationsFile, std::string(rootBytes->begin(), rootBytes->end()), false, true);
+            rootRevocationSequence_ = rootSequence;
+        }
         if (list.sequence > revocationSequence_) {
             if (!options_.revocationsFile.empty())
                 trust::writeKeyFile(options_.revocationsFile, std::string(bytes.begin(), bytes.end()), false, true);
@@ -303,6 +331,7 @@ SyncStatus SyncEngine::status()
     s.lastSync = lastSyncMs_ / 1000;
     s.trustedTime = trustedTime_;
     s.revocationSequence = revocationSequence_;
+    s.rootRevocationSequence = rootRevocationSequence_;
     s.lastError = lastError_;
     return s;
 }

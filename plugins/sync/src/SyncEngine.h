@@ -7,9 +7,10 @@
 //      settlement result that covers them (deferred purchases settled, credit freed);
 //   2. fetches signed trusted time (GET /v1/time, audience = this device, fresh
 //      nonce) into the trusted clock;
-//   3. fetches the revocation list (GET /v1/stb/revocations; signed by the root or by
-//      the server under its root-issued certificate), verifies it and keeps the newest
-//      in a file for the ticket wallet.
+//   3. fetches the revocation lists (GET /v1/stb/revocations): the server's (tickets
+//      only, signed under its root-issued certificate) and the operator root's, verifies
+//      each with its own signer and keeps the newest of each in its own file for the
+//      ticket wallet (one signer's sequence never holds back or replaces the other's).
 // A failed send is retried with exponential backoff and jitter; nothing is lost
 // across restarts because the queue and the history are both on disk.
 
@@ -40,7 +41,8 @@ struct EngineOptions {
     std::size_t batchRecords = 64;           // records per upload request
     std::optional<trust::TrustAnchor> root;  // verifies the server certificate and revocation lists
     std::optional<wire::Certificate> serverCertificate;   // verifies trusted time (also learnt from answers)
-    std::filesystem::path revocationsFile;   // where the verified list is kept (empty: not kept)
+    std::filesystem::path revocationsFile;   // where the server's verified list is kept (empty: not kept)
+    std::filesystem::path rootRevocationsFile;   // and the operator root's (empty: not kept)
 };
 
 struct SyncStatus {
@@ -52,7 +54,8 @@ struct SyncStatus {
     std::uint64_t acknowledgedThrough = 0;
     std::uint64_t settledThrough = 0;
     std::int64_t trustedTime = 0;            // unix seconds of the last accepted trusted time (0: never)
-    std::uint64_t revocationSequence = 0;    // of the list held (0: none)
+    std::uint64_t revocationSequence = 0;    // of the server's list held (0: none)
+    std::uint64_t rootRevocationSequence = 0;   // of the root's list held (0: none)
     std::string lastError;
 };
 
@@ -78,7 +81,7 @@ private:
     void handleHistory(const boxoffice::sync::LinkResponse& response);
     void fetchTime();
     void fetchRevocations();
-    void verifyRevocations(const wire::RevocationList& list);
+    void loadKeptRevocations();
     std::optional<trust::VerifyingKey> serverKey();
     void learnCertificate(const Poco::Dynamic::Var& body);
     void fail(const std::string& what);
@@ -106,7 +109,8 @@ private:
     std::int64_t trustedTime_ = 0;
     std::string lastError_;
     std::optional<wire::Certificate> serverCertificate_;
-    std::uint64_t revocationSequence_ = 0;
+    std::uint64_t revocationSequence_ = 0;       // the server's list, in revocationsFile
+    std::uint64_t rootRevocationSequence_ = 0;   // the root's list, in rootRevocationsFile
     std::thread thread_;
 };
 

@@ -14,7 +14,9 @@
 //   database            the outbox (default <data>/outbox.db)
 //   clockState          the trusted clock's state file (default <data>/clock.state), sealed with
 //   machineSecret       (default <data>/machine-secret)
-//   revocationsFile     the verified revocation list kept for the wallet (default <data>/revocations.bin)
+//   revocationsFile     the server's verified revocation list kept for the wallet (default <data>/revocations.bin)
+//   rootRevocationsFile the operator root's verified list kept for the wallet (default root-revocations.bin
+//                       beside revocationsFile; ppv uses the same default)
 //   retryInitialMs (1000), retryMaxSeconds (300), pollSeconds (60), timeSeconds (3600),
 //   revocationSeconds (900), batchRecords (64)
 //   deviceCertificate   the device's wire certificate for registration (default <deviceDirectory>/device.cert)
@@ -56,6 +58,7 @@ Poco::JSON::Object::Ptr toJson(const SyncStatus& s)
     o->set("settledThrough", s.settledThrough);
     o->set("trustedTime", s.trustedTime);
     o->set("revocationSequence", s.revocationSequence);
+    o->set("rootRevocationSequence", s.rootRevocationSequence);
     o->set("lastError", s.lastError);
     return o;
 }
@@ -99,6 +102,10 @@ public:
             if (const auto server = c.getString("serverCertificate", ""); !server.empty())
                 options.serverCertificate = trust::loadCertificate(server);
             options.revocationsFile = pathOf(c, "revocationsFile", data / "revocations.bin");
+            options.rootRevocationsFile = pathOf(c, "rootRevocationsFile",
+                                                 options.revocationsFile.empty()
+                                                     ? options.revocationsFile
+                                                     : options.revocationsFile.parent_path() / "root-revocations.bin");
 
             auto sealer = std::make_shared<trust::MachineSecretSealer>(pathOf(c, "machineSecret", data / "machine-secret"));
             auto clock = std::make_shared<trust::TrustedClock>(pathOf(c, "clockState", data / "clock.state"), sealer);

@@ -92,6 +92,7 @@ struct Server::Impl {
     DeviceCheck deviceCheck;
     rpc::TokenStore operators;
     std::unique_ptr<trust::RevocationState> revocations;
+    std::optional<Bytes> rootRevocationList;   // the file's bytes, once verified
 
     rpc::ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 10000};
 
@@ -408,15 +409,18 @@ private:
 } // namespace
 
 const trust::RevocationState* Server::revocations() const { return impl_->revocations.get(); }
+std::optional<Bytes> Server::rootRevocationList() const { return impl_->rootRevocationList; }
 
 Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logger)
     : impl_(std::make_unique<Impl>(std::move(options), db, logger))
 {
     Poco::Net::initializeSSL();
     if (!impl_->options.revocations.empty()) {
+        const auto text = trust::readKeyFile(impl_->options.revocations);
+        Bytes encoded(text.begin(), text.end());
         impl_->revocations = std::make_unique<trust::RevocationState>();
-        impl_->revocations->apply(trust::loadRevocationList(impl_->options.revocations),
-                                  trust::loadTrustAnchor(impl_->options.rootJson));
+        impl_->revocations->apply(wire::RevocationList::decode(encoded), trust::loadTrustAnchor(impl_->options.rootJson));
+        impl_->rootRevocationList = std::move(encoded);
     }
     add({"GET", "/v1/health", Auth::None,
          [](const Request&) {

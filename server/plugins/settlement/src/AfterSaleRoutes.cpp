@@ -91,7 +91,7 @@ void addAfterSaleRoutes(serverapi::Router& router, Settlement& s, const std::str
         j->set("acknowledged", static_cast<std::int64_t>(s.deliveries().acknowledge(r.caller.id, ids)));
         return Response{200, j};
     }, "the STB stored these deliveries: remove them from its queue (idempotent)");
-    add("GET", "/v1/stb/revocations", Auth::Device, [&s](const Request&) {
+    add("GET", "/v1/stb/revocations", Auth::Device, [&s, &router](const Request&) {
         const auto list = s.refunds().revocations();
         Array::Ptr ids = new Array;
         for (const auto& id : list.revokedTicketIds) ids->add(id);
@@ -100,8 +100,11 @@ void addAfterSaleRoutes(serverapi::Router& router, Settlement& s, const std::str
         j->set("revokedTicketIds", ids);
         j->set("revocations", wire::toBase64Url(list.encode()));
         j->set("serverCertificate", wire::toBase64Url(s.keys().server.certificate.encode()));
+        // The operator root's list (keys, devices, tickets) rides along so STBs online learn it;
+        // they verify it with the root anchor, apart from the server's list.
+        if (const auto root = router.rootRevocationList()) j->set("rootRevocations", wire::toBase64Url(*root));
         return Response{200, j};
-    }, "revoked ticket ids, in a revocation list signed by the server key");
+    }, "revoked ticket ids, in a revocation list signed by the server key, and the operator root's list");
 
 
     // --- phone (signed requests) ---

@@ -1,5 +1,10 @@
 #pragma once
-// The revocations currently in force: the newest root-signed revocation list.
+// The revocations currently in force, from two signers kept apart:
+//   - the operator root's newest list (boxoffice-keytool revoke): keys, devices, tickets;
+//   - the companion server's newest list (refunds): tickets only.
+// Each has its own sequence, so neither list can replace or hold back the other
+// (a server list must not un-revoke a root-revoked key; a high root sequence must
+// not make the server's refunds wait). Queries answer from both.
 
 #include <boxoffice/trust/Certificates.h>
 #include <boxoffice/wire/RevocationList.h>
@@ -11,24 +16,36 @@
 
 namespace boxoffice::trust {
 
+// Signature checks without state, for callers that keep lists before applying them
+// (the STB's sync plugin). Errors: its signature (see Signing.h); for the server's
+// list also PermissionDenied when it names keys or devices (only the root may).
+void verifyRootRevocations(const wire::RevocationList& list, const TrustAnchor& root);
+void verifyServerRevocations(const wire::RevocationList& list, const VerifyingKey& serverKey);
+
 class RevocationState {
 public:
-    // Verifies the list's signature by `signer` (the root, or a server key the root
-    // certified: Ed25519 or P-256) and replaces the current one. Errors: its
-    // signature (see Signing.h), Replayed when its sequence is not higher than the
-    // current one's. Nothing changes on error.
-    void apply(const wire::RevocationList& list, const VerifyingKey& signer);
-    void apply(const wire::RevocationList& list, const TrustAnchor& root) { apply(list, root.verifyingKey()); }
+    // The root's list replaces the root's slot; the server's list (signed by a server
+    // key the root certified: Ed25519 or P-256) replaces the server's slot. Errors: those
+    // of verify*Revocations above, Replayed when its sequence is not higher than its
+    // slot's. Nothing changes on error.
+    void apply(const wire::RevocationList& list, const TrustAnchor& root);
+    void apply(const wire::RevocationList& list, const VerifyingKey& serverKey);
 
     bool isKeyRevoked(std::string_view keyId) const;
     bool isDeviceRevoked(std::string_view deviceId) const;
     bool isTicketRevoked(std::string_view ticketId) const;
-    std::uint64_t sequence() const;   // 0 before any list
+    std::uint64_t rootSequence() const;     // 0 before any root list
+    std::uint64_t serverSequence() const;   // 0 before any server list
 
 private:
+    struct Slot {
+        std::uint64_t sequence = 0;
+        std::set<std::string, std::less<>> keys, devices, tickets;
+    };
+    void replace(Slot& slot, const wire::RevocationList& list);
+
     mutable std::mutex mutex_;
-    std::uint64_t sequence_ = 0;
-    std::set<std::string, std::less<>> keys_, devices_, tickets_;
+    Slot root_, server_;
 };
 
 } // namespace boxoffice::trust

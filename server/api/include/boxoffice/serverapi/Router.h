@@ -4,6 +4,7 @@
 
 #include <boxoffice/serverapi/Route.h>
 
+#include <boxoffice/base/Bytes.h>
 #include <boxoffice/crypto/P256.h>
 #include <boxoffice/trust/Revocation.h>
 
@@ -44,6 +45,9 @@ public:
     // checks of the certificates they hold (registered devices and phones);
     // nullptr without one. Lives as long as the router.
     virtual const trust::RevocationState* revocations() const = 0;
+    // That list as loaded from its file (the root's signature included), for the STBs
+    // (GET /v1/stb/revocations); nothing without one.
+    virtual std::optional<Bytes> rootRevocationList() const = 0;
 };
 
 } // namespace boxoffice::serverapi

@@ -69,6 +69,7 @@ public:
     void setPhoneKeyLookup(PhoneKeyLookup lookup) override;
     void setDeviceCheck(DeviceCheck check) override;
     const trust::RevocationState* revocations() const override;
+    std::optional<Bytes> rootRevocationList() const override;
 
     struct Impl;
 
