@@ -108,7 +108,9 @@ public:
             const auto root = trust::loadTrustAnchor(anchor);
             root_ = root;
             revocations_ = revocations;
-            revocationsFile_ = config.getString("revocationsFile", "");
+            // Default: where the sync plugin keeps the server's list with its own defaults
+            // (its data directory beside this one), so a box configured with defaults applies it.
+            revocationsFile_ = config.getString("revocationsFile", (data.parent_path() / "sync" / "revocations.bin").string());
             // The root's list sync keeps beside the server's (sync's default too).
             rootRevocationsFile_ = config.getString(
                 "rootRevocationsFile",
