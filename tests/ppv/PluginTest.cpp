@@ -16,8 +16,11 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Util/MapConfiguration.h>
 
+#include <boxoffice/testing/ErrorCodeOf.h>
+
 #include <gmock/gmock.h>
 
+using boxoffice::testing::codeOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -136,6 +139,31 @@ TEST_F(PpvPluginTest, WorksOfflineAndKeepsItsStateAcrossRestarts)
 // then the server's ticket-only list (sequence 4, as after three refunds) arrives. The key stays
 // revoked: the server's list does not replace the root's, also after a restart. A server list
 // that names a key is not applied at all.
+// Without revocationsFile ppv reads the server's list where the sync plugin keeps it with
+// its own defaults: a box configured with defaults refuses refunded tickets.
+TEST_F(PpvPluginTest, ByDefaultTheServersListIsReadWhereSyncKeepsIt)
+{
+    auto& k = DevKeys::get();
+    const auto now = trust::TrustedClock::systemNow();
+    config->setString("plugins.ppv.serverCertificate", (k.keysDir() / "server" / "server.cert").string());
+    wire::RevocationList list;
+    list.sequence = 1;
+    list.revokedTicketIds = {"t-refunded"};
+    list.issuedAt = now;
+    list.nextUpdate = now + 86400;
+    trust::sign(list, trust::loadServerSigner(k.keysDir() / "server").key);
+    const auto bytes = list.encode();
+    trust::writeKeyFile(dir / "data" / "sync" / "revocations.bin", std::string(bytes.begin(), bytes.end()), false, true);
+
+    auto h = start();
+    ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+    auto wallet = h->services().require<Wallet>();
+    const auto key = Bytes(16, 0x22);
+    EXPECT_EQ(codeOf([&] { wallet->addTicket(issue({"t-refunded", "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer)); }),
+              ErrorCode::Revoked);
+    EXPECT_NO_THROW(wallet->addTicket(issue({"t-kept", "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer)));
+}
+
 TEST_F(PpvPluginTest, RootRevokedKeyStaysRevokedAfterTheServersListAndARestart)
 {
     auto& k = DevKeys::get();
