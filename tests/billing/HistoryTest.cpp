@@ -108,6 +108,35 @@ TEST_F(HistoryTest, AppendAllIsAllOrNoneAndChecksCreditOnTheTotal)
     EXPECT_NO_THROW(h->verify());
 }
 
+// A ticket's plays (how ppv counts views): only that ticket's records of that kind, in order.
+TEST_F(HistoryTest, GivesATicketsRecordsOfOneKindInOrder)
+{
+    auto h = open();
+    auto entry = [](wire::HistoryKind kind, const std::string& ticket, wire::UnixTime at) {
+        auto e = purchase(kind == wire::HistoryKind::Purchase ? 450 : 0, false, at);
+        e.kind = kind;
+        e.ticketId = ticket;
+        return e;
+    };
+    h->append(entry(wire::HistoryKind::Purchase, "t-1", kJan2027 + 1));
+    h->append(entry(wire::HistoryKind::Play, "t-1", kJan2027 + 2));
+    h->append(entry(wire::HistoryKind::Play, "t-2", kJan2027 + 3));
+    h->append(entry(wire::HistoryKind::Play, "t-1", kJan2027 + 4));
+    h->append(entry(wire::HistoryKind::Play, "", kJan2027 + 5));
+
+    const auto plays = h->ofTicket("t-1", wire::HistoryKind::Play);
+    ASSERT_EQ(plays.size(), 2u);
+    EXPECT_EQ(plays[0].record.sequence, 2u);
+    EXPECT_EQ(plays[1].record.sequence, 4u);
+    EXPECT_EQ(plays[1].record.recordedAt, kJan2027 + 4);
+    EXPECT_EQ(plays[1].encoded, h->records(3, 1).at(0).encoded);
+    const auto purchases = h->ofTicket("t-1", wire::HistoryKind::Purchase);
+    ASSERT_EQ(purchases.size(), 1u);
+    EXPECT_EQ(purchases[0].record.amount, 450);
+    EXPECT_TRUE(h->ofTicket("t-3", wire::HistoryKind::Play).empty());
+    EXPECT_TRUE(h->ofTicket("t-2", wire::HistoryKind::Refund).empty());
+}
+
 TEST_F(HistoryTest, StatementsPerMonthAndRecentFirstHistory)
 {
     auto h = open();

@@ -57,6 +57,10 @@ public:
     Status status() const override { return store_->status(); }
     std::vector<Record> records(std::uint64_t after, std::size_t limit) const override { return store_->records(after, limit); }
     std::vector<Record> recent(std::size_t limit, std::uint64_t before) const override { return store_->recent(limit, before); }
+    std::vector<Record> ofTicket(const std::string& ticketId, wire::HistoryKind kind) const override
+    {
+        return store_->ofTicket(ticketId, kind);
+    }
     Statement statement(int year, int month) const override { return store_->statement(year, month); }
     std::optional<Batch> exportUnsettled(std::size_t maxBytes) const override { return store_->exportUnsettled(maxBytes); }
     Settlement applySettlement(ByteView result, ByteView certificate) override

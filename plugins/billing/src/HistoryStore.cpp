@@ -407,6 +407,20 @@ std::vector<Record> HistoryStore::recent(std::size_t limit, std::uint64_t before
     });
 }
 
+std::vector<Record> HistoryStore::ofTicket(const std::string& ticketId, wire::HistoryKind kind) const
+{
+    return db_->read([&](Transaction& tx) {
+        const State s = state(tx);
+        std::vector<Record> out;
+        for (const Row& row : tx.query("SELECT " + kRecordColumns + " FROM billing_record WHERE kind = ? ORDER BY seq",
+                                       {static_cast<std::int64_t>(kind)})) {
+            auto record = toRecord(row, s.settledThrough);
+            if (record.record.ticketId == ticketId) out.push_back(std::move(record));
+        }
+        return out;
+    });
+}
+
 Statement HistoryStore::statement(int year, int month) const
 {
     if (year < 1970 || year > 9999 || month < 1 || month > 12)

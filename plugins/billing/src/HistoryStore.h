@@ -43,6 +43,7 @@ public:
     Status status() const override;
     std::vector<Record> records(std::uint64_t afterSequence, std::size_t limit) const override;
     std::vector<Record> recent(std::size_t limit, std::uint64_t beforeSequence = 0) const override;
+    std::vector<Record> ofTicket(const std::string& ticketId, wire::HistoryKind kind) const override;
     Statement statement(int year, int month) const override;
     std::optional<Batch> exportUnsettled(std::size_t maxBytes) const override;
     Settlement applySettlement(ByteView result, ByteView serverCertificate = {}) override;

@@ -111,6 +111,9 @@ public:
     virtual std::vector<Record> records(std::uint64_t afterSequence, std::size_t limit) const = 0;
     // The newest records first, with sequence < beforeSequence (0: from the newest).
     virtual std::vector<Record> recent(std::size_t limit, std::uint64_t beforeSequence = 0) const = 0;
+    // The ticket's records of one kind, ascending (e.g. its plays: when a rental's window
+    // started, how many of its views are used). Reads every record of that kind.
+    virtual std::vector<Record> ofTicket(const std::string& ticketId, wire::HistoryKind kind) const = 0;
     virtual Statement statement(int year, int month) const = 0;
 
     // The oldest unsettled records (from settledThrough + 1) that fit in `maxBytes`
