@@ -57,7 +57,7 @@ void setUpWorld(ServerProcess& server)
                     R"({"title":"The Final","payee":"studio","price":1200,"currency":"EUR","saleFrom":)" +
                         std::to_string(now - 3600) + R"(,"saleUntil":)" + std::to_string(now + 86400) +
                         R"(,"startsAt":)" + std::to_string(now + 600) + R"(,"endsAt":)" + std::to_string(now + 9000) +
-                        R"(,"previewSeconds":60,"eventKeyId":"ev-demo/1"})"));
+                        R"(,"previewSeconds":60,"eventKeyId":"ev-demo/1","views":3,"playbackWindowSeconds":7200})"));
 }
 
 std::string signedApproval(const Object& order, wire::Decision decision = wire::Decision::Approve,
@@ -118,7 +118,23 @@ TEST_F(ServerProcessTest, CompletePurchaseOverHttps) {
 
     auto catalog = stb.get("/v1/stb/catalog");
     ASSERT_EQ(catalog.status, 200) << catalog.raw;
-    EXPECT_EQ(obj(catalog)->getArray("events")->size(), 1u);
+    ASSERT_EQ(obj(catalog)->getArray("events")->size(), 1u);
+    const auto listed = obj(catalog)->getArray("events")->getObject(0);
+    EXPECT_EQ(listed->getValue<std::int64_t>("views"), 3);
+    EXPECT_EQ(listed->getValue<std::int64_t>("playbackWindowSeconds"), 7200);
+    // Views and windows a ticket cannot carry are refused with the field named; the event stays.
+    auto ops = server.operatorClient();
+    for (const auto& [field, value] : std::vector<std::pair<std::string, std::string>>{
+             {"views", R"("3")"}, {"views", "65535"}, {"views", "-1"}, {"playbackWindowSeconds", "1.5"},
+             {"playbackWindowSeconds", "99999999"}}) {
+        auto bad = ops.call("PUT", "/v1/operator/events/ev-1",
+                            R"({"title":"The Final","payee":"studio","price":1200,"currency":"EUR","saleFrom":0,)"
+                            R"("saleUntil":1,"startsAt":0,"endsAt":1,"eventKeyId":"ev-demo/1",")" +
+                                field + "\":" + value + "}");
+        EXPECT_EQ(bad.status, 400) << field << "=" << value << ": " << bad.raw;
+        EXPECT_NE(bad.raw.find(field == "views" ? "views" : "playback"), std::string::npos) << bad.raw;
+    }
+    EXPECT_EQ(obj(stb.get("/v1/stb/catalog"))->getArray("events")->getObject(0)->getValue<std::int64_t>("views"), 3);
 
     auto r = stb.post("/v1/stb/orders", json({{"orderId", "o-1"}, {"eventId", "ev-1"}, {"amount", 1200}, {"currency", "EUR"}}));
     ASSERT_EQ(r.status, 201) << r.raw;
@@ -141,6 +157,8 @@ TEST_F(ServerProcessTest, CompletePurchaseOverHttps) {
     ASSERT_EQ(r.status, 200) << r.raw;
     const auto ticket = wire::Ticket::decode(wire::fromBase64Url(obj(r)->getValue<std::string>("ticket")));
     EXPECT_EQ(ticket.holderDeviceId, "stb-1");
+    EXPECT_EQ(ticket.viewsLeft, 3u);
+    EXPECT_EQ(ticket.playbackWindow, 7200u);
     EXPECT_NO_THROW(trust::verifySignature(ticket, trust::VerifyingKey::fromCertificate(ticket.issuerCertificate)));
 
     r = phone.post("/v1/phone/acknowledgements", json({{"acknowledgement", signedAcknowledgement(*approved)}}));

@@ -38,6 +38,8 @@ TEST_P(Purchase, OrderApproveTicketReceiptAcknowledge) {
     EXPECT_EQ(t.orderId, "o-1");
     EXPECT_EQ(t.eventId, "ev-1");
     EXPECT_EQ(t.previewSeconds, 120u);
+    EXPECT_EQ(t.viewsLeft, wire::unlimitedViews);   // the event sets no views and no rental window
+    EXPECT_EQ(t.playbackWindow, 0u);
     EXPECT_NO_THROW(trust::verifySignature(t, trust::VerifyingKey::fromCertificate(t.issuerCertificate)));
     EXPECT_FALSE(t.sealedEventKey.empty());
     // The receipt is the server's.
@@ -308,6 +310,30 @@ TEST_P(Purchase, OrdersOutsideTheOfferAreRefused) {
     EXPECT_BOX_ERROR(order("o-b", "stb-2"), ErrorCode::LimitExceeded);
     EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
     EXPECT_TRUE(settlement_->ordersOfAccount("acct-alice").empty());
+}
+
+// An event's views and rental window go into its tickets; values a ticket cannot carry
+// are refused and leave the event as it was.
+TEST_P(Purchase, TheEventsViewsAndRentalWindowGoIntoItsTickets) {
+    auto e = event();
+    e.views = 2;
+    e.playbackWindow = 48 * 3600;
+    settlement_->putEvent(e);
+    for (const auto& [views, window] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+             {-1, 0}, {wire::unlimitedViews, 0}, {1, -1}, {1, std::int64_t{wire::maxPlaybackWindow} + 1}}) {
+        auto bad = e;
+        bad.views = views;
+        bad.playbackWindow = window;
+        EXPECT_BOX_ERROR(settlement_->putEvent(bad), ErrorCode::InvalidArgument);
+    }
+    ASSERT_EQ(settlement_->events().size(), 1u);
+    EXPECT_EQ(settlement_->events()[0], e);
+
+    auto o = settlement_->approve("phone-1", signedApproval(approval(order("o-1"))));
+    ASSERT_TRUE(o.ticket);
+    EXPECT_EQ(o.ticket->viewsLeft, 2u);
+    EXPECT_EQ(o.ticket->playbackWindow, 48u * 3600);
+    checked();
 }
 
 TEST_P(Purchase, AcknowledgementMustMatchTheReceipt) {

@@ -40,7 +40,7 @@ constexpr auto fields = [](auto& v, auto& o) {
     v.time("issued_at", o.issuedAt);
     v.time("not_before", o.notBefore);
     v.time("not_after", o.notAfter);
-    v.num("playback_window", o.playbackWindow, std::uint32_t{0}, std::uint32_t{366 * 86400});
+    v.num("playback_window", o.playbackWindow, std::uint32_t{0}, maxPlaybackWindow);
     v.enumeration("status", o.status);
     v.num("views_left", o.viewsLeft, std::uint16_t{0}, unlimitedViews);
     v.num("preview_seconds", o.previewSeconds, std::uint32_t{0}, std::uint32_t{86400});

@@ -106,6 +106,8 @@ Object::Ptr eventJson(const Event& e)
     j->set("previewSeconds", e.previewSeconds);
     j->set("blackout", e.blackout);
     j->set("eventKeyId", e.eventKeyId);
+    j->set("views", e.views);
+    j->set("playbackWindowSeconds", e.playbackWindow);
     return j;
 }
 

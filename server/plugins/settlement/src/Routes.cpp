@@ -83,7 +83,7 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
     add("PUT", "/v1/operator/events/{eventId}", Auth::Operator, [&s](const Request& r) {
         auto b = r.json();
         serverapi::allowOnly(*b, {"title", "payee", "price", "currency", "saleFrom", "saleUntil", "startsAt", "endsAt",
-                                  "previewSeconds", "blackout", "eventKeyId"});
+                                  "previewSeconds", "blackout", "eventKeyId", "views", "playbackWindowSeconds"});
         Event e;
         e.eventId = r.param("eventId");
         e.title = serverapi::requireString(*b, "title", 200);
@@ -97,6 +97,8 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         e.previewSeconds = b->has("previewSeconds") ? serverapi::requireInt(*b, "previewSeconds") : 0;
         e.blackout = requireBool(*b, "blackout");
         e.eventKeyId = serverapi::requireString(*b, "eventKeyId", 64);
+        e.views = b->has("views") ? serverapi::requireInt(*b, "views") : 0;
+        e.playbackWindow = b->has("playbackWindowSeconds") ? serverapi::requireInt(*b, "playbackWindowSeconds") : 0;
         s.putEvent(e);
         return Response{200, eventJson(e)};
     }, "create or update a PPV event");

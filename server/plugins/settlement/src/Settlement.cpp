@@ -99,6 +99,8 @@ Event eventFrom(const Row& r)
     e.previewSeconds = r.int64(9);
     e.blackout = r.int64(10) != 0;
     e.eventKeyId = r.text(11);
+    e.views = r.int64(12);
+    e.playbackWindow = r.int64(13);
     return e;
 }
 
@@ -117,7 +119,7 @@ std::optional<Error> approvalMismatch(const OrderView& order, const wire::Approv
 }
 
 constexpr const char* kEventColumns = "event_id, title, payee, price, currency, sale_from, sale_until, starts_at,"
-                                      " ends_at, preview_seconds, blackout, event_key_id";
+                                      " ends_at, preview_seconds, blackout, event_key_id, views, playback_window";
 
 } // namespace
 
@@ -164,6 +166,10 @@ const storage::Schema& Settlement::schema()
             {"wrong registration codes",
              {"CREATE TABLE stl_registration_failure (phone_id {text} NOT NULL, at {int64} NOT NULL)",
               "CREATE INDEX stl_registration_failure_phone ON stl_registration_failure (phone_id, at)"}},
+            // Tickets with a number of views and rentals (a playback window after the first play).
+            {"event views and playback window",
+             {"ALTER TABLE stl_event ADD COLUMN views {int64} NOT NULL DEFAULT 0",
+              "ALTER TABLE stl_event ADD COLUMN playback_window {int64} NOT NULL DEFAULT 0"}},
         }};
     return schema;
 }
@@ -355,20 +361,27 @@ void Settlement::putEvent(const Event& e)
     if (e.saleUntil <= e.saleFrom || e.endsAt <= e.startsAt)
         throw Error(ErrorCode::InvalidArgument, "sale window and broadcast times must be ordered");
     if (e.previewSeconds < 0) throw Error(ErrorCode::InvalidArgument, "preview allowance must be >= 0");
+    if (e.views < 0 || e.views >= wire::unlimitedViews)
+        throw Error(ErrorCode::InvalidArgument,
+                    "views must be 1.." + std::to_string(wire::unlimitedViews - 1) + ", or 0 for unlimited");
+    if (e.playbackWindow < 0 || e.playbackWindow > wire::maxPlaybackWindow)
+        throw Error(ErrorCode::InvalidArgument,
+                    "playback window must be 0.." + std::to_string(wire::maxPlaybackWindow) + " seconds");
     if (e.title.empty() || e.title.size() > 200) throw Error(ErrorCode::InvalidArgument, "title must be 1..200 bytes");
     if (ledger_.account(e.payee).spec.currency != e.currency)
         throw Error(ErrorCode::InvalidArgument, "payee account currency differs from the price's");
     readEventKey(keys_.eventKeys, e.eventKeyId); // the key must exist before anyone can buy
     db_.write([&](Transaction& tx) {
         tx.execute(std::string("INSERT INTO stl_event (") + kEventColumns +
-                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
+                       ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
                        " title = excluded.title, payee = excluded.payee, price = excluded.price,"
                        " currency = excluded.currency, sale_from = excluded.sale_from,"
                        " sale_until = excluded.sale_until, starts_at = excluded.starts_at,"
                        " ends_at = excluded.ends_at, preview_seconds = excluded.preview_seconds,"
-                       " blackout = excluded.blackout, event_key_id = excluded.event_key_id",
+                       " blackout = excluded.blackout, event_key_id = excluded.event_key_id,"
+                       " views = excluded.views, playback_window = excluded.playback_window",
                    {e.eventId, e.title, e.payee, e.price, e.currency, e.saleFrom, e.saleUntil, e.startsAt, e.endsAt,
-                    e.previewSeconds, e.blackout ? 1 : 0, e.eventKeyId});
+                    e.previewSeconds, e.blackout ? 1 : 0, e.eventKeyId, e.views, e.playbackWindow});
     });
 }
 
@@ -605,6 +618,8 @@ wire::Ticket Settlement::signTicket(const std::string& ticketId, const std::stri
     draft.notBefore = std::min(now, event.startsAt);
     draft.notAfter = event.endsAt;
     draft.previewSeconds = static_cast<std::uint32_t>(event.previewSeconds);
+    draft.viewsLeft = event.views == 0 ? wire::unlimitedViews : static_cast<std::uint16_t>(event.views);
+    draft.playbackWindow = static_cast<std::uint32_t>(event.playbackWindow);
     draft.eventKeyId = event.eventKeyId;
     const auto eventKey = readEventKey(keys_.eventKeys, event.eventKeyId);
     return trust::issueTicket(draft, eventKey, crypto::X25519PublicKey::fromRaw(deviceCertificate.agreementKey),

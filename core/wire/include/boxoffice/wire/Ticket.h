@@ -17,6 +17,7 @@ enum class TicketStatus : std::uint8_t { Active = 1, Suspended = 2 };
 std::string_view toString(TicketStatus status) noexcept;
 
 inline constexpr std::uint16_t unlimitedViews = 0xffff;
+inline constexpr std::uint32_t maxPlaybackWindow = 366 * 86400;
 
 struct Ticket {
     std::string ticketId;                // the asset id; bound into the sealed key

@@ -63,6 +63,8 @@ struct Event {
     std::int64_t previewSeconds = 0;
     bool blackout = false;
     std::string eventKeyId;
+    std::int64_t views = 0;              // views a ticket allows, 1..65534; 0: unlimited
+    std::int64_t playbackWindow = 0;     // a rental: seconds playable after the first play; 0: until endsAt
 
     bool operator==(const Event&) const = default;
 };
