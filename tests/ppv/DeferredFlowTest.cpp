@@ -304,7 +304,9 @@ TEST_F(DeferredFlowTest, DormantTicketIsNotPlayableUntilBoughtOnCreditAndSurvive
     ASSERT_TRUE(words) << reason;
     EXPECT_EQ(Bytes(words->even.view().begin(), words->even.view().end()), cw);
     EXPECT_EQ(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})").first, "already exists");
-    EXPECT_EQ(history()->status().lastSequence, 1u);
+    // The purchase, then the view the control words started (a signed play record).
+    EXPECT_EQ(history()->status().lastSequence, 2u);
+    EXPECT_EQ(history()->ofTicket(ticketId, wire::HistoryKind::Play).size(), 1u);
     // Nothing reached the server: the box has no line.
     EXPECT_EQ(balance("acct-alice"), 2000);
 

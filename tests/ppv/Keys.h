@@ -44,6 +44,7 @@ struct TicketSpec {
     wire::UnixTime notBefore = 0;
     wire::UnixTime notAfter = 0;
     std::uint32_t playbackWindow = 0;
+    std::uint16_t views = wire::unlimitedViews;
 };
 
 inline Bytes issue(const TicketSpec& spec, ByteView eventKey, const trust::DeviceIdentity& holder,
@@ -59,6 +60,7 @@ inline Bytes issue(const TicketSpec& spec, ByteView eventKey, const trust::Devic
     draft.notBefore = spec.notBefore;
     draft.notAfter = spec.notAfter;
     draft.playbackWindow = spec.playbackWindow;
+    draft.viewsLeft = spec.views;
     draft.eventKeyId = "key-" + spec.eventId;
     return trust::issueTicket(draft, eventKey, holder.agreementKey.publicKey(), issuer).encode();
 }

@@ -5,7 +5,10 @@
 
 #include "Keys.h"
 
+#include <boxoffice/billing/History.h>
 #include <boxoffice/host/PluginHost.h>
+#include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/rpc/Dispatcher.h>
 #include <boxoffice/trust/KeyFiles.h>
@@ -215,6 +218,75 @@ TEST_F(PpvPluginTest, RootRevokedKeyStaysRevokedAfterTheServersListAndARestart)
     auto h = start();
     ASSERT_EQ(h->state("ppv"), host::PluginState::Activated);
     EXPECT_EQ(refused(*h->services().require<Wallet>(), "t-4"), toString(ErrorCode::Revoked));
+}
+
+// A one-view rental through the plugin: the TV sees its terms before buying and its views
+// left; the view is a play record in the billing history; once that view has ended (a
+// pause of viewGapSeconds) watch refuses with no-views-left and the event is on sale again.
+TEST_F(PpvPluginTest, AUsedUpTicketIsRefusedAndItsEventIsOnSaleAgain)
+{
+    using namespace std::chrono_literals;
+    auto& k = DevKeys::get();
+    config->setInt("plugins.ppv.viewGapSeconds", 1);
+    auto h = start();
+    ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+    const auto now = trust::TrustedClock::systemNow();
+    CatalogEvent e;
+    e.eventId = "ev-1";
+    e.title = "The Final";
+    e.price = 450;
+    e.currency = "EUR";
+    e.saleFrom = now - 100;
+    e.saleUntil = now + 1000;
+    e.views = 1;
+    e.playbackWindow = 3600;
+    e.dvbEventId = 7;
+    auto wallet = h->services().require<Wallet>();
+    wallet->replaceCatalog({e});
+    const auto key = Bytes(16, 0x11);
+    wallet->addTicket(issue({"t-1", "ev-1", now - 60, now + 86400, 3600, 1}, key, *k.stb1, *k.issuer));
+
+    auto event = [&] { return call("ppv.1.event", R"({"eventId":"ev-1"})")->getObject("result"); };
+    auto ticket = [&] { return call("ppv.1.tickets")->getObject("result")->getArray("tickets")->getObject(0); };
+    EXPECT_EQ(event()->getValue<int>("views"), 1);
+    EXPECT_EQ(event()->getValue<int>("playbackWindowSeconds"), 3600);
+    EXPECT_EQ(event()->getValue<std::string>("state"), "owned");
+    EXPECT_EQ(ticket()->getValue<int>("viewsLeft"), 1);
+
+    mpegts::EcmHeader header;
+    header.algorithm = mpegts::Algorithm::DvbCissa;
+    header.serviceId = 1;
+    header.eventId = 7;
+    header.cryptoPeriod = 4;
+    std::string reason;
+    ASSERT_TRUE(h->services().require<mpegts::KeyService>()->onEcm(
+        mpegts::sealEcm(header, Bytes(16, 1), Bytes(16, 2), key), reason)) << reason;
+    const auto plays = h->services().require<billing::History>()->ofTicket("t-1", wire::HistoryKind::Play);
+    ASSERT_EQ(plays.size(), 1u);
+    EXPECT_EQ(plays[0].record.eventId, "ev-1");
+    EXPECT_EQ(ticket()->getValue<int>("viewsLeft"), 0);
+    EXPECT_GT(ticket()->getValue<std::int64_t>("playableUntil"), now);
+
+    ASSERT_TRUE(boxoffice::testing::eventually([&] { return ticket()->getValue<std::string>("state") == "used-up"; }, 10s))
+        << ticket()->getValue<std::string>("state");
+    const auto refused = call("ppv.1.watch", R"({"eventId":"ev-1"})");
+    EXPECT_THAT(message(refused), StartsWith("no-views-left"));
+    ASSERT_TRUE(refused->has("error"));
+    EXPECT_EQ(refused->getObject("error")->getObject("data")->getValue<std::string>("reason"), "no-views-left");
+    EXPECT_EQ(refused->getObject("error")->getObject("data")->getValue<std::string>("error"), "limit exceeded");
+    EXPECT_EQ(event()->getValue<std::string>("state"), "on-sale");
+}
+
+TEST_F(PpvPluginTest, AViewGapThatIsNotPositiveFailsThePlugin)
+{
+    config->setInt("plugins.ppv.viewGapSeconds", 0);
+    auto h = start();
+    EXPECT_EQ(h->state("ppv"), host::PluginState::Failed);
+    for (const auto& p : h->plugins()) {
+        if (p.name == "ppv") {
+            EXPECT_THAT(p.reason, HasSubstr("pause that ends a view"));
+        }
+    }
 }
 
 TEST_F(PpvPluginTest, FailsWithAReasonWhenMisconfigured)

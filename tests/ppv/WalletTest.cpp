@@ -4,6 +4,7 @@
 
 #include "Keys.h"
 
+#include "HistoryStore.h"
 #include "PpvDatabase.h"
 #include "TicketWallet.h"
 
@@ -32,11 +33,24 @@ protected:
     void open()
     {
         wallet.reset();
+        history.reset();
         auto& k = DevKeys::get();
         clock = std::make_shared<trust::TrustedClock>(dir / "clock.state", [this] { return systemNow; });
         revocations = std::make_shared<trust::RevocationState>();
-        wallet = std::make_shared<TicketWallet>(plugins::ppv::openPpvDatabase(dir / "ppv.db"), *k.anchor, *k.stb1, clock,
-                                                revocations);
+        billing::HistoryOptions options;
+        options.clock = [this] { return systemNow; };
+        history = std::make_shared<billing::HistoryStore>(dir / "billing.db", *k.stb1, options);
+        wallet = std::make_shared<TicketWallet>(
+            plugins::ppv::openPpvDatabase(dir / "ppv.db"), *k.anchor, *k.stb1, clock, revocations,
+            [this]() -> std::shared_ptr<billing::History> { return historyGone ? nullptr : history; }, viewGap);
+    }
+
+    // The plays the billing history holds for the ticket.
+    std::vector<wire::UnixTime> plays(const std::string& ticketId) const
+    {
+        std::vector<wire::UnixTime> times;
+        for (const auto& r : history->ofTicket(ticketId, wire::HistoryKind::Play)) times.push_back(r.record.recordedAt);
+        return times;
     }
 
     Bytes ticket(const std::string& id, wire::UnixTime from, wire::UnixTime until,
@@ -61,6 +75,9 @@ protected:
     wire::UnixTime systemNow = base;
     std::shared_ptr<trust::TrustedClock> clock;
     std::shared_ptr<trust::RevocationState> revocations;
+    std::shared_ptr<billing::HistoryStore> history;
+    wire::UnixTime viewGap = 300;
+    bool historyGone = false;   // the billing plugin is not there
     std::shared_ptr<TicketWallet> wallet;
     Bytes eventKey = crypto::randomBytes(16);
     Bytes cwCurrent = crypto::randomBytes(16), cwNext = crypto::randomBytes(16);
@@ -156,9 +173,11 @@ TEST_F(WalletTest, ARentalExpiresItsPlaybackWindowAfterTheFirstPlay)
     info = wallet->ticket("t-rental");
     EXPECT_EQ(info->firstPlayedAt, base + 600);
     EXPECT_EQ(info->playableUntil, base + 600 + 3600);
-    systemNow = base + 600 + 1800;   // later ECMs do not move the start
+    EXPECT_EQ(plays("t-rental"), std::vector<wire::UnixTime>{base + 600});   // the signed history has the play
+    systemNow = base + 600 + 1800;   // later views do not move the start
     ASSERT_TRUE(wallet->onEcm(ecm(7, 6), reason)) << reason;
     EXPECT_EQ(wallet->ticket("t-rental")->firstPlayedAt, base + 600);
+    EXPECT_EQ(plays("t-rental"), (std::vector<wire::UnixTime>{base + 600, base + 600 + 1800}));
 
     open();   // the box restarts: the window is kept
     systemNow = base + 600 + 3600;
@@ -169,19 +188,107 @@ TEST_F(WalletTest, ARentalExpiresItsPlaybackWindowAfterTheFirstPlay)
     EXPECT_LT(systemNow, base + 86400);   // long before the ticket's own notAfter
 }
 
-// Tickets stored before the wallet knew playback windows get theirs from their bytes on open.
-TEST_F(WalletTest, ATicketStoredBeforePlaybackWindowsGetsItsWindowOnOpen)
+// Tickets stored before the wallet knew playback windows and views get both from their
+// bytes on open.
+TEST_F(WalletTest, ATicketStoredBeforePlaybackWindowsAndViewsGetsThemOnOpen)
 {
     auto& k = DevKeys::get();
-    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600, 1}, eventKey, *k.stb1, *k.issuer));
     wallet.reset();
     storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
-        tx.execute("UPDATE ppv_ticket SET playback_window = NULL");
+        tx.execute("UPDATE ppv_ticket SET playback_window = NULL, views_allowed = NULL");
     });
     open();
+    EXPECT_EQ(wallet->ticket("t-rental")->viewsLeft, 1u);
     std::string reason;
     ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
     EXPECT_EQ(wallet->ticket("t-rental")->playableUntil, base + 3600);
+    EXPECT_EQ(wallet->ticket("t-rental")->viewsLeft, 0u);
+}
+
+// A ticket with two views: control words after a pause of viewGap start a view, recorded
+// in the signed history; the last view plays to its end, then the ticket is used up, also
+// after a restart.
+TEST_F(WalletTest, ATicketsViewsAreCountedAtEachPauseAndRunOut)
+{
+    auto& k = DevKeys::get();
+    wallet->addTicket(issue({"t-views", "ev-1", base - 60, base + 86400, 0, 2}, eventKey, *k.stb1, *k.issuer));
+    EXPECT_EQ(wallet->ticket("t-views")->viewsLeft, 2u);
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    systemNow = base + viewGap - 1;   // the same view: ECMs every crypto period, or a short zap away
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 6), reason)) << reason;
+    EXPECT_EQ(plays("t-views"), std::vector<wire::UnixTime>{base});
+    EXPECT_EQ(wallet->ticket("t-views")->viewsLeft, 1u);
+
+    systemNow += viewGap;   // a pause as long as viewGap: the second view
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 8), reason)) << reason;
+    EXPECT_EQ(plays("t-views"), (std::vector<wire::UnixTime>{base, base + 2 * viewGap - 1}));
+    EXPECT_EQ(wallet->ticket("t-views")->viewsLeft, 0u);
+    EXPECT_EQ(wallet->ticket("t-views")->state, "valid");   // the last view goes on
+    systemNow += 60;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 10), reason)) << reason;
+
+    systemNow += viewGap;
+    EXPECT_EQ(wallet->ticket("t-views")->state, "used-up");
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 12), reason));
+    EXPECT_THAT(reason, HasSubstr("t-views is used-up"));
+    EXPECT_EQ(plays("t-views").size(), 2u);   // a refusal records nothing
+
+    open();
+    EXPECT_EQ(wallet->ticket("t-views")->state, "used-up");
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 12), reason));
+}
+
+// ppv.db only caches what the history says: setting its play count and first play back
+// gives neither a view nor a rental window back.
+TEST_F(WalletTest, EditingTheWalletFileGivesNoViewOrWindowBack)
+{
+    auto& k = DevKeys::get();
+    auto tamper = [&] {
+        wallet.reset();
+        storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
+            tx.execute("UPDATE ppv_ticket SET views_used = 0, first_played_at = 0");
+        });
+        open();
+    };
+    wallet->addTicket(issue({"t-views", "ev-1", base - 60, base + 86400, 0, 1}, eventKey, *k.stb1, *k.issuer));
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    systemNow = base + viewGap;
+    EXPECT_EQ(wallet->ticket("t-views")->state, "used-up");
+    tamper();
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 6), reason));
+    EXPECT_THAT(reason, HasSubstr("t-views has no views left (all 1 used)"));
+    EXPECT_EQ(wallet->ticket("t-views")->state, "used-up");   // the cache is put right
+    EXPECT_EQ(wallet->ticket("t-views")->viewsLeft, 0u);
+    EXPECT_EQ(plays("t-views").size(), 1u);
+
+    // A rental for the same event plays once t-views cannot.
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 8), reason)) << reason;
+    EXPECT_EQ(plays("t-rental"), std::vector<wire::UnixTime>{base + viewGap});
+    systemNow = base + viewGap + 3600;
+    tamper();
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 10), reason));
+    EXPECT_THAT(reason, HasSubstr("t-rental is expired (its playback window has ended)"));
+    EXPECT_EQ(wallet->ticket("t-rental")->state, "expired");
+    EXPECT_EQ(wallet->ticket("t-rental")->firstPlayedAt, base + viewGap);
+    EXPECT_EQ(plays("t-rental").size(), 1u);
+}
+
+// A view that cannot be recorded in the history gives no control words.
+TEST_F(WalletTest, AViewThatCannotBeRecordedGivesNoControlWords)
+{
+    wallet->addTicket(ticket("t-1", base - 60, base + 3600));
+    historyGone = true;
+    std::string reason;
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 4), reason));
+    EXPECT_THAT(reason, HasSubstr("no billing history"));
+    EXPECT_TRUE(plays("t-1").empty());
+    historyGone = false;
+    EXPECT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    EXPECT_EQ(plays("t-1").size(), 1u);
 }
 
 // A ticket without a playback window is playable until notAfter, however early it was played.

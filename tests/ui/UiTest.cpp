@@ -36,6 +36,7 @@ TEST_F(TvUi, GuideListsEventsWithPriceAndWindowAndArrowsMoveFocus)
     ASSERT_TRUE(waitForScreen("event"));
     EXPECT_EQ(text("event-title"), "Cup Final");
     EXPECT_EQ(text("event-price"), "€12.99");
+    EXPECT_EQ(text("event-terms"), "Rental: 48 h from the first play. 2 views.");   // shown before buying
     EXPECT_EQ(focused(), "buy-phone");
     press({key::Right});
     EXPECT_EQ(focused(), "buy-otp");

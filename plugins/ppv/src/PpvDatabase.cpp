@@ -34,6 +34,14 @@ std::shared_ptr<storage::Database> openPpvDatabase(const std::filesystem::path& 
             "ALTER TABLE ppv_ticket ADD COLUMN playback_window {int64}",
             "ALTER TABLE ppv_ticket ADD COLUMN first_played_at {int64} NOT NULL DEFAULT 0",
         }},
+        // Views a ticket allows (views_allowed NULL: stored before, filled in from its bytes
+        // on open) and a cache of the plays the billing history holds.
+        {"views", {
+            "ALTER TABLE ppv_ticket ADD COLUMN views_allowed {int64}",
+            "ALTER TABLE ppv_ticket ADD COLUMN views_used {int64} NOT NULL DEFAULT 0",
+            "ALTER TABLE ppv_catalog ADD COLUMN views {int64} NOT NULL DEFAULT 0",
+            "ALTER TABLE ppv_catalog ADD COLUMN playback_window {int64} NOT NULL DEFAULT 0",
+        }},
     }});
     return db;
 }

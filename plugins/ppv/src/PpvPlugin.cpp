@@ -52,6 +52,8 @@ Object::Ptr toJson(const CatalogEvent& e, const std::string& state)
     j->set("endsAt", e.endsAt);
     j->set("previewSeconds", e.previewSeconds);
     j->set("blackout", e.blackout);
+    if (e.views != 0) j->set("views", e.views);
+    if (e.playbackWindow != 0) j->set("playbackWindowSeconds", e.playbackWindow);
     j->set("state", state);
     return j;
 }
@@ -66,6 +68,7 @@ Object::Ptr toJson(const TicketInfo& t)
     j->set("notAfter", t.notAfter);
     j->set("playableUntil", t.playableUntil);
     if (t.firstPlayedAt != 0) j->set("firstPlayedAt", t.firstPlayedAt);
+    if (t.viewsLeft) j->set("viewsLeft", *t.viewsLeft);
     j->set("state", t.state);
     if (t.dormant) j->set("dormant", true);
     return j;
@@ -133,7 +136,10 @@ public:
             loadRevocations();
 
             db_ = openPpvDatabase(pathOf(config, "database", data / "ppv.db"));
-            wallet_ = std::make_shared<TicketWallet>(db_, root, keys.deviceIdentity(), clock, revocations);
+            wallet_ = std::make_shared<TicketWallet>(
+                db_, root, keys.deviceIdentity(), clock, revocations,
+                [&services = context.services()] { return services.find<billing::History>(); },
+                config.getInt64("viewGapSeconds", TicketWallet::kDefaultViewGap));
             clock_ = clock;
             deviceId_ = keys.deviceIdentity().deviceId;
             // A dormant ticket is bought only if the signed history holds its purchase.
@@ -386,6 +392,8 @@ private:
             e.previewSeconds = intOf(o, "previewSeconds");
             e.blackout = o->has("blackout") && o->get("blackout").convert<bool>();
             e.eventKeyId = textOf(o, "eventKeyId");
+            e.views = intOf(o, "views");
+            e.playbackWindow = intOf(o, "playbackWindowSeconds");
             // Broadcast details: from the feed when it has them, else from configuration.
             const std::string prefix = "broadcast." + e.eventId + ".";
             e.dvbEventId = static_cast<std::uint16_t>(intOf(o, "dvbEventId", config.getInt(prefix + "dvbEventId", 0)));
@@ -492,6 +500,8 @@ private:
         const auto ticket = wallet_->ticketFor(eventId);
         if (!ticket) throw Error(ErrorCode::PermissionDenied, "no ticket for " + eventId + " in the wallet");
         if (ticket->state == "expired") throw Refusal(ErrorCode::Expired, "ticket-expired", "the ticket for " + eventId + " has expired");
+        if (ticket->state == "used-up")
+            throw Refusal(ErrorCode::LimitExceeded, "no-views-left", "the ticket for " + eventId + " has no views left");
         if (ticket->state == "dormant")
             throw Error(ErrorCode::PermissionDenied, "the ticket for " + eventId + " is dormant: buy the event first");
         if (ticket->state != "valid")

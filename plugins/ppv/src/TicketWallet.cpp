@@ -49,32 +49,43 @@ CatalogEvent eventFrom(const storage::Row& r)
     e.dvbEventId = static_cast<std::uint16_t>(r.int64(12));
     e.playUri = r.text(13);
     e.program = static_cast<std::uint16_t>(r.int64(14));
+    e.views = r.int64(15);
+    e.playbackWindow = r.int64(16);
     return e;
 }
 
 constexpr const char* kEventColumns =
     "event_id, title, payee, price, currency, sale_from, sale_until, starts_at, ends_at, preview_seconds, blackout, "
-    "event_key_id, dvb_event_id, play_uri, program";
+    "event_key_id, dvb_event_id, play_uri, program, views, playback_window";
 
 } // namespace
 
 TicketWallet::TicketWallet(std::shared_ptr<storage::Database> db, trust::TrustAnchor root,
                            const trust::DeviceIdentity& device, std::shared_ptr<trust::TrustedClock> clock,
-                           std::shared_ptr<trust::RevocationState> revocations)
+                           std::shared_ptr<trust::RevocationState> revocations, HistoryFinder history,
+                           wire::UnixTime viewGap)
     : db_(std::move(db)), clock_(std::move(clock)), revocations_(std::move(revocations)),
       seen_(std::make_unique<DatabaseSeenTickets>(db_)),
       verifier_(std::make_unique<trust::TicketVerifier>(std::move(root), device.deviceId, device.agreementKey, *clock_,
-                                                        *revocations_, *seen_))
+                                                        *revocations_, *seen_)),
+      history_(std::move(history)), viewGap_(viewGap)
 {
-    fillPlaybackWindows();
+    if (!history_) throw Error(ErrorCode::InvalidArgument, "the wallet needs the billing history to record plays");
+    if (viewGap_ <= 0) throw Error(ErrorCode::InvalidArgument, "the pause that ends a view must be positive");
+    fillFromTicketBytes();
 }
 
-void TicketWallet::fillPlaybackWindows()
+// Columns added after tickets were stored are filled in from the tickets' own bytes.
+void TicketWallet::fillFromTicketBytes()
 {
     db_->write([](Transaction& tx) {
-        for (const auto& r : tx.query("SELECT ticket_id, encoded FROM ppv_ticket WHERE playback_window IS NULL"))
-            tx.execute("UPDATE ppv_ticket SET playback_window = ? WHERE ticket_id = ?",
-                       {static_cast<std::int64_t>(wire::Ticket::decode(r.blob(1)).playbackWindow), r.text(0)});
+        for (const auto& r : tx.query("SELECT ticket_id, encoded FROM ppv_ticket "
+                                      "WHERE playback_window IS NULL OR views_allowed IS NULL")) {
+            const auto ticket = wire::Ticket::decode(r.blob(1));
+            tx.execute("UPDATE ppv_ticket SET playback_window = ?, views_allowed = ? WHERE ticket_id = ?",
+                       {static_cast<std::int64_t>(ticket.playbackWindow), static_cast<std::int64_t>(ticket.viewsLeft),
+                        r.text(0)});
+        }
     });
 }
 
@@ -104,13 +115,14 @@ std::string TicketWallet::addTicket(ByteView encodedTicket)
         const auto now = clock_->now();
         db_->write([&](Transaction& tx) {
             tx.execute("INSERT INTO ppv_ticket (ticket_id, event_id, not_before, not_after, encoded, added_at, dormant, "
-                       "playback_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "playback_window, views_allowed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        {ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, encodedTicket, now,
-                        dormant ? 1 : 0, static_cast<std::int64_t>(ticket.playbackWindow)});
+                        dormant ? 1 : 0, static_cast<std::int64_t>(ticket.playbackWindow),
+                        static_cast<std::int64_t>(ticket.viewsLeft)});
         });
         keys_[ticket.ticketId] = std::move(verified.eventKey);
         added = infoOf({ticket.ticketId, ticket.eventId, ticket.notBefore, ticket.notAfter, {}, dormant, 0,
-                        ticket.playbackWindow, 0},
+                        ticket.playbackWindow, 0, ticket.viewsLeft, 0},
                        now);
     }
     logger().information("ticket %s for event %s added to the wallet", ticket.ticketId, ticket.eventId);
@@ -127,10 +139,10 @@ void TicketWallet::replaceCatalog(const std::vector<CatalogEvent>& events)
         std::int64_t position = 0;
         for (const auto& e : events)
             tx.execute(std::string("INSERT INTO ppv_catalog (") + kEventColumns +
-                           ", position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           ", position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        {e.eventId, e.title, e.payee, e.price, e.currency, e.saleFrom, e.saleUntil, e.startsAt, e.endsAt,
                         e.previewSeconds, e.blackout ? 1 : 0, e.eventKeyId, static_cast<std::int64_t>(e.dvbEventId),
-                        e.playUri, static_cast<std::int64_t>(e.program), position++});
+                        e.playUri, static_cast<std::int64_t>(e.program), e.views, e.playbackWindow, position++});
     });
     if (catalogChanged_) catalogChanged_();
 }
@@ -168,12 +180,14 @@ std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string&
     return db_->read([&](Transaction& tx) {
         std::vector<Stored> list;
         static const std::string columns = "SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, "
-                                           "activation, playback_window, first_played_at FROM ppv_ticket ";
+                                           "activation, playback_window, first_played_at, views_allowed, views_used "
+                                           "FROM ppv_ticket ";
         const auto rows = eventId.empty() ? tx.query(columns + "ORDER BY added_at, ticket_id")
                                           : tx.query(columns + "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
         for (const auto& r : rows)
             list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), r.int64(5) != 0,
-                            static_cast<std::uint64_t>(r.int64(6)), static_cast<std::uint32_t>(r.int64(7)), r.int64(8)});
+                            static_cast<std::uint64_t>(r.int64(6)), static_cast<std::uint32_t>(r.int64(7)), r.int64(8),
+                            static_cast<std::uint16_t>(r.int64(9)), static_cast<std::uint32_t>(r.int64(10))});
         return list;
     });
 }
@@ -185,7 +199,48 @@ std::string TicketWallet::stateOf(const Stored& t, wire::UnixTime now) const
     if (now >= playableUntil(t)) return "expired";
     if (t.dormant && (t.activation == 0 || !activationCheck_ || !activationCheck_(t.ticketId, t.activation)))
         return "dormant";
+    // The last view goes on to its end; after it the ticket is used up.
+    if (t.limitedViews() && t.viewsUsed >= t.viewsAllowed && !viewing(t.ticketId, now)) return "used-up";
     return "valid";
+}
+
+bool TicketWallet::viewing(const std::string& ticketId, wire::UnixTime now) const
+{
+    std::lock_guard lock(viewingMutex_);
+    const auto last = lastWords_.find(ticketId);
+    return last != lastWords_.end() && now >= last->second && now - last->second < viewGap_;
+}
+
+std::optional<std::string> TicketWallet::startView(const Stored& t, wire::UnixTime now)
+{
+    const auto history = history_();
+    if (!history) throw Error(ErrorCode::Unavailable, "no billing history to record the play of ticket " + t.ticketId);
+    // The history's plays, not ppv.db's cache, say what is used.
+    const auto plays = history->ofTicket(t.ticketId, wire::HistoryKind::Play);
+    Stored known = t;
+    known.viewsUsed = static_cast<std::uint32_t>(plays.size());
+    if (!plays.empty()) known.firstPlayedAt = plays.front().record.recordedAt;
+    std::optional<std::string> refusal;
+    if (known.limitedViews() && known.viewsUsed >= known.viewsAllowed) {
+        refusal = "ticket " + t.ticketId + " has no views left (all " + std::to_string(known.viewsAllowed) + " used)";
+    } else if (known.firstPlayedAt != 0 && now >= playableUntil(known)) {
+        refusal = "ticket " + t.ticketId + " is expired (its playback window has ended)";
+    } else {
+        const auto play = history->append({wire::HistoryKind::Play, t.eventId, t.ticketId, "", 0, "", now, false});
+        ++known.viewsUsed;
+        if (known.firstPlayedAt == 0) known.firstPlayedAt = now;
+        logger().information("ticket %s: view %s started (billing record %s)%s", t.ticketId,
+                             std::to_string(known.viewsUsed), std::to_string(play.record.sequence),
+                             known.playbackWindow > 0 && known.viewsUsed == 1
+                                 ? " - playable for " + std::to_string(known.playbackWindow) + " s"
+                                 : std::string());
+    }
+    if (known.viewsUsed != t.viewsUsed || known.firstPlayedAt != t.firstPlayedAt)
+        db_->write([&](Transaction& tx) {
+            tx.execute("UPDATE ppv_ticket SET views_used = ?, first_played_at = ? WHERE ticket_id = ?",
+                       {static_cast<std::int64_t>(known.viewsUsed), known.firstPlayedAt, t.ticketId});
+        });
+    return refusal;
 }
 
 wire::UnixTime TicketWallet::playableUntil(const Stored& t)
@@ -196,8 +251,10 @@ wire::UnixTime TicketWallet::playableUntil(const Stored& t)
 TicketInfo TicketWallet::infoOf(const Stored& t, wire::UnixTime now) const
 {
     const auto e = event(t.eventId);
-    return {t.ticketId,      t.eventId,        e ? e->title : t.eventId, t.notBefore, t.notAfter,
-            t.firstPlayedAt, playableUntil(t), stateOf(t, now),          t.dormant};
+    std::optional<std::uint32_t> viewsLeft;
+    if (t.limitedViews()) viewsLeft = t.viewsUsed >= t.viewsAllowed ? 0u : t.viewsAllowed - t.viewsUsed;
+    return {t.ticketId,      t.eventId, e ? e->title : t.eventId, t.notBefore, t.notAfter, t.firstPlayedAt,
+            playableUntil(t), viewsLeft, stateOf(t, now),         t.dormant};
 }
 
 std::optional<TicketInfo> TicketWallet::dormantTicketFor(const std::string& eventId) const
@@ -290,15 +347,16 @@ std::optional<mpegts::ControlWords> TicketWallet::onEcm(ByteView section, std::s
                 if (e.code() != ErrorCode::BadSignature) throw;
                 continue;
             }
-            // The first control word starts a rental's playback window; if that cannot be
-            // recorded, nothing is given out (the throw ends up in `reason`).
-            if (t.firstPlayedAt == 0 && t.playbackWindow > 0) {
-                db_->write([&](Transaction& tx) {
-                    tx.execute("UPDATE ppv_ticket SET first_played_at = ? WHERE ticket_id = ? AND first_played_at = 0",
-                               {now, t.ticketId});
-                });
-                logger().information("ticket %s first played: playable for %s s", t.ticketId,
-                                     std::to_string(t.playbackWindow));
+            // Words after a pause start a view; if it cannot be recorded, nothing is given
+            // out (the throw ends up in `reason`).
+            if (!viewing(t.ticketId, now))
+                if (auto refused = startView(t, now)) {
+                    why = *refused;
+                    continue;
+                }
+            {
+                std::lock_guard viewingLock(viewingMutex_);
+                lastWords_[t.ticketId] = now;
             }
             return words;
         }

@@ -6,9 +6,14 @@
 // Only the ticket as received is stored: its event key is sealed to this device,
 // so the file gives nothing away. Unwrapped event keys live in memory only.
 //
-// A ticket with a playback window (a rental) starts it when its first control
-// word is given out, and expires at the end of the window (never after notAfter).
+// Views: a ticket's view starts when its control words are given out after a pause
+// of at least `viewGap` (a restart counts as one too) and is recorded as a Play in the
+// signed billing history. The history decides how many of the ticket's views
+// (`viewsLeft` as issued) are used and when a rental's playback window started
+// (first play + window, never after notAfter); ppv.db only caches both for listings,
+// so editing it gives nothing back. A view that cannot be recorded gives no control words.
 
+#include <boxoffice/billing/History.h>
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/storage/Database.h>
@@ -33,14 +38,19 @@ struct TicketInfo {
     wire::UnixTime notAfter = 0;
     wire::UnixTime firstPlayedAt = 0;  // 0: never played
     wire::UnixTime playableUntil = 0;  // notAfter, or the end of the playback window once played
-    std::string state;        // valid | expired | revoked | not-yet-valid | dormant
+    std::optional<std::uint32_t> viewsLeft;  // for a ticket with a number of views; nullopt: unlimited
+    std::string state;        // valid | expired | revoked | not-yet-valid | dormant | used-up (no views left)
     bool dormant = false;     // delivered ahead (flow 5): playable only once bought on credit
 };
 
 class TicketWallet final : public boxoffice::ppv::Wallet, public mpegts::KeyService {
 public:
+    using HistoryFinder = std::function<std::shared_ptr<billing::History>()>;
+    static constexpr wire::UnixTime kDefaultViewGap = 300;
+
     TicketWallet(std::shared_ptr<storage::Database> db, trust::TrustAnchor root, const trust::DeviceIdentity& device,
-                 std::shared_ptr<trust::TrustedClock> clock, std::shared_ptr<trust::RevocationState> revocations);
+                 std::shared_ptr<trust::TrustedClock> clock, std::shared_ptr<trust::RevocationState> revocations,
+                 HistoryFinder history, wire::UnixTime viewGap = kDefaultViewGap);
     ~TicketWallet() override;
 
     std::string addTicket(ByteView encodedTicket) override;
@@ -84,25 +94,36 @@ private:
         bool dormant = false;
         std::uint64_t activation = 0;
         std::uint32_t playbackWindow = 0;  // seconds after the first play; 0: until notAfter
-        wire::UnixTime firstPlayedAt = 0;
+        wire::UnixTime firstPlayedAt = 0;  // cached from the history
+        std::uint16_t viewsAllowed = wire::unlimitedViews;
+        std::uint32_t viewsUsed = 0;       // cached from the history
+        bool limitedViews() const { return viewsAllowed != wire::unlimitedViews; }
     };
     std::vector<Stored> storedTickets(const std::string& eventId) const;
     TicketInfo infoOf(const Stored& t, wire::UnixTime now) const;
     std::string stateOf(const Stored& t, wire::UnixTime now) const;
     static wire::UnixTime playableUntil(const Stored& t);
-    void fillPlaybackWindows();
+    void fillFromTicketBytes();
+    bool viewing(const std::string& ticketId, wire::UnixTime now) const;
+    // Records a new view of `t` in the history; the refusal when the history says it
+    // has no views left or its playback window is over. Throws when it cannot record.
+    std::optional<std::string> startView(const Stored& t, wire::UnixTime now);
 
     std::shared_ptr<storage::Database> db_;
     std::shared_ptr<trust::TrustedClock> clock_;
     std::shared_ptr<trust::RevocationState> revocations_;
     std::unique_ptr<DatabaseSeenTickets> seen_;
     std::unique_ptr<trust::TicketVerifier> verifier_;
+    HistoryFinder history_;
+    wire::UnixTime viewGap_;
 
     mutable std::mutex mutex_;   // serializes addTicket and the key cache
     std::map<std::string, crypto::SecretBytes> keys_;   // ticket id -> unwrapped event key
     std::function<void(const TicketInfo&)> ticketAdded_;
     std::function<void()> catalogChanged_;
     ActivationCheck activationCheck_;
+    mutable std::mutex viewingMutex_;
+    std::map<std::string, wire::UnixTime> lastWords_;   // ticket id -> when its control words were last given
 };
 
 } // namespace boxoffice::plugins::ppv

@@ -109,6 +109,17 @@ protected:
     static Poco::JSON::Array::Ptr tickets(Tv& on) { return on.object("ppv.1.tickets")->getArray("tickets"); }
     Poco::JSON::Array::Ptr tickets() { return tickets(tv()); }
     Poco::JSON::Array::Ptr history() { return tv().object("billing.1.history")->getArray("records"); }
+    // The billing history's records of one kind ("purchase", "play"), newest first.
+    static Poco::JSON::Array::Ptr records(Tv& on, const std::string& kind)
+    {
+        Poco::JSON::Array::Ptr found = new Poco::JSON::Array;
+        const auto all = on.object("billing.1.history")->getArray("records");
+        for (std::size_t i = 0; i < all->size(); ++i)
+            if (all->getObject(static_cast<unsigned>(i))->getValue<std::string>("kind") == kind)
+                found->add(all->getObject(static_cast<unsigned>(i)));
+        return found;
+    }
+    Poco::JSON::Array::Ptr records(const std::string& kind) { return records(tv(), kind); }
 
     // ppv.1.watch, then descrambler.1.play as the UI does; the status once a frame was decoded
     // (control words from an ECM, packets descrambled, a picture), or the last status seen.
@@ -135,6 +146,12 @@ protected:
         ASSERT_TRUE(timeline) << json(status);
         EXPECT_TRUE(timeline->has("firstEcmMs")) << json(status);
         EXPECT_TRUE(timeline->has("firstFrameMs")) << json(status);
+        // The view is a signed play record in the box's billing history.
+        const auto plays = records(on, "play");
+        bool recorded = false;
+        for (std::size_t i = 0; i < plays->size(); ++i)
+            recorded |= plays->getObject(static_cast<unsigned>(i))->getValue<std::string>("eventId") == eventId;
+        EXPECT_TRUE(recorded) << json(plays);
     }
     // Without a valid ticket the descrambler gets no control words: play is refused.
     void expectDoesNotPlay(const std::string& uriOf) { expectDoesNotPlay(tv(), uriOf); }
@@ -331,9 +348,9 @@ TEST_F(E2eFlowTest, ImpulsePurchaseApprovedOnThePhonePlaysAndTheHistoriesAgree)
     EXPECT_EQ(receipt.payee, "studio");
 
     // Flow 8: the history on the TV and the purchases on the phone agree.
-    const auto records = history();
-    ASSERT_EQ(records->size(), 1u) << json(records);
-    const auto record = records->getObject(0);
+    const auto purchaseRecords = records("purchase");
+    ASSERT_EQ(purchaseRecords->size(), 1u) << json(purchaseRecords);
+    const auto record = purchaseRecords->getObject(0);
     EXPECT_EQ(record->getValue<std::string>("orderId"), orderId);
     EXPECT_EQ(record->getValue<std::string>("eventId"), "ev-final");
     EXPECT_EQ(record->getValue<std::string>("ticketId"), ticketId);
@@ -382,8 +399,8 @@ TEST_F(E2eFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
     EXPECT_EQ(balance("studio"), 450);
     EXPECT_EQ(violations(), "");
 
-    ASSERT_EQ(history()->size(), 1u);
-    EXPECT_EQ(history()->getObject(0)->getValue<std::string>("orderId"), orderId);
+    ASSERT_EQ(records("purchase")->size(), 1u);
+    EXPECT_EQ(records("purchase")->getObject(0)->getValue<std::string>("orderId"), orderId);
     EXPECT_EQ(stateOf("ev-final"), "owned");
     expectPlays("ev-final");
 }
@@ -525,11 +542,11 @@ TEST_F(E2eFlowTest, OfflineStbBuysOnCreditAndThePhoneCarriesTheHistoryToTheServe
     auto credit = tv().object("billing.1.credit");
     EXPECT_EQ(credit->getValue<std::int64_t>("outstanding"), 450);
     EXPECT_EQ(credit->getValue<std::int64_t>("available"), kCreditLimit - 450);
-    const auto records = history();
-    ASSERT_EQ(records->size(), 1u);
-    EXPECT_TRUE(records->getObject(0)->getValue<bool>("deferred"));
-    EXPECT_FALSE(records->getObject(0)->getValue<bool>("settled"));
-    EXPECT_EQ(records->getObject(0)->getValue<std::int64_t>("amount"), 450);
+    const auto purchases = records("purchase");
+    ASSERT_EQ(purchases->size(), 1u);
+    EXPECT_TRUE(purchases->getObject(0)->getValue<bool>("deferred"));
+    EXPECT_FALSE(purchases->getObject(0)->getValue<bool>("settled"));
+    EXPECT_EQ(purchases->getObject(0)->getValue<std::int64_t>("amount"), 450);
     EXPECT_EQ(balance("acct-alice"), kDeposit);   // the server has not heard of it
 
     // The phone app with its own line carries the history.

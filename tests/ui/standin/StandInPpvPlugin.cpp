@@ -9,7 +9,8 @@
 // the TV's history screen shows a signed record.
 //
 // Canned catalog (times relative to the plugin's start):
-//   ev-final    on sale                buy works (phone: awaiting-phone; otp: awaiting-otp)
+//   ev-final    on sale, a rental      buy works (phone: awaiting-phone; otp: awaiting-otp);
+//               (48 h, 2 views)
 //   ev-concert  on sale                buy refused: no-credit
 //   ev-fight    on sale                buy with method phone refused: phone-not-paired
 //   ev-classic  window-closed          buy refused: window-closed
@@ -60,6 +61,7 @@ struct Event {
     std::int64_t price;
     std::int64_t saleFrom, saleUntil, startsAt, endsAt;
     std::string state;
+    std::int64_t views = 0, playbackWindow = 0;   // what a ticket allows; 0: unlimited / no rental
 };
 
 struct Order {
@@ -88,7 +90,7 @@ public:
         const auto t = unixNow();
         const std::int64_t h = 3600;
         events_ = {
-            {"ev-final", "Cup Final", 1299, t - h, t + 2 * h, t + 2 * h, t + 4 * h, "on-sale"},
+            {"ev-final", "Cup Final", 1299, t - h, t + 2 * h, t + 2 * h, t + 4 * h, "on-sale", 2, 48 * h},
             {"ev-concert", "Live Concert", 899, t - h, t + 3 * h, t + 3 * h, t + 5 * h, "on-sale"},
             {"ev-fight", "Title Fight", 2499, t - h, t + 5 * h, t + 5 * h, t + 6 * h, "on-sale"},
             {"ev-classic", "Classic Movie Night", 499, t - 5 * h, t - h, t - h, t + h, "window-closed"},
@@ -309,6 +311,8 @@ private:
         o->set("endsAt", e.endsAt);
         o->set("previewSeconds", 0);
         o->set("blackout", false);
+        if (e.views) o->set("views", e.views);
+        if (e.playbackWindow) o->set("playbackWindowSeconds", e.playbackWindow);
         o->set("state", e.state);
         return o;
     }

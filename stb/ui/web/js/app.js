@@ -7,7 +7,7 @@
 import { Rpc } from './rpc.js';
 import { keyOf } from './keys.js';
 import {
-  money, time, when, dateTime, refusals, orderEnds, orderSteps, reasonOf, methodText, creditApproved, settlementText,
+  money, time, when, dateTime, terms, refusals, orderEnds, orderSteps, reasonOf, methodText, creditApproved, settlementText,
 } from './format.js';
 
 const query = new URLSearchParams(location.search);
@@ -248,6 +248,7 @@ function eventScreen(initial) {
           ['Purchase window', `${dateTime(ev.saleFrom)} – ${dateTime(ev.saleUntil)}`],
           ['State', h('span', { class: 'badge', 'data-state': shownState(ev), id: 'event-state' }, windowText(ev))],
           ev.previewSeconds ? ['Free preview', `${ev.previewSeconds} s`] : null,
+          terms(ev) ? ['Ticket', h('span', { id: 'event-terms' }, terms(ev))] : null,
         ].filter(Boolean)),
         delivered ? h('p', { id: 'event-note' }, 'The ticket is already in your box. Without a line to the operator ' +
           'it is bought on credit and settled later through your phone.') : null,
@@ -323,7 +324,7 @@ function pinScreen(ev, method) {
     view() {
       return [
         h('h2', {}, ev.title),
-        h('p', {}, `Price ${money(ev.price, ev.currency)}. `,
+        h('p', {}, `Price ${money(ev.price, ev.currency)}. `, terms(ev) ? `${terms(ev)} ` : '',
           method === 'otp' ? 'A one-time password will be sent to your phone.' : deliveredAhead(ev)
             ? 'Without a line it is bought on credit, otherwise you approve it on your phone.'
             : 'You will approve the purchase on your phone.'),
@@ -446,7 +447,8 @@ function playingScreen() {
           ok: () => watch({ eventId: t.eventId, title: t.title }),
         }, h('span', { class: 'title' }, t.title || t.eventId),
         h('span', { class: 'badge', 'data-state': t.state }, t.state),
-        h('span', { class: 'muted' }, `${dateTime(t.notBefore)} – ${dateTime(t.notAfter)}`)))),
+        t.viewsLeft !== undefined ? h('span', { class: 'views' }, t.viewsLeft === 1 ? '1 view left' : `${t.viewsLeft} views left`) : null,
+        h('span', { class: 'muted' }, `${dateTime(t.notBefore)} – ${dateTime(t.playableUntil || t.notAfter)}`)))),
       ];
     },
     async enter() {

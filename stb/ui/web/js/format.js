@@ -24,6 +24,18 @@ export function when(unix) {
   return `${d.toLocaleDateString('en-GB', { weekday: 'short', day: 'numeric', month: 'short' })} ${time(unix)}`;
 }
 
+// What a ticket allows, shown before the purchase: "Rental: 48 h from the first play. 2 views." ('' when unlimited).
+export function terms(ev) {
+  const parts = [];
+  if (ev.playbackWindowSeconds) {
+    const hours = ev.playbackWindowSeconds / 3600;
+    const length = hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(ev.playbackWindowSeconds / 60)} min`;
+    parts.push(`Rental: ${length} from the first play.`);
+  }
+  if (ev.views) parts.push(ev.views === 1 ? '1 view.' : `${ev.views} views.`);
+  return parts.join(' ');
+}
+
 export function dateTime(unix) {
   const d = new Date(unix * 1000);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time(unix)}`;
@@ -43,6 +55,7 @@ export const refusals = {
   'phone-unreachable': 'Your phone cannot be reached. Bring it near the box and open the BoxOffice app.',
   'already-owned': 'You already have a ticket for this event.',
   'ticket-expired': 'Your ticket for this event has expired.',
+  'no-views-left': 'Your ticket for this event has no views left.',
   'no-line': 'The box has no connection to the operator right now.',
   'server-refused': 'The operator refused this purchase.',
   'not-registered': 'This box is not registered yet.',

@@ -33,6 +33,9 @@ struct CatalogEvent {
     std::int64_t previewSeconds = 0;
     bool blackout = false;
     std::string eventKeyId;
+    // What a ticket for it allows (shown before the purchase; the ticket carries them).
+    std::int64_t views = 0;           // 0: unlimited
+    std::int64_t playbackWindow = 0;  // a rental: seconds playable after the first play; 0: until endsAt
     // Optional broadcast details (0 / empty: unknown): the EIT event_id the ECMs
     // carry, and where ppv.1.watch plays the event (descrambler.1.play uri/program).
     std::uint16_t dvbEventId = 0;
