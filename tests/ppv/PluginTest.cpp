@@ -67,6 +67,18 @@ protected:
                                             caller);
         return Poco::JSON::Parser().parse(text.value_or("{}")).extract<Poco::JSON::Object::Ptr>();
     }
+    // ev-1 at 450 EUR, on sale around `now`.
+    static CatalogEvent onSale(wire::UnixTime now)
+    {
+        CatalogEvent e;
+        e.eventId = "ev-1";
+        e.title = "The Final";
+        e.price = 450;
+        e.currency = "EUR";
+        e.saleFrom = now - 100;
+        e.saleUntil = now + 1000;
+        return e;
+    }
     std::string message(const Poco::JSON::Object::Ptr& reply)
     {
         return reply->has("error") ? reply->getObject("error")->getValue<std::string>("message") : "no error";
@@ -85,13 +97,7 @@ TEST_F(PpvPluginTest, WorksOfflineAndKeepsItsStateAcrossRestarts)
         auto h = start();
         ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
         auto wallet = h->services().require<Wallet>();
-        CatalogEvent e;
-        e.eventId = "ev-1";
-        e.title = "The Final";
-        e.price = 450;
-        e.currency = "EUR";
-        e.saleFrom = now - 100;
-        e.saleUntil = now + 1000;
+        const auto e = onSale(now);
         wallet->replaceCatalog({e});
         const auto key = Bytes(16, 0x11);
         EXPECT_EQ(wallet->addTicket(issue({"t-1", "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer)), "t-1");
@@ -231,13 +237,7 @@ TEST_F(PpvPluginTest, AUsedUpTicketIsRefusedAndItsEventIsOnSaleAgain)
     auto h = start();
     ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
     const auto now = trust::TrustedClock::systemNow();
-    CatalogEvent e;
-    e.eventId = "ev-1";
-    e.title = "The Final";
-    e.price = 450;
-    e.currency = "EUR";
-    e.saleFrom = now - 100;
-    e.saleUntil = now + 1000;
+    auto e = onSale(now);
     e.views = 1;
     e.playbackWindow = 3600;
     e.dvbEventId = 7;
