@@ -240,15 +240,16 @@ TEST_F(WalletTest, ATicketsViewsAreCountedAtEachPauseAndRunOut)
     EXPECT_FALSE(wallet->onEcm(ecm(7, 12), reason));
 }
 
-// ppv.db only caches what the history says: setting its play count and first play back
-// gives neither a view nor a rental window back.
+// ppv.db only caches what the history and the ticket's signed bytes say: setting its play
+// count and first play back, or its views and window to unlimited, gives nothing back.
 TEST_F(WalletTest, EditingTheWalletFileGivesNoViewOrWindowBack)
 {
     auto& k = DevKeys::get();
     auto tamper = [&] {
         wallet.reset();
         storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
-            tx.execute("UPDATE ppv_ticket SET views_used = 0, first_played_at = 0");
+            tx.execute("UPDATE ppv_ticket SET views_used = 0, first_played_at = 0, views_allowed = 65535, "
+                       "playback_window = 0");
         });
         open();
     };
@@ -275,6 +276,53 @@ TEST_F(WalletTest, EditingTheWalletFileGivesNoViewOrWindowBack)
     EXPECT_EQ(wallet->ticket("t-rental")->state, "expired");
     EXPECT_EQ(wallet->ticket("t-rental")->firstPlayedAt, base + viewGap);
     EXPECT_EQ(plays("t-rental").size(), 1u);
+}
+
+// While a rental plays the trusted clock's mark follows it: a clock set back to inside the
+// window afterwards is a rollback, and one set back less than the clock's tolerance cannot
+// start a view before the last recorded play.
+TEST_F(WalletTest, ASetBackClockCannotReplayARentalsWindow)
+{
+    auto& k = DevKeys::get();
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    std::string reason;
+    systemNow = base + 600;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    systemNow = base + 3000;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 6), reason)) << reason;
+    systemNow = base + 600 + 3600;
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 8), reason));
+    EXPECT_THAT(reason, HasSubstr("expired"));
+    systemNow = base + 700;   // back inside the window
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 10), reason));
+    EXPECT_THAT(reason, HasSubstr("behind"));
+    EXPECT_EQ(plays("t-rental").size(), 2u);
+
+    open();   // after a restart, within the clock's tolerance of its mark but before the last play
+    systemNow = base + 2980;
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 12), reason));
+    EXPECT_THAT(reason, HasSubstr("the clock is behind its last play"));
+    EXPECT_EQ(plays("t-rental").size(), 2u);
+}
+
+// The history is the authority: when the wallet's cache cannot be written (here a trigger
+// refuses it, as a full disk would), the view still plays and the next ECMs are the same view.
+TEST_F(WalletTest, AFailedCacheWriteNeitherStopsTheViewNorStartsAnother)
+{
+    auto& k = DevKeys::get();
+    wallet->addTicket(issue({"t-views", "ev-1", base - 60, base + 86400, 0, 3}, eventKey, *k.stb1, *k.issuer));
+    storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
+        tx.execute("CREATE TRIGGER no_cache BEFORE UPDATE OF views_used ON ppv_ticket "
+                   "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    });
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    for (int period = 6; period <= 12; period += 2) {
+        systemNow += 10;
+        ASSERT_TRUE(wallet->onEcm(ecm(7, static_cast<std::uint32_t>(period)), reason)) << reason;
+    }
+    EXPECT_EQ(plays("t-views").size(), 1u);
+    EXPECT_EQ(wallet->ticket("t-views")->viewsLeft, 3u);   // the listing lags, the history does not
 }
 
 // A view that cannot be recorded in the history gives no control words.

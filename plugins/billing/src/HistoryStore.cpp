@@ -415,7 +415,7 @@ std::vector<Record> HistoryStore::ofTicket(const std::string& ticketId, wire::Hi
         for (const Row& row : tx.query("SELECT " + kRecordColumns + " FROM billing_record WHERE kind = ? ORDER BY seq",
                                        {static_cast<std::int64_t>(kind)})) {
             auto record = toRecord(row, s.settledThrough);
-            if (record.record.ticketId == ticketId) out.push_back(std::move(record));
+            if (record.record.ticketId == ticketId && record.record.kind == kind) out.push_back(std::move(record));
         }
         return out;
     });

@@ -5,6 +5,7 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace boxoffice::plugins::ppv {
 
@@ -208,25 +209,53 @@ bool TicketWallet::viewing(const std::string& ticketId, wire::UnixTime now) cons
 {
     std::lock_guard lock(viewingMutex_);
     const auto last = lastWords_.find(ticketId);
-    return last != lastWords_.end() && now >= last->second && now - last->second < viewGap_;
+    // Either way: the trusted clock may step back a little (an NTP correction) mid-view.
+    return last != lastWords_.end() && std::abs(now - last->second) < viewGap_;
+}
+
+// While a ticket plays, the trusted clock's mark follows (at most kMarkLag behind), so a
+// clock set back afterwards cannot replay a rental's window: now() refuses it as a rollback.
+void TicketWallet::raiseClockMark(wire::UnixTime now) noexcept
+{
+    try {
+        if (now - clock_->highWaterMark() >= kMarkLag) clock_->observe(now);
+    } catch (const std::exception& e) {
+        logger().warning("trusted clock mark not raised: %s", std::string(e.what()));
+    }
 }
 
 std::optional<std::string> TicketWallet::startView(const Stored& t, wire::UnixTime now)
 {
     const auto history = history_();
     if (!history) throw Error(ErrorCode::Unavailable, "no billing history to record the play of ticket " + t.ticketId);
-    // The history's plays, not ppv.db's cache, say what is used.
+    // What the ticket allows comes from its signed bytes, what is used from the history's
+    // plays: ppv.db's columns are only a cache for listings.
+    const auto ticket = wire::Ticket::decode(t.encoded);
     const auto plays = history->ofTicket(t.ticketId, wire::HistoryKind::Play);
     Stored known = t;
+    known.notAfter = ticket.notAfter;
+    known.viewsAllowed = ticket.viewsLeft;
+    known.playbackWindow = ticket.playbackWindow;
     known.viewsUsed = static_cast<std::uint32_t>(plays.size());
-    if (!plays.empty()) known.firstPlayedAt = plays.front().record.recordedAt;
+    // A play before this history knew plays is only in the cache: the earlier start counts.
+    if (!plays.empty() && (t.firstPlayedAt == 0 || plays.front().record.recordedAt < t.firstPlayedAt))
+        known.firstPlayedAt = plays.front().record.recordedAt;
+    const wire::UnixTime lastPlay = plays.empty() ? 0 : plays.back().record.recordedAt;
     std::optional<std::string> refusal;
     if (known.limitedViews() && known.viewsUsed >= known.viewsAllowed) {
         refusal = "ticket " + t.ticketId + " has no views left (all " + std::to_string(known.viewsAllowed) + " used)";
     } else if (known.firstPlayedAt != 0 && now >= playableUntil(known)) {
         refusal = "ticket " + t.ticketId + " is expired (its playback window has ended)";
+    } else if (now < lastPlay) {
+        // A clock set back to replay a rental inside its window.
+        refusal = "ticket " + t.ticketId + ": the clock is behind its last play";
     } else {
         const auto play = history->append({wire::HistoryKind::Play, t.eventId, t.ticketId, "", 0, "", now, false});
+        {
+            // At once: if the cache write below fails, the next ECM must not start another view.
+            std::lock_guard lock(viewingMutex_);
+            lastWords_[t.ticketId] = now;
+        }
         ++known.viewsUsed;
         if (known.firstPlayedAt == 0) known.firstPlayedAt = now;
         logger().information("ticket %s: view %s started (billing record %s)%s", t.ticketId,
@@ -235,11 +264,22 @@ std::optional<std::string> TicketWallet::startView(const Stored& t, wire::UnixTi
                                  ? " - playable for " + std::to_string(known.playbackWindow) + " s"
                                  : std::string());
     }
-    if (known.viewsUsed != t.viewsUsed || known.firstPlayedAt != t.firstPlayedAt)
-        db_->write([&](Transaction& tx) {
-            tx.execute("UPDATE ppv_ticket SET views_used = ?, first_played_at = ? WHERE ticket_id = ?",
-                       {static_cast<std::int64_t>(known.viewsUsed), known.firstPlayedAt, t.ticketId});
-        });
+    if (known.viewsUsed != t.viewsUsed || known.firstPlayedAt != t.firstPlayedAt ||
+        known.viewsAllowed != t.viewsAllowed || known.playbackWindow != t.playbackWindow || known.notAfter != t.notAfter) {
+        try {
+            db_->write([&](Transaction& tx) {
+                tx.execute("UPDATE ppv_ticket SET views_used = ?, first_played_at = ?, views_allowed = ?, "
+                           "playback_window = ?, not_after = ? WHERE ticket_id = ?",
+                           {static_cast<std::int64_t>(known.viewsUsed), known.firstPlayedAt,
+                            static_cast<std::int64_t>(known.viewsAllowed),
+                            static_cast<std::int64_t>(known.playbackWindow), known.notAfter, t.ticketId});
+            });
+        } catch (const std::exception& e) {
+            // The history has the play; only the listings lag until the next view.
+            logger().warning("ticket %s: the wallet's cache of its plays was not updated: %s", t.ticketId,
+                             std::string(e.what()));
+        }
+    }
     return refusal;
 }
 
@@ -358,6 +398,7 @@ std::optional<mpegts::ControlWords> TicketWallet::onEcm(ByteView section, std::s
                 std::lock_guard viewingLock(viewingMutex_);
                 lastWords_[t.ticketId] = now;
             }
+            raiseClockMark(now);
             return words;
         }
         reason = why.empty() ? "no ticket covers event " + std::to_string(header.eventId) : why;

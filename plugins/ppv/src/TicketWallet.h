@@ -7,11 +7,14 @@
 // so the file gives nothing away. Unwrapped event keys live in memory only.
 //
 // Views: a ticket's view starts when its control words are given out after a pause
-// of at least `viewGap` (a restart counts as one too) and is recorded as a Play in the
-// signed billing history. The history decides how many of the ticket's views
-// (`viewsLeft` as issued) are used and when a rental's playback window started
-// (first play + window, never after notAfter); ppv.db only caches both for listings,
-// so editing it gives nothing back. A view that cannot be recorded gives no control words.
+// of at least `viewGap` (a restart counts as one too; the gap must be longer than a
+// crypto period, and the trusted clock may step either way within it) and is recorded
+// as a Play in the signed billing history. The history decides how many of the
+// ticket's views (`viewsLeft` as issued) are used and when a rental's playback window
+// started (first play + window, never after notAfter); what the ticket allows is read
+// from its signed bytes. ppv.db only caches both for listings, so editing it gives
+// nothing back. A view that cannot be recorded gives no control words. While a ticket
+// plays, the trusted clock's mark follows it, so a clock set back cannot replay a window.
 
 #include <boxoffice/billing/History.h>
 #include <boxoffice/mpegts/KeyService.h>
@@ -105,6 +108,8 @@ private:
     static wire::UnixTime playableUntil(const Stored& t);
     void fillFromTicketBytes();
     bool viewing(const std::string& ticketId, wire::UnixTime now) const;
+    static constexpr wire::UnixTime kMarkLag = 60;
+    void raiseClockMark(wire::UnixTime now) noexcept;
     // Records a new view of `t` in the history; the refusal when the history says it
     // has no views left or its playback window is over. Throws when it cannot record.
     std::optional<std::string> startView(const Stored& t, wire::UnixTime now);
