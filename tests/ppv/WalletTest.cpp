@@ -278,6 +278,33 @@ TEST_F(WalletTest, EditingTheWalletFileGivesNoViewOrWindowBack)
     EXPECT_EQ(plays("t-rental").size(), 1u);
 }
 
+// The cache edited while the box runs: a first play set ahead before the first view starts
+// nothing, and a window removed mid-view does not extend the view going on.
+TEST_F(WalletTest, EditingTheCacheMidViewDoesNotExtendTheView)
+{
+    auto& k = DevKeys::get();
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    auto edit = [&](const std::string& set) {
+        storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([&](storage::Transaction& tx) {
+            tx.execute("UPDATE ppv_ticket SET " + set);
+        });
+    };
+    edit("first_played_at = " + std::to_string(base + 80000));
+    std::string reason;
+    ASSERT_TRUE(wallet->onEcm(ecm(7, 4), reason)) << reason;
+    EXPECT_EQ(wallet->ticket("t-rental")->firstPlayedAt, base);
+    EXPECT_EQ(wallet->ticket("t-rental")->playableUntil, base + 3600);
+
+    edit("first_played_at = 0, playback_window = 0");   // the listing now says: until notAfter
+    std::uint32_t period = 6;
+    for (systemNow = base + 200; systemNow < base + 3600; systemNow += 200, period += 2)
+        ASSERT_TRUE(wallet->onEcm(ecm(7, period), reason)) << reason << " at +" << systemNow - base;
+    systemNow = base + 3600;
+    EXPECT_FALSE(wallet->onEcm(ecm(7, period), reason));
+    EXPECT_THAT(reason, HasSubstr("t-rental is expired (its playback window has ended)"));
+    EXPECT_EQ(plays("t-rental").size(), 1u);
+}
+
 // While a rental plays the trusted clock's mark follows it: a clock set back to inside the
 // window afterwards is a rollback, and one set back less than the clock's tolerance cannot
 // start a view before the last recorded play.

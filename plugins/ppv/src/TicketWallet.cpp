@@ -201,16 +201,17 @@ std::string TicketWallet::stateOf(const Stored& t, wire::UnixTime now) const
     if (t.dormant && (t.activation == 0 || !activationCheck_ || !activationCheck_(t.ticketId, t.activation)))
         return "dormant";
     // The last view goes on to its end; after it the ticket is used up.
-    if (t.limitedViews() && t.viewsUsed >= t.viewsAllowed && !viewing(t.ticketId, now)) return "used-up";
+    if (t.limitedViews() && t.viewsUsed >= t.viewsAllowed && !currentView(t.ticketId, now)) return "used-up";
     return "valid";
 }
 
-bool TicketWallet::viewing(const std::string& ticketId, wire::UnixTime now) const
+std::optional<wire::UnixTime> TicketWallet::currentView(const std::string& ticketId, wire::UnixTime now) const
 {
     std::lock_guard lock(viewingMutex_);
-    const auto last = lastWords_.find(ticketId);
+    const auto view = views_.find(ticketId);
     // Either way: the trusted clock may step back a little (an NTP correction) mid-view.
-    return last != lastWords_.end() && std::abs(now - last->second) < viewGap_;
+    if (view == views_.end() || std::abs(now - view->second.lastWords) >= viewGap_) return std::nullopt;
+    return view->second.playableUntil;
 }
 
 // While a ticket plays, the trusted clock's mark follows (at most kMarkLag behind), so a
@@ -233,6 +234,7 @@ std::optional<std::string> TicketWallet::startView(const Stored& t, wire::UnixTi
     const auto ticket = wire::Ticket::decode(t.encoded);
     const auto plays = history->ofTicket(t.ticketId, wire::HistoryKind::Play);
     Stored known = t;
+    if (known.firstPlayedAt > now) known.firstPlayedAt = 0;   // a cache set ahead starts nothing
     known.notAfter = ticket.notAfter;
     known.viewsAllowed = ticket.viewsLeft;
     known.playbackWindow = ticket.playbackWindow;
@@ -251,13 +253,14 @@ std::optional<std::string> TicketWallet::startView(const Stored& t, wire::UnixTi
         refusal = "ticket " + t.ticketId + ": the clock is behind its last play";
     } else {
         const auto play = history->append({wire::HistoryKind::Play, t.eventId, t.ticketId, "", 0, "", now, false});
-        {
-            // At once: if the cache write below fails, the next ECM must not start another view.
-            std::lock_guard lock(viewingMutex_);
-            lastWords_[t.ticketId] = now;
-        }
         ++known.viewsUsed;
         if (known.firstPlayedAt == 0) known.firstPlayedAt = now;
+        {
+            // At once: if the cache write below fails, the next ECM must not start another view.
+            // The view keeps its end: editing the cache mid-view does not extend it.
+            std::lock_guard lock(viewingMutex_);
+            views_[t.ticketId] = {now, playableUntil(known)};
+        }
         logger().information("ticket %s: view %s started (billing record %s)%s", t.ticketId,
                              std::to_string(known.viewsUsed), std::to_string(play.record.sequence),
                              known.playbackWindow > 0 && known.viewsUsed == 1
@@ -389,14 +392,18 @@ std::optional<mpegts::ControlWords> TicketWallet::onEcm(ByteView section, std::s
             }
             // Words after a pause start a view; if it cannot be recorded, nothing is given
             // out (the throw ends up in `reason`).
-            if (!viewing(t.ticketId, now))
-                if (auto refused = startView(t, now)) {
-                    why = *refused;
+            if (const auto viewEnds = currentView(t.ticketId, now)) {
+                if (now >= *viewEnds) {
+                    why = "ticket " + t.ticketId + " is expired (its playback window has ended)";
                     continue;
                 }
+            } else if (auto refused = startView(t, now)) {
+                why = *refused;
+                continue;
+            }
             {
                 std::lock_guard viewingLock(viewingMutex_);
-                lastWords_[t.ticketId] = now;
+                views_[t.ticketId].lastWords = now;
             }
             raiseClockMark(now);
             return words;

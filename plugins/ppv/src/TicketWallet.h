@@ -107,7 +107,8 @@ private:
     std::string stateOf(const Stored& t, wire::UnixTime now) const;
     static wire::UnixTime playableUntil(const Stored& t);
     void fillFromTicketBytes();
-    bool viewing(const std::string& ticketId, wire::UnixTime now) const;
+    // The end of the ticket's view going on at `now` (its window, or notAfter); nullopt: none.
+    std::optional<wire::UnixTime> currentView(const std::string& ticketId, wire::UnixTime now) const;
     static constexpr wire::UnixTime kMarkLag = 60;
     void raiseClockMark(wire::UnixTime now) noexcept;
     // Records a new view of `t` in the history; the refusal when the history says it
@@ -128,7 +129,11 @@ private:
     std::function<void()> catalogChanged_;
     ActivationCheck activationCheck_;
     mutable std::mutex viewingMutex_;
-    std::map<std::string, wire::UnixTime> lastWords_;   // ticket id -> when its control words were last given
+    struct View {
+        wire::UnixTime lastWords = 0;      // when its control words were last given
+        wire::UnixTime playableUntil = 0;  // from the history and the signed ticket, at the view's start
+    };
+    std::map<std::string, View> views_;   // by ticket id
 };
 
 } // namespace boxoffice::plugins::ppv
