@@ -142,7 +142,10 @@ TEST_F(SyncPluginTest, OfflineRecordsAreQueuedThenUploadedAcknowledgedAndSettled
     // The server comes up (and knows the box): the queue drains on its own, with backoff.
     startServer();
     server->setUpWorld();
-    ASSERT_TRUE(testing::eventually([&] { return history->status().settledThrough == 3; }, 60s))
+    // (The engine settles the answer, then notes the time of the sync: wait for both.)
+    ASSERT_TRUE(testing::eventually(
+        [&] { return history->status().settledThrough == 3 && rpc("sync.1.status")->getValue<std::int64_t>("lastSync") > 0; },
+        60s))
         << rpc("sync.1.status")->getValue<std::string>("lastError");
     status = rpc("sync.1.status");
     EXPECT_TRUE(status->getValue<bool>("online"));
