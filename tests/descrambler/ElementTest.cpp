@@ -10,6 +10,7 @@
 #include <boxoffice/mpegts/Descrambler.h>
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/mpegts/PayloadCipher.h>
+#include <boxoffice/testing/ChildProcess.h>
 
 #include "TsDescrambler.h"
 
@@ -20,13 +21,11 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <utility>
 
-#include <unistd.h>
 
 using namespace boxoffice;
 using namespace boxoffice::mpegts;
@@ -497,7 +496,8 @@ TEST(Plugin, GstInspectFindsTheElement) {
     const char* build = std::getenv("BOXOFFICE_BUILD_DIR");
     if (!build)
         build = BOXOFFICE_TEST_BUILD_DIR;
-    const std::string dir = ::testing::TempDir();
+    const boxoffice::testing::TempDir scratch("boxoffice-gst-inspect");
+    const std::string dir = scratch.path().string();
     std::string env = "GST_PLUGIN_PATH=" + std::string(build) + "/lib/gstreamer-1.0 GST_REGISTRY=" + dir +
                       "/boxoffice-registry.bin ";
 #ifdef BOXOFFICE_ASAN_RUNTIME
@@ -520,8 +520,8 @@ TEST(Plugin, GstLaunchFixedKeyCommand) {
     const char* build = std::getenv("BOXOFFICE_BUILD_DIR");
     if (!build)
         build = BOXOFFICE_TEST_BUILD_DIR;
-    const std::string dir = ::testing::TempDir() + "/boxoffice-gst-launch-" + std::to_string(::getpid());
-    std::filesystem::create_directories(dir);
+    const boxoffice::testing::TempDir scratch("boxoffice-gst-launch");
+    const std::string dir = scratch.path().string();
     const Bytes scrambled = annexBScrambled();
     {
         std::ofstream out(dir + "/in.ts", std::ios::binary);
@@ -540,5 +540,4 @@ TEST(Plugin, GstLaunchFixedKeyCommand) {
     std::ifstream in(dir + "/out.ts", std::ios::binary);
     const Bytes out(std::istreambuf_iterator<char>(in), {});
     EXPECT_EQ(out, annexBClear());
-    std::filesystem::remove_all(dir);
 }

@@ -12,6 +12,7 @@
 #include <boxoffice/mpegts/DvbTime.h>
 #include <boxoffice/mpegts/Ecm.h>
 #include <boxoffice/mpegts/StreamDescrambler.h>
+#include <boxoffice/testing/ChildProcess.h>
 
 #include "TsDescrambler.h"
 
@@ -30,8 +31,6 @@ extern "C" {
 }
 
 #include <cstdlib>
-#include <filesystem>
-#include <unistd.h>
 #include <fstream>
 #include <set>
 
@@ -54,14 +53,6 @@ const char* const eventKeyHex = "8899aabbccddeeff0011223344556677";
 std::string buildDir() {
     const char* b = std::getenv("BOXOFFICE_BUILD_DIR");
     return b ? b : BOXOFFICE_TEST_BUILD_DIR;
-}
-
-std::string tempDir(const std::string& name) {
-    const auto dir = std::filesystem::path(::testing::TempDir()) /
-                     ("boxoffice-headend-" + name + "-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    return dir.string();
 }
 
 Bytes readAll(const std::string& path) {
@@ -292,7 +283,8 @@ INSTANTIATE_TEST_SUITE_P(Tsduck, RealCapture, ::testing::Values("test-018.ts", "
 class GeneratedVideo : public ::testing::TestWithParam<Algorithm> {};
 
 TEST_P(GeneratedVideo, DecodedFramesEqualTheClearOnes) {
-    const std::string dir = tempDir(std::string(toString(GetParam())));
+    const boxoffice::testing::TempDir scratch("boxoffice-headend-" + std::string(toString(GetParam())));
+    const std::string dir = scratch.path().string();
     const std::string clearTs = dir + "/clear.ts", scrambledTs = dir + "/scrambled.ts";
     const std::string ffmpeg =
         "ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc=size=192x144:rate=25 -f lavfi "
@@ -356,7 +348,8 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, GeneratedVideo,
                          });
 
 TEST(HeadendCli, BadArgumentsFailWithAMessage) {
-    const std::string dir = tempDir("cli");
+    const boxoffice::testing::TempDir scratch("boxoffice-headend-cli");
+    const std::string dir = scratch.path().string();
     const std::string tool = buildDir() + "/bin/boxoffice-headend";
     EXPECT_NE(std::system((tool + " --in /nonexistent.ts --out " + dir + "/o.ts --event-key " + eventKeyHex +
                            " > " + dir + "/1.txt 2>&1").c_str()),
