@@ -34,10 +34,16 @@ TEST_P(StorageGroupCommitTest, ConcurrentWritersEachGetTheirOwnOutcome) {
                 const std::int64_t id = w * 1000 + i;
                 try {
                     const auto returned = db.write([&](Transaction& tx) -> std::int64_t {
-                        tx.execute("INSERT INTO t (id, writer) VALUES (?, ?)", {id, std::int64_t{w}});
+                        const std::vector<Value> row{id, std::int64_t{w}};
+                        if (i % 2 == 0)  // half the units leave their write to go with the next statement
+                            tx.executeDeferred("INSERT INTO t (id, writer) VALUES (?, ?)", row);
+                        else
+                            tx.execute("INSERT INTO t (id, writer) VALUES (?, ?)", row);
                         if (i % 10 == 3) throw DeliberateFailure("unit " + std::to_string(id) + " gives up");
                         if (i % 10 == 7)  // a failing statement: the unit's own insert stays undone too
-                            tx.execute("INSERT INTO t (id, writer) VALUES (?, ?)", {id, std::int64_t{w}});
+                            tx.execute("INSERT INTO t (id, writer) VALUES (?, ?)", row);
+                        if (i % 10 == 9)  // the same, deferred: it fails at the release of the unit's savepoint
+                            tx.executeDeferred("INSERT INTO t (id, writer) VALUES (?, ?)", row);
                         return id * 2;
                     });
                     if (returned != id * 2) ++wrongResults;
@@ -48,7 +54,7 @@ TEST_P(StorageGroupCommitTest, ConcurrentWritersEachGetTheirOwnOutcome) {
                 } catch (const DeliberateFailure& e) {
                     if (i % 10 != 3 || std::string(e.what()) != "unit " + std::to_string(id) + " gives up") ++wrongErrors;
                 } catch (const Error& e) {
-                    if (i % 10 == 7 && e.code() == ErrorCode::AlreadyExists)
+                    if ((i % 10 == 7 || i % 10 == 9) && e.code() == ErrorCode::AlreadyExists)
                         ++duplicatesRefused;
                     else
                         ++wrongErrors;
@@ -61,7 +67,7 @@ TEST_P(StorageGroupCommitTest, ConcurrentWritersEachGetTheirOwnOutcome) {
     EXPECT_EQ(wrongResults.load(), 0);
     EXPECT_EQ(missingAfterReturn.load(), 0);
     EXPECT_EQ(wrongErrors.load(), 0);
-    EXPECT_EQ(duplicatesRefused.load(), kThreads * kEach / 10);
+    EXPECT_EQ(duplicatesRefused.load(), 2 * kThreads * kEach / 10);
     // Exactly the units that succeeded are stored; the failed ones left nothing.
     const auto ids = observer.read([](Transaction& tx) {
         std::set<std::int64_t> out;
@@ -71,7 +77,7 @@ TEST_P(StorageGroupCommitTest, ConcurrentWritersEachGetTheirOwnOutcome) {
     std::set<std::int64_t> expected;
     for (int w = 0; w < kThreads; ++w)
         for (int i = 0; i < kEach; ++i)
-            if (i % 10 != 3 && i % 10 != 7) expected.insert(w * 1000 + i);
+            if (i % 10 != 3 && i % 10 != 7 && i % 10 != 9) expected.insert(w * 1000 + i);
     EXPECT_EQ(ids, expected);
 }
 
@@ -152,6 +158,80 @@ TEST_P(StorageGroupCommitTest, UnitsFailingAtTheirFirstStatementUndoOnlyThemselv
     EXPECT_STORAGE_ERROR(db.read([](Transaction& r) { r.query("SELECT missing FROM t"); }), ErrorCode::Storage);
     db.write([](Transaction& w) { w.execute("INSERT INTO t (x) VALUES (4)"); });
     EXPECT_EQ(storedXs(db), (std::set<std::int64_t>{1, 2, 3, 4}));
+}
+
+// executeDeferred: PostgreSQL sends the write with the next statement, which
+// sees it; SQLite runs it at once. Either way a failing write is reported as
+// its own error before its unit ends, and a savepoint still undoes it.
+TEST_P(StorageGroupCommitTest, DeferredWritesAreSeenNextAndFailWithinTheirUnit) {
+    Database db(connection());
+    db.write([](Transaction& tx) { tx.execute("CREATE TABLE t (x BIGINT PRIMARY KEY)"); });
+    {
+        auto tx = db.begin(Access::Write);
+        tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{1}});
+        tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{2}});
+        tx.executeDeferred("UPDATE t SET x = x + 10 WHERE x = ?", {std::int64_t{2}});
+        EXPECT_EQ(tx.query("SELECT x FROM t ORDER BY x").size(), 2u);
+        EXPECT_EQ(tx.query("SELECT x FROM t WHERE x = 12").size(), 1u);
+
+        // A failing write is reported by the statement that follows it, as the write's own error.
+        tx.savepoint();
+        const auto message = EXPECT_STORAGE_ERROR(
+            {
+                tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{1}});
+                tx.query("SELECT x FROM t");
+            },
+            ErrorCode::AlreadyExists);
+        EXPECT_NE(message.find("statement failed on"), std::string::npos) << message;
+        tx.rollbackToSavepoint();
+
+        // ... or at the latest by the release of its unit's savepoint, not later.
+        tx.savepoint();
+        EXPECT_STORAGE_ERROR(
+            {
+                tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{3}});
+                tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{12}});
+                tx.releaseSavepoint();
+            },
+            ErrorCode::AlreadyExists);
+        tx.rollbackToSavepoint(); // 3 is undone with it
+
+        // A unit rolled back with writes still waiting drops them: their failure is not its error.
+        tx.savepoint();
+        tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{4}});
+        tx.rollbackToSavepoint();
+
+        tx.savepoint();
+        tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{5}});
+        tx.releaseSavepoint();
+        tx.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{6}});
+        tx.commit(); // carries the last write
+    }
+    EXPECT_EQ(storedXs(db), (std::set<std::int64_t>{1, 5, 6, 12}));
+
+    // A write that fails at the commit fails the commit: nothing of the transaction stays.
+    {
+        auto failing = db.begin(Access::Write);
+        EXPECT_STORAGE_ERROR(
+            {
+                failing.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{7}});
+                failing.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{1}});
+                failing.commit();
+            },
+            ErrorCode::AlreadyExists);
+        failing.rollback();
+    }
+    // Through write(): the unit's caller gets the write's error (concurrent units: the test above).
+    EXPECT_STORAGE_ERROR(
+        db.write([](Transaction& w) { w.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{5}}); }),
+        ErrorCode::AlreadyExists);
+    auto givesUp = [](Transaction& w) {
+        w.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{8}});
+        throw DeliberateFailure("gives up with a write waiting");
+    };
+    EXPECT_THROW(db.write(givesUp), DeliberateFailure);
+    db.write([](Transaction& w) { w.executeDeferred("INSERT INTO t (x) VALUES (?)", {std::int64_t{9}}); });
+    EXPECT_EQ(storedXs(db), (std::set<std::int64_t>{1, 5, 6, 9, 12}));
 }
 
 TEST_P(StorageGroupCommitTest, TransactionsWithoutStatementsCommitAndRollBack) {

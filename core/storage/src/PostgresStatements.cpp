@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace boxoffice::storage::detail {
@@ -80,23 +81,25 @@ Value cell(const PGresult* result, int row, int column) {
 
 } // namespace
 
-DeferredStatementError::DeferredStatementError(std::string sql, std::exception_ptr e)
-    : std::runtime_error(sql + " failed"), statement(std::move(sql)), cause(std::move(e)) {}
+DeferredStatementError::DeferredStatementError(std::string sql, std::exception_ptr e, bool isData)
+    : std::runtime_error(sql + " failed"), statement(std::move(sql)), cause(std::move(e)), data(isData) {}
 
 void PostgresStatements::ResultFree::operator()(PGresult* r) const noexcept { PQclear(r); }
 
 template <class F> PostgresStatements::ResultPtr PostgresStatements::exchange(F&& send, std::string_view what) {
-    std::vector<std::string> deferred;
+    std::vector<Deferred> deferred;
     deferred.swap(deferred_);
+    auto deferredFailed = [&](const Deferred& d, const PGresult* result) {
+        return DeferredStatementError(d.sql, failure(conn_, result, d.sql), !d.prepared.empty());
+    };
     // A broken connection is blamed on the first statement sent: nothing is known to have run.
     auto lost = [&]() -> ResultPtr {
         if (deferred.empty()) fail(conn_, nullptr, what);
-        throw DeferredStatementError(deferred.front(), failure(conn_, nullptr, deferred.front()));
+        throw deferredFailed(deferred.front(), nullptr);
     };
     if (!PQenterPipelineMode(conn_)) return lost();
     bool sent = true;
-    for (const std::string& sql : deferred)
-        sent = sent && PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+    for (const Deferred& d : deferred) sent = sent && this->send(d);
     sent = sent && send() && PQpipelineSync(conn_); // the sync also flushes: one write for all
     if (!sent) return lost();
     // One result per statement, each followed by a null; after an error the
@@ -116,8 +119,7 @@ template <class F> PostgresStatements::ResultPtr PostgresStatements::exchange(F&
     }
     ResultPtr sync(PQgetResult(conn_));
     if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn_)) return lost();
-    if (failed && failedAt < deferred.size())
-        throw DeferredStatementError(deferred[failedAt], failure(conn_, failed.get(), deferred[failedAt]));
+    if (failed && failedAt < deferred.size()) throw deferredFailed(deferred[failedAt], failed.get());
     if (failed) fail(conn_, failed.get(), what);
     return last;
 }
@@ -146,9 +148,10 @@ PostgresStatements::Prepared* PostgresStatements::prepare(std::string_view sql, 
     return &it->second;
 }
 
-std::uint64_t PostgresStatements::run(const Prepared& prepared, const std::vector<Value>& params, Result* rows) {
-    // Integers and text as text, blobs as binary (no escaping).
-    std::vector<std::string> storage(params.size());
+bool PostgresStatements::sendPrepared(const std::string& name, const std::vector<Value>& params) {
+    // Integers and text as text, blobs as binary (no escaping). libpq copies
+    // the values into its output buffer before it returns.
+    std::vector<std::string> texts(params.size());
     std::vector<Bytes> blobs(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     std::vector<int> lengths(params.size(), 0);
@@ -159,9 +162,9 @@ std::uint64_t PostgresStatements::run(const Prepared& prepared, const std::vecto
         case Value::Kind::Null: break;
         case Value::Kind::Integer:
         case Value::Kind::Text:
-            storage[i] = v.asText();
-            values[i] = storage[i].c_str();
-            lengths[i] = static_cast<int>(storage[i].size());
+            texts[i] = v.asText();
+            values[i] = texts[i].c_str();
+            lengths[i] = static_cast<int>(texts[i].size());
             break;
         case Value::Kind::Blob:
             blobs[i] = v.asBlob();
@@ -172,12 +175,17 @@ std::uint64_t PostgresStatements::run(const Prepared& prepared, const std::vecto
             break;
         }
     }
-    auto result = exchange(
-        [&] {
-            return PQsendQueryPrepared(conn_, prepared.name.c_str(), static_cast<int>(params.size()), values.data(),
-                                       lengths.data(), formats.data(), 0);
-        },
-        "statement");
+    return PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()), values.data(), lengths.data(),
+                               formats.data(), 0);
+}
+
+bool PostgresStatements::send(const Deferred& d) {
+    if (!d.prepared.empty()) return sendPrepared(d.prepared, d.params);
+    return PQsendQueryParams(conn_, d.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+}
+
+std::uint64_t PostgresStatements::run(const Prepared& prepared, const std::vector<Value>& params, Result* rows) {
+    auto result = exchange([&] { return sendPrepared(prepared.name, params); }, "statement");
     const int n = PQntuples(result.get());
     if (rows) {
         const int columns = PQnfields(result.get());
@@ -203,6 +211,18 @@ void PostgresStatements::execute(const std::string& sql) {
     exchange([&] { return PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0); }, sql);
 }
 
-void PostgresStatements::defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+void PostgresStatements::defer(std::string sql) { deferred_.push_back({std::move(sql), {}, {}}); }
+
+void PostgresStatements::defer(const Prepared& prepared, const std::vector<Value>& params, std::string_view sql) {
+    deferred_.push_back({std::string(sql), prepared.name, params});
+}
+
+bool PostgresStatements::holdsDeferredData() const noexcept {
+    return std::any_of(deferred_.begin(), deferred_.end(), [](const Deferred& d) { return !d.prepared.empty(); });
+}
+
+void PostgresStatements::discardDeferredData() noexcept {
+    std::erase_if(deferred_, [](const Deferred& d) { return !d.prepared.empty(); });
+}
 
 } // namespace boxoffice::storage::detail

@@ -6,7 +6,8 @@
 //
 // Control statements that return nothing to wait for (BEGIN, SAVEPOINT,
 // RELEASE SAVEPOINT) are deferred: they go to the server in one libpq pipeline
-// with the next statement, so they cost no round trip of their own.
+// with the next statement, so they cost no round trip of their own. So are
+// writes whose caller does not need their result (Transaction::executeDeferred).
 
 #include <boxoffice/storage/Result.h>
 #include <boxoffice/storage/Value.h>
@@ -28,12 +29,14 @@ namespace boxoffice::storage::detail {
 
 // A deferred statement failed in the pipeline of the statement that carried it
 // (which then did not run). `statement` is the deferred one's SQL, `cause` what
-// running it alone would have thrown.
+// running it alone would have thrown; `data` tells a deferred write from a
+// control statement.
 class DeferredStatementError : public std::runtime_error {
 public:
-    DeferredStatementError(std::string statement, std::exception_ptr cause);
+    DeferredStatementError(std::string statement, std::exception_ptr cause, bool data);
     std::string statement;
     std::exception_ptr cause; // a Poco::Exception
+    bool data = false;
 };
 
 class PostgresStatements {
@@ -63,6 +66,13 @@ public:
     // SAVEPOINT ...): sent with the next statement of any kind. If it fails,
     // that statement throws DeferredStatementError.
     void defer(std::string sql);
+    // A prepared statement whose result nobody waits for: sent with the next
+    // statement of any kind, which throws DeferredStatementError (data) if it fails.
+    void defer(const Prepared& prepared, const std::vector<Value>& params, std::string_view sql);
+    // Whether deferred writes wait for the next statement.
+    bool holdsDeferredData() const noexcept;
+    // Drops the deferred writes (a rollback is about to undo them anyway).
+    void discardDeferredData() noexcept;
 
 private:
     struct ResultFree {
@@ -73,8 +83,16 @@ private:
     // pipeline (one round trip), and returns the last one's result.
     template <class F> ResultPtr exchange(F&& send, std::string_view what);
 
+    struct Deferred {
+        std::string sql;       // a control statement's text; a write's, for messages
+        std::string prepared;  // a write's prepared statement; empty for a control statement
+        std::vector<Value> params;
+    };
+    bool send(const Deferred& statement);
+    bool sendPrepared(const std::string& name, const std::vector<Value>& params);
+
     pg_conn* conn_;
-    std::vector<std::string> deferred_;
+    std::vector<Deferred> deferred_;
     StatementCache<Prepared> cache_;
     unsigned long next_ = 0;
 };

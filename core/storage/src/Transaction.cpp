@@ -44,16 +44,28 @@ struct Transaction::State {
         *connection->session << sql, now;
     }
 
-    // A statement with nothing to wait for: PostgreSQL sends it with the next one.
+    // A statement with nothing to wait for: PostgreSQL sends it with the next
+    // one. Not after deferred writes: their failure must surface at this
+    // statement (the release of their unit's savepoint), not in the next unit.
     void runDeferrable(std::string sql) {
-        if (connection->postgres) return connection->postgres->defer(std::move(sql));
+        if (connection->postgres && !connection->postgres->holdsDeferredData())
+            return connection->postgres->defer(std::move(sql));
         run(sql);
     }
 
     // A deferred statement failed where the statement carrying it ran: the same
-    // Error as if it had run alone, and the transaction is past saving.
+    // Error as if it had run alone. A failed write aborts the transaction as a
+    // failed statement does (a savepoint can still lift that); a failed control
+    // statement leaves it past saving.
     [[noreturn]] void deferredFailed(const detail::DeferredStatementError& e) {
         failed = true;
+        if (e.data) {
+            try {
+                std::rethrow_exception(e.cause);
+            } catch (const Poco::Exception& cause) {
+                detail::rethrowStorageError(cause, backend(), "statement failed on " + engine->target.description);
+            }
+        }
         const bool begin = e.statement.starts_with("BEGIN");
         if (begin) healthy = false;
         try {
@@ -74,6 +86,7 @@ struct Transaction::State {
 
     void end(const char* sql) {
         active = false;
+        if (connection->postgres && std::string_view(sql) == "ROLLBACK") connection->postgres->discardDeferredData();
         try {
             run(sql);
         } catch (const detail::DeferredStatementError& e) {
@@ -235,7 +248,7 @@ namespace {
 // Runs one statement of an active transaction; returns the affected row count
 // and, if `rows` is given, the rows it produced.
 std::uint64_t runStatement(Transaction::State& state, std::string_view sql, const std::vector<Value>& params,
-                           Result* rows) {
+                           Result* rows, bool deferred = false) {
     if (!state.active) throw Error(ErrorCode::Internal, "statement on a transaction that has ended");
     if (state.failed)
         throw Error(ErrorCode::Storage, "statement on a transaction aborted by an earlier error; roll it back");
@@ -249,6 +262,10 @@ std::uint64_t runStatement(Transaction::State& state, std::string_view sql, cons
     try {
         if (postgres) {
             if (!postgresPrepared) postgresPrepared = postgres->prepare(sql, text, params.size());
+            if (deferred) {
+                postgres->defer(*postgresPrepared, params, sql);
+                return 0;
+            }
             return postgres->run(*postgresPrepared, params, rows);
         }
         if (statements && !prepared) prepared = statements->prepare(sql, text);
@@ -289,6 +306,11 @@ std::uint64_t runStatement(Transaction::State& state, std::string_view sql, cons
 std::uint64_t Transaction::execute(std::string_view sql, const std::vector<Value>& params) {
     if (!state_) throw Error(ErrorCode::Internal, "statement on a moved-from transaction");
     return runStatement(*state_, sql, params, nullptr);
+}
+
+void Transaction::executeDeferred(std::string_view sql, const std::vector<Value>& params) {
+    if (!state_) throw Error(ErrorCode::Internal, "statement on a moved-from transaction");
+    runStatement(*state_, sql, params, nullptr, true);
 }
 
 Result Transaction::query(std::string_view sql, const std::vector<Value>& params) {
@@ -344,6 +366,8 @@ void Transaction::savepoint() {
 
 void Transaction::rollbackToSavepoint() {
     if (!state_) throw Error(ErrorCode::Internal, "rollback to savepoint on a moved-from transaction");
+    if (auto* postgres = state_->connection ? state_->connection->postgres.get() : nullptr)
+        postgres->discardDeferredData(); // undone anyway; a failure among them must not fail the rollback
     runSavepointStatement(*state_, "ROLLBACK TO SAVEPOINT boxoffice_unit", false);
     state_->failed = false;
     runSavepointStatement(*state_, "RELEASE SAVEPOINT boxoffice_unit", true);

@@ -39,6 +39,12 @@ public:
 
     // Runs a statement that returns no rows; returns the number of rows it changed.
     std::uint64_t execute(std::string_view sql, const std::vector<Value>& params = {});
+    // Runs a write whose row count the caller does not need, without waiting
+    // for it: PostgreSQL sends it in one pipeline with the next statement of
+    // this transaction, at the latest the release of the unit's savepoint or
+    // the commit, and a failure is thrown by that statement (as the error the
+    // write itself would have thrown). SQLite runs it at once.
+    void executeDeferred(std::string_view sql, const std::vector<Value>& params = {});
     // Runs a statement that returns rows (SELECT, or INSERT/UPDATE ... RETURNING).
     Result query(std::string_view sql, const std::vector<Value>& params = {});
 
