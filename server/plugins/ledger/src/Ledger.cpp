@@ -193,9 +193,15 @@ Transfer Ledger::create(Transaction& tx, const TransferRequest& request)
             throw Error(ErrorCode::Conflict, "transfer id " + request.id + " was already used with other parameters");
         return *existing;
     }
-    auto debit = findAccount(tx, request.debit);
+    // Both accounts in one round trip.
+    std::optional<Account> debit, credit;
+    for (const auto& row : tx.query(std::string("SELECT ") + kAccountColumns + " FROM ledger_account WHERE id IN (?, ?)",
+                                    {request.debit, request.credit})) {
+        auto account = accountFrom(row);
+        if (account.spec.id == request.debit) debit = std::move(account);
+        else if (account.spec.id == request.credit) credit = std::move(account);
+    }
     if (!debit) throw Error(ErrorCode::NotFound, "no account " + request.debit);
-    auto credit = findAccount(tx, request.credit);
     if (!credit) throw Error(ErrorCode::NotFound, "no account " + request.credit);
     if (debit->spec.currency != request.currency || credit->spec.currency != request.currency)
         throw Error(ErrorCode::InvalidArgument, "transfer currency " + request.currency + " does not match the accounts");
@@ -210,16 +216,18 @@ Transfer Ledger::create(Transaction& tx, const TransferRequest& request)
     const std::int64_t t = now();
     const std::int64_t expires = pending ? t + request.timeoutSeconds * 1000 : 0;
     const auto state = pending ? TransferState::Pending : TransferState::Posted;
-    tx.execute("INSERT INTO ledger_transfer (id, debit_account, credit_account, amount, currency, timeout_seconds,"
-               " reference, state, created_at, expires_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               {request.id, request.debit, request.credit, request.amount, request.currency, request.timeoutSeconds,
-                request.reference, toString(state), t, expires, pending ? 0 : t});
+    // The inserts go to the database with the balance update (executeDeferred), whose row count is checked.
+    tx.executeDeferred("INSERT INTO ledger_transfer (id, debit_account, credit_account, amount, currency,"
+                       " timeout_seconds, reference, state, created_at, expires_at, resolved_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       {request.id, request.debit, request.credit, request.amount, request.currency,
+                        request.timeoutSeconds, request.reference, toString(state), t, expires, pending ? 0 : t});
     if (pending) {
         changeBalances(tx, request, {.debitsPending = request.amount, .creditsPending = request.amount});
     } else {
+        tx.executeDeferred("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)",
+                           {request.id, toString(state), t});
         changeBalances(tx, request, {.debitsPosted = request.amount, .creditsPosted = request.amount});
-        tx.execute("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)",
-                   {request.id, toString(state), t});
     }
     // Exactly the row just inserted: no need to read it back.
     return Transfer{request, state, t, expires, pending ? 0 : t};
@@ -241,7 +249,8 @@ Transfer Ledger::resolve(Transaction& tx, const std::string& id, TransferState t
     const auto changed = tx.execute("UPDATE ledger_transfer SET state = ?, resolved_at = ? WHERE id = ? AND state = ?",
                                     {toString(target), at, id, toString(TransferState::Pending)});
     if (changed != 1) throw Error(ErrorCode::Conflict, "transfer " + id + " was resolved concurrently");
-    tx.execute("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)", {id, toString(target), at});
+    tx.executeDeferred("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)",
+                       {id, toString(target), at});
     const auto& r = t->request;
     if (target == TransferState::Posted)
         changeBalances(tx, r,

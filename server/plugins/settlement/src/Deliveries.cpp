@@ -52,10 +52,10 @@ Deliveries::Dormant Deliveries::issueDormant(const std::string& deviceId, const 
 void Deliveries::enqueue(Transaction& tx, const wire::Ticket& ticket, const std::string& kind, std::int64_t deliverAt)
 {
     const auto effectiveKind = kind == "gift" && deliverAt > settlement_.nowSeconds() ? "scheduled" : kind;
-    tx.execute("INSERT INTO stl_delivery (delivery_id, device_id, ticket_id, kind, ticket, deliver_at)"
-               " VALUES (?, ?, ?, ?, ?, ?)",
-               {"d-" + ticket.ticketId, ticket.holderDeviceId, ticket.ticketId, std::string(effectiveKind),
-                ticket.encode(), deliverAt});
+    tx.executeDeferred("INSERT INTO stl_delivery (delivery_id, device_id, ticket_id, kind, ticket, deliver_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       {"d-" + ticket.ticketId, ticket.holderDeviceId, ticket.ticketId, std::string(effectiveKind),
+                        ticket.encode(), deliverAt});
 }
 
 std::vector<Deliveries::Delivery> Deliveries::due(const std::string& deviceId, std::size_t limit)

@@ -120,6 +120,7 @@ std::optional<Error> approvalMismatch(const OrderView& order, const wire::Approv
 
 constexpr const char* kEventColumns = "event_id, title, payee, price, currency, sale_from, sale_until, starts_at,"
                                       " ends_at, preview_seconds, blackout, event_key_id, views, playback_window";
+constexpr std::size_t kEventColumnCount = 14; // eventFrom() reads these
 
 } // namespace
 
@@ -492,12 +493,26 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
                                                      " the operator or the account holder must clear it");
         ledger_.create(tx, {transferId(request.orderId), accountId, event.payee, request.amount, request.currency,
                             options_.pendingSeconds, "order " + request.orderId});
-        tx.execute("INSERT INTO stl_order (order_id, device_id, account_id, event_id, payee, amount, currency,"
-                   " transaction_number, state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   {request.orderId, deviceId, accountId, event.eventId, event.payee, request.amount,
-                    request.currency, newTransactionNumber(), toString(OrderState::Pending), now,
-                    now + options_.pendingSeconds});
-        if (needsOtp) otp_->open(tx, request.orderId, now, now + options_.pendingSeconds);
+        OrderView placed;
+        placed.orderId = request.orderId;
+        placed.deviceId = deviceId;
+        placed.accountId = accountId;
+        placed.eventId = event.eventId;
+        placed.payee = event.payee;
+        placed.amount = request.amount;
+        placed.currency = request.currency;
+        placed.transactionNumber = newTransactionNumber();
+        placed.createdAt = now;
+        placed.expiresAt = now + options_.pendingSeconds;
+        // Sent with the unit's end (executeDeferred); a clash there fails the unit as AlreadyExists.
+        tx.executeDeferred("INSERT INTO stl_order (order_id, device_id, account_id, event_id, payee, amount, currency,"
+                           " transaction_number, state, created_at, expires_at)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           {placed.orderId, deviceId, accountId, placed.eventId, placed.payee, placed.amount,
+                            placed.currency, placed.transactionNumber, toString(placed.state), placed.createdAt,
+                            placed.expiresAt});
+        if (!needsOtp) return placed; // exactly the row written: no need to read it back
+        otp_->open(tx, request.orderId, now, placed.expiresAt);
         return load(tx, request.orderId);
     };
     try {
@@ -661,12 +676,23 @@ Settlement::PreparedPurchase Settlement::signPurchase(const OrderView& order, Ev
 
 std::optional<Settlement::PreparedPurchase> Settlement::preparePurchase(const OrderView& order)
 {
-    auto [event, certificate] = db_.read([&](Transaction& tx) {
-        auto e = findEvent(tx, order.eventId);
-        return std::pair{std::move(e), e ? deviceCertificate(tx, order.deviceId) : Bytes{}};
-    });
-    if (!event) return std::nullopt;
-    return signPurchase(order, std::move(*event), std::move(certificate));
+    auto found = db_.read([&](Transaction& tx) { return eventAndHolder(tx, order.eventId, order.deviceId); });
+    if (!found) return std::nullopt;
+    return signPurchase(order, std::move(found->first), std::move(found->second));
+}
+
+std::optional<std::pair<Event, Bytes>> Settlement::eventAndHolder(Transaction& tx, const std::string& eventId,
+                                                                  const std::string& deviceId)
+{
+    // One round trip for both.
+    auto row = tx.query(std::string("SELECT ") + kEventColumns +
+                            ", (SELECT certificate FROM stl_device WHERE device_id = ?) FROM stl_event WHERE event_id = ?",
+                        {deviceId, eventId})
+                   .single();
+    if (!row) return std::nullopt;
+    auto certificate = row->optBlob(kEventColumnCount);
+    if (!certificate) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
+    return std::pair{eventFrom(*row), std::move(*certificate)};
 }
 
 OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, const std::string& phoneId,
@@ -677,22 +703,31 @@ OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, 
         tx.execute("UPDATE stl_order SET state = ? WHERE order_id = ?", {toString(OrderState::Expired), order.orderId});
         return load(tx, order.orderId);
     }
-    auto event = findEvent(tx, order.eventId);
-    if (!event) throw Error(ErrorCode::Internal, "ordered event vanished");
-    auto certificate = deviceCertificate(tx, order.deviceId);
+    auto found = eventAndHolder(tx, order.eventId, order.deviceId);
+    if (!found) throw Error(ErrorCode::Internal, "ordered event vanished");
+    auto& [event, certificate] = *found;
     std::optional<PreparedPurchase> here;
-    if (!prepared || prepared->orderId != order.orderId || prepared->event != *event ||
+    if (!prepared || prepared->orderId != order.orderId || prepared->event != event ||
         prepared->holderCertificate != certificate)
-        prepared = &here.emplace(signPurchase(order, std::move(*event), std::move(certificate)));
+        prepared = &here.emplace(signPurchase(order, std::move(event), std::move(certificate)));
     const auto& ticket = prepared->ticket;
     const auto now = prepared->issuedAt;
-    tx.execute("INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at) VALUES (?, ?, ?, ?, ?)",
-               {ticket.ticketId, order.orderId, tid, order.deviceId, now});
-    tx.execute("UPDATE stl_order SET state = ?, phone_id = ?, approval = ?, ticket = ?, receipt = ? WHERE order_id = ?",
-               {toString(OrderState::Approved), phoneId, encodedApproval, ticket.encode(), prepared->receipt.encode(),
-                order.orderId});
+    // These go to the database with the unit's end (executeDeferred).
+    tx.executeDeferred(
+        "INSERT INTO stl_ticket (ticket_id, order_id, transfer_id, device_id, issued_at) VALUES (?, ?, ?, ?, ?)",
+        {ticket.ticketId, order.orderId, tid, order.deviceId, now});
+    tx.executeDeferred(
+        "UPDATE stl_order SET state = ?, phone_id = ?, approval = ?, ticket = ?, receipt = ? WHERE order_id = ?",
+        {toString(OrderState::Approved), phoneId, encodedApproval, ticket.encode(), prepared->receipt.encode(),
+         order.orderId});
     deliveries_->enqueue(tx, ticket, "purchase", now);
-    return load(tx, order.orderId);
+    if (order.otp) return load(tx, order.orderId); // the challenge's state changed in this transaction too
+    // Exactly the row written: no need to read it back.
+    OrderView approved = order;
+    approved.state = OrderState::Approved;
+    approved.ticket = ticket;
+    approved.receipt = prepared->receipt;
+    return approved;
 }
 
 OrderView Settlement::endOrder(Transaction& tx, const OrderView& order, OrderState state)

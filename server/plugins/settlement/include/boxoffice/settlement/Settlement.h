@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace boxoffice::settlement {
@@ -237,6 +238,9 @@ private:
     std::optional<OrderView> find(storage::Transaction& tx, const std::string& column, const std::string& value);
     // The device's certificate as stored; Error(NotFound) for an unregistered STB.
     static Bytes deviceCertificate(storage::Transaction& tx, const std::string& deviceId);
+    // An event (none if unknown) with its holder's certificate as stored; Error(NotFound) for an unregistered STB.
+    static std::optional<std::pair<Event, Bytes>> eventAndHolder(storage::Transaction& tx, const std::string& eventId,
+                                                                 const std::string& deviceId);
     wire::Ticket signTicket(const std::string& ticketId, const std::string& orderId, const Event& event,
                             const std::string& deviceId, ByteView holderCertificate, std::int64_t now,
                             wire::TicketKind kind, wire::TicketStatus status) const;
