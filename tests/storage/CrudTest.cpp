@@ -213,6 +213,47 @@ TEST_P(StorageCrudTest, ReadTransactionsCannotWrite) {
     EXPECT_EQ(count, 0);
 }
 
+// Database::query: one SELECT, its own snapshot; PostgreSQL runs it without a
+// transaction block, so nothing but a SELECT may come that way.
+TEST_P(StorageCrudTest, QueryRunsOneSelectAndNothingElse) {
+    Options one;
+    one.maxSessions = 1; // every call below reuses the same session
+    Database own(connection(), one);
+    own.migrate(kItems);
+    own.write([](Transaction& tx) { tx.execute("INSERT INTO item (name, n) VALUES ('a', 1), ('b', 2), ('c', 3)"); });
+    const auto rows = own.query("SELECT name, n FROM item WHERE n >= ? ORDER BY n", {std::int64_t{2}});
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].text(0), "b");
+    EXPECT_EQ(rows[1].int64(1), 3);
+    EXPECT_EQ(own.query("\n  select count(*) FROM item").single()->int64(0), 3);
+    EXPECT_EQ(own.query("SELECT\n  count(*)\nFROM item").single()->int64(0), 3);
+
+    for (const char* notASelect : {"INSERT INTO item (name) VALUES ('x')", "UPDATE item SET n = 0", "DELETE FROM item",
+                                   "WITH gone AS (DELETE FROM item RETURNING id) SELECT count(*) FROM gone", "SELECT",
+                                   "", "SELECTED", "SELECT_x FROM item"}) {
+        SCOPED_TRACE(notASelect);
+        EXPECT_STORAGE_ERROR(own.query(notASelect), ErrorCode::InvalidArgument);
+    }
+    const bool postgres = GetParam() == Backend::Postgres;
+    const auto session = [&] { return postgres ? own.query("SELECT pg_backend_pid()").single()->int64(0) : 0; };
+    const auto before = session();
+    const auto message = EXPECT_STORAGE_ERROR(own.query("SELECT * FROM no_such_table"), ErrorCode::Storage);
+    EXPECT_NE(message.find("no_such_table"), std::string::npos) << message;
+    // Nothing changed, and the session is kept and fine after the failure.
+    EXPECT_EQ(session(), before);
+    EXPECT_EQ(own.query("SELECT CAST(sum(n) AS BIGINT) FROM item").single()->int64(0), 6);
+    own.write([](Transaction& tx) { tx.execute("INSERT INTO item (name, n) VALUES ('d', 4)"); });
+    EXPECT_EQ(own.query("SELECT count(*) FROM item").single()->int64(0), 4);
+    if (postgres) {
+        // No transaction left open behind a query (it would hold its snapshot and locks).
+        EXPECT_EQ(db().query("SELECT CAST(count(*) AS BIGINT) FROM pg_stat_activity"
+                             " WHERE datname = current_database() AND state LIKE 'idle in transaction%'")
+                      .single()
+                      ->int64(0),
+                  0);
+    }
+}
+
 TEST_P(StorageCrudTest, TypedAccessRefusesWhatDoesNotConvert) {
     auto row = db().read([](Transaction& tx) { return tx.query("SELECT ? AS t, ? AS n", {"abc", nullptr}).single(); });
     ASSERT_TRUE(row);

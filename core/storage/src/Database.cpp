@@ -6,6 +6,7 @@
 #include <boxoffice/base/Error.h>
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <thread>
 
@@ -111,6 +112,22 @@ void Database::writeGrouped(const std::function<void(Transaction&)>& work) {
 
 Transaction Database::begin(Access access) {
     return beginTransaction(engine_, access == Access::Read ? Begin::Read : Begin::Write);
+}
+
+Result Database::query(std::string_view sql, const std::vector<Value>& params) {
+    // Without a transaction block a PostgreSQL write would commit at once: only SELECTs come here.
+    constexpr std::string_view select = "SELECT";
+    const auto start = sql.find_first_not_of(" \t\r\n");
+    const auto head = sql.substr(std::min(start, sql.size()), select.size() + 1);
+    const auto isSpace = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    if (head.size() <= select.size() || !isSpace(head.back()) ||
+        !std::equal(select.begin(), select.end(), head.begin(),
+                    [](char s, char c) { return std::toupper(static_cast<unsigned char>(c)) == s; }))
+        throw Error(ErrorCode::InvalidArgument, "Database::query runs a SELECT only; use read() or write()");
+    Transaction tx = beginTransaction(engine_, Begin::Statement);
+    Result rows = tx.query(sql, params);
+    tx.commit();
+    return rows;
 }
 
 void Database::pauseBeforeRetry(unsigned attempt) {

@@ -22,8 +22,10 @@
 
 namespace boxoffice::storage {
 
-// How a transaction begins; Migrate is a write that also takes the migration lock.
-enum class Begin { Read, Write, Migrate };
+// How a transaction begins; Migrate is a write that also takes the migration lock;
+// Statement is one read statement (Database::query), on PostgreSQL without a
+// transaction block.
+enum class Begin { Read, Write, Migrate, Statement };
 
 // A pooled session and the statements prepared on its connection (one of the two, by backend).
 struct Connection {

@@ -27,6 +27,7 @@ struct Transaction::State {
     bool failed = false;       // a statement failed: only rollback is allowed
     std::exception_ptr broken; // a deferred statement failed so: only a full rollback is allowed
     bool healthy = true;       // the session may go back to the pool
+    bool autocommit = false;   // PostgreSQL, Begin::Statement: no transaction block to end
     std::unique_ptr<Connection> connection;
 
     Backend backend() const { return engine->target.backend; }
@@ -86,6 +87,7 @@ struct Transaction::State {
 
     void end(const char* sql) {
         active = false;
+        if (autocommit) return;
         if (connection->postgres && std::string_view(sql) == "ROLLBACK") connection->postgres->discardDeferredData();
         try {
             run(sql);
@@ -119,9 +121,10 @@ struct Transaction::State {
 Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Begin how) {
     auto state = std::make_unique<Transaction::State>();
     state->engine = engine;
-    state->access = how == Begin::Read ? Access::Read : Access::Write;
+    const bool reads = how == Begin::Read || how == Begin::Statement;
+    state->access = reads ? Access::Read : Access::Write;
     const Backend backend = engine->target.backend;
-    if (how != Begin::Read && backend == Backend::Sqlite) {
+    if (!reads && backend == Backend::Sqlite) {
         if (engine->writerThread.load() == std::this_thread::get_id())
             throw Error(ErrorCode::Internal, "nested write transaction on " + engine->target.description +
                                                  ": this thread already holds the one writer");
@@ -131,10 +134,16 @@ Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Be
         state->writerSlot = true; // from here ~State unlocks
     }
     state->connection = engine->acquire(state->writerSlot);
+    if (how == Begin::Statement && backend == Backend::Postgres) {
+        // One statement is one snapshot by itself: no BEGIN/COMMIT, one round trip.
+        state->autocommit = true;
+        state->active = true;
+        return Transaction(std::move(state));
+    }
     const char* sql = nullptr;
     if (backend == Backend::Sqlite)
-        sql = how == Begin::Read ? "BEGIN" : "BEGIN IMMEDIATE"; // take the write lock now, not at the first write
-    else if (how == Begin::Read)
+        sql = reads ? "BEGIN" : "BEGIN IMMEDIATE"; // take the write lock now, not at the first write
+    else if (reads)
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     else if (how == Begin::Write)
         sql = "BEGIN ISOLATION LEVEL SERIALIZABLE";

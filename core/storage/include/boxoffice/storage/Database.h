@@ -103,7 +103,14 @@ public:
         }
     }
 
-    // Runs work(Transaction&) in a read transaction (one snapshot).
+    // Runs one SELECT (one snapshot by itself) and returns its rows: the way to
+    // read with a single statement. PostgreSQL runs it without BEGIN and COMMIT,
+    // one round trip instead of two. Anything but a SELECT is refused with
+    // Error(InvalidArgument).
+    Result query(std::string_view sql, const std::vector<Value>& params = {});
+
+    // Runs work(Transaction&) in a read transaction (one snapshot): for reads of
+    // several statements.
     template <class F>
     auto read(F&& work) {
         Transaction tx = begin(Access::Read);
