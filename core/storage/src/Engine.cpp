@@ -132,7 +132,8 @@ void Database::Engine::release(std::unique_ptr<Connection> connection, bool writ
     }
     std::lock_guard lock(poolMutex);
     --leased;
-    if (healthy && connection) idle.push_back(std::move(connection));
+    if (healthy && connection && (!connection->postgres || connection->postgres->usable()))
+        idle.push_back(std::move(connection));
     poolFreed.notify_one();
 }
 

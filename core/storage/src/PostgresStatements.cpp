@@ -94,6 +94,7 @@ template <class F> PostgresStatements::ResultPtr PostgresStatements::exchange(F&
     };
     // A broken connection is blamed on the first statement sent: nothing is known to have run.
     auto lost = [&]() -> ResultPtr {
+        cutOff_ = true;
         if (deferred.empty()) fail(conn_, nullptr, what);
         throw deferredFailed(deferred.front(), nullptr);
     };
@@ -216,6 +217,8 @@ void PostgresStatements::defer(std::string sql) { deferred_.push_back({std::move
 void PostgresStatements::defer(const Prepared& prepared, const std::vector<Value>& params, std::string_view sql) {
     deferred_.push_back({std::string(sql), prepared.name, params});
 }
+
+bool PostgresStatements::usable() const noexcept { return !cutOff_ && PQstatus(conn_) == CONNECTION_OK; }
 
 bool PostgresStatements::holdsDeferredData() const noexcept {
     return std::any_of(deferred_.begin(), deferred_.end(), [](const Deferred& d) { return !d.prepared.empty(); });

@@ -73,6 +73,9 @@ public:
     bool holdsDeferredData() const noexcept;
     // Drops the deferred writes (a rollback is about to undo them anyway).
     void discardDeferredData() noexcept;
+    // False once an exchange was cut off half-way (results unread, still in
+    // pipeline mode) or the connection is bad: the session must not be reused.
+    bool usable() const noexcept;
 
 private:
     struct ResultFree {
@@ -95,6 +98,7 @@ private:
     std::vector<Deferred> deferred_;
     StatementCache<Prepared> cache_;
     unsigned long next_ = 0;
+    bool cutOff_ = false;
 };
 
 } // namespace boxoffice::storage::detail

@@ -85,6 +85,15 @@ struct Transaction::State {
         }
     }
 
+    bool rolledBack() noexcept {
+        try {
+            run("ROLLBACK");
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+
     void end(const char* sql) {
         active = false;
         if (autocommit) return;
@@ -92,7 +101,9 @@ struct Transaction::State {
         try {
             run(sql);
         } catch (const detail::DeferredStatementError& e) {
-            healthy = false;
+            // A write that failed with the COMMIT left the transaction aborted, not ended:
+            // a ROLLBACK ends it and keeps the session. Anything else: drop the session.
+            healthy = e.data && rolledBack();
             deferredFailed(e);
         } catch (const Poco::Exception& e) {
             healthy = false;
