@@ -38,9 +38,7 @@ PinGuard::PinGuard(std::shared_ptr<storage::Database> db, Options options) : db_
 {
     if (options_.maxAttempts < 1) throw Error(ErrorCode::InvalidArgument, "pin maxAttempts must be at least 1");
     if (!validPin(options_.initialPin)) throw Error(ErrorCode::InvalidArgument, "the initial PIN must be 4..8 digits");
-    const bool present = db_->read([](storage::Transaction& tx) {
-        return tx.query("SELECT 1 FROM ppv_pin WHERE id = 1").single().has_value();
-    });
+    const bool present = db_->query("SELECT 1 FROM ppv_pin WHERE id = 1").single().has_value();
     if (!present) store(options_.initialPin);
 }
 
@@ -60,27 +58,24 @@ void PinGuard::store(const std::string& pin)
 
 PinGuard::Status PinGuard::status(wire::UnixTime now) const
 {
-    return db_->read([&](storage::Transaction& tx) {
-        const auto row = tx.query("SELECT failures, locked_until FROM ppv_pin WHERE id = 1").single();
-        Status s;
-        const auto failures = row ? row->int64(0) : 0;
-        const auto lockedUntil = row ? row->int64(1) : 0;
-        if (lockedUntil > now) {
-            s.lockedUntil = lockedUntil;
-            s.attemptsLeft = 0;
-        } else {
-            s.attemptsLeft = options_.maxAttempts - static_cast<int>(failures);
-        }
-        return s;
-    });
+    const auto row = db_->query("SELECT failures, locked_until FROM ppv_pin WHERE id = 1").single();
+    Status s;
+    const auto failures = row ? row->int64(0) : 0;
+    const auto lockedUntil = row ? row->int64(1) : 0;
+    if (lockedUntil > now) {
+        s.lockedUntil = lockedUntil;
+        s.attemptsLeft = 0;
+    } else {
+        s.attemptsLeft = options_.maxAttempts - static_cast<int>(failures);
+    }
+    return s;
 }
 
 void PinGuard::check(const std::string& pin, wire::UnixTime now)
 {
     std::lock_guard lock(mutex_);
-    const auto row = db_->read([](storage::Transaction& tx) {
-        return tx.query("SELECT salt, hash, iterations, failures, locked_until FROM ppv_pin WHERE id = 1").single();
-    });
+    const auto row =
+        db_->query("SELECT salt, hash, iterations, failures, locked_until FROM ppv_pin WHERE id = 1").single();
     if (!row) throw Error(ErrorCode::Storage, "no purchase PIN is set");
     const auto lockedUntil = row->int64(4);
     if (lockedUntil > now)

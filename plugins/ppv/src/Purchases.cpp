@@ -183,9 +183,7 @@ void Purchases::save(const OrderInfo& o)
 
 OrderInfo Purchases::order(const std::string& orderId) const
 {
-    auto row = db_->read([&](Transaction& tx) {
-        return tx.query(std::string("SELECT ") + kOrderColumns + " FROM ppv_order WHERE order_id = ?", {orderId}).single();
-    });
+    auto row = db_->query(std::string("SELECT ") + kOrderColumns + " FROM ppv_order WHERE order_id = ?", {orderId}).single();
     if (!row) throw Error(ErrorCode::NotFound, "no order " + orderId);
     return orderFrom(*row);
 }
@@ -488,13 +486,10 @@ void Purchases::resume()
     } catch (const std::exception& e) {
         logger().error("purchases on credit not reconciled: %s", std::string(e.what()));
     }
-    const auto waiting = db_->read([](Transaction& tx) {
-        std::vector<OrderInfo> list;
-        for (const auto& r : tx.query(std::string("SELECT ") + kOrderColumns +
-                                      " FROM ppv_order WHERE state IN ('ordering', 'awaiting-phone', 'awaiting-otp')"))
-            list.push_back(orderFrom(r));
-        return list;
-    });
+    std::vector<OrderInfo> waiting;
+    for (const auto& r : db_->query(std::string("SELECT ") + kOrderColumns +
+                                    " FROM ppv_order WHERE state IN ('ordering', 'awaiting-phone', 'awaiting-otp')"))
+        waiting.push_back(orderFrom(r));
     for (const auto& o : waiting) start([this, o] { awaitTicket(o); });
 }
 

@@ -18,9 +18,7 @@ public:
     explicit DatabaseSeenTickets(std::shared_ptr<storage::Database> db) : db_(std::move(db)) {}
     bool contains(std::string_view ticketId) const override
     {
-        return db_->read([&](Transaction& tx) {
-            return tx.query("SELECT 1 FROM ppv_ticket WHERE ticket_id = ?", {ticketId}).single().has_value();
-        });
+        return db_->query("SELECT 1 FROM ppv_ticket WHERE ticket_id = ?", {ticketId}).single().has_value();
     }
     void add(std::string_view) override {}
 
@@ -100,9 +98,8 @@ std::string TicketWallet::addTicket(ByteView encodedTicket)
     TicketInfo added;
     {
         std::lock_guard lock(mutex_);
-        const auto existing = db_->read([&](Transaction& tx) {
-            return tx.query("SELECT encoded FROM ppv_ticket WHERE ticket_id = ?", {ticket.ticketId}).single();
-        });
+        const auto existing =
+            db_->query("SELECT encoded FROM ppv_ticket WHERE ticket_id = ?", {ticket.ticketId}).single();
         if (existing) {
             // Idempotent by id: the same ticket again (e.g. the phone and the server both
             // deliver it, or it was issued again with a fresh sealing) keeps the stored one,
@@ -150,47 +147,39 @@ void TicketWallet::replaceCatalog(const std::vector<CatalogEvent>& events)
 
 std::vector<CatalogEvent> TicketWallet::catalog() const
 {
-    return db_->read([](Transaction& tx) {
-        std::vector<CatalogEvent> list;
-        for (const auto& r : tx.query(std::string("SELECT ") + kEventColumns + " FROM ppv_catalog ORDER BY position"))
-            list.push_back(eventFrom(r));
-        return list;
-    });
+    std::vector<CatalogEvent> list;
+    for (const auto& r : db_->query(std::string("SELECT ") + kEventColumns + " FROM ppv_catalog ORDER BY position"))
+        list.push_back(eventFrom(r));
+    return list;
 }
 
 std::optional<CatalogEvent> TicketWallet::event(const std::string& eventId) const
 {
-    return db_->read([&](Transaction& tx) -> std::optional<CatalogEvent> {
-        const auto r = tx.query(std::string("SELECT ") + kEventColumns + " FROM ppv_catalog WHERE event_id = ?", {eventId})
-                           .single();
-        if (!r) return std::nullopt;
-        return eventFrom(*r);
-    });
+    const auto r =
+        db_->query(std::string("SELECT ") + kEventColumns + " FROM ppv_catalog WHERE event_id = ?", {eventId}).single();
+    if (!r) return std::nullopt;
+    return eventFrom(*r);
 }
 
 std::size_t TicketWallet::storedCount() const
 {
-    return db_->read([](Transaction& tx) {
-        const auto row = tx.query("SELECT COUNT(*) FROM ppv_ticket").single();
-        return row ? static_cast<std::size_t>(row->int64(0)) : std::size_t{0};
-    });
+    const auto row = db_->query("SELECT COUNT(*) FROM ppv_ticket").single();
+    return row ? static_cast<std::size_t>(row->int64(0)) : std::size_t{0};
 }
 
 std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string& eventId) const
 {
-    return db_->read([&](Transaction& tx) {
-        std::vector<Stored> list;
-        static const std::string columns = "SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, "
-                                           "activation, playback_window, first_played_at, views_allowed, views_used "
-                                           "FROM ppv_ticket ";
-        const auto rows = eventId.empty() ? tx.query(columns + "ORDER BY added_at, ticket_id")
-                                          : tx.query(columns + "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
-        for (const auto& r : rows)
-            list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), r.int64(5) != 0,
-                            static_cast<std::uint64_t>(r.int64(6)), static_cast<std::uint32_t>(r.int64(7)), r.int64(8),
-                            static_cast<std::uint16_t>(r.int64(9)), static_cast<std::uint32_t>(r.int64(10))});
-        return list;
-    });
+    static const std::string columns = "SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, "
+                                       "activation, playback_window, first_played_at, views_allowed, views_used "
+                                       "FROM ppv_ticket ";
+    const auto rows = eventId.empty() ? db_->query(columns + "ORDER BY added_at, ticket_id")
+                                      : db_->query(columns + "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
+    std::vector<Stored> list;
+    for (const auto& r : rows)
+        list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), r.int64(5) != 0,
+                        static_cast<std::uint64_t>(r.int64(6)), static_cast<std::uint32_t>(r.int64(7)), r.int64(8),
+                        static_cast<std::uint16_t>(r.int64(9)), static_cast<std::uint32_t>(r.int64(10))});
+    return list;
 }
 
 std::string TicketWallet::stateOf(const Stored& t, wire::UnixTime now) const

@@ -36,14 +36,12 @@ void Outbox::push(const OutboxItem& item)
 
 std::optional<OutboxItem> Outbox::front()
 {
-    return db_.read([&](Transaction& tx) -> std::optional<OutboxItem> {
-        auto row = tx.query("SELECT id, kind, method, path, body, last_sequence, attempts, next_attempt_ms"
-                            " FROM sync_outbox ORDER BY id LIMIT 1")
-                       .single();
-        if (!row) return std::nullopt;
-        return OutboxItem{row->int64(0), row->text(1), row->text(2), row->text(3), row->text(4),
-                          static_cast<std::uint64_t>(row->int64(5)), row->int64(6), row->int64(7)};
-    });
+    auto row = db_.query("SELECT id, kind, method, path, body, last_sequence, attempts, next_attempt_ms"
+                         " FROM sync_outbox ORDER BY id LIMIT 1")
+                   .single();
+    if (!row) return std::nullopt;
+    return OutboxItem{row->int64(0), row->text(1), row->text(2), row->text(3), row->text(4),
+                      static_cast<std::uint64_t>(row->int64(5)), row->int64(6), row->int64(7)};
 }
 
 void Outbox::remove(std::int64_t id)
@@ -66,17 +64,13 @@ void Outbox::makeAllDue()
 
 std::uint64_t Outbox::size()
 {
-    return db_.read([&](Transaction& tx) {
-        return static_cast<std::uint64_t>(tx.query("SELECT COUNT(*) FROM sync_outbox").single()->int64(0));
-    });
+    return static_cast<std::uint64_t>(db_.query("SELECT COUNT(*) FROM sync_outbox").single()->int64(0));
 }
 
 std::uint64_t Outbox::lastQueuedSequence(const std::string& kind)
 {
-    return db_.read([&](Transaction& tx) {
-        auto row = tx.query("SELECT COALESCE(MAX(last_sequence), 0) FROM sync_outbox WHERE kind = ?", {kind}).single();
-        return static_cast<std::uint64_t>(row->int64(0));
-    });
+    auto row = db_.query("SELECT COALESCE(MAX(last_sequence), 0) FROM sync_outbox WHERE kind = ?", {kind}).single();
+    return static_cast<std::uint64_t>(row->int64(0));
 }
 
 } // namespace boxoffice::plugins::sync

@@ -111,9 +111,7 @@ Registration::~Registration() { stop(); }
 
 RegistrationState Registration::load()
 {
-    auto row = db_.read([](Transaction& tx) {
-        return tx.query("SELECT state, code, expires_at, account_id FROM sync_registration WHERE id = 1").single();
-    });
+    auto row = db_.query("SELECT state, code, expires_at, account_id FROM sync_registration WHERE id = 1").single();
     if (!row) return {};
     RegistrationState s{row->text(0), row->text(1), row->int64(2), row->text(3)};
     if (!knownState(s.state) || (s.state == "registered" && s.accountId.empty())) {

@@ -169,15 +169,13 @@ Transfer Ledger::transfer(const std::string& id)
 
 std::vector<Transfer> Ledger::transfersOf(const std::string& accountId, std::size_t limit)
 {
-    return db_.read([&](Transaction& tx) {
-        std::vector<Transfer> out;
-        auto rows = tx.query(std::string("SELECT ") + kTransferColumns +
-                                 " FROM ledger_transfer WHERE debit_account = ? OR credit_account = ?"
-                                 " ORDER BY created_at DESC, id LIMIT ?",
-                             {accountId, accountId, static_cast<std::int64_t>(limit)});
-        for (const auto& r : rows) out.push_back(transferFrom(r));
-        return out;
-    });
+    std::vector<Transfer> out;
+    for (const auto& r : db_.query(std::string("SELECT ") + kTransferColumns +
+                                       " FROM ledger_transfer WHERE debit_account = ? OR credit_account = ?"
+                                       " ORDER BY created_at DESC, id LIMIT ?",
+                                   {accountId, accountId, static_cast<std::int64_t>(limit)}))
+        out.push_back(transferFrom(r));
+    return out;
 }
 
 Transfer Ledger::create(const TransferRequest& request)
@@ -289,13 +287,10 @@ Transfer Ledger::voidTransfer(const std::string& id)
 std::size_t Ledger::expireDue()
 {
     const std::int64_t at = now();
-    auto due = db_.read([&](Transaction& tx) {
-        std::vector<std::string> ids;
-        for (const auto& r : tx.query("SELECT id FROM ledger_transfer WHERE state = ? AND expires_at <= ? LIMIT 1000",
-                                      {toString(TransferState::Pending), at}))
-            ids.push_back(r.text(0));
-        return ids;
-    });
+    std::vector<std::string> due;
+    for (const auto& r : db_.query("SELECT id FROM ledger_transfer WHERE state = ? AND expires_at <= ? LIMIT 1000",
+                                   {toString(TransferState::Pending), at}))
+        due.push_back(r.text(0));
     std::size_t expired = 0;
     for (const auto& id : due) {
         // One short transaction each: a sweep never holds the writer for long.

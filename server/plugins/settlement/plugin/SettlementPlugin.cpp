@@ -29,10 +29,9 @@ using namespace boxoffice;
 // server process sharing it (Prometheus gauges; amounts in minor units per currency).
 std::string orderMetrics(settlement::Settlement& s)
 {
-    const auto rows = s.ledger().database().read([](storage::Transaction& tx) {
-        return tx.query("SELECT state, currency, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)"
-                        " FROM stl_order GROUP BY state, currency ORDER BY state, currency");
-    });
+    const auto rows =
+        s.ledger().database().query("SELECT state, currency, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0)"
+                                    " AS BIGINT) FROM stl_order GROUP BY state, currency ORDER BY state, currency");
     std::ostringstream count, amount;
     count << "# HELP boxoffice_settlement_orders Orders by state (pending, approved, closed, declined, not-me, expired, ...).\n"
              "# TYPE boxoffice_settlement_orders gauge\n";

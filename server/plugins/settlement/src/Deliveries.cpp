@@ -61,16 +61,15 @@ void Deliveries::enqueue(Transaction& tx, const wire::Ticket& ticket, const std:
 std::vector<Deliveries::Delivery> Deliveries::due(const std::string& deviceId, std::size_t limit)
 {
     const auto now = settlement_.nowSeconds();
-    return settlement_.ledger().database().read([&](Transaction& tx) {
-        std::vector<Delivery> out;
-        for (const auto& r : tx.query("SELECT d.delivery_id, d.kind, d.ticket, d.deliver_at FROM stl_delivery d"
-                                      " WHERE d.device_id = ? AND d.acknowledged_at IS NULL AND d.deliver_at <= ?"
-                                      " AND d.ticket_id NOT IN (SELECT ticket_id FROM stl_revocation)"
-                                      " ORDER BY d.deliver_at, d.delivery_id LIMIT ?",
-                                      {deviceId, now, static_cast<std::int64_t>(limit)}))
-            out.push_back({r.text(0), r.text(1), wire::Ticket::decode(r.blob(2)), r.int64(3)});
-        return out;
-    });
+    std::vector<Delivery> out;
+    for (const auto& r : settlement_.ledger().database().query(
+             "SELECT d.delivery_id, d.kind, d.ticket, d.deliver_at FROM stl_delivery d"
+             " WHERE d.device_id = ? AND d.acknowledged_at IS NULL AND d.deliver_at <= ?"
+             " AND d.ticket_id NOT IN (SELECT ticket_id FROM stl_revocation)"
+             " ORDER BY d.deliver_at, d.delivery_id LIMIT ?",
+             {deviceId, now, static_cast<std::int64_t>(limit)}))
+        out.push_back({r.text(0), r.text(1), wire::Ticket::decode(r.blob(2)), r.int64(3)});
+    return out;
 }
 
 std::size_t Deliveries::acknowledge(const std::string& deviceId, const std::vector<std::string>& deliveryIds)

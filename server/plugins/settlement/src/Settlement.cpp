@@ -27,7 +27,12 @@ using storage::Transaction;
 constexpr const char* kOrderColumns =
     "o.order_id, o.device_id, o.account_id, o.event_id, o.payee, o.amount, o.currency, o.transaction_number,"
     " o.state, o.created_at, o.expires_at, o.ticket, o.receipt";
-constexpr std::size_t kOrderColumnCount = 13;
+// Columns of a select list: where the columns that follow it start.
+constexpr std::size_t columnCount(std::string_view columns)
+{
+    return static_cast<std::size_t>(std::count(columns.begin(), columns.end(), ',')) + 1;
+}
+constexpr std::size_t kOrderColumnCount = columnCount(kOrderColumns);
 
 constexpr std::array<std::pair<OrderState, std::string_view>, 8> kStates{{
     {OrderState::Pending, "pending"},
@@ -120,7 +125,7 @@ std::optional<Error> approvalMismatch(const OrderView& order, const wire::Approv
 
 constexpr const char* kEventColumns = "event_id, title, payee, price, currency, sale_from, sale_until, starts_at,"
                                       " ends_at, preview_seconds, blackout, event_key_id, views, playback_window";
-constexpr std::size_t kEventColumnCount = 14; // eventFrom() reads these
+constexpr std::size_t kEventColumnCount = columnCount(kEventColumns);
 
 } // namespace
 
@@ -217,9 +222,7 @@ void Settlement::registerPhone(const wire::Certificate& certificate, const std::
 
 std::optional<crypto::P256PublicKey> Settlement::phoneKey(const std::string& phoneId)
 {
-    auto row = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {phoneId}).single();
-    });
+    auto row = db_.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {phoneId}).single();
     if (!row) return std::nullopt;
     const auto cert = wire::Certificate::decode(row->blob(0));
     try {
@@ -232,18 +235,14 @@ std::optional<crypto::P256PublicKey> Settlement::phoneKey(const std::string& pho
 
 std::string Settlement::accountOfPhone(const std::string& phoneId)
 {
-    auto row = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT account_id FROM stl_phone WHERE phone_id = ?", {phoneId}).single();
-    });
+    auto row = db_.query("SELECT account_id FROM stl_phone WHERE phone_id = ?", {phoneId}).single();
     if (!row) throw Error(ErrorCode::PermissionDenied, "phone " + phoneId + " is not registered");
     return row->text(0);
 }
 
 void Settlement::checkDevice(const std::string& deviceId)
 {
-    auto row = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT blocked, certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
-    });
+    auto row = db_.query("SELECT blocked, certificate FROM stl_device WHERE device_id = ?", {deviceId}).single();
     if (!row) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
     if (row->int64(0) != 0)
         throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked after a 'not me' report");
@@ -345,10 +344,8 @@ Settlement::Registration Settlement::completeRegistration(const std::string& pho
 
 Settlement::Registration Settlement::registration(const std::string& deviceId, const std::string& code)
 {
-    auto row = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT device_id, expires_at, account_id FROM stl_registration WHERE code = ?", {code})
-            .single();
-    });
+    auto row = db_.query("SELECT device_id, expires_at, account_id FROM stl_registration WHERE code = ?", {code})
+                   .single();
     if (!row || row->text(0) != deviceId) throw Error(ErrorCode::NotFound, "unknown registration code");
     if (auto account = row->optText(2)) return {code, deviceId, "completed", *account, row->int64(1)};
     return {code, deviceId, row->int64(1) <= nowSeconds() ? "expired" : "pending", {}, row->int64(1)};
@@ -388,22 +385,23 @@ void Settlement::putEvent(const Event& e)
 
 std::vector<Event> Settlement::events()
 {
-    return db_.read([&](Transaction& tx) {
-        std::vector<Event> out;
-        for (const auto& r : tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event ORDER BY starts_at"))
-            out.push_back(eventFrom(r));
-        return out;
-    });
+    std::vector<Event> out;
+    for (const auto& r : db_.query(std::string("SELECT ") + kEventColumns + " FROM stl_event ORDER BY starts_at"))
+        out.push_back(eventFrom(r));
+    return out;
 }
 
-std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& column, const std::string& value)
+namespace {
+
+// An order with its OTP challenge in one query: it runs several times per purchase.
+std::string orderSelect(const std::string& column)
 {
-    // The challenge in the same query: find() runs several times per purchase, in the writer's transaction.
-    auto row = tx.query(std::string("SELECT ") + kOrderColumns + ", " + OtpChallenges::statusColumns +
-                            " FROM stl_order o LEFT JOIN stl_otp otp ON otp.order_id = o.order_id WHERE o." + column +
-                            " = ?",
-                        {value})
-                   .single();
+    return std::string("SELECT ") + kOrderColumns + ", " + OtpChallenges::statusColumns +
+           " FROM stl_order o LEFT JOIN stl_otp otp ON otp.order_id = o.order_id WHERE o." + column + " = ?";
+}
+
+std::optional<OrderView> orderFrom(const std::optional<Row>& row)
+{
     if (!row) return std::nullopt;
     OrderView o;
     o.orderId = row->text(0);
@@ -423,6 +421,28 @@ std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& co
     return o;
 }
 
+// An event and a device's certificate in one round trip; parameters: device id, event id.
+std::string eventAndHolderSelect()
+{
+    return std::string("SELECT ") + kEventColumns +
+           ", (SELECT certificate FROM stl_device WHERE device_id = ?) FROM stl_event WHERE event_id = ?";
+}
+
+std::optional<std::pair<Event, Bytes>> eventAndHolderFrom(const std::optional<Row>& row, const std::string& deviceId)
+{
+    if (!row) return std::nullopt;
+    auto certificate = row->optBlob(kEventColumnCount);
+    if (!certificate) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
+    return std::pair{eventFrom(*row), std::move(*certificate)};
+}
+
+} // namespace
+
+std::optional<OrderView> Settlement::find(Transaction& tx, const std::string& column, const std::string& value)
+{
+    return orderFrom(tx.query(orderSelect(column), {value}).single());
+}
+
 OrderView Settlement::load(Transaction& tx, const std::string& orderId)
 {
     auto o = find(tx, "order_id", orderId);
@@ -433,12 +453,14 @@ OrderView Settlement::load(Transaction& tx, const std::string& orderId)
 OrderView Settlement::orderById(const std::string& orderId)
 {
     checkOrderId(orderId);
-    return db_.read([&](Transaction& tx) { return load(tx, orderId); });
+    auto o = orderFrom(db_.query(orderSelect("order_id"), {orderId}).single());
+    if (!o) throw Error(ErrorCode::NotFound, "no order " + orderId);
+    return *o;
 }
 
 OrderView Settlement::orderByTransaction(const std::string& transactionNumber)
 {
-    auto o = db_.read([&](Transaction& tx) { return find(tx, "transaction_number", transactionNumber); });
+    auto o = orderFrom(db_.query(orderSelect("transaction_number"), {transactionNumber}).single());
     if (!o) throw Error(ErrorCode::NotFound, "no transaction " + transactionNumber);
     return *o;
 }
@@ -537,11 +559,10 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
 {
     if (!phoneId.empty() && approval.phoneId != phoneId)
         throw Error(ErrorCode::WrongAudience, "approval is signed for another phone");
-    auto [phone, pending] = db_.read([&](Transaction& tx) {
-        return std::pair{
-            tx.query("SELECT account_id, certificate FROM stl_phone WHERE phone_id = ?", {approval.phoneId}).single(),
-            find(tx, "transaction_number", approval.transactionNumber)};
-    });
+    // Two reads (the write below decides again on what it reads itself).
+    auto phone = db_.query("SELECT account_id, certificate FROM stl_phone WHERE phone_id = ?", {approval.phoneId})
+                     .single();
+    auto pending = orderFrom(db_.query(orderSelect("transaction_number"), {approval.transactionNumber}).single());
     if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + approval.phoneId + " is not registered");
     // Relayed approvals come without a signed request: the certificate is checked here for both.
     trust::verifySignature(approval, trust::keyInForce(wire::Certificate::decode(phone->blob(1)),
@@ -676,7 +697,8 @@ Settlement::PreparedPurchase Settlement::signPurchase(const OrderView& order, Ev
 
 std::optional<Settlement::PreparedPurchase> Settlement::preparePurchase(const OrderView& order)
 {
-    auto found = db_.read([&](Transaction& tx) { return eventAndHolder(tx, order.eventId, order.deviceId); });
+    auto found = eventAndHolderFrom(db_.query(eventAndHolderSelect(), {order.deviceId, order.eventId}).single(),
+                                    order.deviceId);
     if (!found) return std::nullopt;
     return signPurchase(order, std::move(found->first), std::move(found->second));
 }
@@ -684,15 +706,7 @@ std::optional<Settlement::PreparedPurchase> Settlement::preparePurchase(const Or
 std::optional<std::pair<Event, Bytes>> Settlement::eventAndHolder(Transaction& tx, const std::string& eventId,
                                                                   const std::string& deviceId)
 {
-    // One round trip for both.
-    auto row = tx.query(std::string("SELECT ") + kEventColumns +
-                            ", (SELECT certificate FROM stl_device WHERE device_id = ?) FROM stl_event WHERE event_id = ?",
-                        {deviceId, eventId})
-                   .single();
-    if (!row) return std::nullopt;
-    auto certificate = row->optBlob(kEventColumnCount);
-    if (!certificate) throw Error(ErrorCode::NotFound, "no registered STB " + deviceId);
-    return std::pair{eventFrom(*row), std::move(*certificate)};
+    return eventAndHolderFrom(tx.query(eventAndHolderSelect(), {deviceId, eventId}).single(), deviceId);
 }
 
 OrderView Settlement::completePurchase(Transaction& tx, const OrderView& order, const std::string& phoneId,
@@ -747,9 +761,7 @@ OrderView Settlement::acknowledge(const std::string& phoneId, const wire::Acknow
 {
     if (!phoneId.empty() && ack.phoneId != phoneId)
         throw Error(ErrorCode::WrongAudience, "acknowledgement is signed for another phone");
-    auto phone = db_.read([&](Transaction& tx) {
-        return tx.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {ack.phoneId}).single();
-    });
+    auto phone = db_.query("SELECT certificate FROM stl_phone WHERE phone_id = ?", {ack.phoneId}).single();
     if (!phone) throw Error(ErrorCode::PermissionDenied, "phone " + ack.phoneId + " is not registered");
     trust::verifySignature(ack, trust::keyInForce(wire::Certificate::decode(phone->blob(0)), wire::CertificateRole::Phone,
                                                   nowSeconds(), revocations_));
@@ -779,13 +791,10 @@ OrderView Settlement::acknowledge(const std::string& phoneId, const wire::Acknow
 std::size_t Settlement::expireDue()
 {
     const auto now = nowSeconds();
-    auto due = db_.read([&](Transaction& tx) {
-        std::vector<std::string> ids;
-        for (const auto& r : tx.query("SELECT order_id FROM stl_order WHERE state = ? AND expires_at <= ? LIMIT 1000",
-                                      {toString(OrderState::Pending), now}))
-            ids.push_back(r.text(0));
-        return ids;
-    });
+    std::vector<std::string> due;
+    for (const auto& r : db_.query("SELECT order_id FROM stl_order WHERE state = ? AND expires_at <= ? LIMIT 1000",
+                                   {toString(OrderState::Pending), now}))
+        due.push_back(r.text(0));
     std::size_t expired = 0;
     for (const auto& id : due) {
         expired += db_.write([&](Transaction& tx) -> std::size_t {
