@@ -30,7 +30,7 @@ TEST(StorageConnectionTest, RejectsBadStringsClearly) {
 }
 
 TEST(StorageConnectionTest, NeverEchoesAPassword) {
-    // Unparseable: the quoted value holds a space Poco cannot pass on.
+    // Refused: the quoted value holds a space.
     auto message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 password='open sesame' dbname=x"),
                                         ErrorCode::InvalidArgument);
     EXPECT_EQ(message.find("sesame"), std::string::npos) << message;

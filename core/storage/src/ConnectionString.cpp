@@ -67,11 +67,11 @@ std::string describePostgres(const std::map<std::string, std::string>& o) {
 ConnectionTarget postgresTarget(std::map<std::string, std::string> o, const Options& options) {
     for (const auto& [key, value] : o) {
         if (!libpqOptions().count(key)) bad("unknown PostgreSQL connection option '" + key + "'");
-        // Poco's connector splits on spaces and knows no quoting.
+        // The libpq target below is key=value pairs without quoting.
         for (char c : value)
             if (std::isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '\\')
                 bad("the value of PostgreSQL option '" + key + "' contains a space, quote or backslash, which "
-                    "Poco::Data::PostgreSQL cannot pass on");
+                    "is not supported");
         if (value.empty()) bad("PostgreSQL option '" + key + "' has an empty value");
     }
     if (auto it = o.find("port"); it != o.end()) {

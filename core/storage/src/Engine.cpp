@@ -4,8 +4,6 @@
 
 #include <boxoffice/base/Error.h>
 
-#include <Poco/Data/PostgreSQL/Connector.h>
-#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/Utility.h>
 
@@ -23,7 +21,6 @@ void registerConnectors() {
     static std::once_flag once;
     std::call_once(once, [] {
         Poco::Data::SQLite::Connector::registerConnector();
-        Poco::Data::PostgreSQL::Connector::registerConnector();
     });
 }
 
@@ -36,64 +33,59 @@ Database::Engine::Engine(detail::ConnectionTarget t, Options o) : target(std::mo
 
 namespace {
 
-// Poco 1.11's PostgreSQL connector leaks the PGconn of a failed connection
-// attempt, and its message is terse: try with libpq first and report that.
-void probePostgres(const detail::ConnectionTarget& target) {
+// A PostgreSQL session: libpq's own connection, so its error message (host and
+// port, never the password) is the one reported.
+std::unique_ptr<Connection> openPostgres(const detail::ConnectionTarget& target) {
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(target.target.c_str()), &PQfinish);
     if (PQstatus(conn.get()) != CONNECTION_OK) {
         std::string reason = conn ? PQerrorMessage(conn.get()) : "out of memory";
         while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' ')) reason.pop_back();
         throw Error(ErrorCode::Unavailable, "cannot connect to " + target.description + ": " + reason);
     }
+    auto connection = std::make_unique<Connection>();
+    connection->postgres = std::make_unique<detail::PostgresStatements>(conn.release());
+    try {
+        connection->postgres->execute("SET client_min_messages TO warning");
+    } catch (const Poco::Exception& e) {
+        detail::rethrowStorageError(e, target.backend, "cannot set up a session on " + target.description);
+    }
+    return connection;
 }
 
 } // namespace
 
 std::unique_ptr<Connection> Database::Engine::openSession(bool writer) {
-    if (target.backend == Backend::Postgres) probePostgres(target);
+    if (target.backend == Backend::Postgres) return openPostgres(target);
     std::unique_ptr<Poco::Data::Session> session;
     try {
         // Poco's SQLite connector retries a failing open until the login timeout;
         // a missing directory or a permission problem does not heal, so give it 1 s.
-        const auto loginTimeout = target.backend == Backend::Sqlite ? std::size_t{1}
-                                                                    : static_cast<std::size_t>(options.connectTimeout.count());
-        session = std::make_unique<Poco::Data::Session>(target.connector, target.target, loginTimeout);
+        session = std::make_unique<Poco::Data::Session>(target.connector, target.target, std::size_t{1});
     } catch (const Poco::Exception& e) {
-        // libpq's message names host and port, never the password; ours adds the redacted target.
-        throw Error(target.backend == Backend::Sqlite ? ErrorCode::Storage : ErrorCode::Unavailable,
-                    "cannot open " + target.description + ": " + e.displayText());
+        throw Error(ErrorCode::Storage, "cannot open " + target.description + ": " + e.displayText());
     }
     try {
         Poco::Data::Session& s = *session;
-        if (target.backend == Backend::Sqlite) {
-            s << "PRAGMA busy_timeout = " + std::to_string(options.busyTimeout.count()), now;
-            std::string mode;
-            s << "PRAGMA journal_mode = WAL", into(mode), now;
-            if (mode != "wal")
-                throw Error(ErrorCode::Storage, target.description + " cannot use WAL journaling (mode is '" + mode + "')");
-            // FULL: a commit survives power loss, not only a crash. STBs get unplugged
-            // mid-purchase; writes are rare, so the fsync per commit is cheap.
-            s << "PRAGMA synchronous = FULL", now;
-            // Savepoint journals (one per unit of a commit group) and temporary b-trees in
-            // memory: they only ever roll back within a transaction, never after a crash,
-            // and on disk each group's grew past the spill size into a temp file of its own.
-            s << "PRAGMA temp_store = MEMORY", now;
-            s << "PRAGMA foreign_keys = ON", now;
-            // Readers physically cannot write: the one-writer rule holds by construction.
-            if (!writer) s << "PRAGMA query_only = ON", now;
-        } else {
-            s << "SET client_min_messages TO warning", now;
-        }
+        s << "PRAGMA busy_timeout = " + std::to_string(options.busyTimeout.count()), now;
+        std::string mode;
+        s << "PRAGMA journal_mode = WAL", into(mode), now;
+        if (mode != "wal")
+            throw Error(ErrorCode::Storage, target.description + " cannot use WAL journaling (mode is '" + mode + "')");
+        // FULL: a commit survives power loss, not only a crash. STBs get unplugged
+        // mid-purchase; writes are rare, so the fsync per commit is cheap.
+        s << "PRAGMA synchronous = FULL", now;
+        // Savepoint journals (one per unit of a commit group) and temporary b-trees in
+        // memory: they only ever roll back within a transaction, never after a crash,
+        // and on disk each group's grew past the spill size into a temp file of its own.
+        s << "PRAGMA temp_store = MEMORY", now;
+        s << "PRAGMA foreign_keys = ON", now;
+        // Readers physically cannot write: the one-writer rule holds by construction.
+        if (!writer) s << "PRAGMA query_only = ON", now;
     } catch (const Poco::Exception& e) {
         detail::rethrowStorageError(e, target.backend, "cannot set up a session on " + target.description);
     }
     auto connection = std::make_unique<Connection>();
-    if (target.backend == Backend::Sqlite)
-        connection->statements =
-            std::make_unique<detail::SqliteStatements>(Poco::Data::SQLite::Utility::dbHandle(*session));
-    else
-        connection->postgres = std::make_unique<detail::PostgresStatements>(
-            static_cast<PGconn*>(dynamic_cast<Poco::Data::PostgreSQL::SessionImpl&>(*session->impl()).handle()));
+    connection->statements = std::make_unique<detail::SqliteStatements>(Poco::Data::SQLite::Utility::dbHandle(*session));
     connection->session = std::move(session);
     return connection;
 }

@@ -27,7 +27,8 @@ namespace boxoffice::storage {
 // transaction block.
 enum class Begin { Read, Write, Migrate, Statement };
 
-// A pooled session and the statements prepared on its connection (one of the two, by backend).
+// A pooled session: SQLite's Poco session and the statements prepared on it, or
+// PostgreSQL's connection with its statements (PostgresStatements owns it).
 struct Connection {
     std::unique_ptr<Poco::Data::Session> session;
     std::unique_ptr<detail::SqliteStatements> statements; // declared after: finalized before the session closes

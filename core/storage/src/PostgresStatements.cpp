@@ -218,6 +218,8 @@ void PostgresStatements::defer(const Prepared& prepared, const std::vector<Value
     deferred_.push_back({std::string(sql), prepared.name, params});
 }
 
+PostgresStatements::~PostgresStatements() { PQfinish(conn_); }
+
 bool PostgresStatements::usable() const noexcept { return !cutOff_ && PQstatus(conn_) == CONNECTION_OK; }
 
 bool PostgresStatements::holdsDeferredData() const noexcept {

@@ -1,8 +1,9 @@
 #pragma once
 // PostgreSQL statements prepared once per connection and reused. Poco::Data
 // 1.11 prepares, describes, executes and deallocates every statement: four
-// round trips to the server where one will do, and a new plan each time. The
-// connection stays Poco's: this runs on its PGconn, between Poco's own uses.
+// round trips to the server where one will do, and a new plan each time. So a
+// PostgreSQL session is its PGconn and this, owning it, alone (Poco 1.11's
+// session also leaks a PGconn that broke: it only finishes connections still OK).
 //
 // Control statements that return nothing to wait for (BEGIN, SAVEPOINT,
 // RELEASE SAVEPOINT) are deferred: they go to the server in one libpq pipeline
@@ -46,7 +47,9 @@ public:
         std::size_t parameters = 0;
     };
 
+    // Takes the connection (open and OK) and finishes it when destroyed.
     explicit PostgresStatements(pg_conn* conn) : conn_(conn) {}
+    ~PostgresStatements();
     PostgresStatements(const PostgresStatements&) = delete;
     PostgresStatements& operator=(const PostgresStatements&) = delete;
 
