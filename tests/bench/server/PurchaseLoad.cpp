@@ -8,6 +8,9 @@
 // A purchase = STB order (mTLS) + phone approval (signed request; posts the
 // transfer, issues ticket and receipt, durably committed) + STB ticket fetch:
 // three round trips. The baseline does three no-op round trips per iteration.
+// Order ids are new in every run, and the studio's posted credits must grow by
+// one price per purchase counted: replays of an earlier run's orders (answered
+// idempotently) cannot pass for purchases.
 
 #include <boxoffice/serverapi/Client.h>
 #include <boxoffice/serverapi/Server.h>
@@ -18,6 +21,8 @@
 #include <boxoffice/wire/Base64Url.h>
 
 #include <Poco/JSON/Object.h>
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
 #include <Poco/Logger.h>
 
 #include <algorithm>
@@ -147,6 +152,8 @@ int main(int argc, char** argv)
         o.maxThreads = std::max(16, clients * 2);
         auto& logger = Poco::Logger::get("load");
         logger.setLevel("warning");
+        // A 5xx's cause goes to the log, not to the client: show it.
+        logger.setChannel(Poco::AutoPtr<Poco::ConsoleChannel>(new Poco::ConsoleChannel));
         serverapi::Server server(o, db, logger);
         const auto signer = trust::loadServerSigner(keys / "server");
         settlement::addRoutes(server, settlement, signer, "settlement");
@@ -197,18 +204,24 @@ int main(int argc, char** argv)
         const auto noop = run(clients, seconds, [&](int c) {
             auto stb = std::make_shared<serverapi::Client>(options(c, false));
             return [stb](std::size_t) {
-                for (int k = 0; k < 3; ++k)
-                    if (stb->call("POST", "/v1/bench/noop", "{}").status != 200) throw std::runtime_error("noop failed");
+                for (int k = 0; k < 3; ++k) {
+                    const auto r = stb->call("POST", "/v1/bench/noop", "{}");
+                    if (r.status != 200) throw std::runtime_error("no-op: " + std::to_string(r.status) + " " + r.raw);
+                }
             };
         });
 
+        // Order ids unique to this run: on a database kept from an earlier run, reused ids would be
+        // answered as idempotent replays and counted as purchases without doing one.
+        const auto runId = std::to_string(::getpid()) + "-" + std::to_string(now);
+        const auto postedBefore = ledger.account("studio").creditsPosted;
         const auto purchases = run(clients, seconds, [&](int c) {
             auto stb = std::make_shared<serverapi::Client>(options(c, false));
             auto phone = std::make_shared<serverapi::Client>(options(c, true));
             auto creds = std::make_shared<trust::Credentials>(trust::loadPhone(keys / "phones" / phones[c]));
             const std::string account = "acct-" + std::to_string(c + 1);
             return [=](std::size_t i) {
-                const auto orderId = "o-" + std::to_string(c) + "-" + std::to_string(i);
+                const auto orderId = "o-" + runId + "-" + std::to_string(c) + "-" + std::to_string(i);
                 auto r = stb->call("POST", "/v1/stb/orders",
                                    body({{"orderId", orderId}, {"eventId", "ev-load"}, {"amount", 100}, {"currency", "EUR"}}));
                 if (r.status != 201) throw std::runtime_error("order: " + r.raw);
@@ -239,9 +252,13 @@ int main(int argc, char** argv)
         std::printf("ratio purchases/no-op: %.3f\n", noop.perSecond > 0 ? purchases.perSecond / noop.perSecond : 0.0);
         const auto bad = ledger::checkInvariants(db);
         std::printf("invariants: %s\n", bad.empty() ? "hold" : bad.front().c_str());
+        // Every purchase counted must have posted its 100 to the studio once (a failed one may have too).
+        const auto posted = static_cast<std::size_t>((ledger.account("studio").creditsPosted - postedBefore) / 100);
+        const bool allPosted = posted >= purchases.count && posted <= purchases.count + purchases.failures;
+        std::printf("purchases posted in the ledger: %zu%s\n", posted, allPosted ? "" : " (MISMATCH)");
         std::error_code ignored;
         fs::remove_all(dir, ignored);
-        return bad.empty() && purchases.failures == 0 ? 0 : 1;
+        return bad.empty() && allPosted && purchases.failures == 0 ? 0 : 1;
     } catch (const std::exception& e) {
         std::cerr << "server_purchase_load: " << e.what() << "\n";
         return 1;
