@@ -281,7 +281,7 @@ public:
                 respondError(response, status, e.code(), e.what(), requestId);
             } else {
                 // The details (SQL, file paths, the database's address) stay in the operator's log.
-                impl_.logger.error("request %s %s %s failed: %s", requestId, request.getMethod(), routeName,
+                impl_.logger.error("request %s %s failed: %s", requestId, routeName,
                                    std::string(e.what()));
                 respondError(response, status, e.code(),
                              "the server could not complete the request; its log has the details under this request id",

@@ -493,14 +493,17 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
                 throw Error(ErrorCode::Conflict, "order id " + request.orderId + " was used for another order");
             return *existing;
         }
-        auto device = tx.query("SELECT account_id, blocked FROM stl_device WHERE device_id = ?", {deviceId}).single();
-        if (!device) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
-        if (device->int64(1) != 0) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked");
-        auto eventRow =
-            tx.query(std::string("SELECT ") + kEventColumns + " FROM stl_event WHERE event_id = ?", {request.eventId})
-                .single();
-        if (!eventRow) throw Error(ErrorCode::NotFound, "no event " + request.eventId);
-        const Event event = eventFrom(*eventRow);
+        // The event's columns, then the device's: one round trip; no row means no such device.
+        auto row = tx.query(std::string("SELECT ") + kEventColumns +
+                                ", d.account_id, d.blocked FROM stl_device d LEFT JOIN stl_event e"
+                                " ON e.event_id = ? WHERE d.device_id = ?",
+                            {request.eventId, deviceId})
+                       .single();
+        if (!row) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
+        if (row->int64(kEventColumnCount + 1) != 0)
+            throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked");
+        if (row->isNull(0)) throw Error(ErrorCode::NotFound, "no event " + request.eventId);
+        const Event event = eventFrom(*row);
         const auto now = nowSeconds();
         if (event.blackout) throw Error(ErrorCode::PermissionDenied, "event " + event.eventId + " is blacked out");
         if (now < event.saleFrom) throw Error(ErrorCode::NotYetValid, "sales for this event have not opened");
@@ -509,12 +512,16 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
         if (event.price != request.amount || event.currency != request.currency)
             throw Error(ErrorCode::Conflict, "the price of " + event.eventId + " is " + std::to_string(event.price) +
                                                  " " + event.currency);
-        const auto accountId = device->text(0);
-        if (auto account = ledger_.findAccount(tx, accountId); account && account->inhibited)
+        const auto accountId = row->text(kEventColumnCount);
+        try {
+            ledger_.create(tx, {transferId(request.orderId), accountId, event.payee, request.amount, request.currency,
+                                options_.pendingSeconds, "order " + request.orderId});
+        } catch (const Error& e) {
+            // PermissionDenied from the ledger: the account is inhibited (Ledger::create); say why.
+            if (e.code() != ErrorCode::PermissionDenied) throw;
             throw Error(ErrorCode::PermissionDenied, "account " + accountId + " is inhibited after a 'not me' report:"
                                                      " the operator or the account holder must clear it");
-        ledger_.create(tx, {transferId(request.orderId), accountId, event.payee, request.amount, request.currency,
-                            options_.pendingSeconds, "order " + request.orderId});
+        }
         OrderView placed;
         placed.orderId = request.orderId;
         placed.deviceId = deviceId;
