@@ -1,6 +1,13 @@
-// Connection strings: backend selection, clear errors, no password in any message.
+// Connection strings: backend selection, clear errors, no password in any message;
+// opening sessions when the server takes no more.
 
 #include "BackendFixture.h"
+
+#include <boxoffice/storage/Transaction.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
 
 namespace boxoffice::storage::test {
 namespace {
@@ -76,6 +83,66 @@ TEST(StorageConnectionTest, UnknownPostgresDatabaseIsUnavailable) {
     auto message = EXPECT_STORAGE_ERROR(
         Database("postgresql://boxoffice@127.0.0.1:" + fixturePort() + "/no_such_database"), ErrorCode::Unavailable);
     EXPECT_NE(message.find("no_such_database"), std::string::npos) << message;
+}
+
+// A role allowed one connection on a fresh database: the pool's second session cannot be opened.
+class OneConnectionRole {
+public:
+    OneConnectionRole()
+        : role_("pool_limited_" + std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}())),
+          admin_(database_.connection()) {
+        admin_.write([&](Transaction& tx) { tx.execute("CREATE ROLE " + role_ + " LOGIN CONNECTION LIMIT 1"); });
+    }
+    ~OneConnectionRole() {
+        try {
+            admin_.write([&](Transaction& tx) { tx.execute("DROP ROLE IF EXISTS " + role_); });
+        } catch (...) {
+        }
+    }
+    std::string connection() const {
+        return "postgresql://" + role_ + "@127.0.0.1:" + fixturePort() + "/" + database_.name();
+    }
+
+private:
+    std::string role_;
+    testsupport::PostgresDatabase database_;
+    Database admin_;
+};
+
+TEST(StorageConnectionTest, WaitsForABusySessionWhenNoNewOneCanBeOpened) {
+    OneConnectionRole role;
+    Database db(role.connection()); // opens and pools the one session the role may have
+    // Another client of the role is refused clearly, at once: it has no session to wait for.
+    auto message = EXPECT_STORAGE_ERROR(Database(role.connection()), ErrorCode::Unavailable);
+    EXPECT_NE(message.find("too many connections"), std::string::npos) << message;
+
+    std::future<std::optional<Row>> reader;
+    {
+        Transaction held = db.begin(Access::Read);
+        reader = std::async(std::launch::async, [&] { return db.query("SELECT 41 + 1").single(); });
+        // Long enough for the reader to have tried, and failed, to open a second session.
+        EXPECT_EQ(reader.wait_for(std::chrono::milliseconds(500)), std::future_status::timeout);
+        held.commit();
+    } // the session goes back to the pool: the reader runs on it
+    const auto row = reader.get();
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->int64(0), 42);
+}
+
+TEST(StorageConnectionTest, WaitingForABusySessionEndsWithTheConnectErrorAfterSessionWait) {
+    OneConnectionRole role;
+    Options options;
+    options.sessionWait = std::chrono::milliseconds(300);
+    Database db(role.connection(), options);
+    {
+        Transaction held = db.begin(Access::Read); // not given back while the query waits
+        const auto started = std::chrono::steady_clock::now();
+        auto message = EXPECT_STORAGE_ERROR(db.query("SELECT 1"), ErrorCode::Unavailable);
+        EXPECT_GE(std::chrono::steady_clock::now() - started, options.sessionWait);
+        EXPECT_NE(message.find("too many connections"), std::string::npos) << message;
+        held.commit();
+    }
+    EXPECT_EQ(db.query("SELECT 1").single()->int64(0), 1); // the pool still works
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <mutex>
 
 namespace boxoffice::storage {
@@ -95,9 +96,10 @@ std::unique_ptr<Connection> Database::Engine::acquire(bool writer) {
         if (!writerSession) writerSession = openSession(true); // under writerMutex
         return std::move(writerSession);
     }
+    const auto deadline = std::chrono::steady_clock::now() + options.sessionWait;
     std::unique_lock lock(poolMutex);
     const unsigned capacity = target.backend == Backend::Sqlite ? options.maxSessions - 1 : options.maxSessions;
-    if (!poolFreed.wait_for(lock, options.sessionWait, [&] { return !idle.empty() || leased < capacity; }))
+    if (!poolFreed.wait_until(lock, deadline, [&] { return !idle.empty() || leased < capacity; }))
         throw Error(ErrorCode::Unavailable, "all " + std::to_string(capacity) + " sessions of " + target.description +
                                                 " stayed busy; is a transaction leaking?");
     ++leased;
@@ -112,7 +114,19 @@ std::unique_ptr<Connection> Database::Engine::acquire(bool writer) {
     } catch (...) {
         lock.lock();
         --leased;
-        poolFreed.notify_one();
+        poolFreed.notify_all(); // rare: every waiter re-checks (one may open a session, one may give up)
+        // The sessions in use come back: wait for one rather than fail because no new one could be
+        // opened (PostgreSQL at its connection limit, or too slow to start a backend under load).
+        // Give up when none is left leased (all dropped) or at the deadline.
+        if (leased > 0) {
+            poolFreed.wait_until(lock, deadline, [&] { return !idle.empty() || leased == 0; });
+            if (!idle.empty()) {
+                ++leased;
+                auto connection = std::move(idle.back());
+                idle.pop_back();
+                return connection;
+            }
+        }
         throw;
     }
 }
@@ -124,9 +138,12 @@ void Database::Engine::release(std::unique_ptr<Connection> connection, bool writ
     }
     std::lock_guard lock(poolMutex);
     --leased;
-    if (healthy && connection && (!connection->postgres || connection->postgres->usable()))
+    if (healthy && connection && (!connection->postgres || connection->postgres->usable())) {
         idle.push_back(std::move(connection));
-    poolFreed.notify_one();
+        poolFreed.notify_one(); // any waiter can take it
+    } else {
+        poolFreed.notify_all(); // dropped: a waiter for room may open one, one after a failed open may give up
+    }
 }
 
 } // namespace boxoffice::storage
