@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <future>
-#include <thread>
 
 namespace boxoffice::storage::test {
 namespace {

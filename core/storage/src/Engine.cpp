@@ -102,12 +102,14 @@ std::unique_ptr<Connection> Database::Engine::acquire(bool writer) {
     if (!poolFreed.wait_until(lock, deadline, [&] { return !idle.empty() || leased < capacity; }))
         throw Error(ErrorCode::Unavailable, "all " + std::to_string(capacity) + " sessions of " + target.description +
                                                 " stayed busy; is a transaction leaking?");
-    ++leased;
-    if (!idle.empty()) {
+    auto takeIdle = [&] { // under the lock, idle not empty
+        ++leased;
         auto connection = std::move(idle.back());
         idle.pop_back();
         return connection;
-    }
+    };
+    if (!idle.empty()) return takeIdle();
+    ++leased; // the session about to be opened
     lock.unlock();
     try {
         return openSession(false);
@@ -120,12 +122,7 @@ std::unique_ptr<Connection> Database::Engine::acquire(bool writer) {
         // Give up when none is left leased (all dropped) or at the deadline.
         if (leased > 0) {
             poolFreed.wait_until(lock, deadline, [&] { return !idle.empty() || leased == 0; });
-            if (!idle.empty()) {
-                ++leased;
-                auto connection = std::move(idle.back());
-                idle.pop_back();
-                return connection;
-            }
+            if (!idle.empty()) return takeIdle();
         }
         throw;
     }

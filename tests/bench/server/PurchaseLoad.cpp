@@ -20,14 +20,15 @@
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Base64Url.h>
 
-#include <Poco/JSON/Object.h>
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
+#include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,8 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::int64_t kPrice = 100; // of the one event, in minor units
 
 struct Figures {
     double perSecond = 0;
@@ -183,7 +186,7 @@ int main(int argc, char** argv)
             devices.push_back(device);
             phones.push_back(phone);
         }
-        settlement.putEvent({"ev-load", "Load", "studio", 100, "EUR", now - 60, now + 86400, now, now + 9000, 0, false,
+        settlement.putEvent({"ev-load", "Load", "studio", kPrice, "EUR", now - 60, now + 86400, now, now + 9000, 0, false,
                              "ev-demo/1"});
 
         auto options = [&](int c, bool phone) {
@@ -223,7 +226,7 @@ int main(int argc, char** argv)
             return [=](std::size_t i) {
                 const auto orderId = "o-" + runId + "-" + std::to_string(c) + "-" + std::to_string(i);
                 auto r = stb->call("POST", "/v1/stb/orders",
-                                   body({{"orderId", orderId}, {"eventId", "ev-load"}, {"amount", 100}, {"currency", "EUR"}}));
+                                   body({{"orderId", orderId}, {"eventId", "ev-load"}, {"amount", kPrice}, {"currency", "EUR"}}));
                 if (r.status != 201) throw std::runtime_error("order: " + r.raw);
                 auto order = r.body.extract<Poco::JSON::Object::Ptr>();
                 wire::Approval a;
@@ -232,7 +235,7 @@ int main(int argc, char** argv)
                 a.accountId = account;
                 a.phoneId = creds->certificate.subject;
                 a.payee = "studio";
-                a.amount = 100;
+                a.amount = kPrice;
                 a.currency = "EUR";
                 a.decidedAt = 1;
                 trust::sign(a, creds->key);
@@ -252,8 +255,8 @@ int main(int argc, char** argv)
         std::printf("ratio purchases/no-op: %.3f\n", noop.perSecond > 0 ? purchases.perSecond / noop.perSecond : 0.0);
         const auto bad = ledger::checkInvariants(db);
         std::printf("invariants: %s\n", bad.empty() ? "hold" : bad.front().c_str());
-        // Every purchase counted must have posted its 100 to the studio once (a failed one may have too).
-        const auto posted = static_cast<std::size_t>((ledger.account("studio").creditsPosted - postedBefore) / 100);
+        // Every purchase counted must have posted its price to the studio once (a failed one may have too).
+        const auto posted = static_cast<std::size_t>((ledger.account("studio").creditsPosted - postedBefore) / kPrice);
         const bool allPosted = posted >= purchases.count && posted <= purchases.count + purchases.failures;
         std::printf("purchases posted in the ledger: %zu%s\n", posted, allPosted ? "" : " (MISMATCH)");
         std::error_code ignored;
