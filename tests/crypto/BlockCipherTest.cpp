@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 using namespace boxoffice;
 using crypto::Direction;
 
@@ -98,6 +101,45 @@ TEST(AesCbcSameIvDecryptor, EachMessageStartsFromTheIv)
     Bytes odd(24);
     EXPECT_THROW(dec.decrypt(odd), Error);
     EXPECT_THROW(crypto::AesCbcSameIvDecryptor(sp800Key128, Bytes(15)), Error);
+}
+
+TEST(AesCbcSameIvDecryptor, ManyMessagesInOneCallLeaveTheirResiduesAlone)
+{
+    const std::string cipher = "7649abac8119b246cee98e9b12e9197d"
+                               "5086cb9b507219ee95db113a917678b2"
+                               "73bed6b8e3c1743b7116e69e22229516"
+                               "3ff1caa1681fac09120eca307586e1a7";
+    crypto::AesCbcSameIvDecryptor dec(sp800Key128, sp800Iv);
+    // Whole blocks of SP 800-38A F.2.2 prefixes, each followed by residue bytes
+    // (0xEE) that must stay as they are: 4 blocks + 8, 1 + 0, residue only (5),
+    // nothing, 3 + 15.
+    const std::vector<std::pair<std::size_t, std::size_t>> shapes = {{4, 8}, {1, 0}, {0, 5}, {0, 0}, {3, 15}};
+    std::vector<Bytes> messages;
+    for (const auto& [blocks, residue] : shapes) {
+        Bytes m = fromHex(cipher.substr(0, blocks * 32));
+        m.insert(m.end(), residue, 0xEE);
+        messages.push_back(m);
+    }
+    std::vector<MutableByteView> views(messages.begin(), messages.end());
+    for (int round = 0; round < 2; ++round) {
+        dec.decryptWholeBlocks(views);
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+            const auto [blocks, residue] = shapes[i];
+            EXPECT_EQ(toHex(ByteView(messages[i]).first(blocks * 16)), sp800Plain.substr(0, blocks * 32))
+                << "round " << round << ", message " << i;
+            EXPECT_EQ(Bytes(messages[i].begin() + static_cast<std::ptrdiff_t>(blocks * 16), messages[i].end()),
+                      Bytes(residue, 0xEE))
+                << "round " << round << ", message " << i;
+        }
+        // Encrypted again for the second round; the one-message form then continues
+        // the same chain and must still start from the IV.
+        crypto::AesCbc enc(sp800Key128, Direction::Encrypt);
+        for (std::size_t i = 0; i < shapes.size(); ++i)
+            if (shapes[i].first > 0) enc.process(sp800Iv, MutableByteView(messages[i]).first(shapes[i].first * 16));
+    }
+    Bytes one = fromHex(cipher.substr(0, 64));
+    dec.decrypt(one);
+    EXPECT_EQ(toHex(one), sp800Plain.substr(0, 64));
 }
 
 TEST(AesCbc, Sp800_38aAes256AndRekey)

@@ -46,23 +46,32 @@ public:
 
     void run(MutableByteView inOut)
     {
-        if (inOut.size() % aesBlockSize != 0)
+        check(inOut.size());
+        if (!inOut.empty()) cipher(inOut.data(), static_cast<int>(inOut.size()));
+    }
+
+    // What run() refuses, for a caller that checks a batch before ciphering any of it.
+    static void check(std::size_t size)
+    {
+        if (size % aesBlockSize != 0)
             throw Error(ErrorCode::InvalidArgument,
-                        "AES input must be a multiple of 16 bytes, got " + std::to_string(inOut.size()));
-        if (inOut.empty()) return;
-        const int inLen = ossl::intSize(inOut.size(), "AES input");
+                        "AES input must be a multiple of 16 bytes, got " + std::to_string(size));
+        ossl::intSize(size, "AES input");
+    }
+
+    // In place, `size` checked by check() and not zero.
+    void cipher(std::uint8_t* data, int size)
+    {
         // EVP_Cipher, not EVP_CipherUpdate, where the provider implements it in one
         // call (OpenSSL's default and FIPS providers do; it then returns the bytes
         // written or -1): with padding off and whole blocks there is nothing to
         // buffer, and its shorter path is a tenth of a TS packet's cost.
         if (oneCall_) {
-            if (EVP_Cipher(ctx_.get(), inOut.data(), inOut.data(), static_cast<unsigned>(inLen)) != inLen)
-                ossl::fail("AES update");
+            if (EVP_Cipher(ctx_.get(), data, data, static_cast<unsigned>(size)) != size) ossl::fail("AES update");
             return;
         }
         int outLen = 0;
-        if (EVP_CipherUpdate(ctx_.get(), inOut.data(), &outLen, inOut.data(), inLen) != 1 || outLen != inLen)
-            ossl::fail("AES update");
+        if (EVP_CipherUpdate(ctx_.get(), data, &outLen, data, size) != 1 || outLen != size) ossl::fail("AES update");
     }
 
 private:
@@ -137,22 +146,33 @@ void AesCbcSameIvDecryptor::setKey(ByteView key)
 
 void AesCbcSameIvDecryptor::decrypt(MutableByteView message)
 {
-    if (message.empty()) return;
+    State::check(message.size());
+    decryptWholeBlocks(std::span<const MutableByteView>(&message, 1));
+}
+
+void AesCbcSameIvDecryptor::decryptWholeBlocks(std::span<const MutableByteView> messages)
+{
+    for (const auto& m : messages)
+        ossl::intSize(m.size(), "AES input");
     State& s = *state_;
-    // 64-bit words: byte loops over possibly aliasing memory do not vectorise.
-    const std::uint64_t correction[2] = {s.chain_[0] ^ s.iv_[0], s.chain_[1] ^ s.iv_[1]};
-    std::memcpy(s.chain_, message.data() + message.size() - aesBlockSize, aesBlockSize);
     try {
-        s.run(message);
+        for (const auto& m : messages) {
+            const std::size_t size = m.size() - m.size() % aesBlockSize;
+            if (size == 0) continue;
+            // 64-bit words: byte loops over possibly aliasing memory do not vectorise.
+            const std::uint64_t correction[2] = {s.chain_[0] ^ s.iv_[0], s.chain_[1] ^ s.iv_[1]};
+            std::memcpy(s.chain_, m.data() + size - aesBlockSize, aesBlockSize);
+            s.cipher(m.data(), static_cast<int>(size));
+            std::uint64_t first[2];
+            std::memcpy(first, m.data(), aesBlockSize);
+            first[0] ^= correction[0];
+            first[1] ^= correction[1];
+            std::memcpy(m.data(), first, aesBlockSize);
+        }
     } catch (...) {
         s.restart();  // the context's chain is unknown now: the next message starts clean
         throw;
     }
-    std::uint64_t first[2];
-    std::memcpy(first, message.data(), aesBlockSize);
-    first[0] ^= correction[0];
-    first[1] ^= correction[1];
-    std::memcpy(message.data(), first, aesBlockSize);
 }
 
 } // namespace boxoffice::crypto

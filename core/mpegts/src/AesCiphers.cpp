@@ -50,7 +50,11 @@ void CissaCipher::encrypt(MutableByteView payload) {
 }
 
 void CissaCipher::decrypt(MutableByteView payload) {
-    keyed(cbcDecrypt_, algorithm()).decrypt(payload.first(fullBlocks(payload.size())));
+    decryptAll(std::span<const MutableByteView>(&payload, 1));
+}
+
+void CissaCipher::decryptAll(std::span<const MutableByteView> payloads) {
+    keyed(cbcDecrypt_, algorithm()).decryptWholeBlocks(payloads);
 }
 
 void IdsaCipher::setKey(ByteView key) {
@@ -114,8 +118,7 @@ void IdsaCipher::decryptAll(std::span<const MutableByteView> payloads) {
             at += block;
         }
     }
-    for (auto p : payloads)
-        cbc.decrypt(p.first(fullBlocks(p.size())));
+    cbc.decryptWholeBlocks(payloads);
 }
 
 } // namespace boxoffice::mpegts

@@ -16,7 +16,7 @@ public:
     void setKey(ByteView controlWord) override;
     void encrypt(MutableByteView payload) override;
     void decrypt(MutableByteView payload) override;
-    bool decryptsFasterInBatches() const noexcept override { return false; }
+    void decryptAll(std::span<const MutableByteView> payloads) override;
 
 private:
     std::optional<crypto::AesCbc> cbcEncrypt_;

@@ -18,7 +18,6 @@ std::size_t parityIndex(Scrambling parity) {
 Descrambler::Descrambler(Algorithm algorithm) : algorithm_(algorithm) {
     for (auto& s : slots_) {
         s.cipher = makePayloadCipher(algorithm);
-        s.batches = s.cipher->decryptsFasterInBatches();
         s.pending.reserve(maxPending);
     }
 }
@@ -59,13 +58,9 @@ Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {
     if (*offset == packetSize)
         return Outcome::Descrambled;
     const MutableByteView payload(packet + *offset, packetSize - *offset);
-    if (!s.batches) {
-        s.cipher->decrypt(payload);
-    } else {
-        s.pending.push_back(payload);
-        if (s.pending.size() == maxPending)
-            flush(s);
-    }
+    s.pending.push_back(payload);
+    if (s.pending.size() == maxPending)
+        flush(s);
     return Outcome::Descrambled;
 }
 
@@ -89,8 +84,10 @@ std::size_t Descrambler::descramble(MutableByteView packets) {
     if (packets.size() % packetSize != 0)
         throw Error(ErrorCode::InvalidArgument, "descramble() takes whole 188-byte packets");
     std::size_t done = 0;
-    for (std::size_t at = 0; at < packets.size(); at += packetSize)
+    for (std::size_t at = 0; at < packets.size(); at += packetSize) {
+        prefetchPacketAhead(packets.data() + at);
         done += add(packets.data() + at) == Outcome::Descrambled;
+    }
     flush();
     return done;
 }

@@ -69,8 +69,10 @@ StreamDescrambler::Output StreamDescrambler::process(MutableByteView packets) {
     // Already holding: everything goes through the held queue, nothing in place.
     if (holding_)
         enterTailMode();
-    for (position_ = 0; position_ < inputSize_; position_ += packetSize)
+    for (position_ = 0; position_ < inputSize_; position_ += packetSize) {
+        prefetchPacketAhead(input_ + position_);
         handle(input_ + position_);
+    }
     descrambler_->flush();
     tryRelease();
     if (holding_ && heldPackets() > config_.maxHeldPackets) {

@@ -7,6 +7,7 @@
 #include <boxoffice/base/Bytes.h>
 
 #include <memory>
+#include <span>
 
 namespace boxoffice::crypto {
 
@@ -64,6 +65,9 @@ public:
     void setKey(ByteView key);
     // One message of whole blocks (none is fine).
     void decrypt(MutableByteView message);
+    // Many messages in one call (instead of one per TS packet): the leading whole
+    // blocks of each; bytes after them are left for the caller's residue rule.
+    void decryptWholeBlocks(std::span<const MutableByteView> messages);
 
 private:
     struct State;

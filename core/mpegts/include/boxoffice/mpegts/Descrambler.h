@@ -1,8 +1,8 @@
 #pragma once
 // TS-level descrambling with an even and an odd control word: picks the key
 // from each packet's transport_scrambling_control, resets the bits to 00, and
-// queues payloads per parity for the ciphers that gain from batches (CSA2
-// bitsliced, IDSA's residue pads); CISSA decrypts each packet as it comes.
+// queues payloads per parity so that each cipher gets them in batches (CSA2
+// bitsliced, IDSA's residue pads, one call into the AES layer for CISSA and IDSA).
 
 #include <boxoffice/base/Bytes.h>
 #include <boxoffice/mpegts/Algorithm.h>
@@ -48,7 +48,6 @@ private:
     struct Slot {
         std::unique_ptr<PayloadCipher> cipher;
         bool keyed = false;
-        bool batches = true;  // cipher->decryptsFasterInBatches(), asked once
         std::vector<MutableByteView> pending;
     };
     Slot& slot(Scrambling parity);

@@ -77,6 +77,17 @@ inline void setScrambling(std::uint8_t* packet, Scrambling s) noexcept {
     packet[3] = static_cast<std::uint8_t>((packet[3] & 0x3F) | (static_cast<std::uint8_t>(s) << 6));
 }
 
+// For loops over a run of packets that read each header as they come: asks for
+// the header a few packets ahead (a stride of 188 bytes is not one the hardware
+// prefetcher follows early). Never faults, also past the end of the run.
+// descrambler_bench: 4, 8 and 16 packets ahead alike, ~3% more CISSA throughput.
+inline void prefetchPacketAhead(const std::uint8_t* packet) noexcept {
+    constexpr std::size_t packetsAhead = 8;
+    // As an integer: a pointer past the end of the run would be undefined behaviour.
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(packet) +
+                                                     packetsAhead * packetSize));
+}
+
 // The payload of a writable packet, empty when none or invalid.
 MutableByteView mutablePayload(std::uint8_t* packet) noexcept;
 

@@ -23,13 +23,10 @@ public:
     virtual void decrypt(MutableByteView payload) = 0;
 
     // Many payloads under the current key at once: CSA2 uses libdvbcsa's
-    // bitslice batches, IDSA one cipher call for all residue pads.
+    // bitslice batches, IDSA one cipher call for all residue pads, CISSA and
+    // IDSA one call into the AES layer instead of one per packet.
     virtual void encryptAll(std::span<const MutableByteView> payloads);
     virtual void decryptAll(std::span<const MutableByteView> payloads);
-
-    // Whether decryptAll beats decrypt one payload at a time. When it does not,
-    // queueing only adds a second pass over memory (Descrambler decrypts at once).
-    virtual bool decryptsFasterInBatches() const noexcept { return true; }
 };
 
 std::unique_ptr<PayloadCipher> makePayloadCipher(Algorithm algorithm);
