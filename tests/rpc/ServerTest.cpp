@@ -10,6 +10,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include <gmock/gmock.h>
@@ -58,7 +59,11 @@ protected:
         ASSERT_NE(server->port(), 0);
     }
 
+    std::pair<int, std::string> postFrom(const std::string& source, std::uint16_t port, const std::string& token,
+                                         const std::string& body);
+
     Dispatcher dispatcher{Poco::Logger::get("test.rpc")};
+    std::string lastRetryAfter;  // of postFrom's last response
     TokenStore tokens;
     std::unique_ptr<Server> server;
 };
@@ -98,6 +103,71 @@ TEST_F(ServerTest, MissingOrUnknownTokenIsUnauthorized)
         EXPECT_EQ(errorCodeOf(body), -32001) << token;
     }
     EXPECT_THROW(WebSocketClient("127.0.0.1", server->port(), "wrong-token"), Error);
+}
+
+// POSTs `body` with `token` over a new connection from `source` (a loopback address).
+std::pair<int, std::string> ServerTest::postFrom(const std::string& source, std::uint16_t port, const std::string& token,
+                                     const std::string& body)
+{
+    Poco::Net::StreamSocket socket;
+    socket.impl()->bind(Poco::Net::SocketAddress(source, 0), false);  // StreamSocket hides bind()
+    socket.connect(Poco::Net::SocketAddress("127.0.0.1", port));
+    Poco::Net::HTTPClientSession session(socket);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, "/jsonrpc", Poco::Net::HTTPMessage::HTTP_1_1);
+    request.set("Authorization", "Bearer " + token);
+    request.setContentType("application/json");
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(request) << body;
+    Poco::Net::HTTPResponse response;
+    std::string text;
+    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
+    lastRetryAfter = response.get("Retry-After", "");
+    return {static_cast<int>(response.getStatus()), text};
+}
+
+// Wrong tokens count per client address, not per connection: reconnecting gives a
+// guesser nothing. Past the burst the address is refused (429, Retry-After) even
+// with a valid token, over POST and WebSocket alike; another address is not.
+TEST_F(ServerTest, FailedAuthenticationsLockTheAddressOutAcrossConnections)
+{
+    ServerOptions options;
+    options.failedAuthBurst = 3;
+    options.failedAuthPerMinute = 0.6;  // one try back every 100 s: none during the test
+    start(options);
+    const std::string noop = R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})";
+    for (const char* token : {"guess-1", "guess-2", ""}) {
+        const auto [status, body] = postFrom("127.0.0.1", server->port(), token, noop);
+        EXPECT_EQ(status, 401) << token;
+    }
+    const auto [status, body] = postFrom("127.0.0.1", server->port(), "guess-4", noop);
+    EXPECT_EQ(status, 429);
+    EXPECT_EQ(errorCodeOf(body), -32003);
+    EXPECT_THAT(body, HasSubstr("too many failed authentications"));
+    EXPECT_EQ(lastRetryAfter, "100");
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).first, 429);
+    EXPECT_THROW(WebSocketClient("127.0.0.1", server->port(), kReaderToken), Error);
+    // Another loopback address has its own budget.
+    const auto [otherStatus, otherBody] = postFrom("127.0.0.2", server->port(), kReaderToken, noop);
+    EXPECT_EQ(otherStatus, 200) << otherBody;
+}
+
+// Valid tokens cost nothing from the budget; after a lockout the address earns
+// tries back at the configured rate.
+TEST_F(ServerTest, FailedAuthenticationBudgetRefillsAndIgnoresSuccesses)
+{
+    ServerOptions options;
+    options.failedAuthBurst = 1;
+    options.failedAuthPerMinute = 600;  // a try back every 100 ms
+    start(options);
+    const std::string noop = R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})";
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).first, 200);
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), "guess", noop).first, 401);
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).first, 429);
+    EXPECT_EQ(lastRetryAfter, "1");  // 100 ms, rounded up to whole seconds
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).first, 200);
+    WebSocketClient ws("127.0.0.1", server->port(), kReaderToken);
+    EXPECT_NO_THROW(ws.call("test.1.noop"));
 }
 
 TEST_F(ServerTest, InsufficientScopeIsForbidden)

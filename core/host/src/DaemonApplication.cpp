@@ -233,6 +233,8 @@ int DaemonApplication::main(const std::vector<std::string>&)
         rpcOptions.maxRequestBytes = config().getUInt64("rpc.maxRequestBytes", rpcOptions.maxRequestBytes);
         rpcOptions.requestsPerSecond = config().getDouble("rpc.requestsPerSecond", rpcOptions.requestsPerSecond);
         rpcOptions.requestBurst = config().getDouble("rpc.requestBurst", rpcOptions.requestBurst);
+        rpcOptions.failedAuthPerMinute = config().getDouble("rpc.failedAuthPerMinute", rpcOptions.failedAuthPerMinute);
+        rpcOptions.failedAuthBurst = config().getDouble("rpc.failedAuthBurst", rpcOptions.failedAuthBurst);
         rpcOptions.maxThreads = config().getInt("rpc.maxThreads", rpcOptions.maxThreads);
         rpcOptions.maxWebSockets = config().getInt("rpc.maxWebSockets", rpcOptions.maxWebSockets);
         rpcOptions.staticRoot = path("rpc.webRoot", "");

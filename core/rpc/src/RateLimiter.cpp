@@ -21,11 +21,23 @@ bool RateLimiter::tryAcquire(Clock::time_point now)
     return true;
 }
 
-bool RateLimiter::full(Clock::time_point now) const
+double RateLimiter::tokensAt(Clock::time_point now) const
 {
     const std::chrono::duration<double> elapsed = now - last_;
-    return tokens_ + std::max(0.0, elapsed.count()) * rate_ >= burst_;
+    return std::min(burst_, tokens_ + std::max(0.0, elapsed.count()) * rate_);
 }
+
+bool RateLimiter::canAcquire(Clock::time_point now) const { return tokensAt(now) >= 1.0; }
+
+std::chrono::duration<double> RateLimiter::untilAvailable(Clock::time_point now) const
+{
+    const double missing = 1.0 - tokensAt(now);
+    if (missing <= 0) return std::chrono::duration<double>(0);
+    if (rate_ <= 0) return std::chrono::duration<double>::max();
+    return std::chrono::duration<double>(missing / rate_);
+}
+
+bool RateLimiter::full(Clock::time_point now) const { return tokensAt(now) >= burst_; }
 
 ClientRateLimits::ClientRateLimits(double ratePerSecond, double burst, std::size_t maxClients)
     : rate_(ratePerSecond), burst_(burst), maxClients_(std::max<std::size_t>(maxClients, 1)), overflow_(ratePerSecond, burst)
@@ -45,6 +57,16 @@ bool ClientRateLimits::tryAcquire(const std::string& client, RateLimiter::Clock:
         it = buckets_.try_emplace(client, rate_, burst_, now).first;
     }
     return it->second.tryAcquire(now);
+}
+
+std::chrono::duration<double> ClientRateLimits::untilAvailable(const std::string& client,
+                                                               RateLimiter::Clock::time_point now) const
+{
+    std::lock_guard lock(mutex_);
+    if (const auto it = buckets_.find(client); it != buckets_.end()) return it->second.untilAvailable(now);
+    // A client without a bucket gets a fresh one, or the overflow bucket when the table is full.
+    if (buckets_.size() >= maxClients_) return overflow_.untilAvailable(now);
+    return std::chrono::duration<double>(0);
 }
 
 std::size_t ClientRateLimits::tracked() const

@@ -21,6 +21,7 @@
 #include <Poco/URI.h>
 
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -40,6 +41,29 @@ struct Server::Shared {
     // One bucket per TCP connection (peer address and port), so keep-alive
     // clients are limited per connection as a WebSocket is.
     bool admit(const std::string& connection) { return limits.tryAcquire(connection); }
+
+    // A request's caller, or why it has none.
+    struct Authentication {
+        std::optional<Caller> caller;
+        std::chrono::duration<double> lockedOut{0};  // > 0: the address is refused for this long
+    };
+
+    // Wrong or missing tokens count per client address (not per connection, so a
+    // guesser gains nothing by reconnecting); past options.failedAuthBurst the
+    // address is refused whatever token it shows until it has earned a try back.
+    Authentication authenticateLimited(const HTTPServerRequest& request, bool allowQuery)
+    {
+        const std::string address = request.clientAddress().host().toString();
+        if (const auto wait = authFailures.untilAvailable(address); wait.count() > 0) return {std::nullopt, wait};
+        auto caller = authenticate(request, allowQuery);
+        if (!caller) {
+            authFailures.tryAcquire(address);
+            if (const auto wait = authFailures.untilAvailable(address); wait.count() > 0)
+                logger.warning("too many failed authentications from %s: refusing it for %.0f s", address,
+                               std::ceil(wait.count()));
+        }
+        return {std::move(caller), {}};
+    }
 
     std::optional<Caller> authenticate(const HTTPServerRequest& request, bool allowQuery) const
     {
@@ -63,6 +87,7 @@ struct Server::Shared {
     std::atomic<bool> stopping{false};
     std::atomic<int> webSockets{0};
     ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 4096};
+    ClientRateLimits authFailures{options.failedAuthPerMinute / 60.0, options.failedAuthBurst, 1024};
     std::mutex sessionsMutex;
     std::set<std::shared_ptr<WebSocketSession>> sessions;
 };
@@ -75,6 +100,21 @@ void sendJson(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, con
     response.setContentType("application/json");
     response.setContentLength(static_cast<std::streamsize>(body.size()));
     response.send() << body;
+}
+
+// 401, or 429 with Retry-After while the address is locked out.
+void refuseAuthentication(HTTPServerResponse& response, const Server::Shared::Authentication& refused)
+{
+    if (refused.lockedOut.count() > 0) {
+        response.set("Retry-After", std::to_string(static_cast<long long>(std::ceil(refused.lockedOut.count()))));
+        sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
+                 Dispatcher::errorResponse(LimitExceeded, "too many failed authentications from this address",
+                                           "limit exceeded"));
+        return;
+    }
+    response.set("WWW-Authenticate", "Bearer");
+    sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
+             Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
 }
 
 class PostHandler : public Poco::Net::HTTPRequestHandler {
@@ -103,14 +143,12 @@ public:
                          .value_or(Dispatcher::errorResponse(LimitExceeded, "rate limit exceeded", "limit exceeded")));
             return;
         }
-        const auto caller = s.authenticate(request, false);
-        if (!caller) {
-            response.set("WWW-Authenticate", "Bearer");
-            sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
-                     Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
+        const auto authentication = s.authenticateLimited(request, false);
+        if (!authentication.caller) {
+            refuseAuthentication(response, authentication);
             return;
         }
-        const auto reply = s.dispatcher.handle(body, *caller);
+        const auto reply = s.dispatcher.handle(body, *authentication.caller);
         if (!reply) {
             response.setStatus(HTTPResponse::HTTP_NO_CONTENT);
             response.setContentLength(0);
@@ -145,13 +183,12 @@ public:
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override
     {
         auto& s = *shared_;
-        auto caller = s.authenticate(request, true);
-        if (!caller) {
-            response.set("WWW-Authenticate", "Bearer");
-            sendJson(response, HTTPResponse::HTTP_UNAUTHORIZED,
-                     Dispatcher::errorResponse(Unauthorized, "missing or unknown token", "permission denied"));
+        auto authentication = s.authenticateLimited(request, true);
+        if (!authentication.caller) {
+            refuseAuthentication(response, authentication);
             return;
         }
+        auto& caller = authentication.caller;
         if (s.webSockets.fetch_add(1) >= s.options.maxWebSockets) {
             s.webSockets.fetch_sub(1);
             sendJson(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE,

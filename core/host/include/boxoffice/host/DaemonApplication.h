@@ -11,6 +11,7 @@
 //   rpc.portFile           where to write the bound port once listening
 //   rpc.webRoot            static files served beside /jsonrpc (optional)
 //   rpc.maxRequestBytes, rpc.requestsPerSecond, rpc.requestBurst,
+//   rpc.failedAuthPerMinute, rpc.failedAuthBurst,
 //   rpc.maxThreads, rpc.maxWebSockets     limits, see rpc::ServerOptions
 //   rpc.tokens[i].client / .sha256 / .scopes[j]   client tokens (digests only)
 //   plugins.<name>.*       each plugin's own section; .enabled=false skips it

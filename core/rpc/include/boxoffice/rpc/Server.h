@@ -1,8 +1,8 @@
 #pragma once
 // The control API front end: JSON-RPC over HTTP POST and WebSocket at /jsonrpc,
-// loopback only, with tokens, request size limits and per-connection rate
-// limits. Other GET paths serve static files from `staticRoot` when set (the
-// TV user interface).
+// loopback only, with tokens, request size limits, per-connection rate limits
+// and a limit on failed authentications per client address. Other GET paths
+// serve static files from `staticRoot` when set (the TV user interface).
 
 #include <boxoffice/rpc/Dispatcher.h>
 #include <boxoffice/rpc/TokenStore.h>
@@ -26,6 +26,10 @@ struct ServerOptions {
     std::size_t maxRequestBytes = 64 * 1024;
     double requestsPerSecond = 100.0;    // per connection, sustained
     double requestBurst = 200.0;         // per connection, at once
+    // Wrong or missing tokens per client address: past the burst the address gets
+    // 429 whatever token it shows, until it has earned a try back at this rate.
+    double failedAuthPerMinute = 6.0;
+    double failedAuthBurst = 10.0;
     int maxThreads = 16;                 // HTTP worker threads
     int maxWebSockets = 8;               // each holds a thread (Poco's model)
     std::filesystem::path staticRoot;    // empty: no static files
