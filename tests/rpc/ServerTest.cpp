@@ -170,6 +170,17 @@ TEST_F(ServerTest, FailedAuthenticationBudgetRefillsAndIgnoresSuccesses)
     EXPECT_NO_THROW(ws.call("test.1.noop"));
 }
 
+TEST_F(ServerTest, RefusesFailedAuthenticationLimitsThatLockEveryoneOut)
+{
+    for (const auto& [burst, perMinute] : std::vector<std::pair<double, double>>{{0, 6}, {0.5, 6}, {10, 0}, {10, -1}}) {
+        ServerOptions options;
+        options.failedAuthBurst = burst;
+        options.failedAuthPerMinute = perMinute;
+        EXPECT_THROW(Server(dispatcher, tokens, options, Poco::Logger::get("test.server")), Error)
+            << burst << " / " << perMinute;
+    }
+}
+
 TEST_F(ServerTest, InsufficientScopeIsForbidden)
 {
     start();

@@ -20,6 +20,7 @@
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <map>
@@ -106,7 +107,9 @@ void sendJson(HTTPServerResponse& response, HTTPResponse::HTTPStatus status, con
 void refuseAuthentication(HTTPServerResponse& response, const Server::Shared::Authentication& refused)
 {
     if (refused.lockedOut.count() > 0) {
-        response.set("Retry-After", std::to_string(static_cast<long long>(std::ceil(refused.lockedOut.count()))));
+        // Capped at a day: a tiny configured rate must not overflow the conversion.
+        const double seconds = std::min(std::ceil(refused.lockedOut.count()), 86400.0);
+        response.set("Retry-After", std::to_string(static_cast<long long>(seconds)));
         sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
                  Dispatcher::errorResponse(LimitExceeded, "too many failed authentications from this address",
                                            "limit exceeded"));
@@ -375,6 +378,11 @@ Server::Server(Dispatcher& dispatcher, const TokenStore& tokens, ServerOptions o
     if (!address.isLoopback())
         throw Error(ErrorCode::InvalidArgument,
                     "the control API listens on loopback only, not on " + options.address);
+    // A burst below one would refuse every address before its first try; a rate of
+    // zero (or less) would never give a try back.
+    if (!(options.failedAuthBurst >= 1) || !(options.failedAuthPerMinute > 0))
+        throw Error(ErrorCode::InvalidArgument,
+                    "failed authentication limits need a burst of at least 1 and a rate above 0 per minute");
     shared_ = std::make_shared<Shared>(dispatcher, tokens, std::move(options), logger);
 }
 
