@@ -241,6 +241,60 @@ TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {
     EXPECT_EQ(out, scrambled) << "released at end of stream exactly as received";
 }
 
+// A key service that answers an ECM with control words the algorithm cannot take
+// (CSA2-sized for a CISSA stream) until the test sets `sane`, then the real ones.
+class MisfittingKeys final : public KeyService {
+public:
+    std::optional<ControlWords> onEcm(ByteView section, std::string& reason) noexcept override {
+        auto words = inner.onEcm(section, reason);
+        if (words && !sane) {
+            words->odd = crypto::SecretBytes(Bytes(8, 1));  // the even word fits, the odd one does not
+            ++misfits;
+        }
+        return words;
+    }
+    EventKeyService inner;
+    bool sane = false;
+    int misfits = 0;
+};
+
+// Unusable control words reject that ECM (counted, noticed); the stream goes on,
+// its packets wait, and the first usable ECM opens them all.
+TEST(StreamDescrambler, ControlWordsTheAlgorithmCannotTakeRejectTheEcmNotTheStream) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 400});
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 1000));
+    const Bytes scrambled = h.process(clear);
+    MisfittingKeys keys;
+    keys.inner.setDefaultKey(eventKey);
+    StreamDescramblerConfig config;
+    config.maxHeldPackets = 1000000;
+    StreamDescrambler engine(config);
+    engine.setKeyService(&keys);
+    const std::size_t half = scrambled.size() / 2 / packetSize * packetSize;
+    Bytes first(scrambled.begin(), scrambled.begin() + static_cast<std::ptrdiff_t>(half));
+    Bytes out;
+    ASSERT_NO_THROW({
+        auto r = engine.process(first);
+        out.insert(out.end(), first.begin(), first.begin() + static_cast<std::ptrdiff_t>(r.inPlace));
+        out.insert(out.end(), r.tail.begin(), r.tail.end());
+    });
+    EXPECT_GT(keys.misfits, 0);
+    EXPECT_GT(engine.statistics().errors, 0u);
+    EXPECT_EQ(engine.statistics().descrambled, 0u);
+    bool noticed = false;
+    for (const auto& n : engine.takeNotices())
+        noticed |= n.kind == DescramblerNotice::Kind::EcmRejected && n.text.find("ECM rejected") != std::string::npos;
+    EXPECT_TRUE(noticed);
+    keys.sane = true;
+    Bytes second(scrambled.begin() + static_cast<std::ptrdiff_t>(half), scrambled.end());
+    auto r = engine.process(second);
+    out.insert(out.end(), second.begin(), second.begin() + static_cast<std::ptrdiff_t>(r.inPlace));
+    out.insert(out.end(), r.tail.begin(), r.tail.end());
+    const Bytes rest = engine.drain();
+    out.insert(out.end(), rest.begin(), rest.end());
+    EXPECT_EQ(packetsOf(out, esPids), packetsOf(clear, esPids));
+}
+
 TEST(StreamDescrambler, FixedKeyModeLeavesPacketsWithoutKeyScrambled) {
     StreamDescrambler engine(StreamDescramblerConfig{.algorithm = Algorithm::DvbCsa2});
     engine.setFixedKey(Scrambling::Even, fromHex("0102030609080706"));

@@ -33,6 +33,9 @@ extern "C" {
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 using namespace boxoffice;
 using namespace boxoffice::mpegts;
@@ -165,6 +168,42 @@ TEST(Headend, SignalsCaDescriptorScramblingModeAndEcms) {
         EXPECT_EQ(toHex(slot.view()), toHex(current));
         EXPECT_THROW(openEcm(r.ecms.back(), fromHex("00000000000000000000000000000000")), Error);
     }
+}
+
+// A listener that throws from every callback: libdvbpsi calls them from C, where
+// nothing may unwind (it frees the section twice then). Each throw becomes a PSI
+// error, and the tracker goes on with the stream.
+TEST(CaTracker, AListenerThatThrowsBecomesPsiErrorsNotACrash) {
+    struct Throwing : CaTracker::Listener {
+        void onCaInfo(const std::optional<CaInfo>&) override {
+            ++infos;
+            throw Error(ErrorCode::Internal, "listener refuses the PMT");
+        }
+        void onEcmSection(ByteView) override {
+            ++ecms;
+            throw std::runtime_error("listener refuses the ECM");
+        }
+        void onPsiError(std::string_view message) override { errors.emplace_back(message); }
+        int infos = 0, ecms = 0;
+        std::vector<std::string> errors;
+    } listener;
+    headend::Headend h(config(Algorithm::DvbCissa));
+    const Bytes out = h.process(testutil::makeStream(testutil::StreamOptions{.packets = 2000}));
+    CaTracker tracker(boxofficeCaSystemId, 0, listener);
+    for (std::size_t at = 0; at + packetSize <= out.size(); at += packetSize) {
+        if (tracker.wants(PacketView(out.data() + at).pid())) {
+            ASSERT_NO_THROW(tracker.push(out.data() + at));
+        }
+    }
+    EXPECT_GE(listener.infos, 1);
+    EXPECT_GE(listener.ecms, 2) << "ECMs keep coming after the first throw";
+    int pmtErrors = 0, ecmErrors = 0;
+    for (const auto& e : listener.errors) {
+        pmtErrors += e == "PMT: listener refuses the PMT";
+        ecmErrors += e == "ECM: listener refuses the ECM";
+    }
+    EXPECT_EQ(pmtErrors, listener.infos);
+    EXPECT_EQ(ecmErrors, listener.ecms);
 }
 
 TEST(Headend, SignalsPpvEventsInTheEit) {

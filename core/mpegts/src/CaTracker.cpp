@@ -43,6 +43,12 @@ struct CaTracker::Callbacks {
     }
 
     static void pat(void* data, dvbpsi_pat_t* table) {
+        detail::fromDvbpsi([&] { onPat(data, table); }, [&](const char* what) {
+            static_cast<Handle*>(data)->tracker.listener_.onPsiError(std::string("PAT: ") + what);
+        });
+    }
+
+    static void onPat(void* data, dvbpsi_pat_t* table) {
         auto& t = static_cast<Handle*>(data)->tracker;
         std::unique_ptr<dvbpsi_pat_t, decltype(&dvbpsi_pat_delete)> owned(table, &dvbpsi_pat_delete);
         if (!table->b_current_next)
@@ -89,6 +95,12 @@ struct CaTracker::Callbacks {
     }
 
     static void pmt(void* data, dvbpsi_pmt_t* table) {
+        detail::fromDvbpsi([&] { onPmt(data, table); }, [&](const char* what) {
+            static_cast<Handle*>(data)->tracker.listener_.onPsiError(std::string("PMT: ") + what);
+        });
+    }
+
+    static void onPmt(void* data, dvbpsi_pmt_t* table) {
         auto* handle = static_cast<Handle*>(data);
         auto& t = handle->tracker;
         std::unique_ptr<dvbpsi_pmt_t, decltype(&dvbpsi_pmt_delete)> owned(table, &dvbpsi_pmt_delete);
@@ -130,8 +142,9 @@ struct CaTracker::Callbacks {
     static void ecmSection(dvbpsi_t* d, dvbpsi_psi_section_t* section) {
         std::unique_ptr<dvbpsi_psi_section_t, decltype(&dvbpsi_DeletePSISections)> owned(section,
                                                                                          &dvbpsi_DeletePSISections);
-        auto* handle = static_cast<Handle*>(d->p_sys);
-        handle->tracker.listener_.onEcmSection(ByteView(section->p_data, 3u + section->i_length));
+        auto& listener = static_cast<Handle*>(d->p_sys)->tracker.listener_;
+        detail::fromDvbpsi([&] { listener.onEcmSection(ByteView(section->p_data, 3u + section->i_length)); },
+                           [&](const char* what) { listener.onPsiError(std::string("ECM: ") + what); });
     }
 };
 

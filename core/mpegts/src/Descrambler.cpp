@@ -76,19 +76,35 @@ void Descrambler::flush(Slot& s) {
 }
 
 void Descrambler::flush() {
+    try {
+        for (auto& s : slots_)
+            flush(s);
+    } catch (...) {
+        discardPending();  // the other slot's queue points into the same buffers
+        throw;
+    }
+}
+
+void Descrambler::discardPending() noexcept {
     for (auto& s : slots_)
-        flush(s);
+        s.pending.clear();
+    batch_.clear();
 }
 
 std::size_t Descrambler::descramble(MutableByteView packets) {
     if (packets.size() % packetSize != 0)
         throw Error(ErrorCode::InvalidArgument, "descramble() takes whole 188-byte packets");
     std::size_t done = 0;
-    for (std::size_t at = 0; at < packets.size(); at += packetSize) {
-        prefetchPacketAhead(packets.data() + at);
-        done += add(packets.data() + at) == Outcome::Descrambled;
+    try {
+        for (std::size_t at = 0; at < packets.size(); at += packetSize) {
+            prefetchPacketAhead(packets.data() + at);
+            done += add(packets.data() + at) == Outcome::Descrambled;
+        }
+        flush();
+    } catch (...) {
+        discardPending();
+        throw;
     }
-    flush();
     return done;
 }
 

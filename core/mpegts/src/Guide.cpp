@@ -46,6 +46,11 @@ struct GuideCollector::Decoders {
     }
 
     static void cat(void* data, dvbpsi_cat_t* table) {
+        detail::fromDvbpsi([&] { onCat(data, table); },
+                           [&](const char*) { ++static_cast<Handle*>(data)->collector.errors_; });
+    }
+
+    static void onCat(void* data, dvbpsi_cat_t* table) {
         auto& c = static_cast<Handle*>(data)->collector;
         std::unique_ptr<dvbpsi_cat_t, decltype(&dvbpsi_cat_delete)> owned(table, &dvbpsi_cat_delete);
         for (auto* d = table->p_first_descriptor; d; d = d->p_next) {
@@ -60,6 +65,11 @@ struct GuideCollector::Decoders {
     }
 
     static void eit(void* data, dvbpsi_eit_t* table) {
+        detail::fromDvbpsi([&] { onEit(data, table); },
+                           [&](const char*) { ++static_cast<Handle*>(data)->collector.errors_; });
+    }
+
+    static void onEit(void* data, dvbpsi_eit_t* table) {
         auto& c = static_cast<Handle*>(data)->collector;
         std::unique_ptr<dvbpsi_eit_t, decltype(&dvbpsi_eit_delete)> owned(table, &dvbpsi_eit_delete);
         for (auto* e = table->p_first_event; e; e = e->p_next) {
@@ -90,6 +100,11 @@ struct GuideCollector::Decoders {
     }
 
     static void tot(void* data, dvbpsi_tot_t* table) {
+        detail::fromDvbpsi([&] { onTot(data, table); },
+                           [&](const char*) { ++static_cast<Handle*>(data)->collector.errors_; });
+    }
+
+    static void onTot(void* data, dvbpsi_tot_t* table) {
         auto& c = static_cast<Handle*>(data)->collector;
         std::unique_ptr<dvbpsi_tot_t, decltype(&dvbpsi_tot_delete)> owned(table, &dvbpsi_tot_delete);
         const auto utc = fromDvbUtc(table->i_utc_time);

@@ -69,12 +69,21 @@ StreamDescrambler::Output StreamDescrambler::process(MutableByteView packets) {
     // Already holding: everything goes through the held queue, nothing in place.
     if (holding_)
         enterTailMode();
-    for (position_ = 0; position_ < inputSize_; position_ += packetSize) {
-        prefetchPacketAhead(input_ + position_);
-        handle(input_ + position_);
+    try {
+        for (position_ = 0; position_ < inputSize_; position_ += packetSize) {
+            prefetchPacketAhead(input_ + position_);
+            handle(input_ + position_);
+        }
+        descrambler_->flush();
+        tryRelease();
+    } catch (...) {
+        // Nothing may stay queued that points into the caller's buffer, and held
+        // packets may be half-settled: start clean (keys of a fixed-key engine stay).
+        descrambler_->discardPending();
+        reset();
+        input_ = nullptr;
+        throw;
     }
-    descrambler_->flush();
-    tryRelease();
     if (holding_ && heldPackets() > config_.maxHeldPackets) {
         notice(DescramblerNotice::Kind::HoldOverflow,
                "no key after " + std::to_string(heldPackets()) + " held packets; passing them on scrambled");
@@ -308,6 +317,15 @@ void StreamDescrambler::onEcmSection(ByteView section) {
     auto words = keyService_->onEcm(section, reason);
     if (!words) {
         notice(DescramblerNotice::Kind::EcmRejected, "no control words for ECM: " + reason);
+        return;
+    }
+    const std::size_t size = controlWordSize(header.algorithm);
+    if (words->even.size() != size || words->odd.size() != size) {
+        // A key service handing over words the algorithm cannot take: this ECM is
+        // unusable (neither word is installed), the stream goes on.
+        ++stats_.errors;
+        notice(DescramblerNotice::Kind::EcmRejected, "ECM rejected: control words of the wrong size for " +
+                                                         std::string(toString(header.algorithm)));
         return;
     }
     // Held packets that the current keys can still open go first.

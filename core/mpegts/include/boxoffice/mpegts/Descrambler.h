@@ -19,7 +19,7 @@ class Descrambler {
 public:
     enum class Outcome {
         Clear,        // scrambling control 00: untouched
-        Descrambled,  // descrambled now or queued until flush() (batching ciphers), bits reset to 00
+        Descrambled,  // queued until flush() (or a full batch), bits reset to 00
         NoKey,        // no control word for its parity: untouched, still scrambled
         Invalid,      // reserved scrambling control 01 or an impossible adaptation field: untouched
     };
@@ -39,9 +39,14 @@ public:
     // `packet` points at packetSize bytes that stay valid until flush().
     Outcome add(std::uint8_t* packet);
     // Descrambles everything queued. Also runs by itself when a batch is full.
+    // If it throws, nothing stays queued.
     void flush();
+    // Forgets what is queued, undecrypted (their scrambling bits already read 00):
+    // for a caller whose buffers are going away after an error.
+    void discardPending() noexcept;
 
     // add() + flush() over a run of whole packets; returns how many were descrambled.
+    // If it throws, nothing stays queued.
     std::size_t descramble(MutableByteView packets);
 
 private:

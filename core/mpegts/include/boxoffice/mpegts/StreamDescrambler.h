@@ -66,7 +66,8 @@ public:
         Bytes tail;               // ...followed by these bytes
     };
     // `packets`: whole 188-byte packets. Packets without a sync byte are passed on
-    // untouched (counted as errors).
+    // untouched (counted as errors). If it throws, the engine keeps nothing that
+    // points into `packets` and drops its held packets (as reset() does).
     Output process(MutableByteView packets);
     // End of stream: releases held packets as they are (counted without key).
     Bytes drain();
