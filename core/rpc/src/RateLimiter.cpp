@@ -27,7 +27,11 @@ double RateLimiter::tokensAt(Clock::time_point now) const
     return std::min(burst_, tokens_ + std::max(0.0, elapsed.count()) * rate_);
 }
 
-bool RateLimiter::canAcquire(Clock::time_point now) const { return tokensAt(now) >= 1.0; }
+void RateLimiter::giveBack(Clock::time_point now)
+{
+    tokens_ = std::min(burst_, tokensAt(now) + 1.0);
+    last_ = std::max(last_, now);
+}
 
 std::chrono::duration<double> RateLimiter::untilAvailable(Clock::time_point now) const
 {
@@ -57,16 +61,6 @@ bool ClientRateLimits::tryAcquire(const std::string& client, RateLimiter::Clock:
         it = buckets_.try_emplace(client, rate_, burst_, now).first;
     }
     return it->second.tryAcquire(now);
-}
-
-std::chrono::duration<double> ClientRateLimits::untilAvailable(const std::string& client,
-                                                               RateLimiter::Clock::time_point now) const
-{
-    std::lock_guard lock(mutex_);
-    if (const auto it = buckets_.find(client); it != buckets_.end()) return it->second.untilAvailable(now);
-    // A client without a bucket gets a fresh one, or the overflow bucket when the table is full.
-    if (buckets_.size() >= maxClients_) return overflow_.untilAvailable(now);
-    return std::chrono::duration<double>(0);
 }
 
 std::size_t ClientRateLimits::tracked() const

@@ -49,19 +49,28 @@ struct Server::Shared {
         std::chrono::duration<double> lockedOut{0};  // > 0: the address is refused for this long
     };
 
-    // Wrong or missing tokens count per client address (not per connection, so a
-    // guesser gains nothing by reconnecting); past options.failedAuthBurst the
-    // address is refused whatever token it shows until it has earned a try back.
+    // Wrong or missing tokens draw on one budget for the whole server: it listens
+    // on loopback only, where any local process can take any 127.0.0.0/8 source
+    // address, so a per-address budget would only multiply a guesser's tries.
+    // Each authentication reserves one try first (given back when the token is
+    // right), so concurrent guesses cannot all slip through on the last one. With
+    // the budget spent, new authentications are refused unexamined until it has
+    // refilled (a lockout: valid tokens too); authenticated WebSocket sessions go on.
     Authentication authenticateLimited(const HTTPServerRequest& request, bool allowQuery)
     {
-        const std::string address = request.clientAddress().host().toString();
-        if (const auto wait = authFailures.untilAvailable(address); wait.count() > 0) return {std::nullopt, wait};
+        {
+            std::lock_guard lock(authMutex);
+            const auto now = RateLimiter::Clock::now();
+            if (!authFailures.tryAcquire(now)) return {std::nullopt, authFailures.untilAvailable(now)};
+        }
         auto caller = authenticate(request, allowQuery);
-        if (!caller) {
-            authFailures.tryAcquire(address);
-            if (const auto wait = authFailures.untilAvailable(address); wait.count() > 0)
-                logger.warning("too many failed authentications from %s: refusing it for %.0f s", address,
-                               std::ceil(wait.count()));
+        std::lock_guard lock(authMutex);
+        const auto now = RateLimiter::Clock::now();
+        if (caller) {
+            authFailures.giveBack(now);
+        } else if (const auto wait = authFailures.untilAvailable(now); wait.count() > 0) {
+            logger.warning("too many failed authentications (the last from %s): new ones refused for %.0f s",
+                           request.clientAddress().host().toString(), std::ceil(wait.count()));
         }
         return {std::move(caller), {}};
     }
@@ -88,7 +97,8 @@ struct Server::Shared {
     std::atomic<bool> stopping{false};
     std::atomic<int> webSockets{0};
     ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 4096};
-    ClientRateLimits authFailures{options.failedAuthPerMinute / 60.0, options.failedAuthBurst, 1024};
+    std::mutex authMutex;
+    RateLimiter authFailures{options.failedAuthPerMinute / 60.0, options.failedAuthBurst};
     std::mutex sessionsMutex;
     std::set<std::shared_ptr<WebSocketSession>> sessions;
 };
@@ -111,7 +121,7 @@ void refuseAuthentication(HTTPServerResponse& response, const Server::Shared::Au
         const double seconds = std::min(std::ceil(refused.lockedOut.count()), 86400.0);
         response.set("Retry-After", std::to_string(static_cast<long long>(seconds)));
         sendJson(response, HTTPResponse::HTTP_TOO_MANY_REQUESTS,
-                 Dispatcher::errorResponse(LimitExceeded, "too many failed authentications from this address",
+                 Dispatcher::errorResponse(LimitExceeded, "too many failed authentications; try again later",
                                            "limit exceeded"));
         return;
     }

@@ -18,8 +18,9 @@ public:
 
     // Takes one token if available.
     bool tryAcquire(Clock::time_point now = Clock::now());
-    // Whether tryAcquire(now) would succeed; takes nothing.
-    bool canAcquire(Clock::time_point now) const;
+    // Returns a token taken by tryAcquire (up to the burst): for a try reserved
+    // before knowing whether it counts.
+    void giveBack(Clock::time_point now);
     // How long until a token is available (zero if one is).
     std::chrono::duration<double> untilAvailable(Clock::time_point now) const;
     // Whether the bucket has refilled to its burst by `now`: a fresh one would be the same.
@@ -45,9 +46,6 @@ public:
     ClientRateLimits(double ratePerSecond, double burst, std::size_t maxClients);
 
     bool tryAcquire(const std::string& client, RateLimiter::Clock::time_point now = RateLimiter::Clock::now());
-    // How long until `client` may acquire again (zero if it may now); takes nothing.
-    std::chrono::duration<double> untilAvailable(const std::string& client,
-                                                 RateLimiter::Clock::time_point now = RateLimiter::Clock::now()) const;
     std::size_t tracked() const;  // clients with their own bucket
 
 private:

@@ -1,7 +1,7 @@
 #pragma once
 // The control API front end: JSON-RPC over HTTP POST and WebSocket at /jsonrpc,
 // loopback only, with tokens, request size limits, per-connection rate limits
-// and a limit on failed authentications per client address. Other GET paths
+// and a limit on failed authentications. Other GET paths
 // serve static files from `staticRoot` when set (the TV user interface).
 
 #include <boxoffice/rpc/Dispatcher.h>
@@ -26,8 +26,10 @@ struct ServerOptions {
     std::size_t maxRequestBytes = 64 * 1024;
     double requestsPerSecond = 100.0;    // per connection, sustained
     double requestBurst = 200.0;         // per connection, at once
-    // Wrong or missing tokens per client address: past the burst the address gets
-    // 429 whatever token it shows, until it has earned a try back at this rate.
+    // Wrong or missing tokens, all clients together (loopback only: any local
+    // process can take any source address): past the burst, new authentications get
+    // 429 whatever token they show until a try is earned back at this rate;
+    // authenticated WebSocket sessions are not affected.
     double failedAuthPerMinute = 6.0;
     double failedAuthBurst = 10.0;
     int maxThreads = 16;                 // HTTP worker threads
