@@ -43,7 +43,7 @@ struct CaTracker::Callbacks {
     }
 
     static void pat(void* data, dvbpsi_pat_t* table) {
-        detail::fromDvbpsi([&] { onPat(data, table); }, [&](const char* what) {
+        fromDvbpsi([&] { onPat(data, table); }, [&](const char* what) {
             static_cast<Handle*>(data)->tracker.listener_.onPsiError(std::string("PAT: ") + what);
         });
     }
@@ -95,7 +95,7 @@ struct CaTracker::Callbacks {
     }
 
     static void pmt(void* data, dvbpsi_pmt_t* table) {
-        detail::fromDvbpsi([&] { onPmt(data, table); }, [&](const char* what) {
+        fromDvbpsi([&] { onPmt(data, table); }, [&](const char* what) {
             static_cast<Handle*>(data)->tracker.listener_.onPsiError(std::string("PMT: ") + what);
         });
     }
@@ -143,7 +143,7 @@ struct CaTracker::Callbacks {
         std::unique_ptr<dvbpsi_psi_section_t, decltype(&dvbpsi_DeletePSISections)> owned(section,
                                                                                          &dvbpsi_DeletePSISections);
         auto& listener = static_cast<Handle*>(d->p_sys)->tracker.listener_;
-        detail::fromDvbpsi([&] { listener.onEcmSection(ByteView(section->p_data, 3u + section->i_length)); },
+        fromDvbpsi([&] { listener.onEcmSection(ByteView(section->p_data, 3u + section->i_length)); },
                            [&](const char* what) { listener.onPsiError(std::string("ECM: ") + what); });
     }
 };

@@ -46,7 +46,7 @@ struct GuideCollector::Decoders {
     }
 
     static void cat(void* data, dvbpsi_cat_t* table) {
-        detail::fromDvbpsi([&] { onCat(data, table); },
+        fromDvbpsi([&] { onCat(data, table); },
                            [&](const char*) { ++static_cast<Handle*>(data)->collector.errors_; });
     }
 
@@ -65,7 +65,7 @@ struct GuideCollector::Decoders {
     }
 
     static void eit(void* data, dvbpsi_eit_t* table) {
-        detail::fromDvbpsi([&] { onEit(data, table); },
+        fromDvbpsi([&] { onEit(data, table); },
                            [&](const char*) { ++static_cast<Handle*>(data)->collector.errors_; });
     }
 
@@ -100,7 +100,7 @@ struct GuideCollector::Decoders {
     }
 
     static void tot(void* data, dvbpsi_tot_t* table) {
-        detail::fromDvbpsi([&] { onTot(data, table); },
+        fromDvbpsi([&] { onTot(data, table); },
                            [&](const char*) { ++static_cast<Handle*>(data)->collector.errors_; });
     }
 

@@ -4,6 +4,7 @@
 #include <boxoffice/crypto/Random.h>
 #include <boxoffice/mpegts/Descrambler.h>
 #include <boxoffice/mpegts/DvbTime.h>
+#include <boxoffice/mpegts/DvbpsiCallback.h>
 #include <boxoffice/mpegts/Packet.h>
 #include <boxoffice/mpegts/PayloadCipher.h>
 #include <boxoffice/mpegts/Section.h>
@@ -25,6 +26,8 @@ extern "C" {
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
+#include <utility>
 
 namespace boxoffice::headend {
 
@@ -65,6 +68,7 @@ struct Headend::State {
     std::vector<Bytes> pmtSections;
     bool pmtReady = false;
     bool emitPmtNow = false;
+    std::string tableError;  // what a PAT/PMT handler threw (it runs under libdvbpsi)
     std::uint8_t pmtCc = 0, ecmCc = 0, eitCc = 0;
 
     // Clock: PCR ticks since the first PCR, or packets since the start.
@@ -99,6 +103,13 @@ struct Headend::State {
         return it->second;
     }
 
+    // Feeds a PAT/PMT packet to libdvbpsi; what its handler threw is thrown here.
+    void pushTable(dvbpsi_t* decoder, std::uint8_t* packet) {
+        dvbpsi_packet_push(decoder, packet);
+        if (!tableError.empty())
+            throw Error(ErrorCode::Internal, "headend: " + std::exchange(tableError, {}));
+    }
+
     void installKey(std::uint32_t period) {
         const std::size_t slot = period & 1;
         if (installed[slot] == period)
@@ -108,6 +119,11 @@ struct Headend::State {
     }
 
     static void onPat(void* data, dvbpsi_pat_t* table) {
+        fromDvbpsi([&] { patChanged(data, table); },
+                   [&](const char* what) { static_cast<State*>(data)->tableError = std::string("PAT: ") + what; });
+    }
+
+    static void patChanged(void* data, dvbpsi_pat_t* table) {
         auto& s = *static_cast<State*>(data);
         std::unique_ptr<dvbpsi_pat_t, decltype(&dvbpsi_pat_delete)> owned(table, &dvbpsi_pat_delete);
         s.tsId = table->i_ts_id;
@@ -127,6 +143,11 @@ struct Headend::State {
     }
 
     static void onPmt(void* data, dvbpsi_pmt_t* table) {
+        fromDvbpsi([&] { pmtChanged(data, table); },
+                   [&](const char* what) { static_cast<State*>(data)->tableError = std::string("PMT: ") + what; });
+    }
+
+    static void pmtChanged(void* data, dvbpsi_pmt_t* table) {
         auto& s = *static_cast<State*>(data);
         std::unique_ptr<dvbpsi_pmt_t, decltype(&dvbpsi_pmt_delete)> owned(table, &dvbpsi_pmt_delete);
         std::unique_ptr<dvbpsi_pmt_t, decltype(&dvbpsi_pmt_delete)> ours(
@@ -285,9 +306,9 @@ struct Headend::State {
         }
 
         if (pid == patPid)
-            dvbpsi_packet_push(pat.h, p);
+            pushTable(pat.h, p);
         if (pmtPid && pid == *pmtPid) {
-            dvbpsi_packet_push(pmt->h, p);
+            pushTable(pmt->h, p);
             if (emitPmtNow || (view.payloadUnitStart() && pmtReady)) {
                 emitPmtNow = false;
                 emitPmt(out);
