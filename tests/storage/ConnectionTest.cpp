@@ -36,11 +36,13 @@ TEST(StorageConnectionTest, RejectsBadStringsClearly) {
 }
 
 TEST(StorageConnectionTest, NeverEchoesAPassword) {
-    // Refused: the quoted value holds a space.
-    auto message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 password='open sesame' dbname=x"),
+    // Malformed: "sesame" is no key=value pair.
+    auto message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 password=open sesame dbname=x"),
                                         ErrorCode::InvalidArgument);
     EXPECT_EQ(message.find("sesame"), std::string::npos) << message;
-    message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 password=open sesame dbname=x"), ErrorCode::InvalidArgument);
+    // Well formed (a quoted value with a space), but nothing listens on port 1.
+    message = EXPECT_STORAGE_ERROR(Database("host=127.0.0.1 port=1 password='open sesame' dbname=x"),
+                                   ErrorCode::Unavailable);
     EXPECT_EQ(message.find("sesame"), std::string::npos) << message;
     // Unreachable: nothing listens on port 1.
     message = EXPECT_STORAGE_ERROR(Database("postgresql://boxoffice:Sup3rSecret@127.0.0.1:1/db"), ErrorCode::Unavailable);
@@ -71,6 +73,21 @@ TEST(StorageConnectionTest, SelectsTheBackendFromTheString) {
     EXPECT_EQ(keywords.backend(), Backend::Postgres);
     EXPECT_EQ(keywords.read([](Transaction& tx) { return tx.query("SELECT current_database()").single()->text(0); }),
               "boxoffice_test");
+}
+
+// Values with spaces, quotes and backslashes reach the server exactly, from the
+// key=value form (quoted, escaped) and from the URI form (%-escaped).
+TEST(StorageConnectionTest, ValuesWithSpacesQuotesAndBackslashesArriveIntact) {
+    const auto applicationName = [](Database& db) {
+        return db.query("SELECT current_setting('application_name')").single()->text(0);
+    };
+    Database keywords("host=127.0.0.1 port=" + fixturePort() + " user=boxoffice dbname=boxoffice_test "
+                      "password='open sesame' application_name='box office \\'s \\\\ test'");
+    EXPECT_EQ(applicationName(keywords), "box office 's \\ test");
+    Database uri("postgresql://boxoffice:open%20sesame@127.0.0.1:" + fixturePort() +
+                 "/boxoffice_test?application_name=it%27s%20a%5Ctest");
+    EXPECT_EQ(applicationName(uri), "it's a\\test");
+    EXPECT_EQ(uri.description().find("sesame"), std::string::npos) << uri.description();
 }
 
 TEST(StorageConnectionTest, UnopenableSqliteFileIsAStorageError) {

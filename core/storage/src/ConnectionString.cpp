@@ -7,6 +7,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <map>
@@ -64,14 +65,24 @@ std::string describePostgres(const std::map<std::string, std::string>& o) {
     return d;
 }
 
+// A value as libpq's key=value syntax wants it: single-quoted when it holds a
+// space, a quote or a backslash, with quotes and backslashes escaped.
+std::string conninfoValue(const std::string& value) {
+    const bool plain = std::none_of(value.begin(), value.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '\\';
+    });
+    if (plain) return value;
+    std::string quoted = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    return quoted + "'";
+}
+
 ConnectionTarget postgresTarget(std::map<std::string, std::string> o, const Options& options) {
     for (const auto& [key, value] : o) {
         if (!libpqOptions().count(key)) bad("unknown PostgreSQL connection option '" + key + "'");
-        // The libpq target below is key=value pairs without quoting.
-        for (char c : value)
-            if (std::isspace(static_cast<unsigned char>(c)) || c == '\'' || c == '\\')
-                bad("the value of PostgreSQL option '" + key + "' contains a space, quote or backslash, which "
-                    "is not supported");
         if (value.empty()) bad("PostgreSQL option '" + key + "' has an empty value");
     }
     if (auto it = o.find("port"); it != o.end()) {
@@ -82,7 +93,7 @@ ConnectionTarget postgresTarget(std::map<std::string, std::string> o, const Opti
     }
     if (!o.count("connect_timeout")) o["connect_timeout"] = std::to_string(options.connectTimeout.count());
     std::string target;
-    for (const auto& [key, value] : o) target += (target.empty() ? "" : " ") + key + "=" + value;
+    for (const auto& [key, value] : o) target += (target.empty() ? "" : " ") + key + "=" + conninfoValue(value);
     return {Backend::Postgres, Poco::Data::PostgreSQL::Connector::KEY, target, describePostgres(o)};
 }
 

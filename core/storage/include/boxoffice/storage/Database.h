@@ -4,7 +4,7 @@
 // Connection strings (the backend follows from the string):
 //   sqlite:/var/lib/boxoffice/stb.db        (also sqlite:relative.db, sqlite:///abs.db)
 //   postgresql://user[:password]@host[:port]/dbname[?key=value&...]   (also postgres://)
-//   host=127.0.0.1 port=5432 user=u dbname=d   (libpq key=value; values without spaces or quotes)
+//   host=127.0.0.1 port=5432 user=u dbname=d   (libpq key=value; password='with spaces \' and \\')
 // A bad string throws Error(InvalidArgument); a server that cannot be reached or
 // a file that cannot be opened throws Error(Unavailable) / Error(Storage).
 // Messages never contain the password.
