@@ -5,8 +5,6 @@
 namespace boxoffice::mpegts {
 
 namespace {
-// Large enough to fill libdvbcsa's bitslice batches, small enough to stay in cache.
-constexpr std::size_t maxPending = 256;
 
 std::size_t parityIndex(Scrambling parity) {
     if (!isScrambled(parity))
@@ -18,7 +16,6 @@ std::size_t parityIndex(Scrambling parity) {
 Descrambler::Descrambler(Algorithm algorithm) : algorithm_(algorithm) {
     for (auto& s : slots_) {
         s.cipher = makePayloadCipher(algorithm);
-        s.pending.reserve(maxPending);
     }
 }
 
@@ -58,21 +55,20 @@ Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {
     if (*offset == packetSize)
         return Outcome::Descrambled;
     const MutableByteView payload(packet + *offset, packetSize - *offset);
-    s.pending.push_back(payload);
-    if (s.pending.size() == maxPending)
+    s.pending[s.count++] = payload;
+    if (s.count == maxPending)
         flush(s);
     return Outcome::Descrambled;
 }
 
 void Descrambler::flush(Slot& s) {
-    if (s.pending.empty())
+    if (s.count == 0)
         return;
     // Emptied before the cipher runs: if it throws, no pointer into the caller's
     // buffers (about to be released) stays queued for a later flush.
-    batch_.swap(s.pending);
-    s.pending.clear();
-    s.cipher->decryptAll(std::span<const MutableByteView>(batch_));
-    batch_.clear();
+    const std::size_t n = s.count;
+    s.count = 0;
+    s.cipher->decryptAll(std::span<const MutableByteView>(s.pending.data(), n));
 }
 
 void Descrambler::flush() {
@@ -87,8 +83,7 @@ void Descrambler::flush() {
 
 void Descrambler::discardPending() noexcept {
     for (auto& s : slots_)
-        s.pending.clear();
-    batch_.clear();
+        s.count = 0;
 }
 
 std::size_t Descrambler::descramble(MutableByteView packets) {

@@ -11,7 +11,6 @@
 
 #include <array>
 #include <memory>
-#include <vector>
 
 namespace boxoffice::mpegts {
 
@@ -50,17 +49,19 @@ public:
     std::size_t descramble(MutableByteView packets);
 
 private:
+    // Large enough to fill libdvbcsa's bitslice batches, small enough to stay in cache.
+    static constexpr std::size_t maxPending = 256;
     struct Slot {
         std::unique_ptr<PayloadCipher> cipher;
         bool keyed = false;
-        std::vector<MutableByteView> pending;
+        std::array<MutableByteView, maxPending> pending;
+        std::size_t count = 0;
     };
     Slot& slot(Scrambling parity);
     void flush(Slot& s);
 
     Algorithm algorithm_;
     std::array<Slot, 2> slots_;  // [0] even, [1] odd
-    std::vector<MutableByteView> batch_;  // the queue being decrypted (keeps both capacities)
 };
 
 // The headend side: scrambles clear packets with the key of a chosen parity.
