@@ -27,6 +27,7 @@ namespace {
 
 constexpr const char* kReaderToken = "reader-token-0123456789";
 constexpr const char* kAdminToken = "admin-token-9876543210";
+constexpr const char* kNoop = R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})";
 
 int errorCodeOf(const std::string& text)
 {
@@ -102,7 +103,7 @@ TEST_F(ServerTest, MissingOrUnknownTokenIsUnauthorized)
     start();
     for (const char* token : {"", "wrong-token", "reader-token-012345678"}) {
         HttpClient client("127.0.0.1", server->port(), token);
-        const auto [status, body] = client.post(R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})");
+        const auto [status, body] = client.post(kNoop);
         EXPECT_EQ(status, 401) << token;
         EXPECT_EQ(errorCodeOf(body), -32001) << token;
     }
@@ -139,17 +140,16 @@ TEST_F(ServerTest, FailedAuthenticationsLockNewAuthenticationsOut)
     options.failedAuthPerMinute = 0.6;  // one try back every 100 s: none during the test
     start(options);
     WebSocketClient before("127.0.0.1", server->port(), kReaderToken);
-    const std::string noop = R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})";
-    EXPECT_EQ(postFrom("127.0.0.1", server->port(), "guess-1", noop).status, 401);
-    EXPECT_EQ(postFrom("127.0.0.2", server->port(), "guess-2", noop).status, 401);
-    EXPECT_EQ(postFrom("127.0.0.3", server->port(), "", noop).status, 401);
-    const auto locked = postFrom("127.0.0.4", server->port(), "guess-4", noop);
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), "guess-1", kNoop).status, 401);
+    EXPECT_EQ(postFrom("127.0.0.2", server->port(), "guess-2", kNoop).status, 401);
+    EXPECT_EQ(postFrom("127.0.0.3", server->port(), "", kNoop).status, 401);
+    const auto locked = postFrom("127.0.0.4", server->port(), "guess-4", kNoop);
     EXPECT_EQ(locked.status, 429);
     EXPECT_EQ(errorCodeOf(locked.body), -32003);
     EXPECT_THAT(locked.body, HasSubstr("too many failed authentications"));
     EXPECT_EQ(locked.retryAfter, "100");
-    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).status, 429);
-    EXPECT_EQ(postFrom("127.0.0.9", server->port(), kReaderToken, noop).status, 429);
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, kNoop).status, 429);
+    EXPECT_EQ(postFrom("127.0.0.9", server->port(), kReaderToken, kNoop).status, 429);
     EXPECT_THROW(WebSocketClient("127.0.0.1", server->port(), kReaderToken), Error);
     EXPECT_NO_THROW(before.call("test.1.noop"));
 }
@@ -162,12 +162,11 @@ TEST_F(ServerTest, ConcurrentGuessesGetNoMoreTriesThanTheBudget)
     options.failedAuthBurst = 2;
     options.failedAuthPerMinute = 0.6;
     start(options);
-    const std::string noop = R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})";
     std::atomic<int> examined{0}, refused{0};
     std::vector<std::thread> guessers;
     for (int i = 0; i < 12; ++i)
         guessers.emplace_back([&, i] {
-            const int status = postFrom("127.0.0.1", server->port(), "guess-" + std::to_string(i), noop).status;
+            const int status = postFrom("127.0.0.1", server->port(), "guess-" + std::to_string(i), kNoop).status;
             if (status == 401) ++examined;
             if (status == 429) ++refused;
         });
@@ -184,14 +183,13 @@ TEST_F(ServerTest, FailedAuthenticationBudgetRefillsAndIgnoresSuccesses)
     options.failedAuthBurst = 1;
     options.failedAuthPerMinute = 60;  // a try back every second
     start(options);
-    const std::string noop = R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})";
-    for (int i = 0; i < 20; ++i) ASSERT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).status, 200);
-    EXPECT_EQ(postFrom("127.0.0.1", server->port(), "guess", noop).status, 401);
-    const auto locked = postFrom("127.0.0.1", server->port(), kReaderToken, noop);
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, kNoop).status, 200);
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), "guess", kNoop).status, 401);
+    const auto locked = postFrom("127.0.0.1", server->port(), kReaderToken, kNoop);
     EXPECT_EQ(locked.status, 429);
     EXPECT_EQ(locked.retryAfter, "1");
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, noop).status, 200);
+    EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, kNoop).status, 200);
     WebSocketClient ws("127.0.0.1", server->port(), kReaderToken);
     EXPECT_NO_THROW(ws.call("test.1.noop"));
 }
@@ -318,7 +316,7 @@ TEST_F(ServerTest, WrongTokensAreRateLimitedToo)
     HttpClient guesser("127.0.0.1", server->port(), "not-a-token");
     int unauthorized = 0, limited = 0;
     for (int i = 0; i < 10; ++i) {
-        const auto [status, body] = guesser.post(R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})");
+        const auto [status, body] = guesser.post(kNoop);
         unauthorized += status == 401;
         limited += status == 429;
     }
@@ -335,7 +333,7 @@ TEST_F(ServerTest, RateLimitPerConnection)
     HttpClient client("127.0.0.1", server->port(), kReaderToken);
     int refused = 0;
     for (int i = 0; i < 10; ++i) {
-        const auto [status, body] = client.post(R"({"jsonrpc":"2.0","id":1,"method":"test.1.noop"})");
+        const auto [status, body] = client.post(kNoop);
         if (status == 429) {
             EXPECT_EQ(errorCodeOf(body), -32003);
             ++refused;
