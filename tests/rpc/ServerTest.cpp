@@ -181,14 +181,14 @@ TEST_F(ServerTest, FailedAuthenticationBudgetRefillsAndIgnoresSuccesses)
 {
     ServerOptions options;
     options.failedAuthBurst = 1;
-    options.failedAuthPerMinute = 60;  // a try back every second
+    options.failedAuthPerMinute = 20;  // a try back every 3 s: ample time for the next request to be refused
     start(options);
     for (int i = 0; i < 20; ++i) ASSERT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, kNoop).status, 200);
     EXPECT_EQ(postFrom("127.0.0.1", server->port(), "guess", kNoop).status, 401);
     const auto locked = postFrom("127.0.0.1", server->port(), kReaderToken, kNoop);
     EXPECT_EQ(locked.status, 429);
-    EXPECT_EQ(locked.retryAfter, "1");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(locked.retryAfter, "3");
+    std::this_thread::sleep_for(std::chrono::milliseconds(3200));
     EXPECT_EQ(postFrom("127.0.0.1", server->port(), kReaderToken, kNoop).status, 200);
     WebSocketClient ws("127.0.0.1", server->port(), kReaderToken);
     EXPECT_NO_THROW(ws.call("test.1.noop"));
