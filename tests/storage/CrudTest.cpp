@@ -254,6 +254,23 @@ TEST_P(StorageCrudTest, QueryRunsOneSelectAndNothingElse) {
     }
 }
 
+// A SELECT can write through a function on PostgreSQL; Database::query runs it
+// without a transaction block, where the session is read-only.
+TEST_P(StorageCrudTest, QueryCannotWriteThroughAFunction) {
+    if (GetParam() == Backend::Sqlite) GTEST_SKIP() << "SQLite's SQL functions cannot write";
+    db().migrate(kItems);
+    db().write([](Transaction& tx) {
+        tx.execute("CREATE FUNCTION add_item() RETURNS BIGINT LANGUAGE sql AS "
+                   "$$ INSERT INTO item (name, n) VALUES ('f', 9) RETURNING n $$");
+    });
+    const auto message = EXPECT_STORAGE_ERROR(db().query("SELECT add_item()"), ErrorCode::Storage);
+    EXPECT_NE(message.find("read-only"), std::string::npos) << message;
+    EXPECT_EQ(db().query("SELECT count(*) FROM item").single()->int64(0), 0);
+    // Write transactions still write, the function included.
+    EXPECT_EQ(db().write([](Transaction& tx) { return tx.query("SELECT add_item()").single()->int64(0); }), 9);
+    EXPECT_EQ(db().query("SELECT count(*) FROM item").single()->int64(0), 1);
+}
+
 TEST_P(StorageCrudTest, TypedAccessRefusesWhatDoesNotConvert) {
     auto row = db().read([](Transaction& tx) { return tx.query("SELECT ? AS t, ? AS n", {"abc", nullptr}).single(); });
     ASSERT_TRUE(row);

@@ -115,7 +115,9 @@ Transaction Database::begin(Access access) {
 }
 
 Result Database::query(std::string_view sql, const std::vector<Value>& params) {
-    // Without a transaction block a PostgreSQL write would commit at once: only SELECTs come here.
+    // Without a transaction block a PostgreSQL write would commit at once: only SELECTs
+    // come here, and the session's default_transaction_read_only stops a SELECT that
+    // calls a function which writes.
     constexpr std::string_view select = "SELECT";
     const auto start = sql.find_first_not_of(" \t\r\n");
     const auto head = sql.substr(std::min(start, sql.size()), select.size() + 1);

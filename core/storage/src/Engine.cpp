@@ -46,7 +46,10 @@ std::unique_ptr<Connection> openPostgres(const detail::ConnectionTarget& target)
     auto connection = std::make_unique<Connection>();
     connection->postgres = std::make_unique<detail::PostgresStatements>(conn.release());
     try {
-        connection->postgres->execute("SET client_min_messages TO warning");
+        // Read-only unless a transaction says READ WRITE: Database::query's SELECT runs
+        // without a transaction block, and a function it calls must not write either.
+        connection->postgres->execute("SELECT set_config('client_min_messages', 'warning', false), "
+                                      "set_config('default_transaction_read_only', 'on', false)");
     } catch (const Poco::Exception& e) {
         detail::rethrowStorageError(e, target.backend, "cannot set up a session on " + target.description);
     }

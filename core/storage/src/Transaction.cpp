@@ -156,10 +156,10 @@ Transaction beginTransaction(const std::shared_ptr<Database::Engine>& engine, Be
         sql = reads ? "BEGIN" : "BEGIN IMMEDIATE"; // take the write lock now, not at the first write
     else if (reads)
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
-    else if (how == Begin::Write)
-        sql = "BEGIN ISOLATION LEVEL SERIALIZABLE";
-    else
-        sql = "BEGIN ISOLATION LEVEL READ COMMITTED"; // each statement sees what migrators before us committed
+    else if (how == Begin::Write) // READ WRITE: sessions default to read-only (see openPostgres)
+        sql = "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE";
+    else // each statement sees what migrators before us committed
+        sql = "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE";
     try {
         state->runDeferrable(sql);
         state->active = true;
