@@ -24,6 +24,17 @@ if(BOXOFFICE_SANITIZE)
   set(BOXOFFICE_TEST_ENVIRONMENT "ASAN_OPTIONS=intercept_tls_get_addr=0")
 endif()
 
+# libFuzzer is guided by the coverage of the code it runs; -fsanitize=fuzzer on the
+# fuzz target alone instruments only its own file, not the libraries it drives.
+if(BOXOFFICE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "BOXOFFICE_FUZZ needs Clang (CC=clang CXX=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+elseif(CMAKE_CXX_COMPILER_ID STREQUAL "Clang" AND BOXOFFICE_BUILD_TESTS)
+  message(STATUS "Fuzz targets see only their own coverage; -DBOXOFFICE_FUZZ=ON instruments the libraries too")
+endif()
+
 function(boxoffice_warnings target)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${BOXOFFICE_WARNINGS}>)
 endfunction()
