@@ -267,6 +267,16 @@ TEST_F(ApiTest, HostileBodiesGetClearFourHundreds) {
     EXPECT_EQ(r.status, 400);
     r = c.call("POST", "/v1/echo/a", R"({"amount":99999999999999999999999})");
     EXPECT_EQ(r.status, 400);
+    for (const char* boolean : {R"({"amount":true})", R"({"amount":false})"}) {
+        r = c.call("POST", "/v1/echo/a", boolean);  // Poco would read them as 1 and 0
+        EXPECT_EQ(r.status, 400) << boolean;
+        EXPECT_NE(r.raw.find("must be an integer"), std::string::npos) << r.raw;
+    }
+    // A bad %-escape in the query: refused as a malformed URI, not a 500.
+    r = c.call("POST", "/v1/echo/a?x=%zz", R"({"amount":1})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.raw.find("malformed request URI"), std::string::npos) << r.raw;
+    EXPECT_EQ(c.call("GET", "/v1/health?x=%zz").status, 400);
     r = c.call("POST", "/v1/echo/a", R"({"amount":1,"sneaky":true})");
     EXPECT_EQ(r.status, 400);
     EXPECT_NE(r.raw.find("sneaky"), std::string::npos);

@@ -97,7 +97,8 @@ std::int64_t requireInt(const Poco::JSON::Object& o, const std::string& field)
     const auto v = o.get(field);
     // Integers only: a JSON number with a fraction or exponent, or one that does
     // not fit 64 bits, is refused rather than rounded.
-    if (!v.isInteger()) throw Error(ErrorCode::InvalidArgument, "field '" + field + "' must be an integer");
+    // Poco counts a JSON true/false as an integer (1/0): refused too.
+    if (!v.isInteger() || v.isBoolean()) throw Error(ErrorCode::InvalidArgument, "field '" + field + "' must be an integer");
     try {
         if (v.isSigned()) return v.convert<std::int64_t>();
         const auto u = v.convert<std::uint64_t>();

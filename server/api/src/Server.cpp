@@ -340,8 +340,10 @@ private:
         }
 
         Poco::URI uri;
+        Poco::URI::QueryParameters query;
         try {
             uri = Poco::URI(request.getURI());
+            query = uri.getQueryParameters();  // decodes only now: a bad %-escape throws here
         } catch (const Poco::Exception&) {
             throw Error(ErrorCode::InvalidArgument, "malformed request URI");
         }
@@ -370,7 +372,7 @@ private:
         }
         routeName = route.method + " " + route.pattern;
 
-        for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
+        for (auto& [k, v] : query) req.query[k] = std::move(v);
         req.method = request.getMethod();
         req.path = path;
         req.body = std::move(body);
