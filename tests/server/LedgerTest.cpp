@@ -140,6 +140,25 @@ TEST_P(LedgerTest, HostileRequestsAreRefusedAndChangeNothing) {
     EXPECT_EQ(ledger_->transfersOf("alice").size(), 1u);
 }
 
+TEST_P(LedgerTest, RoomForPendingAmountsIsKeptSoPostingCannotOverflow) {
+    // 600 pending toward the studio, then a posted transfer that would fill its
+    // posted credits so far that posting the 600 would overflow them: that
+    // transfer is the one refused (before, posting failed or corrupted the row),
+    // one that leaves room is taken, and the 600 still posts.
+    ledger_->open({"gateway", AccountKind::Funding, "EUR", std::nullopt});
+    ledger_->create(buy("o1", 600));
+    checked();
+    EXPECT_BOX_ERROR(ledger_->create({"fill", "gateway", "studio", INT64_MAX - 300, "EUR", 0, ""}),
+                     ErrorCode::LimitExceeded);
+    EXPECT_EQ(ledger_->account("studio").creditsPosted, 0);
+    ledger_->create({"fill", "gateway", "studio", INT64_MAX - 600, "EUR", 0, ""});
+    checked();
+    EXPECT_EQ(ledger_->post("o1").state, TransferState::Posted);
+    checked();
+    EXPECT_EQ(ledger_->account("studio").balance(), INT64_MAX);
+    EXPECT_EQ(ledger_->account("alice").balance(), 400);
+}
+
 TEST_P(LedgerTest, InhibitedAccountTakesNoNewDebitsUntilCleared) {
     ledger_->setInhibited("alice", true);
     EXPECT_BOX_ERROR(ledger_->create(buy("o1", 10)), ErrorCode::PermissionDenied);

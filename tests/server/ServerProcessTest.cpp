@@ -227,6 +227,19 @@ TEST_F(ServerProcessTest, HostileRequestsChangeNothing) {
     EXPECT_EQ(stb.post("/v1/phone/approvals", json({{"approval", signedApproval(*o)}})).status, 403);
     EXPECT_EQ(balance(server, "acct-alice"), 5000);
     EXPECT_EQ(balance(server, "acct-alice", "available"), 3800);
+
+    // Deposits are checked whole before anything is written: no stray funding
+    // account, no credit to a merchant, nothing above the wire's largest amount.
+    auto ops = server.operatorClient();
+    auto deposit = [&](const std::string& body) { return ops.call("POST", "/v1/operator/deposits", body); };
+    EXPECT_EQ(deposit(R"({"currency":"QQQ"})").status, 400);
+    EXPECT_EQ(ops.get("/v1/operator/accounts/funding-QQQ").status, 404);
+    EXPECT_EQ(deposit(R"({"transferId":"d-1","accountId":"studio","amount":10,"currency":"EUR"})").status, 400);
+    EXPECT_EQ(deposit(R"({"transferId":"d-2","accountId":"acct-alice","amount":1000000000000001,"currency":"EUR"})").status, 400);
+    EXPECT_EQ(deposit(R"({"transferId":"d-3","accountId":"acct-alice","amount":true,"currency":"EUR"})").status, 400);
+    EXPECT_EQ(deposit(R"({"transferId":"d-4","accountId":"nobody","amount":10,"currency":"EUR"})").status, 404);
+    EXPECT_EQ(balance(server, "studio"), 0);
+    EXPECT_EQ(balance(server, "acct-alice"), 5000);
     expectInvariants(server);
 }
 

@@ -50,9 +50,12 @@ Transfer transferFrom(const Row& r)
 }
 
 // Guards the balance columns against overflow: a sum that does not fit is refused.
-void checkAddition(std::int64_t current, std::int64_t amount, const std::string& account)
+// Each side of an account (debits, credits) keeps posted + pending within int64,
+// checked when a transfer is created: posting only moves an amount from pending
+// to posted and voiding lowers pending, so neither can overflow a column later.
+void checkAddition(std::int64_t posted, std::int64_t pending, std::int64_t amount, const std::string& account)
 {
-    if (current > std::numeric_limits<std::int64_t>::max() - amount)
+    if (posted > std::numeric_limits<std::int64_t>::max() - pending - amount)
         throw Error(ErrorCode::LimitExceeded, "balance of account " + account + " would overflow");
 }
 
@@ -206,9 +209,11 @@ Transfer Ledger::create(Transaction& tx, const TransferRequest& request)
     if (debit->inhibited)
         throw Error(ErrorCode::PermissionDenied, "accounting on account " + request.debit + " is inhibited");
     const bool pending = request.timeoutSeconds > 0;
-    checkAddition(pending ? debit->debitsPending : debit->debitsPosted, request.amount, request.debit);
-    checkAddition(pending ? credit->creditsPending : credit->creditsPosted, request.amount, request.credit);
-    if (debit->spec.floor && debit->available() - request.amount < *debit->spec.floor)
+    checkAddition(debit->debitsPosted, debit->debitsPending, request.amount, request.debit);
+    checkAddition(credit->creditsPosted, credit->creditsPending, request.amount, request.credit);
+    // Within int64 after the check above: credits - (debits posted + pending + amount).
+    if (debit->spec.floor &&
+        debit->creditsPosted - (debit->debitsPosted + debit->debitsPending + request.amount) < *debit->spec.floor)
         throw Error(ErrorCode::LimitExceeded, "insufficient funds on account " + request.debit);
 
     const std::int64_t t = now();

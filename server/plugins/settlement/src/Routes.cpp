@@ -2,10 +2,12 @@
 
 #include "JsonViews.h"
 
+#include <boxoffice/base/Error.h>
 #include <boxoffice/ledger/Invariants.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Base64Url.h>
 #include <boxoffice/wire/TrustedTime.h>
+#include <boxoffice/wire/Types.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -42,13 +44,21 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
     add("POST", "/v1/operator/deposits", Auth::Operator, [&s](const Request& r) {
         auto b = r.json();
         serverapi::allowOnly(*b, {"transferId", "accountId", "amount", "currency"});
+        // Everything is checked before the funding account is opened: a refused
+        // deposit leaves nothing behind.
         const auto currency = serverapi::requireString(*b, "currency", 3);
         ledger::checkCurrency(currency);
+        const auto transferId = serverapi::requireString(*b, "transferId", 80);
+        const auto accountId = serverapi::requireString(*b, "accountId", 80);
+        const auto amount = serverapi::requireInt(*b, "amount");
+        if (amount <= 0 || amount > wire::maxAmount)
+            throw Error(ErrorCode::InvalidArgument, "amount must be 1.." + std::to_string(wire::maxAmount));
+        const auto kind = s.ledger().account(accountId).spec.kind;
+        if (kind != ledger::AccountKind::Wallet && kind != ledger::AccountKind::Postpaid)
+            throw Error(ErrorCode::InvalidArgument, "deposits go to a viewer's wallet or post-paid account");
         const auto funding = "funding-" + currency;
         s.ledger().open({funding, ledger::AccountKind::Funding, currency, std::nullopt});
-        auto t = s.ledger().create({serverapi::requireString(*b, "transferId", 80), funding,
-                                    serverapi::requireString(*b, "accountId", 80), serverapi::requireInt(*b, "amount"),
-                                    currency, 0, "deposit"});
+        auto t = s.ledger().create({transferId, funding, accountId, amount, currency, 0, "deposit"});
         Object::Ptr j = new Object;
         j->set("transferId", t.request.id);
         j->set("state", std::string(ledger::toString(t.state)));
