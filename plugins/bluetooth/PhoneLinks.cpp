@@ -152,12 +152,17 @@ void PhoneLinks::checkDeadlines()
                 ++it;
             }
         }
-        for (auto& [device, link] : links_)
-            if (link->pairing && link->codeShown && link->pairingDeadline <= now) timedOut.push_back(link);
         if (pairingOpenUntil_ != Clock::time_point{} && pairingOpenUntil_ <= now) {
             pairingOpenUntil_ = {};
             windowClosed = true;
         }
+        // Every attempt has a deadline from its request (a phone that never reveals
+        // would otherwise hold the only pairing slot); one whose code is not on the
+        // TV yet also ends with the window.
+        for (auto& [device, link] : links_)
+            if (link->pairing && (link->pairingDeadline <= now ||
+                                  (!link->codeShown && pairingOpenUntil_ == Clock::time_point{})))
+                timedOut.push_back(link);
     }
     for (auto& [device, c] : expired) {
         c.answer(false);
@@ -170,9 +175,15 @@ void PhoneLinks::checkDeadlines()
     }
     for (auto& link : timedOut) {
         std::string phoneId;
+        bool shown = false;
         {
             std::lock_guard lock(mutex_);
             phoneId = link->pairing ? link->pairing->phoneId() : "";
+            shown = link->codeShown;
+        }
+        if (!shown) {
+            alert(link, bt::AlertCode::PairingTimeout, "pairing not completed in time");
+            continue;  // the TV never showed this attempt
         }
         alert(link, bt::AlertCode::PairingTimeout, "nobody confirmed the code on the TV in time");
         auto p = object();
@@ -305,6 +316,7 @@ void PhoneLinks::openPairing(std::chrono::milliseconds window)
     {
         std::lock_guard lock(mutex_);
         pairingOpenUntil_ = Clock::now() + window;
+        pairingAttempts_ = 0;
     }
     logger_.information("pairing window open for " + std::to_string(secondsOf(window)) + " s");
     updateAdvertising();
@@ -441,24 +453,42 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
     case T::PairRequest: {
         if (!pairingOpen()) return alert(link, bt::AlertCode::PairingClosed, "pairing is not open on the TV");
         Bytes response;
-        bool busy = false;
+        bool busy = false, tooMany = false;
         {
             // Never send while holding mutex_: D-Bus handlers run under sdbus-c++'s
             // bus lock and take mutex_, a send needs the bus lock.
             std::lock_guard lock(mutex_);
             for (const auto& [device, other] : links_)
                 if (other != link && other->pairing) busy = true;
-            if (!busy) {
+            tooMany = !busy && pairingAttempts_ >= kMaxPairingAttempts;
+            if (tooMany) {
+                pairingOpenUntil_ = {};  // the viewer opens a new window on the TV
+            } else if (!busy) {
+                ++pairingAttempts_;
                 resetLink(*link);
                 link->pairing = std::make_unique<bt::StbPairing>(options_.stbName);
+                link->pairingDeadline = Clock::now() + options_.pairingTimeout;
                 response = link->pairing->onRequest(message);
             }
         }
         if (busy) return sendRaw(link, bt::Alert{bt::AlertCode::Busy, "another phone is pairing"}.encode());
+        if (tooMany) {
+            logger_.warning("pairing window closed after %u attempts (last from %s)", kMaxPairingAttempts,
+                            link->device);
+            auto p = object();
+            p->set("stage", "app");
+            p->set("ok", false);
+            p->set("reason", "too-many-attempts");
+            emit_("bluetooth.1.pairingResult", p);
+            updateAdvertising();
+            return alert(link, bt::AlertCode::PairingClosed, "too many pairing attempts: open pairing again on the TV");
+        }
         return sendRaw(link, response);
     }
     case T::PairReveal: {
         std::string code, phoneId, name;
+        // No code goes on the TV once the window has closed.
+        if (!pairingOpen()) return alert(link, bt::AlertCode::PairingClosed, "pairing is not open on the TV");
         {
             std::unique_lock lock(mutex_);
             if (!link->pairing || link->codeShown) {

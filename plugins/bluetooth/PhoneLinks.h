@@ -118,6 +118,10 @@ private:
     std::map<std::string, std::shared_ptr<Link>> links_;  // by device path
     std::map<std::string, PendingLinkConfirmation> linkConfirmations_;
     Clock::time_point pairingOpenUntil_{};
+    // Application pairings started in the current window. A phone learns the code
+    // before it reveals, so an attempt it abandons unseen is one guess: bounded.
+    unsigned pairingAttempts_ = 0;
+    static constexpr unsigned kMaxPairingAttempts = 5;
     std::map<std::pair<std::string, std::uint32_t>, std::shared_ptr<std::promise<bt::Message>>> pending_;
     std::map<bt::MessageType, std::pair<std::uint64_t, Handler>> handlers_;
     std::map<std::uint64_t, ConnectionHandler> watchers_;

@@ -56,6 +56,28 @@ TEST(Handshake, PairingAgreesOnCodeKeysAndIdentity)
     EXPECT_EQ(Bytes(plain.view().begin(), plain.view().end()), hello);
 }
 
+TEST(Handshake, NamesAreCutOnCharacterBoundariesAndMustBeCleanText)
+{
+    // 30 three-byte characters: cut to 63 bytes, not 64 (which would split one).
+    std::string longName;
+    for (int i = 0; i < 30; ++i) longName += "\xe6\x97\xa5";  // U+65E5
+    PhonePairing phone(crypto::P256PrivateKey::generate(), longName);
+    StbPairing stb("Living room");
+    stb.onRequest(phone.request());
+    EXPECT_EQ(stb.phoneName(), longName.substr(0, 63));
+
+    // A name that is not UTF-8 (stored as JSON it would make the paired-phone
+    // list unreadable) or carries control characters (terminal escapes on the
+    // TV's log) is refused with the request.
+    for (const std::string& bad : {std::string("Mallory\xff"), std::string("\xe6\x97"), std::string("\x1b[2Jphone"),
+                                  std::string("a\xc2\x85" "b")}) {
+        PhonePairing hostile(crypto::P256PrivateKey::generate(), bad);
+        StbPairing target("Living room");
+        EXPECT_EQ(codeOf([&] { target.onRequest(hostile.request()); }), ErrorCode::Malformed) << bad;
+        EXPECT_TRUE(target.phoneName().empty());
+    }
+}
+
 TEST(Handshake, RevealNotMatchingCommitmentRefused)
 {
     PhonePairing phone(crypto::P256PrivateKey::generate(), "p");

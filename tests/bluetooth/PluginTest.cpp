@@ -198,6 +198,52 @@ TEST(BluetoothPlugin, ApplicationPairingDeclinedOnThePhone)
     EXPECT_TRUE(rig.channel()->phones().empty());
 }
 
+TEST(BluetoothPlugin, PairingAttemptsEndOnTheirOwnAndAreCountedPerWindow)
+{
+    Rig rig(RigOptions{0.5, 2, 10s});
+    auto hostile = rig.connect("AA:BB:CC:DD:EE:21");
+    rig.call("bluetooth.1.startPairing");
+    ASSERT_TRUE(rig.pairLink(hostile, true));
+    hostile.phone->attach(hostile.link);
+    const auto alerted = [&](bt::AlertCode code, const std::string& reason) {
+        for (int i = 0; i < 150; ++i) {
+            if (auto a = hostile.phone->lastAlert(); a && a->code == code && a->reason.find(reason) != std::string::npos)
+                return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    };
+    const auto request = [&] {
+        bt::PhonePairing attempt(crypto::P256PrivateKey::generate(), "Mallory");
+        hostile.phone->sendTransport(attempt.request());
+    };
+
+    // A PairRequest never followed by its reveal: it once held the only pairing
+    // slot (every other phone "busy") for as long as the link stayed up.
+    request();
+    EXPECT_TRUE(alerted(bt::AlertCode::PairingTimeout, "not completed in time"));
+    auto honest = rig.connect("AA:BB:CC:DD:EE:22");
+    rig.pairFully(honest);
+    EXPECT_EQ(rig.channel()->phones().size(), 1u);
+
+    // Abandoned attempts are guesses at the code the TV would show: five per
+    // window, then the window closes and the TV is told.
+    rig.call("bluetooth.1.startPairing");
+    while (rig.events().waitFor("bluetooth.1.pairingResult", 100ms)) {
+    }
+    for (int i = 0; i < 5; ++i) request();
+    std::this_thread::sleep_for(200ms);
+    EXPECT_FALSE(hostile.phone->lastAlert() && hostile.phone->lastAlert()->reason.find("too many") != std::string::npos);
+    request();
+    EXPECT_TRUE(alerted(bt::AlertCode::PairingClosed, "too many pairing attempts"));
+    const auto told = rig.events().waitFor("bluetooth.1.pairingResult");
+    ASSERT_TRUE(told);
+    EXPECT_EQ(told->getValue<std::string>("reason"), "too-many-attempts");
+    request();
+    EXPECT_TRUE(alerted(bt::AlertCode::PairingClosed, "pairing is not open"));
+    EXPECT_EQ(rig.channel()->phones().size(), 1u);
+}
+
 TEST(BluetoothPlugin, PhoneThatSkippedApplicationPairingIsRefused)
 {
     Rig rig;

@@ -79,6 +79,17 @@ TEST_P(AfterSale, RefundReversesTheTransferAndRevokesTheTicket) {
     EXPECT_BOX_ERROR(settlement_->refunds().refund("rf-2", "o-1", "again"), ErrorCode::Conflict);
     EXPECT_BOX_ERROR(settlement_->refunds().refund("rf-3", "o-none", ""), ErrorCode::NotFound);
     EXPECT_BOX_ERROR(settlement_->refunds().refund("bad id!", "o-2", ""), ErrorCode::InvalidArgument);
+    // 65..80 bytes passed the ledger's id check and then broke the 80-byte id of
+    // its transfer ("refund:<id>"): refused up front with the wire limit.
+    const auto refused = [&] {
+        try {
+            settlement_->refunds().refund(std::string(wire::maxIdSize + 1, 'r'), "o-2", "");
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    }();
+    EXPECT_NE(refused.find("refund id must be 1..64"), std::string::npos) << refused;
     order("o-3");
     EXPECT_BOX_ERROR(settlement_->refunds().refund("rf-3", "o-3", ""), ErrorCode::Conflict); // still pending
     balances(5000 - 1200, 1200);

@@ -6,6 +6,7 @@
 #include <boxoffice/crypto/P256.h>
 #include <boxoffice/trust/SealedApproval.h>
 
+#include <functional>
 #include <thread>
 
 using namespace boxoffice;
@@ -333,6 +334,34 @@ TEST_P(Purchase, TheEventsViewsAndRentalWindowGoIntoItsTickets) {
     ASSERT_TRUE(o.ticket);
     EXPECT_EQ(o.ticket->viewsLeft, 2u);
     EXPECT_EQ(o.ticket->playbackWindow, 48u * 3600);
+    checked();
+}
+
+TEST_P(Purchase, EventsThatCannotGoIntoATicketAreRefusedWhenPut) {
+    // Each of these once passed putEvent and failed only when the phone approved
+    // an order (the ticket's encoding refused it), with the wallet's funds held.
+    const auto e = event();
+    const std::string longId(wire::maxIdSize + 1, 'x');  // the ledger takes up to 80
+    std::vector<std::function<void(Event&)>> edits = {
+        [&](Event& b) { b.eventId = longId; },
+        [&](Event& b) { b.payee = longId; },
+        [&](Event& b) { b.eventKeyId = "key with spaces"; },
+        [](Event& b) { b.saleFrom = -10; },
+        [](Event& b) { b.startsAt = -10; },
+        [](Event& b) { b.endsAt = wire::maxTime + 1; },
+        [](Event& b) { b.saleUntil = wire::maxTime + 1; },
+        [](Event& b) { b.previewSeconds = std::int64_t{wire::maxPreviewSeconds} + 1; },
+        [](Event& b) { b.previewSeconds = std::int64_t{1} << 32; },  // once cut to 0 on the way into a ticket
+    };
+    for (std::size_t i = 0; i < edits.size(); ++i) {
+        auto bad = e;
+        bad.eventId = "ev-bad-" + std::to_string(i);
+        edits[i](bad);
+        SCOPED_TRACE("edit " + std::to_string(i));
+        EXPECT_BOX_ERROR(settlement_->putEvent(bad), ErrorCode::InvalidArgument);
+    }
+    ASSERT_EQ(settlement_->events().size(), 1u);  // the fixture's event only
+    EXPECT_EQ(settlement_->events()[0], e);
     checked();
 }
 

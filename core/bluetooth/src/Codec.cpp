@@ -1,6 +1,7 @@
 #include <boxoffice/bluetooth/Codec.h>
 
 #include <boxoffice/base/Error.h>
+#include <boxoffice/base/Text.h>
 
 namespace boxoffice::bluetooth {
 
@@ -73,7 +74,18 @@ std::string FieldReader::text(std::size_t maxSize)
         throw Error(ErrorCode::Malformed, what_ + ": text of " + std::to_string(size) + " bytes exceeds " +
                                               std::to_string(maxSize));
     auto view = take(size);
-    return std::string(view.begin(), view.end());
+    std::string text(view.begin(), view.end());
+    if (const auto problem = textProblem(text, true); !problem.empty())
+        throw Error(ErrorCode::Malformed, what_ + ": text field: " + std::string(problem));
+    return text;
+}
+
+std::string FieldReader::name(std::size_t maxSize)
+{
+    auto value = text(maxSize);
+    if (const auto problem = textProblem(value); !problem.empty())
+        throw Error(ErrorCode::Malformed, what_ + ": name: " + std::string(problem));
+    return value;
 }
 
 Bytes FieldReader::bytes(std::size_t maxSize)

@@ -2,6 +2,7 @@
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
+#include <boxoffice/base/Text.h>
 #include <boxoffice/bluetooth/Codec.h>
 #include <boxoffice/crypto/ConstantTime.h>
 #include <boxoffice/crypto/Hash.h>
@@ -134,7 +135,7 @@ HandshakeType handshakeTypeOf(ByteView message)
 Bytes Alert::encode() const
 {
     FieldWriter w;
-    w.u8(static_cast<std::uint8_t>(Kind::Alert)).u8(static_cast<std::uint8_t>(code)).text(reason.substr(0, 200));
+    w.u8(static_cast<std::uint8_t>(Kind::Alert)).u8(static_cast<std::uint8_t>(code)).text(utf8Prefix(reason, 200));
     return w.take();
 }
 
@@ -160,7 +161,7 @@ PhonePairing::PhonePairing(crypto::P256PrivateKey phoneKey, std::string phoneNam
     : key_(std::move(phoneKey)), name_(std::move(phoneName)), ephemeral_(crypto::X25519PrivateKey::generate()),
       nonce_(crypto::randomBytes(kNonceSize))
 {
-    if (name_.size() > kMaxNameSize) name_.resize(kMaxNameSize);
+    name_ = std::string(utf8Prefix(name_, kMaxNameSize));  // never half a character
 }
 
 Bytes PhonePairing::request()
@@ -177,7 +178,7 @@ Bytes PhonePairing::onResponse(ByteView message)
     auto in = body(message, HandshakeType::PairResponse, "PairResponse");
     const auto stbEphemeral = crypto::X25519PublicKey::fromRaw(in.fixed(crypto::x25519KeySize));
     in.fixed(kNonceSize);
-    stbName_ = in.text(kMaxNameSize);
+    stbName_ = in.name(kMaxNameSize);
     in.finish();
 
     auto w = header(HandshakeType::PairReveal);
@@ -222,7 +223,7 @@ StbPairing::StbPairing(std::string stbName)
     : name_(std::move(stbName)), ephemeral_(crypto::X25519PrivateKey::generate()),
       nonce_(crypto::randomBytes(kNonceSize))
 {
-    if (name_.size() > kMaxNameSize) name_.resize(kMaxNameSize);
+    name_ = std::string(utf8Prefix(name_, kMaxNameSize));  // never half a character
 }
 
 Bytes StbPairing::onRequest(ByteView message)
@@ -230,7 +231,7 @@ Bytes StbPairing::onRequest(ByteView message)
     auto in = body(message, HandshakeType::PairRequest, "PairRequest");
     phoneKey_ = crypto::P256PublicKey::fromRaw(in.fixed(crypto::p256PublicKeySize));
     commitment_ = in.fixed(32);
-    phoneName_ = in.text(kMaxNameSize);
+    phoneName_ = in.name(kMaxNameSize);
     in.finish();
     phoneId_ = phoneIdOf(*phoneKey_);
     requestMessage_.assign(message.begin(), message.end());

@@ -1,6 +1,8 @@
 #include <boxoffice/bluetooth/Info.h>
 
 #include <boxoffice/bluetooth/Codec.h>
+
+#include <boxoffice/base/Text.h>
 #include <boxoffice/bluetooth/Handshake.h>
 #include <boxoffice/bluetooth/Protocol.h>
 
@@ -20,7 +22,7 @@ Bytes PeripheralInfo::encode() const
         .u16(maxTransportMessage)
         .u16(maxBody)
         .u8(pairingOpen ? 1 : 0)
-        .text(name.substr(0, kMaxNameSize))
+        .text(utf8Prefix(name, kMaxNameSize))
         .take();
 }
 
@@ -32,7 +34,7 @@ PeripheralInfo PeripheralInfo::decode(ByteView value)
     info.maxTransportMessage = in.u16();
     info.maxBody = in.u16();
     info.pairingOpen = in.u8() != 0;
-    info.name = in.text(kMaxNameSize);
+    info.name = in.name(kMaxNameSize);
     in.finish();
     return info;
 }

@@ -19,7 +19,7 @@
 
 namespace boxoffice::wire::detail {
 
-inline constexpr UnixTime maxTime = 253402300799;          // 9999-12-31T23:59:59Z
+using wire::maxTime;
 inline constexpr std::size_t maxNestedSize = 16 * 1024;
 
 template <typename T> constexpr int widthOf()

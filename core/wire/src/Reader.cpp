@@ -5,6 +5,8 @@
 
 #include "Text.h"
 
+#include <boxoffice/base/Text.h>
+
 namespace boxoffice::wire {
 
 void Reader::fail(std::string_view field, std::string_view why) const
@@ -65,7 +67,7 @@ std::string Reader::text(std::string_view field, std::size_t maxSize)
     if (size > maxSize) fail(field, "too long");
     const ByteView raw = take(field, size);
     std::string value(raw.begin(), raw.end());
-    if (const auto problem = detail::textProblem(value); !problem.empty()) fail(field, problem);
+    if (const auto problem = textProblem(value); !problem.empty()) fail(field, problem);
     return value;
 }
 

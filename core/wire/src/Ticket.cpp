@@ -43,7 +43,7 @@ constexpr auto fields = [](auto& v, auto& o) {
     v.num("playback_window", o.playbackWindow, std::uint32_t{0}, maxPlaybackWindow);
     v.enumeration("status", o.status);
     v.num("views_left", o.viewsLeft, std::uint16_t{0}, unlimitedViews);
-    v.num("preview_seconds", o.previewSeconds, std::uint32_t{0}, std::uint32_t{86400});
+    v.num("preview_seconds", o.previewSeconds, std::uint32_t{0}, maxPreviewSeconds);
     v.id("event_key_id", o.eventKeyId);
     v.bytes("sealed_event_key", o.sealedEventKey, minSealedKey, maxSealedKey);
     v.check(o.sealedEventKey.size() == minSealedKey || o.sealedEventKey.size() == maxSealedKey, "sealed_event_key",

@@ -5,6 +5,8 @@
 
 #include "Text.h"
 
+#include <boxoffice/base/Text.h>
+
 namespace boxoffice::wire {
 
 namespace {
@@ -58,7 +60,7 @@ void Writer::id(std::string_view field, std::string_view value, bool allowEmpty)
 void Writer::text(std::string_view field, std::string_view value, std::size_t maxSize)
 {
     if (value.size() > maxSize) fail(field, "too long");
-    if (const auto problem = detail::textProblem(value); !problem.empty()) fail(field, problem);
+    if (const auto problem = textProblem(value); !problem.empty()) fail(field, problem);
     u16(static_cast<std::uint16_t>(value.size()));
     out_.insert(out_.end(), value.begin(), value.end());
 }

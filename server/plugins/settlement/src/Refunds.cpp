@@ -3,6 +3,7 @@
 #include <boxoffice/base/Error.h>
 #include <boxoffice/ledger/Types.h>
 #include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/Types.h>
 
 namespace boxoffice::settlement {
 
@@ -19,7 +20,10 @@ std::vector<std::string> Refunds::migration()
 
 Refunds::Refund Refunds::refund(const std::string& refundId, const std::string& orderId, const std::string& reason)
 {
-    ledger::checkId(refundId, "refund id");
+    // Wire-sized (64), so that its ledger transfer id "refund:<id>" fits the ledger's 80.
+    if (!wire::isValidId(refundId))
+        throw Error(ErrorCode::InvalidArgument,
+                    "refund id must be 1.." + std::to_string(wire::maxIdSize) + " of [A-Za-z0-9._:@/+-]");
     ledger::checkId(orderId, "order id");
     if (reason.size() > 200) throw Error(ErrorCode::InvalidArgument, "reason is longer than 200 bytes");
     auto read = [](const storage::Row& r) {

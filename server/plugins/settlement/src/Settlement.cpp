@@ -14,6 +14,8 @@
 #include <boxoffice/trust/SealedApproval.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TicketIssuer.h>
+#include <boxoffice/wire/Ticket.h>
+#include <boxoffice/wire/Types.h>
 
 #include <algorithm>
 #include <array>
@@ -176,6 +178,14 @@ const storage::Schema& Settlement::schema()
             {"event views and playback window",
              {"ALTER TABLE stl_event ADD COLUMN views {int64} NOT NULL DEFAULT 0",
               "ALTER TABLE stl_event ADD COLUMN playback_window {int64} NOT NULL DEFAULT 0"}},
+            // Every price an event has had, from when it was set: a box without a line
+            // may buy at a price its catalog still shows after the operator changed it.
+            {"event price history",
+             {"CREATE TABLE stl_event_price (event_id {text} NOT NULL, price {int64} NOT NULL,"
+              " currency {text} NOT NULL, since {int64} NOT NULL)",
+              "CREATE INDEX stl_event_price_event ON stl_event_price (event_id, since)",
+              "INSERT INTO stl_event_price (event_id, price, currency, since)"
+              " SELECT event_id, price, currency, 0 FROM stl_event"}},
         }};
     return schema;
 }
@@ -355,10 +365,23 @@ void Settlement::putEvent(const Event& e)
 {
     ledger::checkId(e.eventId, "event id");
     ledger::checkCurrency(e.currency);
+    // What goes into tickets must fit the wire format, checked here rather than
+    // when a phone has already approved an order.
+    const std::pair<const std::string*, const char*> ids[] = {
+        {&e.eventId, "event id"}, {&e.payee, "payee"}, {&e.eventKeyId, "event key id"}};
+    for (const auto& [id, name] : ids)
+        if (!wire::isValidId(*id))
+            throw Error(ErrorCode::InvalidArgument, std::string(name) + " must be 1.." +
+                                                        std::to_string(wire::maxIdSize) + " of [A-Za-z0-9._:@/+-]");
+    for (const auto t : {e.saleFrom, e.saleUntil, e.startsAt, e.endsAt})
+        if (t < 0 || t > wire::maxTime)
+            throw Error(ErrorCode::InvalidArgument, "times must be 0.." + std::to_string(wire::maxTime));
     if (e.price <= 0 || e.price > wire::maxAmount) throw Error(ErrorCode::InvalidArgument, "price out of range");
     if (e.saleUntil <= e.saleFrom || e.endsAt <= e.startsAt)
         throw Error(ErrorCode::InvalidArgument, "sale window and broadcast times must be ordered");
-    if (e.previewSeconds < 0) throw Error(ErrorCode::InvalidArgument, "preview allowance must be >= 0");
+    if (e.previewSeconds < 0 || e.previewSeconds > wire::maxPreviewSeconds)
+        throw Error(ErrorCode::InvalidArgument,
+                    "preview allowance must be 0.." + std::to_string(wire::maxPreviewSeconds) + " seconds");
     if (e.views < 0 || e.views >= wire::unlimitedViews)
         throw Error(ErrorCode::InvalidArgument,
                     "views must be 1.." + std::to_string(wire::unlimitedViews - 1) + ", or 0 for unlimited");
@@ -370,6 +393,14 @@ void Settlement::putEvent(const Event& e)
         throw Error(ErrorCode::InvalidArgument, "payee account currency differs from the price's");
     readEventKey(keys_.eventKeys, e.eventKeyId); // the key must exist before anyone can buy
     db_.write([&](Transaction& tx) {
+        // A new price is in force from now on; an event's first price from the start.
+        const auto latest = tx.query("SELECT price, currency FROM stl_event_price WHERE event_id = ?"
+                                     " ORDER BY since DESC LIMIT 1",
+                                     {e.eventId})
+                                .single();
+        if (!latest || latest->int64(0) != e.price || latest->text(1) != e.currency)
+            tx.execute("INSERT INTO stl_event_price (event_id, price, currency, since) VALUES (?, ?, ?, ?)",
+                       {e.eventId, e.price, e.currency, latest ? nowSeconds() : std::int64_t{0}});
         tx.execute(std::string("INSERT INTO stl_event (") + kEventColumns +
                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO UPDATE SET"
                        " title = excluded.title, payee = excluded.payee, price = excluded.price,"

@@ -37,7 +37,11 @@ public:
     std::uint16_t u16();
     std::uint32_t u32();
     std::uint64_t u64();
+    // Well-formed UTF-8 of at most maxSize bytes, else Error(Malformed).
     std::string text(std::size_t maxSize);
+    // A device name: text as above without control characters (shown on the TV,
+    // stored in JSON).
+    std::string name(std::size_t maxSize);
     Bytes bytes(std::size_t maxSize);
     Bytes fixed(std::size_t size);
     ByteView rest();

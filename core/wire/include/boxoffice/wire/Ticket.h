@@ -18,6 +18,7 @@ std::string_view toString(TicketStatus status) noexcept;
 
 inline constexpr std::uint16_t unlimitedViews = 0xffff;
 inline constexpr std::uint32_t maxPlaybackWindow = 366 * 86400;
+inline constexpr std::uint32_t maxPreviewSeconds = 86400;
 
 struct Ticket {
     std::string ticketId;                // the asset id; bound into the sealed key

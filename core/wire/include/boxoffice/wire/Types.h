@@ -10,6 +10,7 @@ namespace boxoffice::wire {
 
 // Seconds since 1970-01-01 UTC. Authoritative values come from the server.
 using UnixTime = std::int64_t;
+inline constexpr UnixTime maxTime = 253402300799;  // 9999-12-31T23:59:59Z: the latest time an object can carry
 
 // Money in minor units of `currency` (cents); never negative on the wire.
 using Amount = std::int64_t;
