@@ -334,6 +334,42 @@ TEST_P(HistorySyncTest, DeferredPurchaseNotAtTheCatalogPriceIsRefused)
     EXPECT_EQ(balance("studio"), 0);
 }
 
+TEST_P(HistorySyncTest, DeferredPurchaseAtAPriceTheOperatorHadSetIsChargedAfterAChange)
+{
+    // The operator raises ev-1 from 1200 to 1500 a minute after the start.
+    clock_ += 60;
+    auto raised = event();
+    raised.price = 1500;
+    settlement_->putEvent(raised);
+    const auto at = [&](std::int64_t amount, std::int64_t recordedAt) {
+        return Entry{HistoryKind::Purchase, "ev-1", "", "", amount, "EUR", recordedAt, true};
+    };
+
+    // 1500 before the change was never a price of ev-1: refused, nothing kept.
+    auto& early = stb("stb-1", "early.db");
+    early.append(at(1500, kStart + 10));
+    const auto message = EXPECT_BOX_ERROR(sync_->upload("stb-1", encoded(early)), ErrorCode::InvalidArgument);
+    EXPECT_NE(message.find("no price it had by then"), std::string::npos) << message;
+    EXPECT_EQ(sync_->acknowledgedThrough("stb-1"), 0u);
+    EXPECT_EQ(balance("acct-alice"), 5000);
+
+    // A box without a line still showing 1200 after the change (before, its record
+    // was refused for not matching today's price, and so was every later one of its
+    // chain, for good), then one that synced the new price.
+    auto& h = stb("stb-1", "offline.db");
+    h.append(at(1200, kStart + 120));
+    h.append(at(1500, kStart + 180));
+    const auto outcome = sync_->settleBatch(h.exportUnsettled(15 * 1024)->sealed, "phone-1");
+    EXPECT_EQ(outcome.acknowledgedThrough, 2u);
+    EXPECT_EQ(outcome.purchasesCharged, 2u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 2700);
+    EXPECT_EQ(balance("studio"), 2700);
+    // Putting the event again at the same price adds no new price.
+    settlement_->putEvent(raised);
+    EXPECT_EQ(db().query("SELECT price FROM stl_event_price WHERE event_id = 'ev-1' ORDER BY since").size(), 2u);
+    syncChecked();
+}
+
 TEST_P(HistorySyncTest, DeferredPurchaseOfADormantTicketIsChargedOnlyForItsOwnTicket)
 {
     const auto dormant = settlement_->deliveries().issueDormant("stb-1", "ev-1");

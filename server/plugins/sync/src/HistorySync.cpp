@@ -230,12 +230,21 @@ Outcome HistorySync::store(Transaction& tx, const Device& d, const std::vector<w
                                  .single();
                 if (!event)
                     throw Error(ErrorCode::NotFound, "history record " + seq + " buys unknown event " + r.eventId);
-                // The box names the amount it charged; the operator's catalog decides what is owed.
-                if (r.amount != event->int64(1) || r.currency != event->text(2))
+                // The box names the amount it charged; it must be a price the operator had set
+                // for the event by the time of the record. Not only today's: a box without a
+                // line buys from the catalog it last synced, and a record refused here would
+                // hold back every later one of its chain for good.
+                const bool published =
+                    tx.query("SELECT 1 FROM stl_event_price WHERE event_id = ? AND price = ? AND currency = ?"
+                             " AND since <= ? LIMIT 1",
+                             {r.eventId, r.amount, r.currency, static_cast<std::int64_t>(r.recordedAt)})
+                        .single()
+                        .has_value();
+                if (!published)
                     throw Error(ErrorCode::InvalidArgument,
                                 "history record " + seq + " of " + d.deviceId + " charges " + std::to_string(r.amount) +
-                                    " " + r.currency + " for " + r.eventId + ", whose price is " +
-                                    std::to_string(event->int64(1)) + " " + event->text(2));
+                                    " " + r.currency + " for " + r.eventId + ", which is no price it had by then"
+                                    " (its price is " + std::to_string(event->int64(1)) + " " + event->text(2) + ")");
                 // A purchase that names its ticket must name the dormant ticket issued to this box
                 // for this event (flow 5); an unnamed one is the box's signed word alone.
                 if (!r.ticketId.empty()) {
