@@ -1,5 +1,7 @@
 #include <boxoffice/wire/Types.h>
 
+#include <boxoffice/base/Error.h>
+
 namespace boxoffice::wire {
 
 std::string_view toString(ObjectType type) noexcept
@@ -38,6 +40,13 @@ bool isValidId(std::string_view id) noexcept
         if (!ok) return false;
     }
     return true;
+}
+
+void checkId(std::string_view id, std::string_view what)
+{
+    if (!isValidId(id))
+        throw Error(ErrorCode::InvalidArgument,
+                    std::string(what) + " must be 1.." + std::to_string(maxIdSize) + " of [A-Za-z0-9._:@/+-]");
 }
 
 } // namespace boxoffice::wire

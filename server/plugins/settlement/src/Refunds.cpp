@@ -21,9 +21,7 @@ std::vector<std::string> Refunds::migration()
 Refunds::Refund Refunds::refund(const std::string& refundId, const std::string& orderId, const std::string& reason)
 {
     // Wire-sized (64), so that its ledger transfer id "refund:<id>" fits the ledger's 80.
-    if (!wire::isValidId(refundId))
-        throw Error(ErrorCode::InvalidArgument,
-                    "refund id must be 1.." + std::to_string(wire::maxIdSize) + " of [A-Za-z0-9._:@/+-]");
+    wire::checkId(refundId, "refund id");
     ledger::checkId(orderId, "order id");
     if (reason.size() > 200) throw Error(ErrorCode::InvalidArgument, "reason is longer than 200 bytes");
     auto read = [](const storage::Row& r) {

@@ -363,16 +363,12 @@ Settlement::Registration Settlement::registration(const std::string& deviceId, c
 
 void Settlement::putEvent(const Event& e)
 {
-    ledger::checkId(e.eventId, "event id");
-    ledger::checkCurrency(e.currency);
     // What goes into tickets must fit the wire format, checked here rather than
     // when a phone has already approved an order.
-    const std::pair<const std::string*, const char*> ids[] = {
-        {&e.eventId, "event id"}, {&e.payee, "payee"}, {&e.eventKeyId, "event key id"}};
-    for (const auto& [id, name] : ids)
-        if (!wire::isValidId(*id))
-            throw Error(ErrorCode::InvalidArgument, std::string(name) + " must be 1.." +
-                                                        std::to_string(wire::maxIdSize) + " of [A-Za-z0-9._:@/+-]");
+    wire::checkId(e.eventId, "event id");
+    wire::checkId(e.payee, "payee");
+    wire::checkId(e.eventKeyId, "event key id");
+    ledger::checkCurrency(e.currency);
     for (const auto t : {e.saleFrom, e.saleUntil, e.startsAt, e.endsAt})
         if (t < 0 || t > wire::maxTime)
             throw Error(ErrorCode::InvalidArgument, "times must be 0.." + std::to_string(wire::maxTime));

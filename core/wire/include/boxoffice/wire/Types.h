@@ -54,5 +54,8 @@ inline constexpr std::size_t maxSignatureSize = 128;
 
 // True for a well-formed id (non-empty, at most maxIdSize, allowed characters only).
 bool isValidId(std::string_view id) noexcept;
+// Error(InvalidArgument) naming `what` when !isValidId(id): for ids that must
+// later fit into a wire object (tickets, ledger transfer ids built from them).
+void checkId(std::string_view id, std::string_view what);
 
 } // namespace boxoffice::wire
