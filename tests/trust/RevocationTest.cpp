@@ -176,26 +176,28 @@ TEST(SeenTickets, FileVersionSurvivesRestart)
 
 // keyInForce: for a certificate whose root signature was checked when it was stored; it
 // checks role, time and revocation each time the key is used, not the signature again.
+// checkInForce makes the same checks without building the key: both must agree.
 TEST(Certificates, KeyInForceChecksRoleTimeAndRevocationNotTheSignature)
 {
     const SigningKey root = makeRoot();
     auto certificate = makeDevice(root).certificate;
+    const auto code = [&](wire::CertificateRole role, wire::UnixTime at, const RevocationState* revocations) {
+        const auto withKey = errorOf([&] { keyInForce(certificate, role, at, revocations); }).code();
+        EXPECT_EQ(errorOf([&] { checkInForce(certificate, role, at, revocations); }).code(), withKey);
+        return withKey;
+    };
     EXPECT_EQ(keyInForce(certificate, wire::CertificateRole::Device, t0, nullptr).keyId(), "stb-1");
-    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Phone, t0, nullptr); }).code(),
-              ErrorCode::PermissionDenied);
-    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Device, certificate.notAfter, nullptr); })
-                  .code(),
-              ErrorCode::Expired);
-    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Device, certificate.notBefore - 1, nullptr); })
-                  .code(),
-              ErrorCode::NotYetValid);
+    EXPECT_NO_THROW(checkInForce(certificate, wire::CertificateRole::Device, t0, nullptr));
+    EXPECT_EQ(code(wire::CertificateRole::Phone, t0, nullptr), ErrorCode::PermissionDenied);
+    EXPECT_EQ(code(wire::CertificateRole::Device, certificate.notAfter, nullptr), ErrorCode::Expired);
+    EXPECT_EQ(code(wire::CertificateRole::Device, certificate.notBefore - 1, nullptr), ErrorCode::NotYetValid);
     RevocationState revocations;
     revocations.apply(list(1, {certificate.keyId}, root), anchorOf(root));
-    EXPECT_EQ(errorOf([&] { keyInForce(certificate, wire::CertificateRole::Device, t0, &revocations); }).code(),
-              ErrorCode::Revoked);
+    EXPECT_EQ(code(wire::CertificateRole::Device, t0, &revocations), ErrorCode::Revoked);
     // The stored signature is not checked again (verifyCertificate does that).
     certificate.signature.back() ^= 0x01;
     EXPECT_NO_THROW(keyInForce(certificate, wire::CertificateRole::Device, t0, nullptr));
+    EXPECT_NO_THROW(checkInForce(certificate, wire::CertificateRole::Device, t0, nullptr));
     EXPECT_EQ(errorOf([&] { verifyCertificate(certificate, anchorOf(root), wire::CertificateRole::Device, t0); }).code(),
               ErrorCode::PermissionDenied);
 }

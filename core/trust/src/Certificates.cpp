@@ -22,8 +22,8 @@ VerifyingKey verifyCertificate(const wire::Certificate& certificate, const Trust
     return keyInForce(certificate, role, now, revocations);
 }
 
-VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
-                        const RevocationState* revocations)
+void checkInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
+                  const RevocationState* revocations)
 {
     const std::string subject = "certificate '" + certificate.keyId + "'";
     if (certificate.role != role)
@@ -35,6 +35,12 @@ VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateR
         throw Error(ErrorCode::Revoked, subject + " is revoked");
     if (revocations && role == wire::CertificateRole::Device && revocations->isDeviceRevoked(certificate.subject))
         throw Error(ErrorCode::Revoked, "device '" + certificate.subject + "' is revoked");
+}
+
+VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
+                        const RevocationState* revocations)
+{
+    checkInForce(certificate, role, now, revocations);
     return VerifyingKey::fromCertificate(certificate);
 }
 

@@ -236,7 +236,7 @@ std::optional<crypto::P256PublicKey> Settlement::phoneKey(const std::string& pho
     if (!row) return std::nullopt;
     const auto cert = wire::Certificate::decode(row->blob(0));
     try {
-        trust::keyInForce(cert, wire::CertificateRole::Phone, nowSeconds(), revocations_);
+        trust::checkInForce(cert, wire::CertificateRole::Phone, nowSeconds(), revocations_);
     } catch (const Error&) {
         return std::nullopt;  // as unknown: the server's answer gives no oracle for phone ids
     }
@@ -256,8 +256,8 @@ void Settlement::checkDevice(const std::string& deviceId)
     if (!row) throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is not registered");
     if (row->int64(0) != 0)
         throw Error(ErrorCode::PermissionDenied, "device " + deviceId + " is blocked after a 'not me' report");
-    trust::keyInForce(wire::Certificate::decode(row->blob(1)), wire::CertificateRole::Device, nowSeconds(),
-                      revocations_);
+    trust::checkInForce(wire::Certificate::decode(row->blob(1)), wire::CertificateRole::Device, nowSeconds(),
+                        revocations_);
 }
 
 void Settlement::unblockDevice(const std::string& deviceId)

@@ -41,5 +41,9 @@ VerifyingKey verifyCertificate(const wire::Certificate& certificate, const Trust
 // validity at `now`, revocation. Same errors.
 VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
                         const RevocationState* revocations);
+// keyInForce() without making the key: for a caller that only needs to know
+// (a per-request device check), since building a key object is its costly part.
+void checkInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
+                  const RevocationState* revocations);
 
 } // namespace boxoffice::trust
