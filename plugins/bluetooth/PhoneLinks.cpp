@@ -566,11 +566,21 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
             }
             try {
                 link->handshake->onProof(message);
+            } catch (const Error& e) {
+                failure = e.what();
+            }
+            // Checked again under the lock that publishes the session: a phone removed
+            // on the TV after its SessionHello must not get one (removePhone() removes
+            // first, then looks for the phone's session).
+            if (failure.empty() && !trusted_->find(link->phoneId)) {
+                resetLink(*link);
+                lock.unlock();
+                return alert(link, bt::AlertCode::NotPaired, "this phone was removed on the TV");
+            }
+            if (failure.empty()) {
                 link->session = std::make_shared<bt::SecureSession>(bt::Role::Stb, link->handshake->keys());
                 link->handshake.reset();
                 phoneId = link->phoneId;
-            } catch (const Error& e) {
-                failure = e.what();
             }
         }
         if (!failure.empty()) return alert(link, bt::AlertCode::BadProof, failure);

@@ -519,6 +519,100 @@ TEST(BluetoothPlugin, RemovedPhoneIsRefusedAndTrustSurvivesRestart)
 }
 
 namespace {
+// The phone's side of a radio link that, once armed, holds back everything the
+// phone writes after the STB's next notification (the SessionAccept): the phone's
+// SessionProof waits on the air until release().
+class HoldingLink : public phone::Link {
+public:
+    explicit HoldingLink(std::shared_ptr<phone::Link> inner) : inner_(std::move(inner)) {}
+    std::size_t mtu() const override { return inner_->mtu(); }
+    void write(ByteView fragment) override
+    {
+        {
+            std::lock_guard lock(mutex_);
+            if (holding_) {
+                held_.emplace_back(fragment.begin(), fragment.end());
+                cv_.notify_all();
+                return;
+            }
+        }
+        inner_->write(fragment);
+    }
+    Bytes readInfo() override { return inner_->readInfo(); }
+    void onNotification(std::function<void(ByteView)> handler) override
+    {
+        inner_->onNotification([this, handler](ByteView n) {
+            {
+                std::lock_guard lock(mutex_);
+                if (armed_) holding_ = true;
+            }
+            handler(n);
+        });
+    }
+    void onDisconnect(std::function<void()> handler) override { inner_->onDisconnect(std::move(handler)); }
+    void subscribe() override { inner_->subscribe(); }
+    bool connected() const override { return inner_->connected(); }
+
+    void arm()
+    {
+        std::lock_guard lock(mutex_);
+        armed_ = true;
+    }
+    bool waitHeld(std::chrono::milliseconds timeout)
+    {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, timeout, [&] { return !held_.empty(); });
+    }
+    void release()
+    {
+        std::vector<Bytes> held;
+        {
+            std::lock_guard lock(mutex_);
+            armed_ = holding_ = false;
+            held.swap(held_);
+        }
+        for (const auto& f : held) inner_->write(f);
+    }
+
+private:
+    std::shared_ptr<phone::Link> inner_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool armed_ = false, holding_ = false;
+    std::vector<Bytes> held_;
+};
+} // namespace
+
+TEST(BluetoothPlugin, PhoneRemovedDuringItsSessionHandshakeGetsNoSession)
+{
+    Rig rig;
+    auto t = rig.connect("AA:BB:CC:DD:EE:13");
+    rig.pairFully(t);
+    ASSERT_TRUE(rig.events().waitFor("bluetooth.1.phoneConnected"));
+
+    // A new connection whose SessionProof is held on the air after the STB accepted the hello.
+    auto link = std::make_shared<HoldingLink>(t.link);
+    t.phone->attach(link);
+    link->arm();
+    auto opening = std::async(std::launch::async, [&] { return codeOf([&] { t.phone->openSession(t.stbName, 10s); }); });
+    ASSERT_TRUE(link->waitHeld(5s)) << "the phone never answered the STB's SessionAccept";
+
+    // The viewer removes the phone on the TV; then the proof arrives, valid but too late.
+    rig.call("bluetooth.1.removePhone", R"({"phoneId":")" + t.phone->id() + R"("})");
+    link->release();
+    EXPECT_EQ(opening.get(), ErrorCode::PermissionDenied);
+    ASSERT_TRUE(t.phone->lastAlert());
+    EXPECT_EQ(t.phone->lastAlert()->code, bt::AlertCode::NotPaired);
+    EXPECT_FALSE(t.phone->hasSession());
+    EXPECT_FALSE(rig.events().waitFor("bluetooth.1.phoneConnected", 300ms));
+    EXPECT_TRUE(rig.channel()->phones().empty());
+    const auto links = rig.call("bluetooth.1.status").extract<Poco::JSON::Object::Ptr>()->getArray("links");
+    ASSERT_TRUE(links);
+    for (std::size_t i = 0; i < links->size(); ++i)
+        EXPECT_EQ(links->getObject(static_cast<unsigned>(i))->getValue<std::string>("state"), "idle");
+}
+
+namespace {
 // Runs a command, returns its exit status and output.
 std::pair<int, std::string> run(const std::string& command)
 {
