@@ -370,6 +370,45 @@ TEST_P(HistorySyncTest, DeferredPurchaseAtAPriceTheOperatorHadSetIsChargedAfterA
     syncChecked();
 }
 
+TEST_P(HistorySyncTest, DatabaseOfAnEarlierBuildGetsItsEventPricesBackfilled)
+{
+    // A database as the build before the price history left it: no stl_event_price
+    // and the settlement schema one version behind. Then this build opens it.
+    settlement_->putEvent([&] {
+        auto e = event();
+        e.eventId = "ev-old";
+        e.price = 900;
+        return e;
+    }());
+    db().write([](storage::Transaction& tx) {
+        tx.execute("DROP TABLE stl_event_price");
+        tx.execute("UPDATE boxoffice_schema SET version = version - 1 WHERE component = 'settlement'");
+    });
+    settlement_ = std::make_unique<settlement::Settlement>(*ledger_, settlement::Keys::load(DevKeys::get().dir),
+                                                           settlement::Options{60}, &revocations_);
+
+    // Every event keeps its one price, valid since 0.
+    const auto rows = db().query("SELECT event_id, price, currency, since FROM stl_event_price"
+                                 " WHERE event_id IN ('ev-1', 'ev-old') ORDER BY event_id");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].text(0), "ev-1");
+    EXPECT_EQ(rows[0].int64(1), 1200);
+    EXPECT_EQ(rows[1].text(0), "ev-old");
+    EXPECT_EQ(rows[1].int64(1), 900);
+    for (const auto& r : rows) {
+        EXPECT_EQ(r.text(2), "EUR");
+        EXPECT_EQ(r.int64(3), 0);
+    }
+    // So a box's deferred purchases at those prices are charged, any time.
+    auto& h = stb();
+    h.append({HistoryKind::Purchase, "ev-1", "", "", 1200, "EUR", kStart + 5, true});
+    h.append({HistoryKind::Purchase, "ev-old", "", "", 900, "EUR", kStart + 6, true});
+    const auto outcome = sync_->upload("stb-1", encoded(h));
+    EXPECT_EQ(outcome.purchasesCharged, 2u);
+    EXPECT_EQ(balance("acct-alice"), 5000 - 2100);
+    syncChecked();
+}
+
 TEST_P(HistorySyncTest, DeferredPurchaseOfADormantTicketIsChargedOnlyForItsOwnTicket)
 {
     const auto dormant = settlement_->deliveries().issueDormant("stb-1", "ev-1");
