@@ -65,7 +65,8 @@ protected:
         server_->addOperatorToken("ops", rpc::TokenStore::digest("operator-secret"));
         phone_ = trust::loadPhone(keys.dir / "phones/phone-1").certificate;
         server_->setPhoneKeyLookup([this](const std::string& id) -> std::optional<crypto::P256PublicKey> {
-            if (id != phone_.subject) return std::nullopt;
+            // "phone-twin": the same key registered under a second id.
+            if (id != phone_.subject && id != "phone-twin") return std::nullopt;
             return crypto::P256PublicKey::fromRaw(phone_.publicKey);
         });
         server_->add({"GET", "/v1/device/whoami", Auth::Device, [](const Request& r) { return Response{200, callerBody(r)}; }, "test", ""});
@@ -248,6 +249,15 @@ TEST_F(ApiTest, SignedPhoneRequestsAreAcceptedOnceOnly) {
     EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 410);
     headers = signPhoneRequest(key, "phone-unknown", "POST", "/v1/phone/whoami", body, nowSeconds());
     EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 401);
+    // The phone id is signed: a request of one id cannot be passed off as another id
+    // that holds the same key, though that id's own requests pass.
+    headers = signPhoneRequest(key, phone_.subject, "POST", "/v1/phone/whoami", body, nowSeconds());
+    headers["X-BoxOffice-Phone"] = "phone-twin";
+    EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 401);
+    headers = signPhoneRequest(key, "phone-twin", "POST", "/v1/phone/whoami", body, nowSeconds());
+    const auto twin = raw("POST", "/v1/phone/whoami", body, headers);
+    EXPECT_EQ(twin.first, 200);
+    EXPECT_NE(twin.second.find("phone-twin"), std::string::npos) << twin.second;
     headers["X-BoxOffice-Nonce"] = "short";
     EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, headers).first, 400);
     EXPECT_EQ(raw("POST", "/v1/phone/whoami", body, {}).first, 403);

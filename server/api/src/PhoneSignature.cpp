@@ -24,12 +24,12 @@ std::string base64Url(ByteView bytes)
 
 } // namespace
 
-std::string phoneSigningString(std::string_view method, std::string_view pathAndQuery, std::string_view body,
-                               std::int64_t timestamp, std::string_view nonce)
+std::string phoneSigningString(std::string_view phoneId, std::string_view method, std::string_view pathAndQuery,
+                               std::string_view body, std::int64_t timestamp, std::string_view nonce)
 {
     const auto digest = crypto::sha256(ByteView(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
-    std::string s = "BOXOFFICE-PHONE-1\n";
-    s.append(method).append("\n").append(pathAndQuery).append("\n");
+    std::string s = "BOXOFFICE-PHONE-2\n";
+    s.append(phoneId).append("\n").append(method).append("\n").append(pathAndQuery).append("\n");
     s.append(toHex(ByteView(digest.data(), digest.size()))).append("\n");
     s.append(std::to_string(timestamp)).append("\n").append(nonce);
     return s;
@@ -40,7 +40,7 @@ std::map<std::string, std::string> signPhoneRequest(const crypto::P256PrivateKey
                                                     std::string_view body, std::int64_t timestamp)
 {
     const auto nonce = base64Url(crypto::randomBytes(18));
-    const auto text = phoneSigningString(method, pathAndQuery, body, timestamp, nonce);
+    const auto text = phoneSigningString(phoneId, method, pathAndQuery, body, timestamp, nonce);
     const auto signature = key.sign(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     return {{"X-BoxOffice-Phone", phoneId},
             {"X-BoxOffice-Timestamp", std::to_string(timestamp)},

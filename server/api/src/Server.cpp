@@ -223,7 +223,7 @@ struct Server::Impl {
             auto key = lookup ? lookup(phoneId) : std::nullopt;
             // Same answer for unknown phone and bad signature: no oracle for phone ids.
             const auto signature = wire::fromBase64Url(signatureText, "X-BoxOffice-Signature");
-            const auto text = phoneSigningString(request.getMethod(), pathAndQuery, body, timestamp, nonce);
+            const auto text = phoneSigningString(phoneId, request.getMethod(), pathAndQuery, body, timestamp, nonce);
             if (!key || !key->verify(ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()),
                                      signature))
                 throw Error(ErrorCode::BadSignature, "phone request signature does not verify");
