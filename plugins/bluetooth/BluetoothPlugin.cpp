@@ -4,7 +4,7 @@
 //
 // Configuration (plugins.bluetooth.*): busAddress (empty: system bus), busName,
 // adapter, name (shown to phones), pairingTimeoutSeconds, linkConfirmTimeoutSeconds,
-// pairingWindowSeconds, machineSecret (the trust::KeySealer's secret file that
+// handshakeTimeoutSeconds, pairingWindowSeconds, machineSecret (the trust::KeySealer's secret file that
 // seals the trusted phone list, default <data>/machine-secret as for billing).
 
 #include "BluezPeripheral.h"
@@ -56,6 +56,7 @@ public:
             linkOptions.stbName = config.getString("name", "BoxOffice");
             linkOptions.pairingTimeout = seconds(config, "pairingTimeoutSeconds", 60);
             linkOptions.linkConfirmTimeout = seconds(config, "linkConfirmTimeoutSeconds", 50);
+            linkOptions.handshakeTimeout = seconds(config, "handshakeTimeoutSeconds", 10);
 
             BluezPeripheral::Options busOptions;
             busOptions.busAddress = config.getString("busAddress", "");

@@ -41,6 +41,7 @@ struct PhoneLinks::Link {
     bool tvConfirmed = false;
     Clock::time_point pairingDeadline{};
     std::unique_ptr<bt::StbSessionHandshake> handshake;
+    Clock::time_point handshakeDeadline{};
     std::shared_ptr<bt::SecureSession> session;
     std::string phoneId;
     std::string phoneName;
@@ -140,7 +141,7 @@ void PhoneLinks::checkDeadlines()
 {
     const auto now = Clock::now();
     std::vector<std::pair<std::string, PendingLinkConfirmation>> expired;
-    std::vector<std::shared_ptr<Link>> timedOut;
+    std::vector<std::shared_ptr<Link>> timedOut, handshakesTimedOut;
     bool windowClosed = false;
     {
         std::lock_guard lock(mutex_);
@@ -163,7 +164,16 @@ void PhoneLinks::checkDeadlines()
             if (link->pairing && (link->pairingDeadline <= now ||
                                   (!link->codeShown && pairingOpenUntil_ == Clock::time_point{})))
                 timedOut.push_back(link);
+        // A session set-up is one round trip: one left waiting would accept its
+        // proof whenever it came.
+        for (auto& [device, link] : links_)
+            if (link->handshake && link->handshakeDeadline <= now) {
+                resetLink(*link);
+                handshakesTimedOut.push_back(link);
+            }
     }
+    for (auto& link : handshakesTimedOut)
+        alert(link, bt::AlertCode::SessionReset, "session set-up not completed in time");
     for (auto& [device, c] : expired) {
         c.answer(false);
         auto p = object();
@@ -548,6 +558,7 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
             std::lock_guard lock(mutex_);
             resetLink(*link);
             link->handshake = std::make_unique<bt::StbSessionHandshake>(key, phone->pairingKey);
+            link->handshakeDeadline = Clock::now() + options_.handshakeTimeout;
             accept = link->handshake->onHello(message);
             link->phoneId = phone->id;
             link->phoneName = phone->name;

@@ -40,6 +40,7 @@ public:
         std::string stbName = "BoxOffice";
         std::chrono::milliseconds pairingTimeout{60000};      // the TV shows the code this long
         std::chrono::milliseconds linkConfirmTimeout{50000};  // below bluetoothd's 60 s
+        std::chrono::milliseconds handshakeTimeout{10000};    // SessionHello to SessionProof
     };
     using Notify = std::function<void(ByteView fragment)>;
     using Emit = std::function<void(const std::string& event, const Poco::Dynamic::Var& params)>;

@@ -612,6 +612,32 @@ TEST(BluetoothPlugin, PhoneRemovedDuringItsSessionHandshakeGetsNoSession)
         EXPECT_EQ(links->getObject(static_cast<unsigned>(i))->getValue<std::string>("state"), "idle");
 }
 
+TEST(BluetoothPlugin, SessionSetUpNotFinishedInTimeIsDropped)
+{
+    Rig rig(RigOptions{.handshakeTimeoutSeconds = 1});
+    auto t = rig.connect("AA:BB:CC:DD:EE:14");
+    rig.pairFully(t);
+    ASSERT_TRUE(rig.events().waitFor("bluetooth.1.phoneConnected"));
+
+    // The phone's SessionProof stays on the air past the STB's one-second deadline.
+    auto link = std::make_shared<HoldingLink>(t.link);
+    t.phone->attach(link);
+    link->arm();
+    auto opening = std::async(std::launch::async, [&] { return codeOf([&] { t.phone->openSession(t.stbName, 10s); }); });
+    ASSERT_TRUE(link->waitHeld(5s)) << "the phone never answered the STB's SessionAccept";
+    EXPECT_EQ(opening.get(), ErrorCode::Unavailable);  // told by the STB, before the phone's own 10 s
+    ASSERT_TRUE(t.phone->lastAlert());
+    EXPECT_EQ(t.phone->lastAlert()->code, bt::AlertCode::SessionReset);
+
+    // The late proof opens nothing; a new set-up in time does.
+    link->release();
+    EXPECT_FALSE(rig.events().waitFor("bluetooth.1.phoneConnected", 300ms));
+    EXPECT_FALSE(t.phone->hasSession());
+    t.phone->attach(t.link);
+    t.phone->openSession(t.stbName);
+    EXPECT_EQ(t.phone->request(ping({3}), 5s).body, Bytes{3});
+}
+
 namespace {
 // Runs a command, returns its exit status and output.
 std::pair<int, std::string> run(const std::string& command)

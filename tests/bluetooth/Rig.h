@@ -80,6 +80,7 @@ struct RigOptions {
     double linkConfirmTimeoutSeconds = 2;
     std::chrono::milliseconds agentTimeout = 10s;
     std::chrono::milliseconds trustedSetDelay{0};  // the fake BlueZ answers Device1.Trusted this late
+    double handshakeTimeoutSeconds = 10;
 };
 
 class Rig {
@@ -99,6 +100,7 @@ public:
         config_->setString("plugins.bluetooth.name", "Living room");
         config_->setDouble("plugins.bluetooth.pairingTimeoutSeconds", options.pairingTimeoutSeconds);
         config_->setDouble("plugins.bluetooth.linkConfirmTimeoutSeconds", options.linkConfirmTimeoutSeconds);
+        config_->setDouble("plugins.bluetooth.handshakeTimeoutSeconds", options.handshakeTimeoutSeconds);
         host::PluginHost::Options hostOptions;
         hostOptions.config = config_.get();
         hostOptions.dataRoot = dataRoot_;
