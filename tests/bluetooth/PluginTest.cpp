@@ -581,21 +581,32 @@ private:
     bool armed_ = false, holding_ = false;
     std::vector<Bytes> held_;
 };
+
+struct HeldSetUp {
+    std::shared_ptr<HoldingLink> link;
+    std::future<ErrorCode> opening;  // openSession's outcome
+};
+
+// Pairs `t`, then opens a session on a new connection whose SessionProof the
+// returned link holds on the air (after the STB accepted the hello) until release().
+HeldSetUp openSessionWithProofHeld(Rig& rig, Rig::TestPhone& t)
+{
+    rig.pairFully(t);
+    if (!rig.events().waitFor("bluetooth.1.phoneConnected")) throw std::runtime_error("no session after pairing");
+    HeldSetUp s{std::make_shared<HoldingLink>(t.link), {}};
+    t.phone->attach(s.link);
+    s.link->arm();
+    s.opening = std::async(std::launch::async, [&t] { return codeOf([&] { t.phone->openSession(t.stbName, 10s); }); });
+    if (!s.link->waitHeld(5s)) throw std::runtime_error("the phone never answered the STB's SessionAccept");
+    return s;
+}
 } // namespace
 
 TEST(BluetoothPlugin, PhoneRemovedDuringItsSessionHandshakeGetsNoSession)
 {
     Rig rig;
     auto t = rig.connect("AA:BB:CC:DD:EE:13");
-    rig.pairFully(t);
-    ASSERT_TRUE(rig.events().waitFor("bluetooth.1.phoneConnected"));
-
-    // A new connection whose SessionProof is held on the air after the STB accepted the hello.
-    auto link = std::make_shared<HoldingLink>(t.link);
-    t.phone->attach(link);
-    link->arm();
-    auto opening = std::async(std::launch::async, [&] { return codeOf([&] { t.phone->openSession(t.stbName, 10s); }); });
-    ASSERT_TRUE(link->waitHeld(5s)) << "the phone never answered the STB's SessionAccept";
+    auto [link, opening] = openSessionWithProofHeld(rig, t);
 
     // The viewer removes the phone on the TV; then the proof arrives, valid but too late.
     rig.call("bluetooth.1.removePhone", R"({"phoneId":")" + t.phone->id() + R"("})");
@@ -616,15 +627,8 @@ TEST(BluetoothPlugin, SessionSetUpNotFinishedInTimeIsDropped)
 {
     Rig rig(RigOptions{.handshakeTimeoutSeconds = 1});
     auto t = rig.connect("AA:BB:CC:DD:EE:14");
-    rig.pairFully(t);
-    ASSERT_TRUE(rig.events().waitFor("bluetooth.1.phoneConnected"));
-
     // The phone's SessionProof stays on the air past the STB's one-second deadline.
-    auto link = std::make_shared<HoldingLink>(t.link);
-    t.phone->attach(link);
-    link->arm();
-    auto opening = std::async(std::launch::async, [&] { return codeOf([&] { t.phone->openSession(t.stbName, 10s); }); });
-    ASSERT_TRUE(link->waitHeld(5s)) << "the phone never answered the STB's SessionAccept";
+    auto [link, opening] = openSessionWithProofHeld(rig, t);
     EXPECT_EQ(opening.get(), ErrorCode::Unavailable);  // told by the STB, before the phone's own 10 s
     ASSERT_TRUE(t.phone->lastAlert());
     EXPECT_EQ(t.phone->lastAlert()->code, bt::AlertCode::SessionReset);
