@@ -4,6 +4,8 @@
 
 #include "Fixture.h"
 
+#include <boxoffice/trust/TrustedClock.h>
+
 #include <gmock/gmock.h>
 
 using ::testing::HasSubstr;
@@ -150,6 +152,29 @@ TEST_F(SettlementTest, ServerCertificateNotFromTheRootIsRefused)
     auto byDevice = settlementFor(appended[3], "settle-device");
     trust::sign(byDevice, DevKeys::get().stb2->signer());
     expectRefused(byDevice.encode(), ErrorCode::PermissionDenied, DevKeys::get().stb2->certificate.encode());
+}
+
+// The plugin's check of the signer (sync::ServerTrust: trusted time, the root's revocations)
+// replaces the store's own when given: what it refuses settles nothing.
+TEST_F(SettlementTest, TheConfiguredServerCheckDecides)
+{
+    h.reset();
+    auto options = defaultOptions(1000);
+    std::vector<std::string> checked;
+    bool revoked = true;
+    options.verifyServer = [&](const wire::Certificate& c) {
+        checked.push_back(c.keyId);
+        if (revoked) throw Error(ErrorCode::Revoked, "certificate '" + c.keyId + "' is revoked");
+        return trust::verifyCertificate(c, *DevKeys::get().anchor, wire::CertificateRole::Server, trust::TrustedClock::systemNow());
+    };
+    h = open(options);
+    const auto result = settlementFor(appended[3], "settle-checked").encode();
+    expectRefused(result, ErrorCode::Revoked);
+    ASSERT_EQ(checked.size(), 1u);
+    EXPECT_EQ(checked.front(), DevKeys::get().serverWithAgreement.keyId);
+    revoked = false;
+    EXPECT_EQ(h->applySettlement(result).settledThrough, 4u);
+    EXPECT_EQ(checked.size(), 2u);
 }
 
 TEST_F(SettlementTest, ResultThatDoesNotMatchOurChainIsRefused)

@@ -79,6 +79,20 @@ protected:
         e.saleUntil = now + 1000;
         return e;
     }
+    // A signed revocation list in `file`, as the sync plugin keeps them.
+    static void keep(const std::filesystem::path& file, std::uint64_t sequence, std::vector<std::string> keyIds,
+                     std::vector<std::string> ticketIds, const trust::SigningKey& signer)
+    {
+        wire::RevocationList list;
+        list.sequence = sequence;
+        list.revokedKeyIds = std::move(keyIds);
+        list.revokedTicketIds = std::move(ticketIds);
+        list.issuedAt = trust::TrustedClock::systemNow();
+        list.nextUpdate = list.issuedAt + 86400;
+        trust::sign(list, signer);
+        const auto bytes = list.encode();
+        trust::writeKeyFile(file, std::string(bytes.begin(), bytes.end()), false, true);
+    }
     std::string message(const Poco::JSON::Object::Ptr& reply)
     {
         return reply->has("error") ? reply->getObject("error")->getValue<std::string>("message") : "no error";
@@ -180,18 +194,6 @@ TEST_F(PpvPluginTest, RootRevokedKeyStaysRevokedAfterTheServersListAndARestart)
     const auto lists = dir / "lists";
     config->setString("plugins.ppv.revocationsFile", (lists / "revocations.bin").string());
     config->setString("plugins.ppv.serverCertificate", (k.keysDir() / "server" / "server.cert").string());
-    const auto keep = [](const std::filesystem::path& file, std::uint64_t sequence, std::vector<std::string> keyIds,
-                         std::vector<std::string> ticketIds, const trust::SigningKey& signer) {
-        wire::RevocationList list;
-        list.sequence = sequence;
-        list.revokedKeyIds = std::move(keyIds);
-        list.revokedTicketIds = std::move(ticketIds);
-        list.issuedAt = trust::TrustedClock::systemNow();
-        list.nextUpdate = list.issuedAt + 86400;
-        trust::sign(list, signer);
-        const auto bytes = list.encode();
-        trust::writeKeyFile(file, std::string(bytes.begin(), bytes.end()), false, true);
-    };
     const auto root = trust::loadRootKey(k.keysDir() / "root");
     const auto server = trust::loadServerSigner(k.keysDir() / "server");
     keep(lists / "root-revocations.bin", 3, {k.issuer->certificate.keyId}, {}, root);
@@ -224,6 +226,40 @@ TEST_F(PpvPluginTest, RootRevokedKeyStaysRevokedAfterTheServersListAndARestart)
     auto h = start();
     ASSERT_EQ(h->state("ppv"), host::PluginState::Activated);
     EXPECT_EQ(refused(*h->services().require<Wallet>(), "t-4"), toString(ErrorCode::Revoked));
+}
+
+// The root revokes the server's own key (say it leaked): nothing that key signs is acted on any
+// more, neither its revocation list (its refunds wait for a server with a new key) nor its time.
+TEST_F(PpvPluginTest, WhatARootRevokedServerKeySignsIsNotUsed)
+{
+    auto& k = DevKeys::get();
+    const auto now = trust::TrustedClock::systemNow();
+    const auto lists = dir / "lists";
+    const auto serverCertificate = k.keysDir() / "server" / "server.cert";
+    config->setString("plugins.ppv.revocationsFile", (lists / "revocations.bin").string());
+    config->setString("plugins.ppv.serverCertificate", serverCertificate.string());
+    keep(lists / "revocations.bin", 1, {}, {"t-refunded"}, trust::loadServerSigner(k.keysDir() / "server").key);
+    const auto key = Bytes(16, 0x33);
+    {
+        // Before the root's list: the server's list applies.
+        auto h = start();
+        ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+        EXPECT_EQ(codeOf([&] {
+                      h->services().require<Wallet>()->addTicket(
+                          issue({"t-refunded", "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer));
+                  }),
+                  ErrorCode::Revoked);
+    }
+    keep(lists / "root-revocations.bin", 7, {trust::loadCertificate(serverCertificate).keyId}, {},
+         trust::loadRootKey(k.keysDir() / "root"));
+    auto h = start();
+    ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+    EXPECT_NO_THROW(h->services().require<Wallet>()->addTicket(
+        issue({"t-refunded", "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer)))
+        << "the revoked key's list must not be applied";
+    const auto refresh = call("ppv.1.refresh");
+    ASSERT_TRUE(refresh->has("result")) << message(refresh);
+    EXPECT_THAT(refresh->getObject("result")->getValue<std::string>("timeError"), HasSubstr("revoked"));
 }
 
 // A one-view rental through the plugin: the TV sees its terms before buying and its views

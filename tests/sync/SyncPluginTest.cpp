@@ -2,7 +2,8 @@
 // process: records made without a line wait in the outbox, go up once the server
 // is there, are acknowledged and settled; a server killed mid-upload is retried
 // with nothing charged twice; a server certificate from another CA is refused;
-// the phone-carried batch over the REST API settles on the STB.
+// the phone-carried batch over the REST API settles on the STB; nothing a server
+// key the root revoked signs is acted on.
 
 #include "SyncServer.h"
 
@@ -21,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <optional>
 
 namespace boxoffice::sync::test {
 namespace {
@@ -247,6 +249,75 @@ TEST_F(SyncPluginTest, ARootListThatDoesNotVerifyIsRefusedAndNothingIsKept)
     EXPECT_EQ(statusOf("revocationSequence"), 0u) << "the server's list in that answer is not kept either";
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "stb/sync/root-revocations.bin"));
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "stb/sync/revocations.bin"));
+}
+
+// The operator root revokes the server's own key (say it leaked). The root's list reaches the box
+// even though the revoked server serves it, and from then on nothing that key signs is acted on:
+// not its revocation list, not its settlement results, whether they come over the line or carried
+// by the phone, and not after a restart of the box either. The deferred purchase stays owed.
+TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
+{
+    const auto& keys = DevKeys::get().dir;
+    const auto serverKeyId = trust::loadCertificate(keys / "server/server.cert").keyId;
+    wire::RevocationList rootList;
+    rootList.sequence = 60;
+    rootList.issuedAt = ::time(nullptr);
+    rootList.nextUpdate = rootList.issuedAt + 86400;
+    rootList.revokedKeyIds = {serverKeyId};
+    trust::sign(rootList, trust::loadRootKey(keys / "root"));
+    const auto encoded = rootList.encode();
+    trust::writeKeyFile(dir.path() / "root-list.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    server = std::make_unique<SyncServer>(dir.path() / "server", port, dir.path() / "root-list.bin");
+    server->setUpWorld();
+    startStb();
+
+    ASSERT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::uint64_t>("rootRevocationSequence") == 60; },
+                                    30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    auto status = rpc("sync.1.status");
+    EXPECT_EQ(status->getValue<std::uint64_t>("revocationSequence"), 0u) << "the revoked key's own list is not kept";
+    EXPECT_NE(status->getValue<std::string>("lastError").find("revoked"), std::string::npos)
+        << status->getValue<std::string>("lastError");
+
+    // Over the line: the server takes and charges the record, the box refuses the result it signs.
+    history->append(deferred(1200));
+    ASSERT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::uint64_t>("acknowledgedThrough") == 1; },
+                                    30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200);
+    EXPECT_EQ(history->status().settledThrough, 0u);
+    EXPECT_EQ(history->credit().outstanding, 1200);
+
+    // Carried by the phone: the same result, the same refusal, nothing changed.
+    const auto batch = history->exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+    Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
+    body->set("batch", wire::toBase64Url(batch->sealed));
+    const auto r = server->phoneClient().post("/v1/phone/history-batches", body);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto answer = r.body.extract<Poco::JSON::Object::Ptr>();
+    const auto result = wire::fromBase64Url(answer->getValue<std::string>("result"));
+    const auto certificate = wire::fromBase64Url(answer->getValue<std::string>("serverCertificate"));
+    const auto refusal = [&]() -> std::optional<ErrorCode> {
+        try {
+            history->applySettlement(result, certificate);
+        } catch (const Error& e) {
+            return e.code();
+        }
+        return std::nullopt;
+    };
+    EXPECT_EQ(refusal(), ErrorCode::Revoked);
+    EXPECT_EQ(history->status().settledThrough, 0u);
+    EXPECT_EQ(history->credit().outstanding, 1200);
+
+    // The box restarts without a line: the kept root list still refuses it.
+    history.reset();
+    host.reset();
+    server->kill();
+    startStb();
+    EXPECT_EQ(statusOf("rootRevocationSequence"), 60u);
+    EXPECT_EQ(refusal(), ErrorCode::Revoked);
+    EXPECT_EQ(history->credit().outstanding, 1200);
 }
 
 TEST_F(SyncPluginTest, QueueSurvivesARestartOfTheBox)

@@ -92,6 +92,21 @@ TEST_F(TrustedClockTest, SystemClockRollbackIsDetectedBeyondTolerance)
     EXPECT_EQ(errorOf([&] { clock.now(); }).code(), ErrorCode::ClockRollback);
 }
 
+// What certificate checks that must go on use: the corrected clock while it is fine, the
+// mark (not the clock set back) once it is not.
+TEST_F(TrustedClockTest, LatestKnownIsTheMarkWhileTheClockIsSetBack)
+{
+    clock.accept(signedTime(5000), server.verifyingKey(), "stb-1");
+    systemTime = 1100;   // offset +4000: 5100
+    EXPECT_EQ(clock.latestKnown(), 5100);
+    clock.observe(9000);
+    systemTime = 1200;   // corrected 5200, far behind the mark of 9000
+    EXPECT_EQ(errorOf([&] { clock.now(); }).code(), ErrorCode::ClockRollback);
+    EXPECT_EQ(clock.latestKnown(), 9000);
+    systemTime = 6000;   // the clock comes back past the mark
+    EXPECT_EQ(clock.latestKnown(), 10000);
+}
+
 TEST_F(TrustedClockTest, CorruptStateIsAStorageError)
 {
     std::FILE* f = std::fopen((dir.path / "bad").c_str(), "w");

@@ -67,6 +67,16 @@ wire::UnixTime TrustedClock::highWaterMark() const
     return highWater_;
 }
 
+wire::UnixTime TrustedClock::latestKnown() const
+{
+    try {
+        return now();
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::ClockRollback) throw;
+        return highWaterMark();
+    }
+}
+
 void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
                           ByteView expectedNonce)
 {

@@ -7,6 +7,8 @@
 //   machineSecret     the KeySealer's secret file (default <data>/machine-secret)
 //   deviceDirectory   a boxoffice-keytool device directory imported when the key store is empty
 //   trustAnchor       the operator root (root.json): settlement results are checked under it
+//                     (through the sync plugin's sync::ServerTrust when it runs: at trusted
+//                     time and against the root's revocations)
 //   serverCertificate the server's certificate (its agreement key seals exported history)
 //   creditLimit       minor units available to purchases made without a line (default 0)
 //   currency          ISO 4217 (default EUR)
@@ -19,8 +21,10 @@
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/host/Plugin.h>
+#include <boxoffice/sync/ServerTrust.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/KeyStore.h>
+#include <boxoffice/trust/TrustedClock.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -129,6 +133,14 @@ public:
                 options.root = trust::loadTrustAnchor(root);
             if (const auto server = config.getString("serverCertificate", ""); !server.empty())
                 options.serverCertificate = trust::loadCertificate(server);
+            // sync starts after billing (it needs the history), so it is looked up per result.
+            // Without it the box has neither trusted time nor revocation lists: the system
+            // clock and the root alone are all there is to check with (applySettlement
+            // refuses every result before this when there is no root).
+            options.verifyServer = [&services = context.services(), root = options.root](const wire::Certificate& c) {
+                if (const auto trust = services.find<boxoffice::sync::ServerTrust>()) return trust->verifyServer(c);
+                return trust::verifyCertificate(c, root.value(), wire::CertificateRole::Server, trust::TrustedClock::systemNow());
+            };
 
             store_ = std::make_shared<HistoryStore>(pathOf(config, "database", data / "history.db"),
                                                     keys.deviceIdentity(), std::move(options));

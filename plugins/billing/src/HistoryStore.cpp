@@ -492,7 +492,9 @@ Settlement HistoryStore::applySettlement(ByteView encodedResult, ByteView encode
     if (!encodedCertificate.empty()) certificate = wire::Certificate::decode(encodedCertificate);
     if (!certificate) throw Error(ErrorCode::Unavailable, "billing: no server certificate to check settlement results with");
     const auto result = wire::SettlementResult::decode(encodedResult);
-    const auto serverKey = trust::verifyCertificate(*certificate, *options_.root, wire::CertificateRole::Server, now());
+    const auto serverKey = options_.verifyServer
+                               ? options_.verifyServer(*certificate)
+                               : trust::verifyCertificate(*certificate, *options_.root, wire::CertificateRole::Server, now());
     trust::verifySignature(result, serverKey);
     if (result.deviceId != identity_.deviceId)
         throw Error(ErrorCode::WrongAudience, "settlement result is for device " + result.deviceId);

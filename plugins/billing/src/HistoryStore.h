@@ -27,6 +27,10 @@ struct HistoryOptions {
     std::optional<trust::TrustAnchor> root;           // operator root: settlement results
     std::optional<wire::Certificate> serverCertificate;
     std::function<wire::UnixTime()> clock;            // default: system clock
+    // Checks the certificate of a settlement result's signer and returns its key (the
+    // plugin: sync::ServerTrust, trusted time and the root's revocations). Default:
+    // trust::verifyCertificate under `root` at `clock`, without revocations.
+    std::function<trust::VerifyingKey(const wire::Certificate&)> verifyServer;
 };
 
 class HistoryStore final : public History {

@@ -107,6 +107,7 @@ public:
             const std::string anchor = config.getString("trustAnchor", "");
             if (anchor.empty()) throw Error(ErrorCode::InvalidArgument, "trustAnchor (the operator's root.json) is not configured");
             auto clock = std::make_shared<trust::TrustedClock>(pathOf(config, "clockState", data / "clock.state"), sealer);
+            clock_ = clock;
             auto revocations = std::make_shared<trust::RevocationState>();
             const auto root = trust::loadTrustAnchor(anchor);
             root_ = root;
@@ -121,17 +122,10 @@ public:
             if (const auto server = config.getString("serverCertificate", ""); !server.empty()) {
                 // Revocation lists may be signed by the server under its root-issued certificate.
                 const auto cert = trust::loadCertificate(server);
-                // A clock set back must not stop the plugin (the TV says why tickets are refused):
-                // the certificate is then checked at the latest trusted time known.
-                wire::UnixTime at = 0;
-                try {
-                    at = clock->now();
-                } catch (const Error& e) {
-                    if (e.code() != ErrorCode::ClockRollback) throw;
-                    at = clock->highWaterMark();
-                }
-                // Verifies revocation lists the server signs, and its trusted time (Ed25519 or P-256).
-                serverKey_ = trust::verifyCertificate(cert, root, wire::CertificateRole::Server, at);
+                // Checked now so that a wrong one stops the plugin with a reason; checked again
+                // at each use (serverKey()), when the root's list may have revoked it.
+                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, clock->latestKnown());
+                serverCertificate_ = cert;
             }
             loadRevocations();
 
@@ -140,7 +134,6 @@ public:
                 db_, root, keys.deviceIdentity(), clock, revocations,
                 [&services = context.services()] { return services.find<billing::History>(); },
                 config.getInt64("viewGapSeconds", TicketWallet::kDefaultViewGap));
-            clock_ = clock;
             deviceId_ = keys.deviceIdentity().deviceId;
             // A dormant ticket is bought only if the signed history holds its purchase.
             wallet_->setActivationCheck([&services = context.services()](const std::string& ticketId, std::uint64_t sequence) {
@@ -309,8 +302,7 @@ private:
         try {
             const auto list = trust::loadRevocationList(file);
             if (fromRoot) revocations_->apply(list, *root_);
-            else if (serverKey_) revocations_->apply(list, *serverKey_);
-            else throw Error(ErrorCode::Unavailable, "no serverCertificate configured to check it with");
+            else revocations_->apply(list, serverKey("check the server's revocation list with"));
             context_->logger().information("revocation list %s (sequence %s) applied", file, std::to_string(list.sequence));
         } catch (const Error& e) {
             if (e.code() != ErrorCode::Replayed)
@@ -363,11 +355,20 @@ private:
     // sync plugin keeps a clock of its own the same way; neither trusts the other's file.
     wire::UnixTime takeServerTime()
     {
-        if (!serverKey_)
-            throw Error(ErrorCode::Unavailable, "no serverCertificate configured to verify the server's time with");
+        const auto key = serverKey("verify the server's time with");
         return clock_->fetchFrom(
-            [&](const std::string& path) { return textOf(purchases_->callServer("GET", path), "trustedTime"); },
-            *serverKey_, deviceId_);
+            [&](const std::string& path) { return textOf(purchases_->callServer("GET", path), "trustedTime"); }, key,
+            deviceId_);
+    }
+
+    // The server's key (Ed25519 or P-256) for what it signs: its certificate under the root, at
+    // the latest trusted time known (a clock set back must not stop the plugin; the TV says why
+    // tickets are refused) and not revoked by the root's list applied so far.
+    trust::VerifyingKey serverKey(const std::string& purpose) const
+    {
+        if (!serverCertificate_) throw Error(ErrorCode::Unavailable, "no serverCertificate configured to " + purpose);
+        return trust::verifyCertificate(*serverCertificate_, *root_, wire::CertificateRole::Server, clock_->latestKnown(),
+                                        revocations_.get());
     }
 
     std::vector<CatalogEvent> parseCatalog(const Object::Ptr& body) const
@@ -519,7 +520,7 @@ private:
 
     host::PluginContext* context_ = nullptr;
     std::optional<trust::TrustAnchor> root_;
-    std::optional<trust::VerifyingKey> serverKey_;
+    std::optional<wire::Certificate> serverCertificate_;
     std::shared_ptr<trust::TrustedClock> clock_;
     std::string deviceId_;
     std::shared_ptr<trust::RevocationState> revocations_;

@@ -37,23 +37,22 @@ std::string fieldText(const Object::Ptr& o, const std::string& name)
 
 SyncEngine::SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing::History> history,
                        std::shared_ptr<Outbox> outbox, std::shared_ptr<trust::TrustedClock> clock,
-                       EngineOptions options, Poco::Logger& logger)
+                       std::shared_ptr<ServerTrustState> trust, EngineOptions options, Poco::Logger& logger)
     : link_(std::move(link)), history_(std::move(history)), outbox_(std::move(outbox)), clock_(std::move(clock)),
-      options_(std::move(options)), logger_(logger), deviceId_(history_->status().deviceId),
+      trust_(std::move(trust)), options_(std::move(options)), logger_(logger), deviceId_(history_->status().deviceId),
       random_(std::random_device{}()), serverCertificate_(options_.serverCertificate)
 {
     loadKeptRevocations();
 }
 
-// The lists kept from an earlier run: only newer ones (per signer) replace them.
+// The lists kept from an earlier run: only newer ones (per signer) replace them. The
+// root's first: it may revoke the server key the server's list is checked with.
 void SyncEngine::loadKeptRevocations()
 {
-    if (!options_.root) return;
+    if (!trust_->hasRoot()) return;
     if (!options_.rootRevocationsFile.empty() && std::filesystem::exists(options_.rootRevocationsFile)) {
         try {
-            const auto list = trust::loadRevocationList(options_.rootRevocationsFile);
-            trust::verifyRootRevocations(list, *options_.root);
-            rootRevocationSequence_ = list.sequence;
+            trust_->applyRootList(trust::loadRevocationList(options_.rootRevocationsFile));
         } catch (const std::exception& e) {
             logger_.warning("sync: ignoring the kept root revocation list: %s", std::string(e.what()));
         }
@@ -222,9 +221,9 @@ void SyncEngine::handleHistory(const LinkResponse& response)
 void SyncEngine::learnCertificate(const Poco::Dynamic::Var& answer)
 {
     const auto text = fieldText(objectOf(answer), "serverCertificate");
-    if (text.empty() || !options_.root) return;
+    if (text.empty() || !trust_->hasRoot()) return;
     auto certificate = wire::Certificate::decode(wire::fromBase64Url(text, "serverCertificate"));
-    trust::verifyCertificate(certificate, *options_.root, wire::CertificateRole::Server, trust::TrustedClock::systemNow());
+    trust_->verifyServer(certificate);
     std::lock_guard lock(mutex_);
     serverCertificate_ = std::move(certificate);
 }
@@ -236,9 +235,8 @@ std::optional<trust::VerifyingKey> SyncEngine::serverKey()
         std::lock_guard lock(mutex_);
         certificate = serverCertificate_;
     }
-    if (!certificate || !options_.root) return std::nullopt;
-    return trust::verifyCertificate(*certificate, *options_.root, wire::CertificateRole::Server,
-                                    trust::TrustedClock::systemNow());
+    if (!certificate || !trust_->hasRoot()) return std::nullopt;
+    return trust_->verifyServer(*certificate);
 }
 
 void SyncEngine::fetchTime()
@@ -267,38 +265,37 @@ void SyncEngine::fetchTime()
 
 void SyncEngine::fetchRevocations()
 {
-    if (!options_.root) return;
+    if (!trust_->hasRoot()) return;
     try {
         const auto response = link_->call("GET", "/v1/stb/revocations");
         if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/stb/revocations: " + response.error());
-        learnCertificate(response.body);
         const auto body = objectOf(response.body);
-        // Both lists are checked before either is kept: an answer with a bad one changes nothing.
-        // The server's list (tickets only) is checked with its key, the root's with the root anchor;
-        // each is compared with its own signer's sequence (RevocationState keeps them apart too).
+        // The root's list first, checked with the root anchor and held at once: it may revoke
+        // the very server key that signed the rest of this answer (which is then refused
+        // below). A root list that does not verify refuses the whole answer.
+        if (const auto encoded = fieldText(body, "rootRevocations"); !encoded.empty()) {
+            try {
+                const auto rootBytes = wire::fromBase64Url(encoded, "rootRevocations");
+                const auto rootList = wire::RevocationList::decode(rootBytes);
+                trust::verifyRootRevocations(rootList, trust_->root());
+                if (rootList.sequence > trust_->rootSequence()) {
+                    if (!options_.rootRevocationsFile.empty())
+                        trust::writeKeyFile(options_.rootRevocationsFile, std::string(rootBytes.begin(), rootBytes.end()),
+                                            false, true);
+                    trust_->applyRootList(rootList);
+                }
+            } catch (const Error& e) {
+                throw Error(e.code(), std::string("rootRevocations: ") + e.what());
+            }
+        }
+        learnCertificate(response.body);
+        // The server's list (tickets only) with the server's key, against its own sequence.
         const auto bytes = wire::fromBase64Url(fieldText(body, "revocations"), "revocations");
         const auto list = wire::RevocationList::decode(bytes);
         const auto key = serverKey();
         if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check the revocation list with");
         trust::verifyServerRevocations(list, *key);
-        std::optional<Bytes> rootBytes;
-        std::uint64_t rootSequence = 0;
-        if (const auto encoded = fieldText(body, "rootRevocations"); !encoded.empty()) {
-            try {
-                rootBytes = wire::fromBase64Url(encoded, "rootRevocations");
-                const auto rootList = wire::RevocationList::decode(*rootBytes);
-                trust::verifyRootRevocations(rootList, *options_.root);
-                rootSequence = rootList.sequence;
-            } catch (const Error& e) {
-                throw Error(e.code(), std::string("rootRevocations: ") + e.what());
-            }
-        }
         std::lock_guard lock(mutex_);
-        if (rootBytes && rootSequence > rootRevocationSequence_) {
-            if (!options_.rootRevocationsFile.empty())
-                trust::writeKeyFile(options_.rootRevocationsFile, std::string(rootBytes->begin(), rootBytes->end()), false, true);
-            rootRevocationSequence_ = rootSequence;
-        }
         if (list.sequence > revocationSequence_) {
             if (!options_.revocationsFile.empty())
                 trust::writeKeyFile(options_.revocationsFile, std::string(bytes.begin(), bytes.end()), false, true);
@@ -331,7 +328,7 @@ SyncStatus SyncEngine::status()
     s.lastSync = lastSyncMs_ / 1000;
     s.trustedTime = trustedTime_;
     s.revocationSequence = revocationSequence_;
-    s.rootRevocationSequence = rootRevocationSequence_;
+    s.rootRevocationSequence = trust_->rootSequence();
     s.lastError = lastError_;
     return s;
 }

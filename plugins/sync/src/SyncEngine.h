@@ -11,12 +11,16 @@
 //      only, signed under its root-issued certificate) and the operator root's, verifies
 //      each with its own signer and keeps the newest of each in its own file for the
 //      ticket wallet (one signer's sequence never holds back or replaces the other's).
+//      The root's list also goes to the ServerTrustState, so that every server certificate
+//      the box acts on (its own checks here, billing's settlement results) is checked at
+//      trusted time against it.
 // A failed send is retried with exponential backoff and jitter; nothing is lost
 // across restarts because the queue and the history are both on disk.
 
 #include "Backoff.h"
 #include "HttpsLink.h"
 #include "Outbox.h"
+#include "ServerTrustState.h"
 
 #include <boxoffice/billing/History.h>
 #include <boxoffice/trust/Certificates.h>
@@ -39,7 +43,6 @@ struct EngineOptions {
     std::int64_t timeEveryMs = 3'600'000;    // trusted time refresh
     std::int64_t revocationsEveryMs = 900'000;
     std::size_t batchRecords = 64;           // records per upload request
-    std::optional<trust::TrustAnchor> root;  // verifies the server certificate and revocation lists
     std::optional<wire::Certificate> serverCertificate;   // verifies trusted time (also learnt from answers)
     std::filesystem::path revocationsFile;   // where the server's verified list is kept (empty: not kept)
     std::filesystem::path rootRevocationsFile;   // and the operator root's (empty: not kept)
@@ -62,8 +65,8 @@ struct SyncStatus {
 class SyncEngine {
 public:
     SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing::History> history,
-               std::shared_ptr<Outbox> outbox, std::shared_ptr<trust::TrustedClock> clock, EngineOptions options,
-               Poco::Logger& logger);
+               std::shared_ptr<Outbox> outbox, std::shared_ptr<trust::TrustedClock> clock,
+               std::shared_ptr<ServerTrustState> trust, EngineOptions options, Poco::Logger& logger);
     ~SyncEngine();   // stops the thread
 
     void start();
@@ -91,6 +94,7 @@ private:
     std::shared_ptr<billing::History> history_;
     std::shared_ptr<Outbox> outbox_;
     std::shared_ptr<trust::TrustedClock> clock_;
+    std::shared_ptr<ServerTrustState> trust_;   // the root, and the root's list held (its sequence)
     EngineOptions options_;
     Poco::Logger& logger_;
     std::string deviceId_;
@@ -110,7 +114,6 @@ private:
     std::string lastError_;
     std::optional<wire::Certificate> serverCertificate_;
     std::uint64_t revocationSequence_ = 0;       // the server's list, in revocationsFile
-    std::uint64_t rootRevocationSequence_ = 0;   // the root's list, in rootRevocationsFile
     std::thread thread_;
 };
 

@@ -1,7 +1,9 @@
 // The sync plugin: the STB's line to the operator server. Publishes sync::ServerLink
 // (HTTPS, mutual TLS with the device certificate) for ppv and others, and runs the
 // sync worker (SyncEngine.h): history upload + acknowledgements + settlement results,
-// trusted time, revocations, store-and-forward with backoff. JSON-RPC: sync.1.status,
+// trusted time, revocations, store-and-forward with backoff. Publishes sync::ServerTrust
+// (server certificates checked at trusted time against the root's revocations) for
+// billing's settlement results. JSON-RPC: sync.1.status,
 // sync.1.syncNow; registration (Registration.h): sync.1.register, sync.1.registration,
 // event sync.1.registrationChanged.
 //
@@ -29,6 +31,7 @@
 #include <boxoffice/base/Error.h>
 #include <boxoffice/host/Plugin.h>
 #include <boxoffice/sync/ServerLink.h>
+#include <boxoffice/sync/ServerTrust.h>
 #include <boxoffice/trust/KeyFiles.h>
 
 #include <Poco/JSON/Object.h>
@@ -97,8 +100,8 @@ public:
             options.batchRecords = static_cast<std::size_t>(c.getInt("batchRecords", 64));
             if (options.batchRecords < 1 || options.batchRecords > 100)
                 throw Error(ErrorCode::InvalidArgument, "plugins.sync.batchRecords must be 1..100");
-            if (const auto root = c.getString("trustAnchor", ""); !root.empty())
-                options.root = trust::loadTrustAnchor(root);
+            std::optional<trust::TrustAnchor> root;
+            if (const auto anchor = c.getString("trustAnchor", ""); !anchor.empty()) root = trust::loadTrustAnchor(anchor);
             if (const auto server = c.getString("serverCertificate", ""); !server.empty())
                 options.serverCertificate = trust::loadCertificate(server);
             options.revocationsFile = pathOf(c, "revocationsFile", data / "revocations.bin");
@@ -109,6 +112,7 @@ public:
 
             auto sealer = std::make_shared<trust::MachineSecretSealer>(pathOf(c, "machineSecret", data / "machine-secret"));
             auto clock = std::make_shared<trust::TrustedClock>(pathOf(c, "clockState", data / "clock.state"), sealer);
+            trust_ = std::make_shared<ServerTrustState>(std::move(root), clock);
 
             const auto pollSeconds = c.getInt64("registrationPollSeconds", 3);
             if (pollSeconds < 1 || pollSeconds > 3600)
@@ -117,7 +121,7 @@ public:
             link_ = std::make_shared<HttpsLink>(std::move(link));
             const auto database = pathOf(c, "database", data / "outbox.db");
             auto outbox = std::make_shared<Outbox>(database);
-            engine_ = std::make_unique<SyncEngine>(link_, history, outbox, clock, std::move(options), context.logger());
+            engine_ = std::make_unique<SyncEngine>(link_, history, outbox, clock, trust_, std::move(options), context.logger());
             registration_ = std::make_unique<Registration>(
                 link_, pathOf(c, "deviceCertificate", device.empty() ? device : device / "device.cert"),
                 "sqlite:" + database.string(), std::chrono::seconds(pollSeconds),
@@ -125,6 +129,8 @@ public:
                 context.logger());
             addApi(context);
             context.services().publish<boxoffice::sync::ServerLink>(link_, context.pluginName());
+            // Without a root this plugin holds neither trusted time nor revocations to offer.
+            if (trust_->hasRoot()) context.services().publish<boxoffice::sync::ServerTrust>(trust_, context.pluginName());
             engine_->start();
             registration_->start();
             if (!link_->configured()) context.logger().information("sync: no operator server configured: no line");
@@ -133,6 +139,7 @@ public:
             registration_.reset();
             engine_.reset();
             link_.reset();
+            trust_.reset();
             return std::string("sync: ") + e.what();
         }
     }
@@ -141,10 +148,14 @@ public:
     {
         if (registration_) registration_->stop();
         if (engine_) engine_->stop();
-        if (context_) context_->services().withdraw<boxoffice::sync::ServerLink>(context_->pluginName());
+        if (context_) {
+            context_->services().withdraw<boxoffice::sync::ServerLink>(context_->pluginName());
+            context_->services().withdraw<boxoffice::sync::ServerTrust>(context_->pluginName());
+        }
         registration_.reset();
         engine_.reset();
         link_.reset();
+        trust_.reset();
     }
 
 private:
@@ -163,6 +174,7 @@ private:
 
     host::PluginContext* context_ = nullptr;
     std::shared_ptr<HttpsLink> link_;
+    std::shared_ptr<ServerTrustState> trust_;
     std::unique_ptr<SyncEngine> engine_;
     std::unique_ptr<Registration> registration_;
 };
@@ -171,7 +183,7 @@ private:
 
 namespace {
 const char* const kNeeds[] = {"billing", nullptr};
-const char* const kProvides[] = {"server-link", nullptr};
+const char* const kProvides[] = {"server-link", "server-trust", nullptr};
 } // namespace
 
 BOXOFFICE_PLUGIN(boxoffice::plugins::sync::SyncPlugin,

@@ -31,6 +31,10 @@ public:
 
     wire::UnixTime now() const;
     wire::UnixTime highWaterMark() const;
+    // now(), or the high-water mark when the clock was set back behind it: the time to
+    // check a certificate's validity at for a caller that must go on rather than stop
+    // (a certificate that expired before the mark stays expired).
+    wire::UnixTime latestKnown() const;
 
     // Verifies signature (serverKey from a verified server certificate), audience
     // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a

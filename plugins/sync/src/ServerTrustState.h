@@ -1,0 +1,37 @@
+#pragma once
+// sync::ServerTrust as the sync plugin keeps it: the operator root, the box's trusted
+// clock, and the root's newest revocation list (the only signer that may revoke a
+// server's key). The engine applies the root's lists as it gets them; the plugin
+// publishes this object for billing.
+
+#include <boxoffice/sync/ServerTrust.h>
+#include <boxoffice/trust/Certificates.h>
+#include <boxoffice/trust/Revocation.h>
+#include <boxoffice/trust/TrustedClock.h>
+
+#include <memory>
+#include <optional>
+
+namespace boxoffice::plugins::sync {
+
+class ServerTrustState final : public boxoffice::sync::ServerTrust {
+public:
+    // `clock` may be null (tests of the engine without one): the system clock is used.
+    ServerTrustState(std::optional<trust::TrustAnchor> root, std::shared_ptr<const trust::TrustedClock> clock);
+
+    trust::VerifyingKey verifyServer(const wire::Certificate& certificate) const override;
+
+    bool hasRoot() const { return root_.has_value(); }
+    const trust::TrustAnchor& root() const;   // Unavailable without one
+    // Verifies the root's list under the root and holds it. Errors: its signature's,
+    // Replayed when it is not newer than the list held.
+    void applyRootList(const wire::RevocationList& list);
+    std::uint64_t rootSequence() const { return revocations_.rootSequence(); }
+
+private:
+    std::optional<trust::TrustAnchor> root_;
+    std::shared_ptr<const trust::TrustedClock> clock_;
+    trust::RevocationState revocations_;
+};
+
+} // namespace boxoffice::plugins::sync
