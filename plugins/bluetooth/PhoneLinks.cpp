@@ -567,6 +567,7 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
     }
     case T::SessionProof: {
         std::string failure, phoneId;
+        bool replaced = false;   // an older link of this phone had a session
         {
             std::unique_lock lock(mutex_);
             if (!link->handshake) {
@@ -592,18 +593,24 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
                 link->session = std::make_shared<bt::SecureSession>(bt::Role::Stb, link->handshake->keys());
                 link->handshake.reset();
                 phoneId = link->phoneId;
+                // An older link of the same phone (it came back without a disconnect) is stale:
+                // dropped with the requests waiting on it, under the lock that publishes the
+                // new session, so that nothing waits on the old one after this.
+                for (auto it = links_.begin(); it != links_.end();) {
+                    if (it->second != link && it->second->phoneId == phoneId) {
+                        replaced = replaced || it->second->session != nullptr;
+                        it = links_.erase(it);
+                    } else {
+                        ++it;
+                    }
+                }
+                if (replaced) failPendingLocked(phoneId);
             }
         }
         if (!failure.empty()) return alert(link, bt::AlertCode::BadProof, failure);
-        // An older link of the same phone (reconnected without a disconnect) is stale now.
-        std::vector<std::string> stale;
-        {
-            std::lock_guard lock(mutex_);
-            for (const auto& [device, other] : links_)
-                if (other != link && other->phoneId == phoneId) stale.push_back(device);
-            for (const auto& d : stale) links_.erase(d);
-        }
         sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
+        // Watchers see the old session end before the new one starts, as after a disconnect.
+        if (replaced) connectionChanged(phoneId, "", false);
         logger_.information("phone %s connected on %s", phoneId, link->device);
         connectionChanged(phoneId, link->phoneName, true);
         return;
@@ -790,6 +797,11 @@ std::shared_ptr<PhoneLinks::Link> PhoneLinks::sessionFor(const std::string& phon
 void PhoneLinks::failPending(const std::string& phoneId)
 {
     std::lock_guard lock(mutex_);
+    failPendingLocked(phoneId);
+}
+
+void PhoneLinks::failPendingLocked(const std::string& phoneId)
+{
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (it->first.first == phoneId) {
             it->second->set_exception(
@@ -830,6 +842,11 @@ bt::Message PhoneLinks::request(const std::string& phoneId, bt::Message message,
     auto future = promise->get_future();
     {
         std::lock_guard lock(mutex_);
+        // Dropped since sessionFor() (disconnected, or the phone came back on another link):
+        // nothing would answer, and nothing would fail the request before its timeout.
+        const auto current = links_.find(link->device);
+        if (current == links_.end() || current->second != link)
+            throw Error(ErrorCode::Unavailable, "phone " + phoneId + " is not connected");
         pending_[{phoneId, message.id}] = promise;
     }
     try {

@@ -104,6 +104,7 @@ private:
     void dropLink(const std::string& device);
     std::shared_ptr<Link> sessionFor(const std::string& phoneId) const;
     void failPending(const std::string& phoneId);
+    void failPendingLocked(const std::string& phoneId);   // mutex_ held
     void updateAdvertising();
     void connectionChanged(const std::string& phoneId, const std::string& name, bool connected);
 

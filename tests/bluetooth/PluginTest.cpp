@@ -446,6 +446,52 @@ TEST(BluetoothPlugin, BluezRestartMidSessionReregistersAndPhoneReconnects)
     EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{t.phone->id(), false}, {t.phone->id(), true}}));
 }
 
+// The phone comes back on a new link while its old one still stands (it reconnected from
+// another private address, or the old link has not timed out yet): its old session ends the
+// way a disconnect ends it, first. Watchers hear "down" before "up", and a request waiting for
+// an answer on the old link fails at once instead of waiting out its timeout.
+TEST(BluetoothPlugin, PhoneBackOnANewLinkEndsItsOldSessionFirst)
+{
+    Rig rig;
+    auto t = rig.connect("AA:BB:CC:DD:EE:31");
+    rig.pairFully(t);
+    std::promise<void> asked;
+    t.phone->onMessage([&](const bt::Message&) -> std::optional<bt::Message> {
+        asked.set_value();
+        return std::nullopt;   // the viewer never answers on this link
+    });
+    std::mutex seenMutex;
+    std::vector<std::pair<std::string, bool>> seen;
+    const auto watch = rig.channel()->watchConnections([&](const std::string& id, bool up) {
+        std::lock_guard lock(seenMutex);
+        seen.emplace_back(id, up);
+    });
+    bt::SettlementRequestBody request{"tx-7", 500, "EUR", "Arena Sports", "Final", Bytes(32, 7)};
+    auto waiting = std::async(std::launch::async, [&] {
+        return codeOf([&] {
+            rig.channel()->request(t.phone->id(), {bt::MessageType::SettlementRequest, 0, 0, request.encode()}, 30s);
+        });
+    });
+    ASSERT_EQ(asked.get_future().wait_for(10s), std::future_status::ready);
+
+    // The new link is bonded like any (the pairing window open for it); the app is paired already.
+    auto again = rig.connect("AA:BB:CC:DD:EE:32");
+    rig.call("bluetooth.1.startPairing");
+    ASSERT_TRUE(rig.pairLink(again, true));
+    rig.call("bluetooth.1.stopPairing");
+    t.phone->onMessage({});
+    t.phone->attach(again.link);
+    t.phone->openSession(t.stbName);
+    ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready) << "the old link's request still waits";
+    EXPECT_EQ(waiting.get(), ErrorCode::Unavailable);
+    EXPECT_EQ(t.phone->request(ping({9}), 5s).body, Bytes{9});
+    rig.channel()->unsubscribe(watch);
+    std::lock_guard lock(seenMutex);
+    // (The pairing's own "up" may arrive after the watch began: only what followed it counts.)
+    if (!seen.empty() && seen.front().second) seen.erase(seen.begin());
+    EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{t.phone->id(), false}, {t.phone->id(), true}}));
+}
+
 TEST(BluetoothPlugin, HandlerErrorsNeverAbortTheDaemon)
 {
     Rig rig;
