@@ -593,18 +593,7 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
                 link->session = std::make_shared<bt::SecureSession>(bt::Role::Stb, link->handshake->keys());
                 link->handshake.reset();
                 phoneId = link->phoneId;
-                // An older link of the same phone (it came back without a disconnect) is stale:
-                // dropped with the requests waiting on it, under the lock that publishes the
-                // new session, so that nothing waits on the old one after this.
-                for (auto it = links_.begin(); it != links_.end();) {
-                    if (it->second != link && it->second->phoneId == phoneId) {
-                        replaced = replaced || it->second->session != nullptr;
-                        it = links_.erase(it);
-                    } else {
-                        ++it;
-                    }
-                }
-                if (replaced) failPendingLocked(phoneId);
+                replaced = dropOtherLinksLocked(link);
             }
         }
         if (!failure.empty()) return alert(link, bt::AlertCode::BadProof, failure);
@@ -640,6 +629,7 @@ void PhoneLinks::finishPairing(const std::shared_ptr<Link>& link)
         logger_.error("cannot store the paired phone: %s", std::string(e.what()));
         return alert(link, bt::AlertCode::PairingRejected, "the TV could not store the pairing");
     }
+    bool replaced = false;   // the phone, paired again on this link, had a session on another
     {
         std::lock_guard lock(mutex_);
         resetLink(*link);
@@ -647,9 +637,11 @@ void PhoneLinks::finishPairing(const std::shared_ptr<Link>& link)
         link->phoneId = result.phoneId;
         link->phoneName = result.phoneName;
         pairingOpenUntil_ = {};  // one phone per pairing window
+        replaced = dropOtherLinksLocked(link);
     }
     sendRaw(link, done);
     sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
+    if (replaced) connectionChanged(result.phoneId, "", false);
     logger_.information("phone %s (%s) paired", result.phoneId, result.phoneName);
     // Only now: a link-layer bond alone is phone-wide, not the app's (research: Trusted after app pairing).
     if (phoneTrusted_) phoneTrusted_(link->device);
@@ -792,6 +784,21 @@ std::shared_ptr<PhoneLinks::Link> PhoneLinks::sessionFor(const std::string& phon
     for (const auto& [device, link] : links_)
         if (link->session && link->phoneId == phoneId) return link;
     return nullptr;
+}
+
+bool PhoneLinks::dropOtherLinksLocked(const std::shared_ptr<Link>& link)
+{
+    bool hadSession = false;
+    for (auto it = links_.begin(); it != links_.end();) {
+        if (it->second != link && it->second->phoneId == link->phoneId) {
+            hadSession = hadSession || it->second->session != nullptr;
+            it = links_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (hadSession) failPendingLocked(link->phoneId);
+    return hadSession;
 }
 
 void PhoneLinks::failPending(const std::string& phoneId)

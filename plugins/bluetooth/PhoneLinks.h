@@ -102,6 +102,10 @@ private:
     void alert(const std::shared_ptr<Link>& link, bt::AlertCode code, const std::string& reason);
     void resetLink(Link& link);
     void dropLink(const std::string& device);
+    // mutex_ held, `link` just got its session: the phone's other links (it came back on
+    // this one without a disconnect) are dropped with the requests waiting on them, under
+    // the lock that publishes the new session. True when one of them had a session.
+    bool dropOtherLinksLocked(const std::shared_ptr<Link>& link);
     std::shared_ptr<Link> sessionFor(const std::string& phoneId) const;
     void failPending(const std::string& phoneId);
     void failPendingLocked(const std::string& phoneId);   // mutex_ held

@@ -447,10 +447,12 @@ TEST(BluetoothPlugin, BluezRestartMidSessionReregistersAndPhoneReconnects)
 }
 
 // The phone comes back on a new link while its old one still stands (it reconnected from
-// another private address, or the old link has not timed out yet): its old session ends the
-// way a disconnect ends it, first. Watchers hear "down" before "up", and a request waiting for
-// an answer on the old link fails at once instead of waiting out its timeout.
-TEST(BluetoothPlugin, PhoneBackOnANewLinkEndsItsOldSessionFirst)
+// another private address, or the old link has not timed out yet), and opens a session there
+// or pairs again: its old session ends the way a disconnect ends it, first. Watchers hear
+// "down" before "up", and a request waiting for an answer on the old link fails at once
+// instead of waiting out its timeout.
+namespace {
+void expectOldSessionEndedFirst(const std::function<void(Rig&, Rig::TestPhone& old, Rig::TestPhone& again)>& comeBack)
 {
     Rig rig;
     auto t = rig.connect("AA:BB:CC:DD:EE:31");
@@ -466,30 +468,48 @@ TEST(BluetoothPlugin, PhoneBackOnANewLinkEndsItsOldSessionFirst)
         std::lock_guard lock(seenMutex);
         seen.emplace_back(id, up);
     });
+    const auto phoneId = t.phone->id();
     bt::SettlementRequestBody request{"tx-7", 500, "EUR", "Arena Sports", "Final", Bytes(32, 7)};
     auto waiting = std::async(std::launch::async, [&] {
         return codeOf([&] {
-            rig.channel()->request(t.phone->id(), {bt::MessageType::SettlementRequest, 0, 0, request.encode()}, 30s);
+            rig.channel()->request(phoneId, {bt::MessageType::SettlementRequest, 0, 0, request.encode()}, 30s);
         });
     });
     ASSERT_EQ(asked.get_future().wait_for(10s), std::future_status::ready);
-
-    // The new link is bonded like any (the pairing window open for it); the app is paired already.
-    auto again = rig.connect("AA:BB:CC:DD:EE:32");
-    rig.call("bluetooth.1.startPairing");
-    ASSERT_TRUE(rig.pairLink(again, true));
-    rig.call("bluetooth.1.stopPairing");
     t.phone->onMessage({});
-    t.phone->attach(again.link);
-    t.phone->openSession(t.stbName);
+
+    auto again = rig.connect("AA:BB:CC:DD:EE:32");
+    comeBack(rig, t, again);
     ASSERT_EQ(waiting.wait_for(10s), std::future_status::ready) << "the old link's request still waits";
     EXPECT_EQ(waiting.get(), ErrorCode::Unavailable);
-    EXPECT_EQ(t.phone->request(ping({9}), 5s).body, Bytes{9});
+    auto& phone = t.phone ? *t.phone : *again.phone;
+    EXPECT_EQ(phone.request(ping({9}), 5s).body, Bytes{9});
     rig.channel()->unsubscribe(watch);
     std::lock_guard lock(seenMutex);
-    // (The pairing's own "up" may arrive after the watch began: only what followed it counts.)
+    // (The first pairing's own "up" may arrive after the watch began: only what followed it counts.)
     if (!seen.empty() && seen.front().second) seen.erase(seen.begin());
-    EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{t.phone->id(), false}, {t.phone->id(), true}}));
+    EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{{phoneId, false}, {phoneId, true}}));
+}
+} // namespace
+
+TEST(BluetoothPlugin, PhoneBackOnANewLinkEndsItsOldSessionFirst)
+{
+    expectOldSessionEndedFirst([](Rig& rig, Rig::TestPhone& old, Rig::TestPhone& again) {
+        // The new link is bonded like any (the pairing window open for it); the app is paired already.
+        rig.call("bluetooth.1.startPairing");
+        ASSERT_TRUE(rig.pairLink(again, true));
+        rig.call("bluetooth.1.stopPairing");
+        old.phone->attach(again.link);
+        old.phone->openSession(old.stbName);
+    });
+}
+
+TEST(BluetoothPlugin, PhonePairedAgainOnANewLinkEndsItsOldSessionFirst)
+{
+    expectOldSessionEndedFirst([](Rig& rig, Rig::TestPhone& old, Rig::TestPhone& again) {
+        again.phone = std::move(old.phone);
+        rig.pairFully(again);
+    });
 }
 
 TEST(BluetoothPlugin, HandlerErrorsNeverAbortTheDaemon)
