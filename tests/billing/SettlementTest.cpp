@@ -4,7 +4,9 @@
 
 #include "Fixture.h"
 
+#include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TrustedClock.h>
+#include <boxoffice/wire/RevocationList.h>
 
 #include <gmock/gmock.h>
 
@@ -154,27 +156,47 @@ TEST_F(SettlementTest, ServerCertificateNotFromTheRootIsRefused)
     expectRefused(byDevice.encode(), ErrorCode::PermissionDenied, DevKeys::get().stb2->certificate.encode());
 }
 
-// The plugin's check of the signer (sync::ServerTrust: trusted time, the root's revocations)
-// replaces the store's own when given: what it refuses settles nothing.
-TEST_F(SettlementTest, TheConfiguredServerCheckDecides)
+// A server certificate (a result's signer, the one history is sealed to) is checked by the
+// plugin's check (sync::ServerTrust) when it answers; without an answer (sync not running) the
+// store checks under the root against the root's list sync keeps on disk. What either refuses
+// settles nothing, and no history is sealed to it.
+TEST_F(SettlementTest, ServerCertificatesAreCheckedByTheServiceOrAgainstTheKeptRootList)
 {
     h.reset();
     auto options = defaultOptions(1000);
+    const auto keyId = DevKeys::get().serverWithAgreement.keyId;
+    const auto keptList = file().parent_path() / "root-revocations.bin";
+    options.rootRevocationsFile = keptList;
     std::vector<std::string> checked;
-    bool revoked = true;
-    options.verifyServer = [&](const wire::Certificate& c) {
+    bool serviceRuns = true;
+    options.verifyServer = [&](const wire::Certificate& c) -> std::optional<trust::VerifyingKey> {
         checked.push_back(c.keyId);
-        if (revoked) throw Error(ErrorCode::Revoked, "certificate '" + c.keyId + "' is revoked");
-        return trust::verifyCertificate(c, *DevKeys::get().anchor, wire::CertificateRole::Server, trust::TrustedClock::systemNow());
+        if (!serviceRuns) return std::nullopt;
+        throw Error(ErrorCode::Revoked, "certificate '" + c.keyId + "' is revoked");
     };
     h = open(options);
     const auto result = settlementFor(appended[3], "settle-checked").encode();
     expectRefused(result, ErrorCode::Revoked);
-    ASSERT_EQ(checked.size(), 1u);
-    EXPECT_EQ(checked.front(), DevKeys::get().serverWithAgreement.keyId);
-    revoked = false;
+    EXPECT_EQ(codeOf([&] { h->exportUnsettled(16 * 1024); }), ErrorCode::Revoked);
+    EXPECT_EQ(checked, (std::vector<std::string>{keyId, keyId}));
+
+    serviceRuns = false;
+    wire::RevocationList list;
+    list.sequence = 3;
+    list.issuedAt = trust::TrustedClock::systemNow();
+    list.nextUpdate = list.issuedAt + 86400;
+    list.revokedKeyIds = {keyId};
+    trust::sign(list, *DevKeys::get().root);
+    const auto encoded = list.encode();
+    trust::writeKeyFile(keptList, std::string(encoded.begin(), encoded.end()), false, true);
+    expectRefused(result, ErrorCode::Revoked);
+    EXPECT_EQ(codeOf([&] { h->exportUnsettled(16 * 1024); }), ErrorCode::Revoked);
+
+    // No list kept: the root and the clock alone.
+    std::filesystem::remove(keptList);
+    EXPECT_TRUE(h->exportUnsettled(16 * 1024).has_value());
     EXPECT_EQ(h->applySettlement(result).settledThrough, 4u);
-    EXPECT_EQ(checked.size(), 2u);
+    EXPECT_EQ(checked.size(), 6u);
 }
 
 TEST_F(SettlementTest, ResultThatDoesNotMatchOurChainIsRefused)

@@ -8,11 +8,13 @@
 #include "SyncServer.h"
 
 #include <boxoffice/billing/History.h>
+#include <boxoffice/billing/HistoryBatch.h>
 #include <boxoffice/host/PluginHost.h>
 #include <boxoffice/serversync/HistorySync.h>
 #include <boxoffice/storage/Database.h>
 #include <boxoffice/sync/ServerLink.h>
 #include <boxoffice/trust/Revocation.h>
+#include <boxoffice/testing/ErrorCodeOf.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/RevocationList.h>
 
@@ -22,13 +24,13 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
-#include <optional>
 
 namespace boxoffice::sync::test {
 namespace {
 
 using namespace std::chrono_literals;
 using billing::Entry;
+using boxoffice::testing::codeOf;
 using wire::HistoryKind;
 
 class SyncPluginTest : public ::testing::Test {
@@ -252,21 +254,25 @@ TEST_F(SyncPluginTest, ARootListThatDoesNotVerifyIsRefusedAndNothingIsKept)
 }
 
 // The operator root revokes the server's own key (say it leaked). The root's list reaches the box
-// even though the revoked server serves it, and from then on nothing that key signs is acted on:
-// not its revocation list, not its settlement results, whether they come over the line or carried
-// by the phone, and not after a restart of the box either. The deferred purchase stays owed.
+// even though the revoked server serves it, and from then on nothing that key signs is acted on
+// (its revocation list, its settlement results over the line or carried by the phone) and no
+// history is sealed to it, also after a restart of the box; the deferred purchase stays owed.
+// Later root lists still arrive.
 TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
 {
     const auto& keys = DevKeys::get().dir;
-    const auto serverKeyId = trust::loadCertificate(keys / "server/server.cert").keyId;
-    wire::RevocationList rootList;
-    rootList.sequence = 60;
-    rootList.issuedAt = ::time(nullptr);
-    rootList.nextUpdate = rootList.issuedAt + 86400;
-    rootList.revokedKeyIds = {serverKeyId};
-    trust::sign(rootList, trust::loadRootKey(keys / "root"));
-    const auto encoded = rootList.encode();
-    trust::writeKeyFile(dir.path() / "root-list.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    const auto serverCertificate = trust::loadCertificate(keys / "server/server.cert");
+    const auto serveRootList = [&](std::uint64_t sequence) {
+        wire::RevocationList rootList;
+        rootList.sequence = sequence;
+        rootList.issuedAt = ::time(nullptr);
+        rootList.nextUpdate = rootList.issuedAt + 86400;
+        rootList.revokedKeyIds = {serverCertificate.keyId};
+        trust::sign(rootList, trust::loadRootKey(keys / "root"));
+        const auto encoded = rootList.encode();
+        trust::writeKeyFile(dir.path() / "root-list.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    };
+    serveRootList(60);
     server = std::make_unique<SyncServer>(dir.path() / "server", port, dir.path() / "root-list.bin");
     server->setUpWorld();
     startStb();
@@ -279,7 +285,8 @@ TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
     EXPECT_NE(status->getValue<std::string>("lastError").find("revoked"), std::string::npos)
         << status->getValue<std::string>("lastError");
 
-    // Over the line: the server takes and charges the record, the box refuses the result it signs.
+    // Over the line: the server takes and charges the record; the box refuses the answer's
+    // certificate (sync's own check), so the result in it settles nothing.
     history->append(deferred(1200));
     ASSERT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::uint64_t>("acknowledgedThrough") == 1; },
                                     30s))
@@ -288,35 +295,40 @@ TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
     EXPECT_EQ(history->status().settledThrough, 0u);
     EXPECT_EQ(history->credit().outstanding, 1200);
 
-    // Carried by the phone: the same result, the same refusal, nothing changed.
-    const auto batch = history->exportUnsettled(15 * 1024);
-    ASSERT_TRUE(batch);
+    // Carried by the phone: the box does not seal its history to the revoked key; and the result
+    // that key signs for a batch sealed to it anyway (here by the test) settles nothing.
+    EXPECT_EQ(codeOf([&] { history->exportUnsettled(15 * 1024); }), ErrorCode::Revoked);
+    std::vector<Bytes> records;
+    for (const auto& record : history->records(0, 10)) records.push_back(record.encoded);
     Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
-    body->set("batch", wire::toBase64Url(batch->sealed));
+    body->set("batch", wire::toBase64Url(billing::sealBatch(records, trust::loadDeviceIdentity(keys / "devices/stb-1"),
+                                                           serverCertificate, ::time(nullptr))));
     const auto r = server->phoneClient().post("/v1/phone/history-batches", body);
     ASSERT_EQ(r.status, 200) << r.raw;
     const auto answer = r.body.extract<Poco::JSON::Object::Ptr>();
     const auto result = wire::fromBase64Url(answer->getValue<std::string>("result"));
     const auto certificate = wire::fromBase64Url(answer->getValue<std::string>("serverCertificate"));
-    const auto refusal = [&]() -> std::optional<ErrorCode> {
-        try {
-            history->applySettlement(result, certificate);
-        } catch (const Error& e) {
-            return e.code();
-        }
-        return std::nullopt;
-    };
+    const auto refusal = [&] { return codeOf([&] { history->applySettlement(result, certificate); }); };
     EXPECT_EQ(refusal(), ErrorCode::Revoked);
     EXPECT_EQ(history->status().settledThrough, 0u);
     EXPECT_EQ(history->credit().outstanding, 1200);
 
-    // The box restarts without a line: the kept root list still refuses it.
+    // The root's next list reaches the box although the server's key stays revoked.
+    serveRootList(61);
+    server->kill();
+    server->start();
+    ASSERT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::uint64_t>("rootRevocationSequence") == 61; },
+                                    30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+
+    // The box restarts without a line: the kept root list still refuses the key.
     history.reset();
     host.reset();
     server->kill();
     startStb();
-    EXPECT_EQ(statusOf("rootRevocationSequence"), 60u);
+    EXPECT_EQ(statusOf("rootRevocationSequence"), 61u);
     EXPECT_EQ(refusal(), ErrorCode::Revoked);
+    EXPECT_EQ(codeOf([&] { history->exportUnsettled(15 * 1024); }), ErrorCode::Revoked);
     EXPECT_EQ(history->credit().outstanding, 1200);
 }
 

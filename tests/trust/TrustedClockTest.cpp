@@ -107,6 +107,19 @@ TEST_F(TrustedClockTest, LatestKnownIsTheMarkWhileTheClockIsSetBack)
     EXPECT_EQ(clock.latestKnown(), 10000);
 }
 
+// The time to check the signer of trusted time at ignores the offset: once the system clock
+// has been corrected (NTP) the old offset runs ahead, and checking there could find the
+// signer's certificate expired and shut out the very time that would fix the offset.
+TEST_F(TrustedClockTest, SignerCheckTimeIsTheSystemClockOrTheMarkNotTheOffset)
+{
+    clock.accept(signedTime(5000), server.verifyingKey(), "stb-1");   // offset +4000
+    systemTime = 5050;   // the RTC corrected since
+    EXPECT_EQ(clock.latestKnown(), 9050);
+    EXPECT_EQ(clock.signerCheckTime(), 5050);
+    systemTime = 100;    // and set far back
+    EXPECT_EQ(clock.signerCheckTime(), 5000);
+}
+
 TEST_F(TrustedClockTest, CorruptStateIsAStorageError)
 {
     std::FILE* f = std::fopen((dir.path / "bad").c_str(), "w");

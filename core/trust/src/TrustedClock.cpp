@@ -6,6 +6,7 @@
 
 #include "SecureFile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -65,6 +66,13 @@ wire::UnixTime TrustedClock::highWaterMark() const
 {
     std::lock_guard lock(mutex_);
     return highWater_;
+}
+
+wire::UnixTime TrustedClock::signerCheckTime() const
+{
+    const auto system = systemClock_();
+    std::lock_guard lock(mutex_);
+    return std::max(highWater_, system);
 }
 
 wire::UnixTime TrustedClock::latestKnown() const

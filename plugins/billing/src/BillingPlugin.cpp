@@ -9,6 +9,8 @@
 //   trustAnchor       the operator root (root.json): settlement results are checked under it
 //                     (through the sync plugin's sync::ServerTrust when it runs: at trusted
 //                     time and against the root's revocations)
+//   rootRevocationsFile  the root's revocation list the sync plugin keeps, for those checks while
+//                     sync is not running (default <data>/../sync/root-revocations.bin, sync's default)
 //   serverCertificate the server's certificate (its agreement key seals exported history)
 //   creditLimit       minor units available to purchases made without a line (default 0)
 //   currency          ISO 4217 (default EUR)
@@ -24,7 +26,6 @@
 #include <boxoffice/sync/ServerTrust.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/KeyStore.h>
-#include <boxoffice/trust/TrustedClock.h>
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -133,14 +134,16 @@ public:
                 options.root = trust::loadTrustAnchor(root);
             if (const auto server = config.getString("serverCertificate", ""); !server.empty())
                 options.serverCertificate = trust::loadCertificate(server);
-            // sync starts after billing (it needs the history), so it is looked up per result.
-            // Without it the box has neither trusted time nor revocation lists: the system
-            // clock and the root alone are all there is to check with (applySettlement
-            // refuses every result before this when there is no root).
-            options.verifyServer = [&services = context.services(), root = options.root](const wire::Certificate& c) {
+            // sync starts after billing (it needs the history), so it is looked up per use. While
+            // it is not there (not started yet, failed, or not installed) the store checks at the
+            // system clock against the root's list sync kept on disk.
+            options.verifyServer = [&services = context.services()](const wire::Certificate& c)
+                -> std::optional<trust::VerifyingKey> {
                 if (const auto trust = services.find<boxoffice::sync::ServerTrust>()) return trust->verifyServer(c);
-                return trust::verifyCertificate(c, root.value(), wire::CertificateRole::Server, trust::TrustedClock::systemNow());
+                return std::nullopt;
             };
+            options.rootRevocationsFile =
+                pathOf(config, "rootRevocationsFile", data.parent_path() / "sync" / "root-revocations.bin");
 
             store_ = std::make_shared<HistoryStore>(pathOf(config, "database", data / "history.db"),
                                                     keys.deviceIdentity(), std::move(options));

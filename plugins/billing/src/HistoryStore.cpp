@@ -5,6 +5,8 @@
 #include <boxoffice/crypto/ConstantTime.h>
 #include <boxoffice/crypto/Hash.h>
 #include <boxoffice/crypto/SealedBox.h>
+#include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Revocation.h>
 #include <boxoffice/wire/SettlementResult.h>
 #include <boxoffice/wire/Writer.h>
 
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <climits>
 #include <ctime>
+#include <filesystem>
 
 namespace boxoffice::billing {
 
@@ -196,6 +199,17 @@ HistoryStore::HistoryStore(const std::filesystem::path& file, trust::DeviceIdent
 }
 
 HistoryStore::~HistoryStore() = default;
+
+trust::VerifyingKey HistoryStore::checkServer(const wire::Certificate& certificate) const
+{
+    if (options_.verifyServer)
+        if (auto key = options_.verifyServer(certificate)) return std::move(*key);
+    if (!options_.root) throw Error(ErrorCode::Unavailable, "billing: no operator trust anchor configured");
+    trust::RevocationState revocations;
+    if (!options_.rootRevocationsFile.empty() && std::filesystem::exists(options_.rootRevocationsFile))
+        revocations.apply(trust::loadRevocationList(options_.rootRevocationsFile), *options_.root);
+    return trust::verifyCertificate(certificate, *options_.root, wire::CertificateRole::Server, now(), &revocations);
+}
 
 wire::UnixTime HistoryStore::now() const
 {
@@ -449,6 +463,8 @@ std::optional<Batch> HistoryStore::exportUnsettled(std::size_t maxBytes) const
     if (!options_.serverCertificate || options_.serverCertificate->agreementKey.size() != crypto::x25519KeySize)
         throw Error(ErrorCode::Unavailable, "billing: no server certificate with an agreement key to seal the history to");
     const auto& server = *options_.serverCertificate;
+    // A leaked, revoked (or expired) server key must not read the history either.
+    if (options_.root) checkServer(server);
     // Everything but the records: two headers, the sealed box, the signature block.
     const std::size_t headerSize = 4 + 1 + 1 + identity_.deviceId.size() + 1 + server.keyId.size() + 8 + 8;
     const std::size_t fixedSize = headerSize + 4 + 4 + crypto::sealedBoxOverhead + headerSize + 32 + 8 + 4 + 1 +
@@ -492,9 +508,7 @@ Settlement HistoryStore::applySettlement(ByteView encodedResult, ByteView encode
     if (!encodedCertificate.empty()) certificate = wire::Certificate::decode(encodedCertificate);
     if (!certificate) throw Error(ErrorCode::Unavailable, "billing: no server certificate to check settlement results with");
     const auto result = wire::SettlementResult::decode(encodedResult);
-    const auto serverKey = options_.verifyServer
-                               ? options_.verifyServer(*certificate)
-                               : trust::verifyCertificate(*certificate, *options_.root, wire::CertificateRole::Server, now());
+    const auto serverKey = checkServer(*certificate);
     trust::verifySignature(result, serverKey);
     if (result.deviceId != identity_.deviceId)
         throw Error(ErrorCode::WrongAudience, "settlement result is for device " + result.deviceId);

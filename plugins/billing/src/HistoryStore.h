@@ -27,10 +27,12 @@ struct HistoryOptions {
     std::optional<trust::TrustAnchor> root;           // operator root: settlement results
     std::optional<wire::Certificate> serverCertificate;
     std::function<wire::UnixTime()> clock;            // default: system clock
-    // Checks the certificate of a settlement result's signer and returns its key (the
-    // plugin: sync::ServerTrust, trusted time and the root's revocations). Default:
-    // trust::verifyCertificate under `root` at `clock`, without revocations.
-    std::function<trust::VerifyingKey(const wire::Certificate&)> verifyServer;
+    // Server certificates (a settlement result's signer, the one history is sealed to) are
+    // checked by `verifyServer` when it answers (the plugin: sync::ServerTrust, at trusted
+    // time against the root's list sync holds); when it is unset or answers nullopt, under
+    // `root` at `clock` against the root's list kept in `rootRevocationsFile` (if it exists).
+    std::function<std::optional<trust::VerifyingKey>(const wire::Certificate&)> verifyServer;
+    std::filesystem::path rootRevocationsFile;
 };
 
 class HistoryStore final : public History {
@@ -61,6 +63,7 @@ public:
 private:
     struct Keys;
     wire::UnixTime now() const;
+    trust::VerifyingKey checkServer(const wire::Certificate& certificate) const;
     void checkIntegrity() const;
     detail::State state(storage::Transaction& tx) const;
     void writeState(storage::Transaction& tx, const detail::State& s, bool insert) const;

@@ -302,7 +302,7 @@ private:
         try {
             const auto list = trust::loadRevocationList(file);
             if (fromRoot) revocations_->apply(list, *root_);
-            else revocations_->apply(list, serverKey("check the server's revocation list with"));
+            else revocations_->apply(list, serverKey("check the server's revocation list with", clock_->latestKnown()));
             context_->logger().information("revocation list %s (sequence %s) applied", file, std::to_string(list.sequence));
         } catch (const Error& e) {
             if (e.code() != ErrorCode::Replayed)
@@ -355,20 +355,20 @@ private:
     // sync plugin keeps a clock of its own the same way; neither trusts the other's file.
     wire::UnixTime takeServerTime()
     {
-        const auto key = serverKey("verify the server's time with");
+        const auto key = serverKey("verify the server's time with", clock_->signerCheckTime());
         return clock_->fetchFrom(
             [&](const std::string& path) { return textOf(purchases_->callServer("GET", path), "trustedTime"); }, key,
             deviceId_);
     }
 
-    // The server's key (Ed25519 or P-256) for what it signs: its certificate under the root, at
-    // the latest trusted time known (a clock set back must not stop the plugin; the TV says why
-    // tickets are refused) and not revoked by the root's list applied so far.
-    trust::VerifyingKey serverKey(const std::string& purpose) const
+    // The server's key (Ed25519 or P-256) for what it signs: its certificate under the root,
+    // valid `at` (TrustedClock::latestKnown, or signerCheckTime for the signer of time: a clock
+    // set back must not stop the plugin, the TV says why tickets are refused) and not revoked
+    // by the root's list applied so far.
+    trust::VerifyingKey serverKey(const std::string& purpose, wire::UnixTime at) const
     {
         if (!serverCertificate_) throw Error(ErrorCode::Unavailable, "no serverCertificate configured to " + purpose);
-        return trust::verifyCertificate(*serverCertificate_, *root_, wire::CertificateRole::Server, clock_->latestKnown(),
-                                        revocations_.get());
+        return trust::verifyCertificate(*serverCertificate_, *root_, wire::CertificateRole::Server, at, revocations_.get());
     }
 
     std::vector<CatalogEvent> parseCatalog(const Object::Ptr& body) const

@@ -7,6 +7,7 @@ namespace boxoffice::plugins::sync {
 ServerTrustState::ServerTrustState(std::optional<trust::TrustAnchor> root, std::shared_ptr<const trust::TrustedClock> clock)
     : root_(std::move(root)), clock_(std::move(clock))
 {
+    if (!clock_) throw Error(ErrorCode::InvalidArgument, "sync: server trust needs the trusted clock");
 }
 
 const trust::TrustAnchor& ServerTrustState::root() const
@@ -17,7 +18,16 @@ const trust::TrustAnchor& ServerTrustState::root() const
 
 trust::VerifyingKey ServerTrustState::verifyServer(const wire::Certificate& certificate) const
 {
-    const auto now = clock_ ? clock_->latestKnown() : trust::TrustedClock::systemNow();
+    return verifyAt(certificate, clock_->latestKnown());
+}
+
+trust::VerifyingKey ServerTrustState::verifyTimeSigner(const wire::Certificate& certificate) const
+{
+    return verifyAt(certificate, clock_->signerCheckTime());
+}
+
+trust::VerifyingKey ServerTrustState::verifyAt(const wire::Certificate& certificate, wire::UnixTime now) const
+{
     return trust::verifyCertificate(certificate, root(), wire::CertificateRole::Server, now, &revocations_);
 }
 

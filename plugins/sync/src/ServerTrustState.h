@@ -16,10 +16,12 @@ namespace boxoffice::plugins::sync {
 
 class ServerTrustState final : public boxoffice::sync::ServerTrust {
 public:
-    // `clock` may be null (tests of the engine without one): the system clock is used.
     ServerTrustState(std::optional<trust::TrustAnchor> root, std::shared_ptr<const trust::TrustedClock> clock);
 
+    // At the clock's latestKnown().
     trust::VerifyingKey verifyServer(const wire::Certificate& certificate) const override;
+    // The same checks at the clock's signerCheckTime(): for the signer of trusted time only.
+    trust::VerifyingKey verifyTimeSigner(const wire::Certificate& certificate) const;
 
     bool hasRoot() const { return root_.has_value(); }
     const trust::TrustAnchor& root() const;   // Unavailable without one
@@ -29,6 +31,8 @@ public:
     std::uint64_t rootSequence() const { return revocations_.rootSequence(); }
 
 private:
+    trust::VerifyingKey verifyAt(const wire::Certificate& certificate, wire::UnixTime now) const;
+
     std::optional<trust::TrustAnchor> root_;
     std::shared_ptr<const trust::TrustedClock> clock_;
     trust::RevocationState revocations_;

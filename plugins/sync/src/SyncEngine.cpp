@@ -52,7 +52,9 @@ void SyncEngine::loadKeptRevocations()
     if (!trust_->hasRoot()) return;
     if (!options_.rootRevocationsFile.empty() && std::filesystem::exists(options_.rootRevocationsFile)) {
         try {
-            trust_->applyRootList(trust::loadRevocationList(options_.rootRevocationsFile));
+            const auto list = trust::loadRevocationList(options_.rootRevocationsFile);
+            trust_->applyRootList(list);
+            rootRevocationsKept_ = list.sequence;
         } catch (const std::exception& e) {
             logger_.warning("sync: ignoring the kept root revocation list: %s", std::string(e.what()));
         }
@@ -136,8 +138,10 @@ void SyncEngine::cycle()
     plan();
     if (!drain()) return;
     const auto now = nowMs();
-    if (now >= nextTimeMs_) fetchTime();
+    // Revocations first: their answer also brings the server's current certificate, which
+    // the time is then checked with (after a key rotation the old one may be revoked).
     if (now >= nextRevocationsMs_) fetchRevocations();
+    if (now >= nextTimeMs_) fetchTime();
 }
 
 void SyncEngine::plan()
@@ -242,19 +246,22 @@ std::optional<trust::VerifyingKey> SyncEngine::serverKey()
 void SyncEngine::fetchTime()
 {
     if (!clock_) return;
-    const auto key = serverKey();
-    if (!key) {
-        fail("trusted time: no verified server certificate (plugins.sync.serverCertificate)");
-        return;
-    }
     try {
+        std::optional<wire::Certificate> certificate;
+        {
+            std::lock_guard lock(mutex_);
+            certificate = serverCertificate_;
+        }
+        if (!certificate || !trust_->hasRoot())
+            throw Error(ErrorCode::Unavailable, "no verified server certificate (plugins.sync.serverCertificate)");
+        const auto key = trust_->verifyTimeSigner(*certificate);
         const auto time = clock_->fetchFrom(
             [&](const std::string& path) {
                 const auto response = link_->call("GET", path);
                 if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/time: " + response.error());
                 return fieldText(objectOf(response.body), "trustedTime");
             },
-            *key, deviceId_);
+            key, deviceId_);
         std::lock_guard lock(mutex_);
         trustedTime_ = time;
         nextTimeMs_ = nowMs() + options_.timeEveryMs;
@@ -272,17 +279,19 @@ void SyncEngine::fetchRevocations()
         const auto body = objectOf(response.body);
         // The root's list first, checked with the root anchor and held at once: it may revoke
         // the very server key that signed the rest of this answer (which is then refused
-        // below). A root list that does not verify refuses the whole answer.
+        // below). A root list that does not verify refuses the whole answer. Held before it
+        // is kept on disk, so that a full disk delays only the keeping (tried again with
+        // each answer), not the revocation.
         if (const auto encoded = fieldText(body, "rootRevocations"); !encoded.empty()) {
             try {
                 const auto rootBytes = wire::fromBase64Url(encoded, "rootRevocations");
                 const auto rootList = wire::RevocationList::decode(rootBytes);
-                trust::verifyRootRevocations(rootList, trust_->root());
-                if (rootList.sequence > trust_->rootSequence()) {
-                    if (!options_.rootRevocationsFile.empty())
-                        trust::writeKeyFile(options_.rootRevocationsFile, std::string(rootBytes.begin(), rootBytes.end()),
-                                            false, true);
-                    trust_->applyRootList(rootList);
+                if (rootList.sequence > trust_->rootSequence()) trust_->applyRootList(rootList);   // verifies it
+                else trust::verifyRootRevocations(rootList, trust_->root());
+                if (rootList.sequence > rootRevocationsKept_ && !options_.rootRevocationsFile.empty()) {
+                    trust::writeKeyFile(options_.rootRevocationsFile, std::string(rootBytes.begin(), rootBytes.end()),
+                                        false, true);
+                    rootRevocationsKept_ = rootList.sequence;
                 }
             } catch (const Error& e) {
                 throw Error(e.code(), std::string("rootRevocations: ") + e.what());

@@ -95,6 +95,7 @@ private:
     std::shared_ptr<Outbox> outbox_;
     std::shared_ptr<trust::TrustedClock> clock_;
     std::shared_ptr<ServerTrustState> trust_;   // the root, and the root's list held (its sequence)
+    std::uint64_t rootRevocationsKept_ = 0;     // the sequence of the root's list in rootRevocationsFile (engine thread)
     EngineOptions options_;
     Poco::Logger& logger_;
     std::string deviceId_;

@@ -35,6 +35,11 @@ public:
     // check a certificate's validity at for a caller that must go on rather than stop
     // (a certificate that expired before the mark stays expired).
     wire::UnixTime latestKnown() const;
+    // max(mark, system clock): the time to check the certificate of the server that signs
+    // trusted time at. Unlike latestKnown() it ignores the offset, so a stale one (the system
+    // clock corrected since it was taken) cannot lock the box out of the very time that would
+    // correct it; a clock set back still meets the mark.
+    wire::UnixTime signerCheckTime() const;
 
     // Verifies signature (serverKey from a verified server certificate), audience
     // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a

@@ -1,12 +1,15 @@
 #pragma once
 // How the STB checks a certificate presented as the operator server's, published by the
-// `sync` plugin (which keeps the box's trusted time and the root's revocation list):
+// `sync` plugin when it has a trust anchor (it keeps the box's trusted time and the root's
+// revocation list):
 //
 //   auto trust = context.services().find<sync::ServerTrust>();
 //   const auto key = trust->verifyServer(certificate);   // then verify what it signed
 //
-// Used for everything the server signs that the box acts on: settlement results
-// (billing), trusted time and revocation lists (sync). Thread-safe.
+// billing checks settlement results' signers and the certificate it seals history to
+// with it; sync checks the signers of trusted time and of the server's revocation list
+// the same way (ppv checks its configured server certificate against its own copy of the
+// root's list). Thread-safe.
 
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Certificate.h>
@@ -18,8 +21,8 @@ public:
     static constexpr const char* kServiceId = "boxoffice.sync.ServerTrust/1";
     virtual ~ServerTrust() = default;
     // Issued by the operator root as a server certificate, valid at the box's trusted time
-    // (the latest known when the clock was set back), neither its key id nor its subject
-    // revoked by the root's newest list the box holds. Returns its key. Errors as
+    // (the latest known when the clock was set back), its key id not revoked by the root's
+    // newest list the box holds. Returns its key. Errors as
     // trust::verifyCertificate (PermissionDenied, NotYetValid, Expired, Revoked);
     // Unavailable when the box has no trust anchor configured.
     virtual trust::VerifyingKey verifyServer(const wire::Certificate& certificate) const = 0;
