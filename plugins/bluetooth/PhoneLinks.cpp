@@ -597,9 +597,10 @@ void PhoneLinks::handleHandshake(const std::shared_ptr<Link>& link, const Bytes&
             }
         }
         if (!failure.empty()) return alert(link, bt::AlertCode::BadProof, failure);
-        sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
-        // Watchers see the old session end before the new one starts, as after a disconnect.
+        // Watchers see the old session end before the new one starts, as after a disconnect
+        // (and before anything is sent, which may fail).
         if (replaced) connectionChanged(phoneId, "", false);
+        sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
         logger_.information("phone %s connected on %s", phoneId, link->device);
         connectionChanged(phoneId, link->phoneName, true);
         return;
@@ -639,9 +640,9 @@ void PhoneLinks::finishPairing(const std::shared_ptr<Link>& link)
         pairingOpenUntil_ = {};  // one phone per pairing window
         replaced = dropOtherLinksLocked(link);
     }
+    if (replaced) connectionChanged(result.phoneId, "", false);
     sendRaw(link, done);
     sendMessage(link, {bt::MessageType::SessionReady, nextId_++, 0, {}});
-    if (replaced) connectionChanged(result.phoneId, "", false);
     logger_.information("phone %s (%s) paired", result.phoneId, result.phoneName);
     // Only now: a link-layer bond alone is phone-wide, not the app's (research: Trusted after app pairing).
     if (phoneTrusted_) phoneTrusted_(link->device);
@@ -781,6 +782,11 @@ void PhoneLinks::resetLink(Link& link)
 std::shared_ptr<PhoneLinks::Link> PhoneLinks::sessionFor(const std::string& phoneId) const
 {
     std::lock_guard lock(mutex_);
+    return sessionForLocked(phoneId);
+}
+
+std::shared_ptr<PhoneLinks::Link> PhoneLinks::sessionForLocked(const std::string& phoneId) const
+{
     for (const auto& [device, link] : links_)
         if (link->session && link->phoneId == phoneId) return link;
     return nullptr;
@@ -792,6 +798,7 @@ bool PhoneLinks::dropOtherLinksLocked(const std::shared_ptr<Link>& link)
     for (auto it = links_.begin(); it != links_.end();) {
         if (it->second != link && it->second->phoneId == link->phoneId) {
             hadSession = hadSession || it->second->session != nullptr;
+            resetLink(*it->second);   // a send() that found it just before cannot use its session
             it = links_.erase(it);
         } else {
             ++it;
@@ -841,19 +848,18 @@ std::uint32_t PhoneLinks::send(const std::string& phoneId, bt::Message message)
 
 bt::Message PhoneLinks::request(const std::string& phoneId, bt::Message message, std::chrono::milliseconds timeout)
 {
-    auto link = sessionFor(phoneId);
-    if (!link) throw Error(ErrorCode::Unavailable, "phone " + phoneId + " is not connected");
     message.id = nextId_++;
     if (message.id == 0) message.id = nextId_++;
     auto promise = std::make_shared<std::promise<bt::Message>>();
     auto future = promise->get_future();
+    std::shared_ptr<Link> link;
     {
+        // Found and registered under one lock: a link dropped after this (disconnected, or
+        // the phone came back on another) fails the request at once instead of leaving it
+        // to its timeout.
         std::lock_guard lock(mutex_);
-        // Dropped since sessionFor() (disconnected, or the phone came back on another link):
-        // nothing would answer, and nothing would fail the request before its timeout.
-        const auto current = links_.find(link->device);
-        if (current == links_.end() || current->second != link)
-            throw Error(ErrorCode::Unavailable, "phone " + phoneId + " is not connected");
+        link = sessionForLocked(phoneId);
+        if (!link) throw Error(ErrorCode::Unavailable, "phone " + phoneId + " is not connected");
         pending_[{phoneId, message.id}] = promise;
     }
     try {

@@ -107,6 +107,7 @@ private:
     // the lock that publishes the new session. True when one of them had a session.
     bool dropOtherLinksLocked(const std::shared_ptr<Link>& link);
     std::shared_ptr<Link> sessionFor(const std::string& phoneId) const;
+    std::shared_ptr<Link> sessionForLocked(const std::string& phoneId) const;   // mutex_ held
     void failPending(const std::string& phoneId);
     void failPendingLocked(const std::string& phoneId);   // mutex_ held
     void updateAdvertising();
