@@ -183,7 +183,7 @@ private:
 
 namespace {
 const char* const kNeeds[] = {"billing", nullptr};
-const char* const kProvides[] = {"server-link", "server-trust", nullptr};
+const char* const kProvides[] = {"server-link", nullptr};   // (ServerTrust only with a trust anchor)
 } // namespace
 
 BOXOFFICE_PLUGIN(boxoffice::plugins::sync::SyncPlugin,
