@@ -191,12 +191,15 @@ TEST_F(SettlementTest, ServerCertificatesAreCheckedByTheServiceOrAgainstTheKeptR
     trust::writeKeyFile(keptList, std::string(encoded.begin(), encoded.end()), false, true);
     expectRefused(result, ErrorCode::Revoked);
     EXPECT_EQ(codeOf([&] { h->exportUnsettled(16 * 1024); }), ErrorCode::Revoked);
+    // A damaged kept list refuses too: it is not taken for "nothing revoked".
+    trust::writeKeyFile(keptList, std::string(encoded.begin(), encoded.begin() + encoded.size() / 2), false, true);
+    expectRefused(result, ErrorCode::Malformed);
 
     // No list kept: the root and the clock alone.
     std::filesystem::remove(keptList);
     EXPECT_TRUE(h->exportUnsettled(16 * 1024).has_value());
     EXPECT_EQ(h->applySettlement(result).settledThrough, 4u);
-    EXPECT_EQ(checked.size(), 6u);
+    EXPECT_EQ(checked.size(), 7u);
 }
 
 TEST_F(SettlementTest, ResultThatDoesNotMatchOurChainIsRefused)

@@ -232,13 +232,15 @@ void SyncEngine::learnCertificate(const Poco::Dynamic::Var& answer)
     serverCertificate_ = std::move(certificate);
 }
 
+std::optional<wire::Certificate> SyncEngine::serverCertificate()
+{
+    std::lock_guard lock(mutex_);
+    return serverCertificate_;
+}
+
 std::optional<trust::VerifyingKey> SyncEngine::serverKey()
 {
-    std::optional<wire::Certificate> certificate;
-    {
-        std::lock_guard lock(mutex_);
-        certificate = serverCertificate_;
-    }
+    const auto certificate = serverCertificate();
     if (!certificate || !trust_->hasRoot()) return std::nullopt;
     return trust_->verifyServer(*certificate);
 }
@@ -247,11 +249,7 @@ void SyncEngine::fetchTime()
 {
     if (!clock_) return;
     try {
-        std::optional<wire::Certificate> certificate;
-        {
-            std::lock_guard lock(mutex_);
-            certificate = serverCertificate_;
-        }
+        const auto certificate = serverCertificate();
         if (!certificate || !trust_->hasRoot())
             throw Error(ErrorCode::Unavailable, "no verified server certificate (plugins.sync.serverCertificate)");
         const auto key = trust_->verifyTimeSigner(*certificate);

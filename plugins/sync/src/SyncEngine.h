@@ -85,6 +85,7 @@ private:
     void fetchTime();
     void fetchRevocations();
     void loadKeptRevocations();
+    std::optional<wire::Certificate> serverCertificate();   // configured, or the last one learnt
     std::optional<trust::VerifyingKey> serverKey();
     void learnCertificate(const Poco::Dynamic::Var& body);
     void fail(const std::string& what);
