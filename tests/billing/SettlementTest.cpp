@@ -4,6 +4,10 @@
 
 #include "Fixture.h"
 
+#include <boxoffice/billing/HistoryBatch.h>
+#include <boxoffice/crypto/Ed25519.h>
+#include <boxoffice/crypto/X25519.h>
+#include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TrustedClock.h>
 #include <boxoffice/wire/RevocationList.h>
@@ -200,6 +204,91 @@ TEST_F(SettlementTest, ServerCertificatesAreCheckedByTheServiceOrAgainstTheKeptR
     EXPECT_TRUE(h->exportUnsettled(16 * 1024).has_value());
     EXPECT_EQ(h->applySettlement(result).settledThrough, 4u);
     EXPECT_EQ(checked.size(), 7u);
+}
+
+// After a server key rotation the phone must carry history the new key can open, and bring back
+// results it signs (without their certificate): the store prefers the certificate the server
+// presented last (sync::ServerTrust::presentedServer, or while sync is not running the one sync
+// keeps on disk) while it passes the checks, and falls back to the configured one.
+TEST_F(SettlementTest, AfterARotationTheCertificateTheServerPresentedIsUsedWhileItChecks)
+{
+    auto& k = DevKeys::get();
+    wire::Certificate draft = k.serverWithAgreement;
+    draft.keyId = "server/2";
+    auto signing = crypto::Ed25519PrivateKey::generate();
+    const auto& signingRaw = signing.publicKey().raw();
+    draft.publicKey.assign(signingRaw.begin(), signingRaw.end());
+    const auto agreement = crypto::X25519PrivateKey::generate();
+    const auto& raw = agreement.publicKey().raw();
+    draft.agreementKey.assign(raw.begin(), raw.end());
+    const auto rotated = trust::issueCertificate(draft, *k.root);
+    const trust::SigningKey rotatedKey(rotated.keyId, std::move(signing));
+    const auto configured = k.serverWithAgreement.keyId;
+
+    h.reset();
+    auto options = defaultOptions(1000);
+    const auto kept = file().parent_path() / "server-certificate.bin";
+    const auto keptList = file().parent_path() / "root-revocations.bin";
+    options.serverCertificateFile = kept;
+    options.rootRevocationsFile = keptList;
+    std::optional<wire::Certificate> fromService;
+    options.presentedServer = [&] { return fromService; };
+    h = open(options);
+    const auto sealedTo = [&] { return peekBatch(h->exportUnsettled(16 * 1024).value().sealed).serverKeyId; };
+    const auto keep = [&](ByteView bytes) {
+        trust::writeKeyFile(kept, std::string(bytes.begin(), bytes.end()), false, true);
+    };
+
+    EXPECT_EQ(sealedTo(), configured) << "nothing presented yet";
+    keep(rotated.encode());
+    EXPECT_EQ(sealedTo(), rotated.keyId);
+    fromService = k.serverWithoutAgreement;
+    EXPECT_EQ(sealedTo(), configured) << "the service answers first; a certificate without an agreement key is passed over";
+    fromService = rotated;
+    std::filesystem::remove(kept);
+    EXPECT_EQ(sealedTo(), rotated.keyId);
+
+    // A result the new key signs settles without its certificate; one the old key signs still does.
+    auto result = settlementFor(appended[0], "settle-rotated");
+    trust::sign(result, rotatedKey);
+    EXPECT_EQ(h->applySettlement(result.encode()).settledThrough, 1u);
+    EXPECT_EQ(h->applySettlement(settlementFor(appended[1], "settle-old").encode()).settledThrough, 2u);
+    fromService.reset();
+
+    // A damaged file, or a certificate not from the operator root, is passed over.
+    const auto encoded = rotated.encode();
+    keep(ByteView(encoded.data(), encoded.size() / 2));
+    EXPECT_EQ(sealedTo(), configured);
+    wire::Certificate forged = rotated;
+    forged.notAfter += 1;   // (the root's signature no longer covers it)
+    keep(forged.encode());
+    EXPECT_EQ(sealedTo(), configured);
+    auto forgedResult = settlementFor(appended[2], "settle-forged");
+    trust::sign(forgedResult, rotatedKey);
+    expectRefused(forgedResult.encode(), ErrorCode::PermissionDenied);
+
+    // The presented one revoked by the root: back to the configured one; both revoked: refused,
+    // with the preferred one's reason.
+    keep(rotated.encode());
+    const auto revoke = [&](std::uint64_t sequence, std::vector<std::string> keyIds) {
+        wire::RevocationList list;
+        list.sequence = sequence;
+        list.issuedAt = trust::TrustedClock::systemNow();
+        list.nextUpdate = list.issuedAt + 86400;
+        list.revokedKeyIds = std::move(keyIds);
+        trust::sign(list, *k.root);
+        const auto bytes = list.encode();
+        trust::writeKeyFile(keptList, std::string(bytes.begin(), bytes.end()), false, true);
+    };
+    revoke(4, {rotated.keyId});
+    EXPECT_EQ(sealedTo(), configured);
+    auto revokedResult = settlementFor(appended[2], "settle-revoked");
+    trust::sign(revokedResult, rotatedKey);
+    expectRefused(revokedResult.encode(), ErrorCode::Revoked);
+    revoke(5, {rotated.keyId, configured});
+    std::string message;
+    EXPECT_EQ(codeOf([&] { h->exportUnsettled(16 * 1024); }, &message), ErrorCode::Revoked);
+    EXPECT_THAT(message, ::testing::HasSubstr(rotated.keyId));
 }
 
 TEST_F(SettlementTest, ResultThatDoesNotMatchOurChainIsRefused)

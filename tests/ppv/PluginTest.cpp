@@ -11,6 +11,8 @@
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/ppv/Wallet.h>
 #include <boxoffice/rpc/Dispatcher.h>
+#include <boxoffice/crypto/Ed25519.h>
+#include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/trust/TrustedClock.h>
@@ -260,6 +262,60 @@ TEST_F(PpvPluginTest, WhatARootRevokedServerKeySignsIsNotUsed)
     const auto refresh = call("ppv.1.refresh");
     ASSERT_TRUE(refresh->has("result")) << message(refresh);
     EXPECT_THAT(refresh->getObject("result")->getValue<std::string>("timeError"), HasSubstr("revoked"));
+}
+
+// The server's key is rotated (the old one revoked by the root, say it leaked): ppv keeps its
+// configured certificate of the old key, and follows the new one through the certificate sync
+// keeps from the server's answers. Until that file holds a certificate under the operator's
+// root (here first another root's), the new key's list is not applied.
+TEST_F(PpvPluginTest, AServerKeyRotationIsFollowedThroughTheCertificateSyncKeeps)
+{
+    auto& k = DevKeys::get();
+    const auto now = trust::TrustedClock::systemNow();
+    const auto lists = dir / "lists";
+    const auto old = trust::loadCertificate(k.keysDir() / "server" / "server.cert");
+    config->setString("plugins.ppv.revocationsFile", (lists / "revocations.bin").string());
+    config->setString("plugins.ppv.serverCertificate", (k.keysDir() / "server" / "server.cert").string());
+    keep(lists / "root-revocations.bin", 7, {old.keyId}, {}, trust::loadRootKey(k.keysDir() / "root"));
+
+    wire::Certificate draft = old;
+    draft.keyId = "server/2";
+    auto signing = crypto::Ed25519PrivateKey::generate();
+    const auto publicKey = signing.publicKey().raw();
+    draft.publicKey.assign(publicKey.begin(), publicKey.end());
+    draft.notBefore = now - 60;
+    const auto rotated = trust::issueCertificate(draft, trust::loadRootKey(k.keysDir() / "root"));
+    const trust::SigningKey newKey(rotated.keyId, std::move(signing));
+    const std::vector<std::string> refunded{"t-1", "t-2", "t-3"};
+    keep(lists / "revocations.bin", 1, {}, refunded, newKey);
+
+    const auto key = Bytes(16, 0x44);
+    const auto addRefunded = [&](host::PluginHost& h, const std::string& ticketId) {
+        h.services().require<Wallet>()->addTicket(issue({ticketId, "ev-1", now - 60, now + 3600}, key, *k.stb1, *k.issuer));
+    };
+    const auto keptCertificate = [&](const wire::Certificate& c) {
+        const auto bytes = c.encode();
+        trust::writeKeyFile(lists / "server-certificate.bin", std::string(bytes.begin(), bytes.end()), false, true);
+    };
+    // Another root's server certificate in the file: neither it nor the revoked configured one
+    // checks the new key's list.
+    keptCertificate(trust::loadCertificate(k.dir.path() / "foreign" / "server" / "server.cert"));
+    {
+        auto h = start();
+        ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+        EXPECT_NO_THROW(addRefunded(*h, "t-1")) << "a list no known good certificate checks is not applied";
+        const auto refresh = call("ppv.1.refresh");
+        ASSERT_TRUE(refresh->has("result")) << message(refresh);
+        EXPECT_THAT(refresh->getObject("result")->getValue<std::string>("timeError"), HasSubstr("operator root"));
+
+        // sync keeps the rotated certificate: the next refresh reads it and applies the list.
+        keptCertificate(rotated);
+        call("ppv.1.refresh");
+        EXPECT_EQ(codeOf([&] { addRefunded(*h, "t-2"); }), ErrorCode::Revoked);
+    }
+    auto h = start();
+    ASSERT_EQ(h->state("ppv"), host::PluginState::Activated) << h->plugins().at(1).reason;
+    EXPECT_EQ(codeOf([&] { addRefunded(*h, "t-3"); }), ErrorCode::Revoked) << "after a restart too";
 }
 
 // A one-view rental through the plugin: the TV sees its terms before buying and its views

@@ -109,6 +109,19 @@ protected:
         EXPECT_TRUE(bad.empty()) << ::testing::PrintToString(bad);
     }
 
+    // The operator root's list revoking `keyIds`, where a SyncServer made with it serves it from.
+    void writeRootList(std::uint64_t sequence, std::vector<std::string> keyIds)
+    {
+        wire::RevocationList list;
+        list.sequence = sequence;
+        list.issuedAt = ::time(nullptr);
+        list.nextUpdate = list.issuedAt + 86400;
+        list.revokedKeyIds = std::move(keyIds);
+        trust::sign(list, trust::loadRootKey(DevKeys::get().dir / "root"));
+        const auto encoded = list.encode();
+        trust::writeKeyFile(dir.path() / "root-list.bin", std::string(encoded.begin(), encoded.end()), false, true);
+    }
+
     testing::TempDir dir{"sync-plugin"};
     std::uint16_t port = 0;
     Poco::AutoPtr<Poco::Util::MapConfiguration> config;
@@ -262,16 +275,7 @@ TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
 {
     const auto& keys = DevKeys::get().dir;
     const auto serverCertificate = trust::loadCertificate(keys / "server/server.cert");
-    const auto serveRootList = [&](std::uint64_t sequence) {
-        wire::RevocationList rootList;
-        rootList.sequence = sequence;
-        rootList.issuedAt = ::time(nullptr);
-        rootList.nextUpdate = rootList.issuedAt + 86400;
-        rootList.revokedKeyIds = {serverCertificate.keyId};
-        trust::sign(rootList, trust::loadRootKey(keys / "root"));
-        const auto encoded = rootList.encode();
-        trust::writeKeyFile(dir.path() / "root-list.bin", std::string(encoded.begin(), encoded.end()), false, true);
-    };
+    const auto serveRootList = [&](std::uint64_t sequence) { writeRootList(sequence, {serverCertificate.keyId}); };
     serveRootList(60);
     server = std::make_unique<SyncServer>(dir.path() / "server", port, dir.path() / "root-list.bin");
     server->setUpWorld();
@@ -330,6 +334,68 @@ TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
     EXPECT_EQ(refusal(), ErrorCode::Revoked);
     EXPECT_EQ(codeOf([&] { history->exportUnsettled(15 * 1024); }), ErrorCode::Revoked);
     EXPECT_EQ(history->credit().outstanding, 1200);
+}
+
+// The operator rotates the server's key (keytool `server issue`, another key id) and the root
+// revokes the old one. The box, configured with the old certificate, follows the one the server
+// presents: the server's list (re-signed under the same sequence) verifies with it and replaces
+// the old key's copy, the history the phone carries is
+// sealed to it (the server can open it) and the result it signs settles, also after a restart
+// without a line.
+TEST_F(SyncPluginTest, AServerKeyRotationIsFollowedAndKeptAcrossRestarts)
+{
+    const auto& keys = DevKeys::get().dir;
+    const auto rotatedKeys = dir.path() / "rotated-keys";
+    std::filesystem::copy(keys, rotatedKeys, std::filesystem::copy_options::recursive);
+    server::test::runKeytool("server issue --dir " + rotatedKeys.string() + " --id server-2 --force");
+    const auto old = trust::loadCertificate(keys / "server/server.cert");
+    const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
+    ASSERT_NE(rotated.keyId, old.keyId);
+    writeRootList(60, {old.keyId});
+    const auto keptListSigner = [&] { return trust::loadRevocationList(dir.path() / "stb/sync/revocations.bin").signer.keyId; };
+
+    // Before: the box keeps the server's list signed by the old key.
+    startServer();
+    server->setUpWorld();
+    startStb();
+    ASSERT_TRUE(testing::eventually([&] { return statusOf("revocationSequence", "sync.1.syncNow") > 0; }, 30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(keptListSigner(), old.keyId);
+
+    // The same server (its database) with the new key; the root revokes the old one.
+    server.reset();
+    server = std::make_unique<SyncServer>(dir.path() / "server", port, dir.path() / "root-list.bin", std::filesystem::path{},
+                                          rotatedKeys);
+    ASSERT_TRUE(testing::eventually(
+        [&] {
+            const auto s = rpc("sync.1.syncNow");
+            return s->getValue<std::uint64_t>("rootRevocationSequence") == 60 && keptListSigner() == rotated.keyId;
+        },
+        30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_EQ(trust::loadCertificate(dir.path() / "stb/sync/server-certificate.bin").keyId, rotated.keyId);
+    // The list the new key re-signed, under the sequence the box holds, replaced the old key's copy.
+    EXPECT_EQ(trust::loadRevocationList(dir.path() / "stb/sync/revocations.bin").sequence, statusOf("revocationSequence"));
+
+    // Without a line now (the phone carries the history): the kept certificate is still the one.
+    history.reset();
+    host.reset();
+    config->setInt("plugins.sync.port", 0);
+    startStb();
+    history->append(deferred(1200));
+    const auto batch = history->exportUnsettled(15 * 1024);
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(billing::peekBatch(batch->sealed).serverKeyId, rotated.keyId);
+    Poco::JSON::Object::Ptr body = new Poco::JSON::Object;
+    body->set("batch", wire::toBase64Url(batch->sealed));
+    const auto r = server->phoneClient().post("/v1/phone/history-batches", body);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto answer = r.body.extract<Poco::JSON::Object::Ptr>();
+    // Without its certificate, as the phone brings results back over Bluetooth.
+    const auto settlement = history->applySettlement(wire::fromBase64Url(answer->getValue<std::string>("result")));
+    EXPECT_EQ(settlement.settledThrough, 1u);
+    EXPECT_EQ(history->credit().outstanding, 0);
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200);
 }
 
 TEST_F(SyncPluginTest, QueueSurvivesARestartOfTheBox)

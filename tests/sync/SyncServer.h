@@ -35,13 +35,15 @@ inline std::uint16_t freePort()
 class SyncServer {
 public:
     // `rootRevocations` + `rootJson`: the operator root's list the server starts with and the
-    // anchor it checks it with (default: the dev key set's).
+    // anchor it checks it with (default: the dev key set's). `serverKeys`: the key directory the
+    // server signs and opens batches with (default: the dev key set; TLS always from it).
     SyncServer(const std::filesystem::path& dir, std::uint16_t port, std::filesystem::path rootRevocations = {},
-               std::filesystem::path rootJson = {})
+               std::filesystem::path rootJson = {}, std::filesystem::path serverKeys = {})
         : dir_(dir), port_(port)
     {
         std::filesystem::create_directories(dir_);
         const auto& keys = DevKeys::get().dir;
+        if (serverKeys.empty()) serverKeys = keys;
         if (rootRevocations.empty()) rootRevocations = keys / "revocations.bin";
         if (rootJson.empty()) rootJson = keys / "root/root.json";
         const auto build = std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR"));
@@ -60,8 +62,8 @@ public:
               "rootJson": ")" + rootJson.string() + R"(",
               "requestsPerSecond": 100000, "requestBurst": 100000,
               "operatorTokens": [{"client": "ops", "sha256": ")" + rpc::TokenStore::digest(kOperatorToken) + R"("}]},
-    "settlement": {"keys": ")" + keys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1},
-    "sync": {"keys": ")" + keys.string() + R"("}
+    "settlement": {"keys": ")" + serverKeys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1},
+    "sync": {"keys": ")" + serverKeys.string() + R"("}
   }
 })");
         start();

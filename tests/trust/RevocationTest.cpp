@@ -201,3 +201,29 @@ TEST(Certificates, KeyInForceChecksRoleTimeAndRevocationNotTheSignature)
     EXPECT_EQ(errorOf([&] { verifyCertificate(certificate, anchorOf(root), wire::CertificateRole::Device, t0); }).code(),
               ErrorCode::PermissionDenied);
 }
+
+// chooseServer: the certificate the server presented, while it checks; else the configured one.
+// With neither good, the preferred one's reason; with none known, Unavailable. (Device
+// certificates stand in for server ones: chooseServer leaves every check to `verify`.)
+TEST(Certificates, ChooseServerPrefersThePresentedOneWhileItChecks)
+{
+    const SigningKey root = makeRoot();
+    const auto presented = makeDevice(root, "server-2").certificate;
+    const auto configured = makeDevice(root, "server-1").certificate;
+    RevocationState revocations;
+    const auto check = [&](const wire::Certificate& c) {
+        return verifyCertificate(c, anchorOf(root), wire::CertificateRole::Device, t0, &revocations);
+    };
+    EXPECT_EQ(chooseServer({presented, configured}, check, "test").certificate.keyId, "server-2");
+    EXPECT_EQ(chooseServer({presented, configured}, check, "test").key.keyId(), "server-2");
+    EXPECT_EQ(chooseServer({std::nullopt, configured}, check, "test").certificate.keyId, "server-1");
+    revocations.apply(list(1, {"server-2"}, root), anchorOf(root));
+    EXPECT_EQ(chooseServer({presented, configured}, check, "test").certificate.keyId, "server-1");
+    revocations.apply(list(2, {"server-2", "server-1"}, root), anchorOf(root));
+    const auto error = errorOf([&] { chooseServer({presented, configured}, check, "test"); });
+    EXPECT_EQ(error.code(), ErrorCode::Revoked);
+    EXPECT_NE(std::string(error.what()).find("server-2"), std::string::npos) << error.what();
+    const auto none = errorOf([&] { chooseServer({}, check, "check the time with"); });
+    EXPECT_EQ(none.code(), ErrorCode::Unavailable);
+    EXPECT_NE(std::string(none.what()).find("check the time with"), std::string::npos) << none.what();
+}

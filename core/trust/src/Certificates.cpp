@@ -1,6 +1,9 @@
 #include <boxoffice/trust/Certificates.h>
 
+#include <boxoffice/base/Error.h>
 #include <boxoffice/trust/Revocation.h>
+
+#include <exception>
 
 namespace boxoffice::trust {
 
@@ -42,6 +45,23 @@ VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateR
 {
     checkInForce(certificate, role, now, revocations);
     return VerifyingKey::fromCertificate(certificate);
+}
+
+ChosenServer chooseServer(const KnownServerCertificates& known,
+                          const std::function<VerifyingKey(const wire::Certificate&)>& verify, const std::string& purpose)
+{
+    std::exception_ptr preferredError;
+    for (const auto* candidate : {&known.presented, &known.configured}) {
+        if (!*candidate) continue;
+        try {
+            auto key = verify(**candidate);
+            return {**candidate, std::move(key)};
+        } catch (const Error&) {
+            if (!preferredError) preferredError = std::current_exception();
+        }
+    }
+    if (preferredError) std::rethrow_exception(preferredError);
+    throw Error(ErrorCode::Unavailable, "no server certificate known to " + purpose);
 }
 
 } // namespace boxoffice::trust

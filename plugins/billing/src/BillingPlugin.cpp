@@ -11,7 +11,10 @@
 //                     time and against the root's revocations)
 //   rootRevocationsFile  the root's revocation list the sync plugin keeps, for those checks while
 //                     sync is not running (default <data>/../sync/root-revocations.bin, sync's default)
-//   serverCertificate the server's certificate (its agreement key seals exported history)
+//   serverCertificate the server's certificate (its agreement key seals exported history; it checks
+//                     settlement results), the fallback to the one the server presented last:
+//                     sync::ServerTrust::presentedServer, or while sync is not running the one sync
+//                     keeps in serverCertificateFile (default <data>/../sync/server-certificate.bin)
 //   creditLimit       minor units available to purchases made without a line (default 0)
 //   currency          ISO 4217 (default EUR)
 //   handoff.phoneTimeoutMs  how long a phone may take to upload a handed-off batch (default 60000)
@@ -144,6 +147,12 @@ public:
             };
             options.rootRevocationsFile =
                 pathOf(config, "rootRevocationsFile", data.parent_path() / "sync" / "root-revocations.bin");
+            options.presentedServer = [&services = context.services()]() -> std::optional<wire::Certificate> {
+                if (const auto trust = services.find<boxoffice::sync::ServerTrust>()) return trust->presentedServer();
+                return std::nullopt;
+            };
+            options.serverCertificateFile =
+                pathOf(config, "serverCertificateFile", data.parent_path() / "sync" / "server-certificate.bin");
 
             store_ = std::make_shared<HistoryStore>(pathOf(config, "database", data / "history.db"),
                                                     keys.deviceIdentity(), std::move(options));

@@ -211,6 +211,40 @@ trust::VerifyingKey HistoryStore::checkServer(const wire::Certificate& certifica
     return trust::verifyCertificate(certificate, *options_.root, wire::CertificateRole::Server, now(), &revocations);
 }
 
+trust::KnownServerCertificates HistoryStore::knownServers() const
+{
+    trust::KnownServerCertificates known;
+    if (options_.presentedServer) known.presented = options_.presentedServer();
+    if (!known.presented && !options_.serverCertificateFile.empty() && std::filesystem::exists(options_.serverCertificateFile)) {
+        try {
+            known.presented = trust::loadCertificate(options_.serverCertificateFile);
+        } catch (const Error&) {
+            // Damaged: the configured one (checked just the same) is the fallback.
+        }
+    }
+    known.configured = options_.serverCertificate;
+    return known;
+}
+
+// A leaked, revoked (or expired) server key must not read the history either: every
+// candidate is checked (without a trust anchor only the configured one is used).
+wire::Certificate HistoryStore::sealingCertificate() const
+{
+    if (!options_.root) {
+        if (!options_.serverCertificate)
+            throw Error(ErrorCode::Unavailable, "billing: no server certificate to seal the history to");
+        return *options_.serverCertificate;
+    }
+    const auto sealable = [this](const wire::Certificate& c) {
+        auto key = checkServer(c);
+        if (c.agreementKey.size() != crypto::x25519KeySize)
+            throw Error(ErrorCode::Unavailable, "billing: server certificate '" + c.keyId +
+                                                    "' has no agreement key to seal the history to");
+        return key;
+    };
+    return trust::chooseServer(knownServers(), sealable, "seal the history to (plugins.billing.serverCertificate)").certificate;
+}
+
 wire::UnixTime HistoryStore::now() const
 {
     if (options_.clock) return options_.clock();
@@ -460,11 +494,10 @@ Statement HistoryStore::statement(int year, int month) const
 
 std::optional<Batch> HistoryStore::exportUnsettled(std::size_t maxBytes) const
 {
-    if (!options_.serverCertificate || options_.serverCertificate->agreementKey.size() != crypto::x25519KeySize)
-        throw Error(ErrorCode::Unavailable, "billing: no server certificate with an agreement key to seal the history to");
-    const auto& server = *options_.serverCertificate;
-    // A leaked, revoked (or expired) server key must not read the history either.
-    if (options_.root) checkServer(server);
+    const auto server = sealingCertificate();
+    if (server.agreementKey.size() != crypto::x25519KeySize)   // (without a trust anchor)
+        throw Error(ErrorCode::Unavailable, "billing: server certificate '" + server.keyId +
+                                                "' has no agreement key to seal the history to");
     // Everything but the records: two headers, the sealed box, the signature block.
     const std::size_t headerSize = 4 + 1 + 1 + identity_.deviceId.size() + 1 + server.keyId.size() + 8 + 8;
     const std::size_t fixedSize = headerSize + 4 + 4 + crypto::sealedBoxOverhead + headerSize + 32 + 8 + 4 + 1 +
@@ -504,12 +537,24 @@ std::optional<Batch> HistoryStore::exportUnsettled(std::size_t maxBytes) const
 Settlement HistoryStore::applySettlement(ByteView encodedResult, ByteView encodedCertificate)
 {
     if (!options_.root) throw Error(ErrorCode::Unavailable, "billing: no operator trust anchor configured");
-    std::optional<wire::Certificate> certificate = options_.serverCertificate;
-    if (!encodedCertificate.empty()) certificate = wire::Certificate::decode(encodedCertificate);
-    if (!certificate) throw Error(ErrorCode::Unavailable, "billing: no server certificate to check settlement results with");
     const auto result = wire::SettlementResult::decode(encodedResult);
-    const auto serverKey = checkServer(*certificate);
-    trust::verifySignature(result, serverKey);
+    std::optional<trust::VerifyingKey> serverKey;
+    if (!encodedCertificate.empty()) {
+        serverKey = checkServer(wire::Certificate::decode(encodedCertificate));
+    } else {
+        // The known certificates under the result's key id; none: whichever checks (its key id
+        // then refuses the result below, NotFound).
+        auto known = knownServers();
+        const auto signs = [&](const std::optional<wire::Certificate>& c) { return c && c->keyId == result.signer.keyId; };
+        if (signs(known.presented) || signs(known.configured)) {
+            if (!signs(known.presented)) known.presented.reset();
+            if (!signs(known.configured)) known.configured.reset();
+        }
+        serverKey = trust::chooseServer(known, [this](const wire::Certificate& c) { return checkServer(c); },
+                                        "check settlement results with (plugins.billing.serverCertificate)")
+                        .key;
+    }
+    trust::verifySignature(result, *serverKey);
     if (result.deviceId != identity_.deviceId)
         throw Error(ErrorCode::WrongAudience, "settlement result is for device " + result.deviceId);
 

@@ -33,6 +33,15 @@ struct HistoryOptions {
     // `root` at `clock` against the root's list kept in `rootRevocationsFile` (if it exists).
     std::function<std::optional<trust::VerifyingKey>(const wire::Certificate&)> verifyServer;
     std::filesystem::path rootRevocationsFile;
+    // The server certificates the store knows (trust::KnownServerCertificates): the one the
+    // server presented last, from `presentedServer` when it answers (the plugin:
+    // sync::ServerTrust::presentedServer) or else as sync keeps it in `serverCertificateFile`
+    // (when it exists and decodes); then `serverCertificate`. History is sealed to the first
+    // that passes the checks above and has an agreement key; a settlement result without its
+    // certificate is checked with the first under its signer's key id that passes them. So
+    // after a server key rotation the phone carries what the new key can read, and back.
+    std::function<std::optional<wire::Certificate>()> presentedServer;
+    std::filesystem::path serverCertificateFile;
 };
 
 class HistoryStore final : public History {
@@ -64,6 +73,8 @@ private:
     struct Keys;
     wire::UnixTime now() const;
     trust::VerifyingKey checkServer(const wire::Certificate& certificate) const;
+    trust::KnownServerCertificates knownServers() const;
+    wire::Certificate sealingCertificate() const;
     void checkIntegrity() const;
     detail::State state(storage::Transaction& tx) const;
     void writeState(storage::Transaction& tx, const detail::State& s, bool insert) const;

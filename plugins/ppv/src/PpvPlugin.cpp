@@ -119,13 +119,25 @@ public:
             rootRevocationsFile_ = config.getString(
                 "rootRevocationsFile",
                 revocationsFile_.empty() ? "" : (std::filesystem::path(revocationsFile_).parent_path() / "root-revocations.bin").string());
+            // The certificate the server last presented, as sync keeps it beside its lists (sync's
+            // default): preferred to serverCertificate, so that a rotated server key is followed.
+            serverCertificateFile_ = config.getString(
+                "serverCertificateFile",
+                revocationsFile_.empty() ? "" : (std::filesystem::path(revocationsFile_).parent_path() / "server-certificate.bin").string());
             if (const auto server = config.getString("serverCertificate", ""); !server.empty()) {
                 // Revocation lists may be signed by the server under its root-issued certificate.
                 const auto cert = trust::loadCertificate(server);
-                // Checked now so that a wrong one stops the plugin with a reason; checked again
-                // at each use (serverKey()), when the root's list may have revoked it.
-                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, clock->latestKnown());
-                serverCertificate_ = cert;
+                // A wrong one (another root's, not a server's) stops the plugin with a reason. Its
+                // validity and revocation are checked at each use (serverKey()): after a key
+                // rotation it may have expired while the one the server presented since is good.
+                trust::verifyCertificate(cert, root, wire::CertificateRole::Server, cert.notBefore);
+                try {
+                    trust::verifyCertificate(cert, root, wire::CertificateRole::Server, clock->latestKnown());
+                } catch (const Error& e) {
+                    context.logger().warning("serverCertificate: %s (the one the server presented, kept by sync, may stand in)",
+                                             std::string(e.what()));
+                }
+                servers_.configured = cert;
             }
             loadRevocations();
 
@@ -289,16 +301,43 @@ private:
     void loadRevocations()
     {
         loadRevocationFile(rootRevocationsFile_, rootRevocationsStamp_, true);
+        loadKeptServerCertificate();
         loadRevocationFile(revocationsFile_, revocationsStamp_, false);
+    }
+
+    // Whether `file` (a file sync keeps) exists with another modification time than `seen`,
+    // which then takes it.
+    static bool changedSince(const std::string& file, std::filesystem::file_time_type& seen)
+    {
+        if (file.empty()) return false;
+        std::error_code ec;
+        const auto stamp = std::filesystem::last_write_time(file, ec);
+        if (ec || stamp == seen) return false;
+        seen = stamp;
+        return true;
+    }
+
+    // Read again when the file changes; held as it is, checked at each use (serverKey()).
+    void loadKeptServerCertificate()
+    {
+        if (!changedSince(serverCertificateFile_, serverCertificateStamp_)) return;
+        try {
+            auto certificate = trust::loadCertificate(serverCertificateFile_);
+            context_->logger().information("server certificate %s kept by sync: %s", certificate.keyId, serverCertificateFile_);
+            {
+                std::lock_guard lock(serversMutex_);
+                servers_.presented = std::move(certificate);
+            }
+            // The server's list may have come before the certificate of its signer: read it again.
+            revocationsStamp_ = {};
+        } catch (const Error& e) {
+            context_->logger().warning("server certificate %s not read: %s", serverCertificateFile_, std::string(e.what()));
+        }
     }
 
     void loadRevocationFile(const std::string& file, std::filesystem::file_time_type& seen, bool fromRoot)
     {
-        if (file.empty()) return;
-        std::error_code ec;
-        const auto stamp = std::filesystem::last_write_time(file, ec);
-        if (ec || stamp == seen) return;
-        seen = stamp;
+        if (!changedSince(file, seen)) return;
         try {
             const auto list = trust::loadRevocationList(file);
             if (fromRoot) revocations_->apply(list, *root_);
@@ -361,14 +400,21 @@ private:
             deviceId_);
     }
 
-    // The server's key (Ed25519 or P-256) for what it signs: its certificate under the root,
-    // valid `at` (TrustedClock::latestKnown, or signerCheckTime for the signer of time: a clock
-    // set back must not stop the plugin, the TV says why tickets are refused) and not revoked
-    // by the root's list applied so far.
+    // The server's key (Ed25519 or P-256) for what it signs: of the certificate the server last
+    // presented (kept by sync), else of serverCertificate, the first that is a server
+    // certificate under the root, valid `at` (TrustedClock::latestKnown, or signerCheckTime for
+    // the signer of time: a clock set back must not stop the plugin, the TV says why tickets
+    // are refused) and not revoked by the root's list applied so far.
     trust::VerifyingKey serverKey(const std::string& purpose, wire::UnixTime at) const
     {
-        if (!serverCertificate_) throw Error(ErrorCode::Unavailable, "no serverCertificate configured to " + purpose);
-        return trust::verifyCertificate(*serverCertificate_, *root_, wire::CertificateRole::Server, at, revocations_.get());
+        std::lock_guard lock(serversMutex_);
+        return trust::chooseServer(
+                   servers_,
+                   [&](const wire::Certificate& c) {
+                       return trust::verifyCertificate(c, *root_, wire::CertificateRole::Server, at, revocations_.get());
+                   },
+                   purpose + " (plugins.ppv.serverCertificate)")
+            .key;
     }
 
     std::vector<CatalogEvent> parseCatalog(const Object::Ptr& body) const
@@ -520,7 +566,10 @@ private:
 
     host::PluginContext* context_ = nullptr;
     std::optional<trust::TrustAnchor> root_;
-    std::optional<wire::Certificate> serverCertificate_;
+    mutable std::mutex serversMutex_;
+    trust::KnownServerCertificates servers_;   // guarded by serversMutex_
+    std::string serverCertificateFile_;
+    std::filesystem::file_time_type serverCertificateStamp_{};
     std::shared_ptr<trust::TrustedClock> clock_;
     std::string deviceId_;
     std::shared_ptr<trust::RevocationState> revocations_;

@@ -31,6 +31,38 @@ trust::VerifyingKey ServerTrustState::verifyAt(const wire::Certificate& certific
     return trust::verifyCertificate(certificate, root(), wire::CertificateRole::Server, now, &revocations_);
 }
 
+std::optional<wire::Certificate> ServerTrustState::presentedServer() const
+{
+    std::lock_guard lock(serversMutex_);
+    return servers_.presented;
+}
+
+trust::ChosenServer ServerTrustState::currentServer() const
+{
+    std::lock_guard lock(serversMutex_);
+    return trust::chooseServer(servers_, [this](const wire::Certificate& c) { return verifyServer(c); },
+                               "check what the server signs (plugins.sync.serverCertificate)");
+}
+
+trust::ChosenServer ServerTrustState::currentTimeSigner() const
+{
+    std::lock_guard lock(serversMutex_);
+    return trust::chooseServer(servers_, [this](const wire::Certificate& c) { return verifyTimeSigner(c); },
+                               "verify trusted time with (plugins.sync.serverCertificate)");
+}
+
+void ServerTrustState::setServers(trust::KnownServerCertificates known)
+{
+    std::lock_guard lock(serversMutex_);
+    servers_ = std::move(known);
+}
+
+void ServerTrustState::serverPresented(wire::Certificate certificate)
+{
+    std::lock_guard lock(serversMutex_);
+    servers_.presented = std::move(certificate);
+}
+
 void ServerTrustState::applyRootList(const wire::RevocationList& list)
 {
     revocations_.apply(list, root());

@@ -40,9 +40,26 @@ SyncEngine::SyncEngine(std::shared_ptr<HttpsLink> link, std::shared_ptr<billing:
                        std::shared_ptr<ServerTrustState> trust, EngineOptions options, Poco::Logger& logger)
     : link_(std::move(link)), history_(std::move(history)), outbox_(std::move(outbox)), clock_(std::move(clock)),
       trust_(std::move(trust)), options_(std::move(options)), logger_(logger), deviceId_(history_->status().deviceId),
-      random_(std::random_device{}()), serverCertificate_(options_.serverCertificate)
+      random_(std::random_device{}())
 {
+    loadKeptServerCertificate();
     loadKeptRevocations();
+}
+
+// The certificate the server presented before this run, if any: held as it is (checked at
+// each use), ahead of the configured one.
+void SyncEngine::loadKeptServerCertificate()
+{
+    std::optional<wire::Certificate> kept;
+    if (!options_.serverCertificateFile.empty() && std::filesystem::exists(options_.serverCertificateFile)) {
+        try {
+            kept = trust::loadCertificate(options_.serverCertificateFile);
+            serverCertificateKept_ = kept->encode();
+        } catch (const std::exception& e) {
+            logger_.warning("sync: ignoring the kept server certificate: %s", std::string(e.what()));
+        }
+    }
+    trust_->setServers({std::move(kept), options_.serverCertificate});
 }
 
 // The lists kept from an earlier run: only newer ones (per signer) replace them. The
@@ -62,10 +79,9 @@ void SyncEngine::loadKeptRevocations()
     if (!options_.revocationsFile.empty() && std::filesystem::exists(options_.revocationsFile)) {
         try {
             const auto list = trust::loadRevocationList(options_.revocationsFile);
-            const auto key = serverKey();
-            if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check it with");
-            trust::verifyServerRevocations(list, *key);
+            trust::verifyServerRevocations(list, serverKey());
             revocationSequence_ = list.sequence;
+            revocationSigner_ = list.signer.keyId;
         } catch (const std::exception& e) {
             logger_.warning("sync: ignoring the kept revocation list: %s", std::string(e.what()));
         }
@@ -228,31 +244,32 @@ void SyncEngine::learnCertificate(const Poco::Dynamic::Var& answer)
     if (text.empty() || !trust_->hasRoot()) return;
     auto certificate = wire::Certificate::decode(wire::fromBase64Url(text, "serverCertificate"));
     trust_->verifyServer(certificate);
-    std::lock_guard lock(mutex_);
-    serverCertificate_ = std::move(certificate);
+    const auto encoded = certificate.encode();
+    trust_->serverPresented(std::move(certificate));
+    // Held before it is kept, and a failed write does not fail the answer (its settlement
+    // result, the server's list): it is tried again with the next answer.
+    if (encoded != serverCertificateKept_ && !options_.serverCertificateFile.empty()) {
+        try {
+            trust::writeKeyFile(options_.serverCertificateFile, std::string(encoded.begin(), encoded.end()), false, true);
+            serverCertificateKept_ = encoded;
+        } catch (const std::exception& e) {
+            logger_.warning("sync: the server certificate is held but not kept: %s", std::string(e.what()));
+        }
+    }
 }
 
-std::optional<wire::Certificate> SyncEngine::serverCertificate()
+trust::VerifyingKey SyncEngine::serverKey()
 {
-    std::lock_guard lock(mutex_);
-    return serverCertificate_;
-}
-
-std::optional<trust::VerifyingKey> SyncEngine::serverKey()
-{
-    const auto certificate = serverCertificate();
-    if (!certificate || !trust_->hasRoot()) return std::nullopt;
-    return trust_->verifyServer(*certificate);
+    if (!trust_->hasRoot()) throw Error(ErrorCode::Unavailable, "no operator trust anchor (plugins.sync.trustAnchor)");
+    return trust_->currentServer().key;
 }
 
 void SyncEngine::fetchTime()
 {
     if (!clock_) return;
     try {
-        const auto certificate = serverCertificate();
-        if (!certificate || !trust_->hasRoot())
-            throw Error(ErrorCode::Unavailable, "no verified server certificate (plugins.sync.serverCertificate)");
-        const auto key = trust_->verifyTimeSigner(*certificate);
+        if (!trust_->hasRoot()) throw Error(ErrorCode::Unavailable, "no operator trust anchor (plugins.sync.trustAnchor)");
+        const auto key = trust_->currentTimeSigner().key;
         const auto time = clock_->fetchFrom(
             [&](const std::string& path) {
                 const auto response = link_->call("GET", path);
@@ -299,14 +316,16 @@ void SyncEngine::fetchRevocations()
         // The server's list (tickets only) with the server's key, against its own sequence.
         const auto bytes = wire::fromBase64Url(fieldText(body, "revocations"), "revocations");
         const auto list = wire::RevocationList::decode(bytes);
-        const auto key = serverKey();
-        if (!key) throw Error(ErrorCode::Unavailable, "no verified server certificate to check the revocation list with");
-        trust::verifyServerRevocations(list, *key);
+        trust::verifyServerRevocations(list, serverKey());
         std::lock_guard lock(mutex_);
-        if (list.sequence > revocationSequence_) {
+        // Also the same list under a new signer (a rotated server key re-signs the list it had):
+        // the copy signed by the old key may not verify after a restart.
+        if (list.sequence > revocationSequence_ ||
+            (list.sequence == revocationSequence_ && list.signer.keyId != revocationSigner_)) {
             if (!options_.revocationsFile.empty())
                 trust::writeKeyFile(options_.revocationsFile, std::string(bytes.begin(), bytes.end()), false, true);
             revocationSequence_ = list.sequence;
+            revocationSigner_ = list.signer.keyId;
         }
         nextRevocationsMs_ = nowMs() + options_.revocationsEveryMs;
     } catch (const std::exception& e) {

@@ -13,7 +13,9 @@
 //      ticket wallet (one signer's sequence never holds back or replaces the other's).
 //      The root's list also goes to the ServerTrustState, so that every server certificate
 //      the box acts on (its own checks here, billing's settlement results) is checked at
-//      trusted time against it.
+//      trusted time against it. The server certificate each answer carries, once it
+//      verifies, is preferred to the configured one and kept in its own file (ppv and
+//      billing read it there), so that a rotated server key reaches the whole box.
 // A failed send is retried with exponential backoff and jitter; nothing is lost
 // across restarts because the queue and the history are both on disk.
 
@@ -43,7 +45,10 @@ struct EngineOptions {
     std::int64_t timeEveryMs = 3'600'000;    // trusted time refresh
     std::int64_t revocationsEveryMs = 900'000;
     std::size_t batchRecords = 64;           // records per upload request
-    std::optional<wire::Certificate> serverCertificate;   // verifies trusted time (also learnt from answers)
+    std::optional<wire::Certificate> serverCertificate;   // configured: verifies what the server signs
+    // Where the certificate the server presents in its answers is kept (empty: not kept). It is
+    // preferred to the configured one, so a rotated server key reaches ppv and billing too.
+    std::filesystem::path serverCertificateFile;
     std::filesystem::path revocationsFile;   // where the server's verified list is kept (empty: not kept)
     std::filesystem::path rootRevocationsFile;   // and the operator root's (empty: not kept)
 };
@@ -84,9 +89,9 @@ private:
     void handleHistory(const boxoffice::sync::LinkResponse& response);
     void fetchTime();
     void fetchRevocations();
+    void loadKeptServerCertificate();
     void loadKeptRevocations();
-    std::optional<wire::Certificate> serverCertificate();   // configured, or the last one learnt
-    std::optional<trust::VerifyingKey> serverKey();
+    trust::VerifyingKey serverKey();   // of trust_->currentServer(); Unavailable without a root
     void learnCertificate(const Poco::Dynamic::Var& body);
     void fail(const std::string& what);
     static std::int64_t nowMs();
@@ -97,6 +102,7 @@ private:
     std::shared_ptr<trust::TrustedClock> clock_;
     std::shared_ptr<ServerTrustState> trust_;   // the root, and the root's list held (its sequence)
     std::uint64_t rootRevocationsKept_ = 0;     // the sequence of the root's list in rootRevocationsFile (engine thread)
+    Bytes serverCertificateKept_;               // what serverCertificateFile holds (engine thread)
     EngineOptions options_;
     Poco::Logger& logger_;
     std::string deviceId_;
@@ -114,8 +120,8 @@ private:
     std::int64_t nextRevocationsMs_ = 0;
     std::int64_t trustedTime_ = 0;
     std::string lastError_;
-    std::optional<wire::Certificate> serverCertificate_;
     std::uint64_t revocationSequence_ = 0;       // the server's list, in revocationsFile
+    std::string revocationSigner_;               // and its signer's key id
     std::thread thread_;
 };
 

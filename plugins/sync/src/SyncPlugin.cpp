@@ -2,8 +2,9 @@
 // (HTTPS, mutual TLS with the device certificate) for ppv and others, and runs the
 // sync worker (SyncEngine.h): history upload + acknowledgements + settlement results,
 // trusted time, revocations, store-and-forward with backoff. Publishes sync::ServerTrust
-// (server certificates checked at trusted time against the root's revocations) for
-// billing's settlement results. JSON-RPC: sync.1.status,
+// (server certificates checked at trusted time against the root's revocations, and the
+// certificate the server presented last) for billing's settlement results and sealing.
+// JSON-RPC: sync.1.status,
 // sync.1.syncNow; registration (Registration.h): sync.1.register, sync.1.registration,
 // event sync.1.registrationChanged.
 //
@@ -12,7 +13,10 @@
 //   deviceDirectory     a boxoffice-keytool device directory: tls.crt, tls.key.pem, tls-ca.crt
 //   clientCertificate, clientKey, serverCa   override the files of deviceDirectory
 //   trustAnchor         the operator root (root.json): server certificate, revocation lists
-//   serverCertificate   the server's wire certificate (verifies trusted time; also learnt from answers)
+//   serverCertificate   the server's wire certificate (verifies trusted time and the server's list
+//                       until the server presents one in an answer, and whenever that one fails)
+//   serverCertificateFile  where the certificate the server presented is kept (default
+//                       <data>/server-certificate.bin; ppv and billing read it there)
 //   database            the outbox (default <data>/outbox.db)
 //   clockState          the trusted clock's state file (default <data>/clock.state), sealed with
 //   machineSecret       (default <data>/machine-secret)
@@ -104,6 +108,7 @@ public:
             if (const auto anchor = c.getString("trustAnchor", ""); !anchor.empty()) root = trust::loadTrustAnchor(anchor);
             if (const auto server = c.getString("serverCertificate", ""); !server.empty())
                 options.serverCertificate = trust::loadCertificate(server);
+            options.serverCertificateFile = pathOf(c, "serverCertificateFile", data / "server-certificate.bin");
             options.revocationsFile = pathOf(c, "revocationsFile", data / "revocations.bin");
             options.rootRevocationsFile = pathOf(c, "rootRevocationsFile",
                                                  options.revocationsFile.empty()

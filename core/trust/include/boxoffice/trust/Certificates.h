@@ -5,6 +5,8 @@
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Certificate.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace boxoffice::trust {
@@ -45,5 +47,25 @@ VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateR
 // (a per-request device check), since building a key object is its costly part.
 void checkInForce(const wire::Certificate& certificate, wire::CertificateRole role, wire::UnixTime now,
                   const RevocationState* revocations);
+
+// The operator server's certificates an STB knows, in order of preference: the one the
+// server last presented (sync keeps it from the server's answers, so that a rotated server
+// key reaches every plugin), then the one configured on the box.
+struct KnownServerCertificates {
+    std::optional<wire::Certificate> presented;
+    std::optional<wire::Certificate> configured;
+};
+
+struct ChosenServer {
+    wire::Certificate certificate;
+    VerifyingKey key;
+};
+
+// The first known certificate that `verify` accepts (e.g. verifyCertificate as a server at
+// trusted time, against the root's revocations), with its key. When none does, the
+// preferred one's error; Unavailable, naming `purpose`, when the box knows none.
+ChosenServer chooseServer(const KnownServerCertificates& known,
+                          const std::function<VerifyingKey(const wire::Certificate&)>& verify,
+                          const std::string& purpose);
 
 } // namespace boxoffice::trust
