@@ -152,11 +152,13 @@ void SyncEngine::cycle()
 {
     if (!link_->configured()) return;
     plan();
-    if (!drain()) return;
     const auto now = nowMs();
-    // Revocations first: their answer also brings the server's current certificate, which
-    // the time is then checked with (after a key rotation the old one may be revoked).
+    // Revocations first, before the uploads: the root's newest list is applied before any
+    // settlement result is (a box back after long without a line must not act on what a key
+    // revoked meanwhile signs), and their answer brings the server's current certificate,
+    // which the time is then checked with (after a key rotation the old one may be revoked).
     if (now >= nextRevocationsMs_) fetchRevocations();
+    if (!drain()) return;
     if (now >= nextTimeMs_) fetchTime();
 }
 

@@ -1,13 +1,7 @@
 #pragma once
 // The sync worker of the STB (DESIGN §5 flow 6): on its own thread, and at once
-// when asked (syncNow) or when the line comes up, it
-//   1. queues the history records the server has not acknowledged (Outbox, in
-//      chunks), sends the queue in order over the HttpsLink, and on each answer
-//      acknowledges the records (History::acknowledge) and applies the signed
-//      settlement result that covers them (deferred purchases settled, credit freed);
-//   2. fetches signed trusted time (GET /v1/time, audience = this device, fresh
-//      nonce) into the trusted clock;
-//   3. fetches the revocation lists (GET /v1/stb/revocations): the server's (tickets
+// when asked (syncNow) or when the line comes up, it (in this order, each when due)
+//   1. fetches the revocation lists (GET /v1/stb/revocations): the server's (tickets
 //      only, signed under its root-issued certificate) and the operator root's, verifies
 //      each with its own signer and keeps the newest of each in its own file for the
 //      ticket wallet (one signer's sequence never holds back or replaces the other's).
@@ -15,7 +9,13 @@
 //      the box acts on (its own checks here, billing's settlement results) is checked at
 //      trusted time against it. The server certificate each answer carries, once it
 //      verifies, is preferred to the configured one and kept in its own file (ppv and
-//      billing read it there), so that a rotated server key reaches the whole box.
+//      billing read it there), so that a rotated server key reaches the whole box;
+//   2. queues the history records the server has not acknowledged (Outbox, in
+//      chunks), sends the queue in order over the HttpsLink, and on each answer
+//      acknowledges the records (History::acknowledge) and applies the signed
+//      settlement result that covers them (deferred purchases settled, credit freed);
+//   3. fetches signed trusted time (GET /v1/time, audience = this device, fresh
+//      nonce) into the trusted clock.
 // A failed send is retried with exponential backoff and jitter; nothing is lost
 // across restarts because the queue and the history are both on disk.
 
