@@ -260,6 +260,44 @@ TEST_F(KeytoolTest, IssuerRotationKeepsOldTicketsValid)
     EXPECT_NO_THROW(verifier.verify(newTicket));
 }
 
+// `server rotate`: a new key <server>/<n+1> in use; the old agreement key and certificate kept
+// under server/retired/ (what boxes sealed to it still opens), its signing key gone.
+TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
+{
+    EXPECT_NE(keytool({"server", "rotate", "--dir", dir.string()}).status, 0) << "nothing to rotate yet";
+    run({"dev", "--out", dir.string()});
+    const auto first = trust::loadServerSigner(dir / "server");
+    EXPECT_EQ(first.certificate.keyId, "server/1");
+    run({"server", "rotate", "--dir", dir.string()});
+    run({"server", "rotate", "--dir", dir.string()});
+    const auto third = trust::loadServerSigner(dir / "server");
+    EXPECT_EQ(third.certificate.keyId, "server/3");
+    EXPECT_EQ(third.certificate.subject, "server");
+    EXPECT_NE(third.certificate.agreementKey, first.certificate.agreementKey);
+    EXPECT_NO_THROW(trust::verifyCertificate(third.certificate, trust::loadTrustAnchor(dir / "root" / "root.json"),
+                                             wire::CertificateRole::Server, std::time(nullptr)));
+
+    const auto keys = trust::ServerAgreementKeys::load(dir / "server", third.certificate);
+    EXPECT_EQ(keys.size(), 3u);
+    const auto agreementOf = [&](const std::string& keyId) {
+        const auto& raw = keys.forKeyId(keyId).publicKey().raw();
+        return Bytes(raw.begin(), raw.end());
+    };
+    EXPECT_EQ(agreementOf("server/1"), first.certificate.agreementKey);
+    EXPECT_EQ(agreementOf("server/3"), third.certificate.agreementKey);
+    EXPECT_EQ(trust::loadCertificate(dir / "server/retired/server_1/server.cert").keyId, "server/1");
+    EXPECT_FALSE(fs::exists(dir / "server/retired/server_1/sign.key.pem"));
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "server/retired/server_1/agree.key.pem").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    try {
+        keys.forKeyId("server/9");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::WrongAudience);
+    }
+}
+
 TEST_F(KeytoolTest, ShowPrintsObjects)
 {
     run({"dev", "--out", dir.string()});

@@ -209,6 +209,31 @@ TEST_P(Purchase, RelayedApprovalsAreSealedToThisServerAndForTheRelayingStb) {
     EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 1200);
 }
 
+// After `keytool server rotate` a box that has not learnt the new certificate yet relays an
+// approval sealed to the old key: the server keeps that agreement key retired and opens it.
+TEST_P(Purchase, ApprovalsSealedToARetiredServerKeyStillOpen) {
+    const auto& keys = server::test::DevKeys::get();
+    const auto rotated = keys.dir.parent_path() / ("rotated-" + std::to_string(::getpid()) + "-" +
+                                                   std::to_string(GetParam() == storage::Backend::Postgres));
+    std::filesystem::remove_all(rotated);
+    std::filesystem::copy(keys.dir, rotated, std::filesystem::copy_options::recursive);
+    server::test::runKeytool("server rotate --dir " + rotated.string());
+    settlement::Settlement afterRotation(*ledger_, settlement::Keys::load(rotated), settlement::Options{60});
+    const auto old = trust::loadCertificate(keys.dir / "server/server.cert");
+    const auto current = trust::loadCertificate(rotated / "server/server.cert");
+    ASSERT_NE(old.keyId, current.keyId);
+
+    const auto o1 = order("o-1");
+    EXPECT_EQ(afterRotation.approveRelayed("stb-1", trust::sealApproval(signedApproval(approval(o1)), old)).state,
+              OrderState::Approved);
+    const auto o2 = order("o-2");
+    EXPECT_EQ(afterRotation.approveRelayed("stb-1", trust::sealApproval(signedApproval(approval(o2)), current)).state,
+              OrderState::Approved);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 2 * 1200);
+    checked();
+    std::filesystem::remove_all(rotated);
+}
+
 TEST_P(Purchase, ApprovalAfterExpiryIsRefused) {
     const auto o = order("o-1");
     const auto a = signedApproval(approval(o));

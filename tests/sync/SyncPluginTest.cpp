@@ -338,7 +338,7 @@ TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
     EXPECT_EQ(history->credit().outstanding, 1200);
 }
 
-// The operator rotates the server's key (keytool `server issue`, another key id) and the root
+// The operator rotates the server's key (keytool `server rotate`: server/2) and the root
 // revokes the old one. The box, configured with the old certificate, follows the one the server
 // presents: the server's list (re-signed under the same sequence) verifies with it and replaces
 // the old key's copy, the history the phone carries is
@@ -349,7 +349,7 @@ TEST_F(SyncPluginTest, AServerKeyRotationIsFollowedAndKeptAcrossRestarts)
     const auto& keys = DevKeys::get().dir;
     const auto rotatedKeys = dir.path() / "rotated-keys";
     std::filesystem::copy(keys, rotatedKeys, std::filesystem::copy_options::recursive);
-    server::test::runKeytool("server issue --dir " + rotatedKeys.string() + " --id server-2 --force");
+    server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
     const auto old = trust::loadCertificate(keys / "server/server.cert");
     const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
     ASSERT_NE(rotated.keyId, old.keyId);
@@ -398,6 +398,19 @@ TEST_F(SyncPluginTest, AServerKeyRotationIsFollowedAndKeptAcrossRestarts)
     EXPECT_EQ(settlement.settledThrough, 1u);
     EXPECT_EQ(history->credit().outstanding, 0);
     EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200);
+
+    // A batch another box sealed to the old key before it learnt the new certificate (here the
+    // test seals it) still opens: the rotated server keeps the old agreement key retired.
+    history->append(deferred(10));
+    std::vector<Bytes> records;
+    for (const auto& record : history->records(1, 10)) records.push_back(record.encoded);
+    body->set("batch", wire::toBase64Url(billing::sealBatch(records, trust::loadDeviceIdentity(keys / "devices/stb-1"), old,
+                                                           ::time(nullptr))));
+    const auto toOld = server->phoneClient().post("/v1/phone/history-batches", body);
+    ASSERT_EQ(toOld.status, 200) << toOld.raw;
+    const auto oldAnswer = toOld.body.extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(history->applySettlement(wire::fromBase64Url(oldAnswer->getValue<std::string>("result"))).settledThrough, 2u);
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200 - 10);
 }
 
 TEST_F(SyncPluginTest, QueueSurvivesARestartOfTheBox)

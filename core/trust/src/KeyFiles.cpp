@@ -112,6 +112,26 @@ crypto::X25519PrivateKey loadServerAgreementKey(const fs::path& serverDir, const
     return key;
 }
 
+ServerAgreementKeys ServerAgreementKeys::load(const fs::path& serverDir, const wire::Certificate& current)
+{
+    ServerAgreementKeys keys;
+    keys.keys_.emplace_back(current.keyId, loadServerAgreementKey(serverDir, current));
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(serverDir / "retired", ec)) {
+        if (!entry.is_directory()) continue;
+        const auto certificate = loadCertificate(entry.path() / "server.cert");
+        keys.keys_.emplace_back(certificate.keyId, loadServerAgreementKey(entry.path(), certificate));
+    }
+    return keys;
+}
+
+const crypto::X25519PrivateKey& ServerAgreementKeys::forKeyId(const std::string& keyId) const
+{
+    for (const auto& [id, key] : keys_)
+        if (id == keyId) return key;
+    throw Error(ErrorCode::WrongAudience, "sealed to server key '" + keyId + "', which this server does not hold");
+}
+
 Credentials loadPhone(const fs::path& phoneDir)
 {
     wire::Certificate certificate = loadCertificate(phoneDir / "phone.cert");

@@ -167,7 +167,44 @@ void KeyTool::issueServer(const std::string& serverId, long validDays)
 {
     requirePathSafe(serverId, "server id");
     if (!force_ && fs::exists(dir_ / "server" / "server.cert"))
-        throw Error(ErrorCode::AlreadyExists, "the server signing key exists (use --force to replace it)");
+        throw Error(ErrorCode::AlreadyExists,
+                    "the server signing key exists (use 'server rotate' for a new key, or --force to replace it)");
+    issueServerKey(serverId, serverId + "/1", validDays, false);
+}
+
+std::string KeyTool::rotateServer(long validDays)
+{
+    const fs::path serverDir = dir_ / "server";
+    if (!fs::exists(serverDir / "server.cert")) throw Error(ErrorCode::NotFound, "no server key (use 'server issue')");
+    const auto current = trust::loadCertificate(serverDir / "server.cert");
+    // The next number after the current key's and every retired one's (<subject>/<n>).
+    const auto numberOf = [&](const std::string& keyId) {
+        const std::string prefix = current.subject + "/";
+        if (keyId.rfind(prefix, 0) != 0) return 0;
+        try {
+            return std::stoi(keyId.substr(prefix.size()));
+        } catch (const std::exception&) {
+            return 0;
+        }
+    };
+    int highest = numberOf(current.keyId);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(serverDir / "retired", ec))
+        if (fs::exists(entry.path() / "server.cert"))
+            highest = std::max(highest, numberOf(trust::loadCertificate(entry.path() / "server.cert").keyId));
+    // The old agreement key stays (retired/): history and approvals sealed to it by boxes that
+    // have not learnt the new certificate yet still open. Its signing key goes: what it signed
+    // verifies with its certificate, and nothing new may be signed with it.
+    const fs::path retired = fs::path("server") / "retired" / trust::keyDirName(current.keyId);
+    write(retired / "agree.key.pem", trust::readKeyFile(serverDir / "agree.key.pem"), true, false);
+    writeWire(retired / "server.cert", current.encode(), false);
+    const std::string keyId = current.subject + "/" + std::to_string(highest + 1);
+    issueServerKey(current.subject, keyId, validDays, true);
+    return keyId;
+}
+
+void KeyTool::issueServerKey(const std::string& serverId, const std::string& keyId, long validDays, bool overwrite)
+{
     const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
     const auto key = crypto::Ed25519PrivateKey::generate();
     // The agreement key lets an STB without a line seal its history to the server
@@ -176,15 +213,15 @@ void KeyTool::issueServer(const std::string& serverId, long validDays)
     wire::Certificate c;
     c.role = CertificateRole::Server;
     c.subject = serverId;
-    c.keyId = serverId + "/1";
+    c.keyId = keyId;
     c.keyAlgorithm = wire::SignatureAlgorithm::Ed25519;
     c.publicKey = rawOf(key.publicKey());
     c.agreementKey = rawOf(agree.publicKey());
     c.notBefore = now_ - backdate;
     c.notAfter = now_ + validDays * day;
-    write("server/sign.key.pem", key.toPem(), true, false);
-    write("server/agree.key.pem", agree.toPem(), true, false);
-    writeWire("server/server.cert", trust::issueCertificate(c, root).encode(), false);
+    write("server/sign.key.pem", key.toPem(), true, overwrite);
+    write("server/agree.key.pem", agree.toPem(), true, overwrite);
+    writeWire("server/server.cert", trust::issueCertificate(c, root).encode(), overwrite);
 }
 
 bool KeyTool::hasTlsCa() const { return fs::exists(dir_ / "server" / "tls-ca.crt"); }

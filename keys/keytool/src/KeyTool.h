@@ -21,6 +21,9 @@ public:
     void issueDevice(const std::string& deviceId, long validDays, bool withTlsClient);
     void issuePhone(const std::string& phoneId, long validDays);
     void issueServer(const std::string& serverId, long validDays);
+    // A new server key <subject>/<n+1>; the old agreement key and certificate move to
+    // server/retired/. Returns the new key id.
+    std::string rotateServer(long validDays);
     void createTlsCa(long validDays);
     void issueTlsServer(const std::vector<std::string>& names, const std::vector<std::string>& ips, long validDays);
     void issueTlsClient(const std::string& deviceId, long validDays);
@@ -35,6 +38,7 @@ private:
     void write(const std::filesystem::path& relative, std::string_view data, bool secret, bool overwrite) const;
     void writeWire(const std::filesystem::path& relative, const std::vector<std::uint8_t>& bytes, bool overwrite) const;
     std::string issueIssuerKey(const std::string& issuerId, int number, long validDays, bool overwrite);
+    void issueServerKey(const std::string& serverId, const std::string& keyId, long validDays, bool overwrite);
 
     std::filesystem::path dir_;
     bool force_;

@@ -119,6 +119,16 @@ std::vector<CommandSpec> commands()
          [](const Arguments& a) {
              toolFor(a).issueServer(a.getOr("id", "server"), a.number("valid-days", 730, 1, 36500));
          }},
+        {{"server", "rotate"},
+         "Give the server a new signing and agreement key (<server id>/<n+1>).",
+         "The old agreement key and certificate move to DIR/server/retired/, so that history and\n"
+         "approvals that STBs sealed to them before they learnt the new certificate still open; the\n"
+         "old signing key is removed. Revoke the old key id ('revoke --key') when it leaked.",
+         {dirOption, validDays(730)},
+         [](const Arguments& a) {
+             const std::string keyId = toolFor(a).rotateServer(a.number("valid-days", 730, 1, 36500));
+             std::cout << "server key " << keyId << " in use\n";
+         }},
         {{"tls", "ca"},
          "Create the TLS certificate authority (P-256) for HTTPS and device mTLS.",
          "",

@@ -582,8 +582,9 @@ OrderView Settlement::order(const std::string& deviceId, const OrderRequest& req
 
 OrderView Settlement::approveRelayed(const std::string& deviceId, ByteView sealedApproval)
 {
-    const auto approval =
-        trust::openSealedApproval(sealedApproval, keys_.agreement, keys_.server.certificate.keyId);
+    // Sealed to the current key, or to one rotated out (the box had not learnt the new one).
+    const auto keyId = trust::peekSealedApproval(sealedApproval).serverKeyId;
+    const auto approval = trust::openSealedApproval(sealedApproval, keys_.agreement.forKeyId(keyId), keyId);
     if (orderByTransaction(approval.transactionNumber).deviceId != deviceId)
         throw Error(ErrorCode::WrongAudience, "approval is for another device's order");
     return approve({}, approval);

@@ -149,7 +149,9 @@ Outcome HistorySync::settleBatch(ByteView envelope, const std::string& phoneId)
         if (phone->text(0) != d.accountId)
             throw Error(ErrorCode::PermissionDenied,
                         "phone " + phoneId + " may not carry the history of device " + d.deviceId + " (another account)");
-        const auto opened = billing::openBatch(envelope, keys_.agreement, keys_.server.certificate.keyId, d.key);
+        // Sealed to the current key, or to one rotated out (the box had not learnt the new one).
+        const auto opened =
+            billing::openBatch(envelope, keys_.agreement.forKeyId(header.serverKeyId), header.serverKeyId, d.key);
         // The batch's chain must continue what the server holds: its first record's
         // predecessor is checked here, the records themselves in store().
         const auto first = opened.header.firstSequence;

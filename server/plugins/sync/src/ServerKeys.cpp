@@ -10,7 +10,7 @@ ServerKeys ServerKeys::load(const fs::path& keysDir)
 {
     auto root = trust::loadTrustAnchor(keysDir / "root" / "root.json");
     auto server = trust::loadServerSigner(keysDir / "server");
-    auto agreement = trust::loadServerAgreementKey(keysDir / "server", server.certificate);
+    auto agreement = trust::ServerAgreementKeys::load(keysDir / "server", server.certificate);
     return ServerKeys{std::move(root), std::move(server), std::move(agreement)};
 }
 

@@ -12,6 +12,8 @@
 //                                    (+ tls.key.pem, tls.crt for mTLS)
 //   DIR/server/                      sign.key.pem, agree.key.pem, server.cert, tls-ca.crt, tls-ca.key.pem,
 //                                    tls.key.pem, tls.crt
+//   DIR/server/retired/<k>/          agree.key.pem, server.cert of a server key rotated out
+//                                    (`server rotate`; <k> = keyDirName(its key id))
 //   DIR/phones/<phone>/              sign.key.pem (P-256), phone.cert
 //   DIR/revocations.bin              root-signed revocation list
 //   DIR/events/<event key id>.key    hex event key (0600)
@@ -21,8 +23,12 @@
 #include <boxoffice/trust/TicketIssuer.h>
 #include <boxoffice/wire/RevocationList.h>
 
+#include <boxoffice/crypto/X25519.h>
+
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace boxoffice::trust {
 
@@ -45,6 +51,22 @@ Credentials loadServerSigner(const std::filesystem::path& serverDir);
 // none or it does not match, Error(PermissionDenied) when the file is readable by others.
 crypto::X25519PrivateKey loadServerAgreementKey(const std::filesystem::path& serverDir,
                                                 const wire::Certificate& certificate);
+// The server's agreement keys by the key id of their certificate: the current one and those
+// rotated out (DIR/server/retired/*). What is sealed to the server (history batches carried by
+// a phone, approvals relayed by an STB) names the key it is sealed to; a box that has not yet
+// learnt the new certificate seals to the old one, which must still open.
+class ServerAgreementKeys {
+public:
+    // Errors as loadServerAgreementKey, for the current key and for each retired one.
+    static ServerAgreementKeys load(const std::filesystem::path& serverDir, const wire::Certificate& current);
+    // Error(WrongAudience) naming `keyId` when this server holds no key of that id.
+    const crypto::X25519PrivateKey& forKeyId(const std::string& keyId) const;
+    std::size_t size() const noexcept { return keys_.size(); }
+
+private:
+    std::vector<std::pair<std::string, crypto::X25519PrivateKey>> keys_;   // current first
+};
+
 // A phone's P-256 signing key and certificate (the reference phone).
 Credentials loadPhone(const std::filesystem::path& phoneDir);
 wire::Certificate loadCertificate(const std::filesystem::path& certFile);

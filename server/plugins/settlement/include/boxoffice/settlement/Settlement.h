@@ -25,6 +25,7 @@
 #include <boxoffice/ledger/Ledger.h>
 #include <boxoffice/storage/Database.h>
 #include <boxoffice/trust/Certificates.h>
+#include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/wire/Acknowledgement.h>
 #include <boxoffice/wire/Approval.h>
 #include <boxoffice/wire/Certificate.h>
@@ -45,7 +46,7 @@ struct Keys {
     trust::TrustAnchor root;
     trust::Credentials issuer;           // ticket issuer
     trust::Credentials server;           // receipts
-    crypto::X25519PrivateKey agreement;  // opens approvals relayed by STBs (server/agree.key.pem)
+    trust::ServerAgreementKeys agreement;   // opens approvals relayed by STBs (server/agree.key.pem, retired/*)
     std::filesystem::path eventKeys;     // DIR/events/<keyDirName(id)>.key (hex)
 
     static Keys load(const std::filesystem::path& keysDir, const std::string& issuerId = "issuer-dev");
