@@ -296,6 +296,31 @@ TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), ErrorCode::WrongAudience);
     }
+
+    // Starting over at server/1 would reuse a retired key id: refused, even with --force.
+    const Result reissue = keytool({"server", "issue", "--dir", dir.string(), "--force"});
+    EXPECT_NE(reissue.status, 0);
+    EXPECT_NE(reissue.output.find("server rotate"), std::string::npos) << reissue.output;
+    EXPECT_EQ(trust::loadServerSigner(dir / "server").certificate.keyId, "server/3");
+
+    // Without the root key (kept offline) nothing is written, and the rotation can run later.
+    fs::rename(dir / "root/root.key.pem", dir / "root.key.pem.offline");
+    EXPECT_NE(keytool({"server", "rotate", "--dir", dir.string()}).status, 0);
+    EXPECT_FALSE(fs::exists(dir / "server/retired/server_3"));
+    EXPECT_EQ(trust::loadServerSigner(dir / "server").certificate.keyId, "server/3");
+    fs::rename(dir / "root.key.pem.offline", dir / "root/root.key.pem");
+    run({"server", "rotate", "--dir", dir.string()});
+    EXPECT_EQ(trust::loadServerSigner(dir / "server").certificate.keyId, "server/4");
+
+    // A damaged retired entry stops the loading with a message that says where.
+    fs::remove(dir / "server/retired/server_2/agree.key.pem");
+    try {
+        trust::ServerAgreementKeys::load(dir / "server", trust::loadServerSigner(dir / "server").certificate);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::NotFound);
+        EXPECT_NE(std::string(e.what()).find("retired/server_2"), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(KeytoolTest, ShowPrintsObjects)

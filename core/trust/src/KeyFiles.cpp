@@ -116,11 +116,20 @@ ServerAgreementKeys ServerAgreementKeys::load(const fs::path& serverDir, const w
 {
     ServerAgreementKeys keys;
     keys.keys_.emplace_back(current.keyId, loadServerAgreementKey(serverDir, current));
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(serverDir / "retired", ec)) {
+    const fs::path retired = serverDir / "retired";
+    if (!fs::exists(retired)) return keys;
+    for (const auto& entry : fs::directory_iterator(retired)) {
         if (!entry.is_directory()) continue;
-        const auto certificate = loadCertificate(entry.path() / "server.cert");
-        keys.keys_.emplace_back(certificate.keyId, loadServerAgreementKey(entry.path(), certificate));
+        try {
+            const auto certificate = loadCertificate(entry.path() / "server.cert");
+            for (const auto& [id, key] : keys.keys_)
+                if (id == certificate.keyId)
+                    throw Error(ErrorCode::InvalidArgument, "key id " + id + " is held twice (current and retired, or retired twice)");
+            keys.keys_.emplace_back(certificate.keyId, loadServerAgreementKey(entry.path(), certificate));
+        } catch (const Error& e) {
+            // A broken key store is not started on, as for the current key; the message says where.
+            throw Error(e.code(), "retired server key " + entry.path().string() + ": " + e.what());
+        }
     }
     return keys;
 }

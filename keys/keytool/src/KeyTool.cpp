@@ -169,7 +169,12 @@ void KeyTool::issueServer(const std::string& serverId, long validDays)
     if (!force_ && fs::exists(dir_ / "server" / "server.cert"))
         throw Error(ErrorCode::AlreadyExists,
                     "the server signing key exists (use 'server rotate' for a new key, or --force to replace it)");
-    issueServerKey(serverId, serverId + "/1", validDays, false);
+    // Starting over at <id>/1 would drop the current agreement key unretired and reuse a key id
+    // a retired key (or a revocation) already names.
+    if (fs::exists(dir_ / "server" / "retired"))
+        throw Error(ErrorCode::AlreadyExists, "the server key has been rotated: use 'server rotate' (or remove " +
+                                                  (dir_ / "server" / "retired").string() + " to start over)");
+    issueServerKey(trust::loadRootKey(dir_ / "root"), serverId, serverId + "/1", validDays, false);
 }
 
 std::string KeyTool::rotateServer(long validDays)
@@ -177,6 +182,11 @@ std::string KeyTool::rotateServer(long validDays)
     const fs::path serverDir = dir_ / "server";
     if (!fs::exists(serverDir / "server.cert")) throw Error(ErrorCode::NotFound, "no server key (use 'server issue')");
     const auto current = trust::loadCertificate(serverDir / "server.cert");
+    // Everything that can fail before the first write (an offline root, a wrong key file): a
+    // rotation that stops half way can be run again.
+    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
+    const std::string agreement = trust::readKeyFile(serverDir / "agree.key.pem");
+    trust::loadServerAgreementKey(serverDir, current);
     // The next number after the current key's and every retired one's (<subject>/<n>).
     const auto numberOf = [&](const std::string& keyId) {
         const std::string prefix = current.subject + "/";
@@ -195,17 +205,18 @@ std::string KeyTool::rotateServer(long validDays)
     // The old agreement key stays (retired/): history and approvals sealed to it by boxes that
     // have not learnt the new certificate yet still open. Its signing key goes: what it signed
     // verifies with its certificate, and nothing new may be signed with it.
+    // (Written over: the same files again when an earlier run stopped after them.)
     const fs::path retired = fs::path("server") / "retired" / trust::keyDirName(current.keyId);
-    write(retired / "agree.key.pem", trust::readKeyFile(serverDir / "agree.key.pem"), true, false);
-    writeWire(retired / "server.cert", current.encode(), false);
+    write(retired / "agree.key.pem", agreement, true, true);
+    writeWire(retired / "server.cert", current.encode(), true);
     const std::string keyId = current.subject + "/" + std::to_string(highest + 1);
-    issueServerKey(current.subject, keyId, validDays, true);
+    issueServerKey(root, current.subject, keyId, validDays, true);
     return keyId;
 }
 
-void KeyTool::issueServerKey(const std::string& serverId, const std::string& keyId, long validDays, bool overwrite)
+void KeyTool::issueServerKey(const trust::SigningKey& root, const std::string& serverId, const std::string& keyId,
+                             long validDays, bool overwrite)
 {
-    const trust::SigningKey root = trust::loadRootKey(dir_ / "root");
     const auto key = crypto::Ed25519PrivateKey::generate();
     // The agreement key lets an STB without a line seal its history to the server
     // (billing::sealBatch); the phone that carries it cannot read it.
@@ -322,6 +333,7 @@ void KeyTool::createDevelopmentSet()
         throw Error(ErrorCode::AlreadyExists, dir_.string() + " already holds a key set (use --force to replace it)");
     createRoot("root/1", 0);
     createIssuer("issuer-dev", 730);
+    if (force_) fs::remove_all(dir_ / "server" / "retired");   // a new development set starts over
     issueServer("server", 730);
     createTlsCa(3650);
     issueTlsServer({"localhost"}, {"127.0.0.1", "::1"}, 730);

@@ -3,6 +3,7 @@
 // described in <boxoffice/trust/KeyFiles.h>. Each writes its files atomically and
 // refuses to replace existing keys unless `force`.
 
+#include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Types.h>
 
 #include <filesystem>
@@ -38,7 +39,8 @@ private:
     void write(const std::filesystem::path& relative, std::string_view data, bool secret, bool overwrite) const;
     void writeWire(const std::filesystem::path& relative, const std::vector<std::uint8_t>& bytes, bool overwrite) const;
     std::string issueIssuerKey(const std::string& issuerId, int number, long validDays, bool overwrite);
-    void issueServerKey(const std::string& serverId, const std::string& keyId, long validDays, bool overwrite);
+    void issueServerKey(const trust::SigningKey& root, const std::string& serverId, const std::string& keyId,
+                        long validDays, bool overwrite);
 
     std::filesystem::path dir_;
     bool force_;

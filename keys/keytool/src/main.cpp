@@ -114,7 +114,8 @@ std::vector<CommandSpec> commands()
         {{"server", "issue"},
          "Issue the server's signing key (receipts, vouchers, settlements, trusted time) and its X25519 "
          "agreement key (STB history batches carried by the phone are sealed to it).",
-         "",
+         "Key id <server>/1. For a new key later use 'server rotate': --force replaces the keys, and\n"
+         "what STBs sealed to the old agreement key no longer opens (refused once a rotation happened).",
          {dirOption, {"id", "SERVER", "server id (default server)", false, false}, validDays(730), forceOption},
          [](const Arguments& a) {
              toolFor(a).issueServer(a.getOr("id", "server"), a.number("valid-days", 730, 1, 36500));
@@ -123,7 +124,9 @@ std::vector<CommandSpec> commands()
          "Give the server a new signing and agreement key (<server id>/<n+1>).",
          "The old agreement key and certificate move to DIR/server/retired/, so that history and\n"
          "approvals that STBs sealed to them before they learnt the new certificate still open; the\n"
-         "old signing key is removed. Revoke the old key id ('revoke --key') when it leaked.",
+         "old signing key is removed. Restart the server processes to use the new key. Revoking the\n"
+         "old key id ('revoke --key', when it leaked) does not retire it on the server: removing\n"
+         "DIR/server/retired/<key> does.",
          {dirOption, validDays(730)},
          [](const Arguments& a) {
              const std::string keyId = toolFor(a).rotateServer(a.number("valid-days", 730, 1, 36500));

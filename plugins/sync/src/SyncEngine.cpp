@@ -157,7 +157,14 @@ void SyncEngine::cycle()
     // settlement result is (a box back after long without a line must not act on what a key
     // revoked meanwhile signs), and their answer brings the server's current certificate,
     // which the time is then checked with (after a key rotation the old one may be revoked).
-    if (now >= nextRevocationsMs_) fetchRevocations();
+    // A fetch that did not even get the root's list checked (no answer, a 5xx) holds the uploads
+    // back to the next cycle; one refused after that (the server's own key revoked) does not.
+    if (now >= nextRevocationsMs_ && !fetchRevocations()) {
+        // As after a failed send: the head waits with backoff (the worker wakes by it).
+        if (auto item = outbox_->front(); item && item->nextAttemptMs <= now)
+            outbox_->retryLater(item->id, now + options_.backoff.delayMs(item->attempts + 1, random_));
+        return;
+    }
     if (!drain()) return;
     if (now >= nextTimeMs_) fetchTime();
 }
@@ -287,9 +294,10 @@ void SyncEngine::fetchTime()
     }
 }
 
-void SyncEngine::fetchRevocations()
+bool SyncEngine::fetchRevocations()
 {
-    if (!trust_->hasRoot()) return;
+    if (!trust_->hasRoot()) return true;
+    bool rootChecked = false;
     try {
         const auto response = link_->call("GET", "/v1/stb/revocations");
         if (response.status != 200) throw Error(ErrorCode::Unavailable, "GET /v1/stb/revocations: " + response.error());
@@ -314,6 +322,7 @@ void SyncEngine::fetchRevocations()
                 throw Error(e.code(), std::string("rootRevocations: ") + e.what());
             }
         }
+        rootChecked = true;
         learnCertificate(response.body);
         // The server's list (tickets only) with the server's key, against its own sequence.
         const auto bytes = wire::fromBase64Url(fieldText(body, "revocations"), "revocations");
@@ -333,6 +342,7 @@ void SyncEngine::fetchRevocations()
     } catch (const std::exception& e) {
         fail(std::string("revocations: ") + e.what());
     }
+    return rootChecked;
 }
 
 void SyncEngine::fail(const std::string& what)

@@ -88,7 +88,7 @@ private:
     bool drain();           // false when the line is down
     void handleHistory(const boxoffice::sync::LinkResponse& response);
     void fetchTime();
-    void fetchRevocations();
+    bool fetchRevocations();   // whether the answer came and its root list (if any) was checked
     void loadKeptServerCertificate();
     void loadKeptRevocations();
     trust::VerifyingKey serverKey();   // of trust_->currentServer(); Unavailable without a root

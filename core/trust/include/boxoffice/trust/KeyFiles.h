@@ -57,7 +57,11 @@ crypto::X25519PrivateKey loadServerAgreementKey(const std::filesystem::path& ser
 // learnt the new certificate seals to the old one, which must still open.
 class ServerAgreementKeys {
 public:
-    // Errors as loadServerAgreementKey, for the current key and for each retired one.
+    // Errors as loadCertificate and loadServerAgreementKey, for the current key and for each
+    // retired one (the message names the retired directory); InvalidArgument for a key id held
+    // twice. Sealed envelopes are opened with retired keys even when the root revoked them: their
+    // content is signed by the device or phone, the sealing only hides it. Remove the retired
+    // directory to stop a key (and restart the server).
     static ServerAgreementKeys load(const std::filesystem::path& serverDir, const wire::Certificate& current);
     // Error(WrongAudience) naming `keyId` when this server holds no key of that id.
     const crypto::X25519PrivateKey& forKeyId(const std::string& keyId) const;

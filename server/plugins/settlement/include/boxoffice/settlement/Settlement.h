@@ -177,8 +177,9 @@ public:
     // `phoneId`: the phone that sent it (signed request), or empty when relayed by the STB.
     OrderView approve(const std::string& phoneId, const wire::Approval& approval);
     // An approval relayed by STB `deviceId`, sealed to the server (trust/SealedApproval.h): opened,
-    // checked to be for that STB's order, then as approve(). WrongAudience when sealed to another
-    // server key or for another device's order; BadSignature when it does not open.
+    // checked to be for that STB's order, then as approve(). WrongAudience when sealed to a server
+    // key this server does not hold (current or retired) or for another device's order;
+    // BadSignature when it does not open.
     OrderView approveRelayed(const std::string& deviceId, ByteView sealedApproval);
     OrderView acknowledge(const std::string& phoneId, const wire::Acknowledgement& acknowledgement);
     OrderView orderById(const std::string& orderId);
