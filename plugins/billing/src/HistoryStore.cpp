@@ -226,6 +226,15 @@ trust::KnownServerCertificates HistoryStore::knownServers() const
     return known;
 }
 
+namespace {
+void requireAgreementKey(const wire::Certificate& c)
+{
+    if (c.agreementKey.size() != crypto::x25519KeySize)
+        throw Error(ErrorCode::Unavailable, "billing: server certificate '" + c.keyId +
+                                                "' has no agreement key to seal the history to");
+}
+} // namespace
+
 // A leaked, revoked (or expired) server key must not read the history either: every
 // candidate is checked (without a trust anchor only the configured one is used).
 wire::Certificate HistoryStore::sealingCertificate() const
@@ -233,13 +242,12 @@ wire::Certificate HistoryStore::sealingCertificate() const
     if (!options_.root) {
         if (!options_.serverCertificate)
             throw Error(ErrorCode::Unavailable, "billing: no server certificate to seal the history to");
+        requireAgreementKey(*options_.serverCertificate);
         return *options_.serverCertificate;
     }
     const auto sealable = [this](const wire::Certificate& c) {
         auto key = checkServer(c);
-        if (c.agreementKey.size() != crypto::x25519KeySize)
-            throw Error(ErrorCode::Unavailable, "billing: server certificate '" + c.keyId +
-                                                    "' has no agreement key to seal the history to");
+        requireAgreementKey(c);
         return key;
     };
     return trust::chooseServer(knownServers(), sealable, "seal the history to (plugins.billing.serverCertificate)").certificate;
@@ -495,9 +503,6 @@ Statement HistoryStore::statement(int year, int month) const
 std::optional<Batch> HistoryStore::exportUnsettled(std::size_t maxBytes) const
 {
     const auto server = sealingCertificate();
-    if (server.agreementKey.size() != crypto::x25519KeySize)   // (without a trust anchor)
-        throw Error(ErrorCode::Unavailable, "billing: server certificate '" + server.keyId +
-                                                "' has no agreement key to seal the history to");
     // Everything but the records: two headers, the sealed box, the signature block.
     const std::size_t headerSize = 4 + 1 + 1 + identity_.deviceId.size() + 1 + server.keyId.size() + 8 + 8;
     const std::size_t fixedSize = headerSize + 4 + 4 + crypto::sealedBoxOverhead + headerSize + 32 + 8 + 4 + 1 +
