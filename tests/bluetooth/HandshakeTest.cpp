@@ -1,6 +1,7 @@
 // Pairing, session set-up and the record layer, end to end in memory.
 
 #include <boxoffice/base/Error.h>
+#include <boxoffice/bluetooth/Codec.h>
 #include <boxoffice/bluetooth/Handshake.h>
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/bluetooth/SecureSession.h>
@@ -194,4 +195,36 @@ TEST(MessagesTest, EnvelopeAndBodiesRoundTrip)
     EXPECT_EQ(codeOf([&] { big.encode(); }), ErrorCode::LimitExceeded);
     ResultBody r{false, "PermissionDenied", "no", {}};
     EXPECT_FALSE(ResultBody::decode(r.encode()).ok);
+}
+
+TEST(MessagesTest, SettlementResultCarriesTheServerCertificateWhenThePhoneHasOne)
+{
+    const SettlementResultBody full{12, Bytes(200, 1), Bytes(150, 2)};
+    const auto back = SettlementResultBody::decode(full.encode());
+    EXPECT_EQ(back.highestSequence, 12u);
+    EXPECT_EQ(back.result, Bytes(200, 1));
+    EXPECT_EQ(back.serverCertificate, Bytes(150, 2));
+
+    // A phone that predates the field ends the body after the result: no certificate.
+    const auto older = FieldWriter().u64(12).bytes(Bytes(200, 1)).take();
+    const auto fromOlder = SettlementResultBody::decode(older);
+    EXPECT_EQ(fromOlder.result, Bytes(200, 1));
+    EXPECT_TRUE(fromOlder.serverCertificate.empty());
+
+    // A certificate field cut short, or bytes after it: Malformed, naming the message.
+    auto cut = full.encode();
+    cut.pop_back();
+    EXPECT_EQ(codeOf([&] { SettlementResultBody::decode(cut); }), ErrorCode::Malformed);
+    auto longer = full.encode();
+    longer.push_back(0);
+    EXPECT_EQ(codeOf([&] { SettlementResultBody::decode(longer); }), ErrorCode::Malformed);
+    auto stray = older;
+    stray.push_back(0);   // one byte where a length field belongs
+    try {
+        SettlementResultBody::decode(stray);
+        ADD_FAILURE() << "a stray byte after the result decoded";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::Malformed);
+        EXPECT_NE(std::string(e.what()).find("SettlementResult"), std::string::npos) << e.what();
+    }
 }

@@ -548,11 +548,11 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     EXPECT_EQ(balance("acct-alice"), 2000 - 450);
 
     // 4. It replays that old result later: refused, nothing changes.
-    const auto replayed = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{1, oldResult.result}.encode());
+    const auto replayed = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{1, oldResult.result, {}}.encode());
     EXPECT_FALSE(replayed.ok);
     EXPECT_EQ(replayed.error, "replayed");
     buy("ev-opera");
-    const auto replayedAgain = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, oldResult.result}.encode());
+    const auto replayedAgain = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, oldResult.result, {}}.encode());
     EXPECT_FALSE(replayedAgain.ok);
     EXPECT_TRUE(replayedAgain.error == "replayed" || replayedAgain.error == "conflict") << replayedAgain.error;
     EXPECT_EQ(history()->status().settledThrough, 1u);
@@ -570,18 +570,92 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     other.currency = "EUR";
     other.settledAt = ::time(nullptr);
     trust::sign(other, serverSigner.key);
-    const auto foreign = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, other.encode()}.encode());
+    const auto foreign = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, other.encode(), {}}.encode());
     EXPECT_FALSE(foreign.ok);
     EXPECT_EQ(foreign.error, "wrong audience");
     // ... and a forged one (our device id, the phone's own key): bad signature or unknown key.
     other.deviceId = "stb-1";
     trust::sign(other, trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key);
-    const auto forged = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, other.encode()}.encode());
+    const auto forged = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, other.encode(), {}}.encode());
     EXPECT_FALSE(forged.ok);
     EXPECT_EQ(history()->status().settledThrough, 1u);
     EXPECT_EQ(history()->credit().outstanding, 300);
 
     // The honest phone settles the rest; the server charged each purchase exactly once.
+    onHandoff = nullptr;
+    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 2u);
+    EXPECT_EQ(history()->credit().outstanding, 0);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 750);
+    EXPECT_EQ(balance("studio"), 750);
+    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
+    expectServerInvariants();
+}
+
+TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheBoxHasNotLearnt)
+{
+    deliverDormant("ev-final");
+    deliverDormant("ev-opera");
+    buy("ev-final");
+    buy("ev-opera");
+
+    // The operator rotates the server key while the box has no line: it knows only the
+    // configured certificate, and seals to that key (the server keeps it retired).
+    const auto rotatedKeys = dir.path() / "rotated-keys";
+    std::filesystem::copy(DevKeys::get().dir, rotatedKeys, std::filesystem::copy_options::recursive);
+    server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
+    const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
+    ASSERT_NE(rotated.keyId, trust::loadCertificate(DevKeys::get().dir / "server/server.cert").keyId);
+    server->restartWithServerKeys(rotatedKeys);
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    pairPhone();
+
+    // A phone that brings the result alone (an app from before the certificate field): the box
+    // cannot check the new key's signature. Refused, nothing settled on the box.
+    Bytes result;
+    onHandoff = [&](const bt::Message& m) -> std::optional<bt::Message> {
+        auto reply = settler->handle(m);
+        if (!reply || reply->type != bt::MessageType::SettlementResult) return reply;
+        auto body = bt::SettlementResultBody::decode(reply->body);
+        EXPECT_EQ(trust::loadCertificate(rotatedKeys / "server/server.cert").encode(), body.serverCertificate);
+        result = body.result;
+        body.serverCertificate.clear();
+        reply->body = body.encode();
+        return reply;
+    };
+    const auto [code, message] = refusal("billing.1.handoff");
+    EXPECT_EQ(code, "not found") << message;
+    ASSERT_FALSE(result.empty());
+    EXPECT_EQ(wire::SettlementResult::decode(result).signer.keyId, rotated.keyId);
+    EXPECT_EQ(history()->status().settledThrough, 0u);
+    EXPECT_EQ(history()->credit().outstanding, 750);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 750);   // the server settled the batch it opened
+
+    // The phone cannot vouch for a key itself: a certificate that is not a root-issued server
+    // certificate in force changes nothing.
+    const auto phoneCertificate = trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.encode();
+    const auto wrongRole = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, phoneCertificate}.encode());
+    EXPECT_FALSE(wrongRole.ok);
+    EXPECT_EQ(wrongRole.error, "permission denied") << wrongRole.text;
+    auto altered = trust::loadCertificate(rotatedKeys / "server/server.cert");
+    altered.notAfter += 86400;   // the root's signature no longer covers it
+    const auto alteredAnswer = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, altered.encode()}.encode());
+    EXPECT_FALSE(alteredAnswer.ok);
+    EXPECT_EQ(alteredAnswer.error, "permission denied") << alteredAnswer.text;
+    EXPECT_THAT(alteredAnswer.text, HasSubstr("not from the operator root"));
+    const auto foreignRoot = trust::loadCertificate(DevKeys::get().foreign / "server/server.cert").encode();
+    const auto foreignAnswer = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, foreignRoot}.encode());
+    EXPECT_FALSE(foreignAnswer.ok);
+    EXPECT_EQ(foreignAnswer.error, "permission denied") << foreignAnswer.text;
+    const auto garbage = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, Bytes(40, 0x5a)}.encode());
+    EXPECT_FALSE(garbage.ok);
+    EXPECT_EQ(garbage.error, "malformed") << garbage.text;
+    EXPECT_EQ(history()->status().settledThrough, 0u);
+    EXPECT_EQ(history()->credit().outstanding, 750);
+
+    // The honest phone: the same batch again (the server answers with the same result), now
+    // with the certificate the server gave it. It checks against the root: settled.
     onHandoff = nullptr;
     EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 2u);
     EXPECT_EQ(history()->credit().outstanding, 0);

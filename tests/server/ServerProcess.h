@@ -28,32 +28,22 @@ public:
     // `logLevel`: the server's logging.level (debug logs every request with its X-Request-Id).
     ServerProcess(const std::filesystem::path& dir, const std::string& database, const std::string& name = "server",
                   bool historySync = false, const std::string& logLevel = "warning")
-        : dir_(dir / name)
+        : dir_(dir / name), database_(database), historySync_(historySync), logLevel_(logLevel),
+          serverKeys_(DevKeys::get().dir)
     {
         std::filesystem::create_directories(dir_);
-        const auto& keys = DevKeys::get().dir;
-        const auto config = R"({
-  "host": {"pluginDirectory": ")" + (std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) /
-                                     "lib/boxoffice/server-plugins").string() + R"(", "dataDirectory": "data"},
-  "logging": {"level": ")" + logLevel + R"("},
-  "rpc": {"port": 0},
-  "plugins": {
-    "headend": {"enabled": false},
-    "https": {"database": ")" + database + R"(", "address": "127.0.0.1", "port": 0,
-              "portFile": ")" + (dir_ / "https-port").string() + R"(",
-              "certificate": ")" + (keys / "server/tls.crt").string() + R"(",
-              "privateKey": ")" + (keys / "server/tls.key.pem").string() + R"(",
-              "clientCa": ")" + (keys / "server/tls-ca.crt").string() + R"(",
-              "revocations": ")" + (keys / "revocations.bin").string() + R"(",
-              "rootJson": ")" + (keys / "root/root.json").string() + R"(",
-              "requestsPerSecond": 100000, "requestBurst": 100000,
-              "operatorTokens": [{"client": "ops", "sha256": ")" + rpc::TokenStore::digest(kOperatorToken) + R"("}]},
-    "settlement": {"keys": ")" + keys.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1})" +
-            (historySync ? R"(,
-    "sync": {"keys": ")" + keys.string() + R"("})" : std::string()) + R"(
-  }
-})";
-        testing::writeFile(dir_ / "server.json", config);
+        writeConfig();
+        start();
+    }
+
+    // Stops the server and starts it again on the same database with the server keys in
+    // `keys` (a copy of the development keys after `boxoffice-keytool server rotate`);
+    // TLS and the operator root stay the development ones.
+    void restartWithServerKeys(const std::filesystem::path& keys)
+    {
+        kill();
+        serverKeys_ = keys;
+        writeConfig();
         start();
     }
 
@@ -129,7 +119,38 @@ public:
     serverapi::Client phoneClient() const { return serverapi::Client(phoneOptions()); }
 
 private:
+    void writeConfig() const
+    {
+        const auto& keys = DevKeys::get().dir;
+        const auto config = R"({
+  "host": {"pluginDirectory": ")" + (std::filesystem::path(std::getenv("BOXOFFICE_BUILD_DIR")) /
+                                     "lib/boxoffice/server-plugins").string() + R"(", "dataDirectory": "data"},
+  "logging": {"level": ")" + logLevel_ + R"("},
+  "rpc": {"port": 0},
+  "plugins": {
+    "headend": {"enabled": false},
+    "https": {"database": ")" + database_ + R"(", "address": "127.0.0.1", "port": 0,
+              "portFile": ")" + (dir_ / "https-port").string() + R"(",
+              "certificate": ")" + (keys / "server/tls.crt").string() + R"(",
+              "privateKey": ")" + (keys / "server/tls.key.pem").string() + R"(",
+              "clientCa": ")" + (keys / "server/tls-ca.crt").string() + R"(",
+              "revocations": ")" + (keys / "revocations.bin").string() + R"(",
+              "rootJson": ")" + (keys / "root/root.json").string() + R"(",
+              "requestsPerSecond": 100000, "requestBurst": 100000,
+              "operatorTokens": [{"client": "ops", "sha256": ")" + rpc::TokenStore::digest(kOperatorToken) + R"("}]},
+    "settlement": {"keys": ")" + serverKeys_.string() + R"(", "pendingSeconds": 300, "sweepSeconds": 1})" +
+            (historySync_ ? R"(,
+    "sync": {"keys": ")" + serverKeys_.string() + R"("})" : std::string()) + R"(
+  }
+})";
+        testing::writeFile(dir_ / "server.json", config);
+    }
+
     std::filesystem::path dir_;
+    std::string database_;
+    bool historySync_ = false;
+    std::string logLevel_;
+    std::filesystem::path serverKeys_;
     std::unique_ptr<testing::ChildProcess> process_;
     std::atomic<std::uint16_t> port_{0};
 };

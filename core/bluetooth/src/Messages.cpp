@@ -178,7 +178,10 @@ HistoryHandoffBody HistoryHandoffBody::decode(ByteView body)
     return r;
 }
 
-Bytes SettlementResultBody::encode() const { return FieldWriter().u64(highestSequence).bytes(result).take(); }
+Bytes SettlementResultBody::encode() const
+{
+    return FieldWriter().u64(highestSequence).bytes(result).bytes(serverCertificate).take();
+}
 
 SettlementResultBody SettlementResultBody::decode(ByteView body)
 {
@@ -186,6 +189,7 @@ SettlementResultBody SettlementResultBody::decode(ByteView body)
     SettlementResultBody r;
     r.highestSequence = in.u64();
     r.result = in.bytes(kMaxBodySize);
+    if (in.remaining() > 0) r.serverCertificate = in.bytes(kMaxBodySize);   // phones before it was added send none
     in.finish();
     return r;
 }

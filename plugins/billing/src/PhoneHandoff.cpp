@@ -92,7 +92,7 @@ PhoneHandoff::Outcome PhoneHandoff::handoff(const std::string& requested)
         throw Error(ErrorCode::Malformed, std::string("phone answered the handoff with ") + bt::toString(reply.type));
     const auto settlement = bt::SettlementResultBody::decode(reply.body);
     // highestSequence is the phone's word; the signed result inside is what counts.
-    Outcome out{phoneId, std::move(*batch), history_->applySettlement(settlement.result)};
+    Outcome out{phoneId, std::move(*batch), history_->applySettlement(settlement.result, settlement.serverCertificate)};
     logger().information("history settled through %s by phone %s (%s records, %s freed)",
                          std::to_string(out.settlement.settledThrough), phoneId,
                          std::to_string(out.settlement.recordsSettled), std::to_string(out.settlement.creditFreed));
@@ -103,7 +103,7 @@ std::optional<bt::Message> PhoneHandoff::settlementFromPhone(const std::string& 
 {
     try {
         const auto body = bt::SettlementResultBody::decode(m.body);
-        const auto settled = history_->applySettlement(body.result);
+        const auto settled = history_->applySettlement(body.result, body.serverCertificate);
         logger().information("settlement result from phone %s: settled through %s", phoneId,
                              std::to_string(settled.settledThrough));
         return resultMessage(true, "", "settled through " + std::to_string(settled.settledThrough));

@@ -122,8 +122,10 @@ bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
 {
     // The batch is sealed to the server and signed by the STB: the phone only moves it.
     // No line: Result unavailable, and the STB keeps the records for a later handoff.
+    // The certificate goes along: a box without a line may not know the key that signed.
     const auto settled = line_->settleHistory(handoff.history);
-    return {bt::MessageType::SettlementResult, 0, 0, bt::SettlementResultBody{settled.settledThrough, settled.result}.encode()};
+    return {bt::MessageType::SettlementResult, 0, 0,
+            bt::SettlementResultBody{settled.settledThrough, settled.result, settled.serverCertificate}.encode()};
 }
 
 bt::Message Settler::relayedReceipt(const bt::ReceiptBody& body)

@@ -115,7 +115,13 @@ struct HistoryHandoffBody {
 
 struct SettlementResultBody {
     std::uint64_t highestSequence = 0;
-    Bytes result;  // signed by the server
+    Bytes result;             // signed by the server
+    // The certificate of the key that signed `result` (wire::Certificate), as the server
+    // gave it to the phone; empty when the phone has none. It lets a box without a line
+    // check results signed by a key it has not learnt yet (the server rotated it); the
+    // box trusts it only once it checks against the operator root. Optional on the
+    // wire: a body that ends after `result` has none.
+    Bytes serverCertificate;
     Bytes encode() const;
     static SettlementResultBody decode(ByteView body);
 };
