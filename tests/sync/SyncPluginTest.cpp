@@ -248,22 +248,42 @@ TEST_F(SyncPluginTest, RootAndServerRevocationListsAreKeptApartAcrossRestarts)
 }
 
 // A root list in the answer that does not verify under the box's root (here another operator's)
-// refuses the whole answer with a clear error: neither list is kept.
-TEST_F(SyncPluginTest, ARootListThatDoesNotVerifyIsRefusedAndNothingIsKept)
+// refuses the whole answer with a clear error: neither list is kept. Until an answer's root list
+// checks, the box does not upload either (it would act on the answer to an upload before knowing
+// which server keys the root revoked): its deferred purchase waits, and the queue backs off.
+TEST_F(SyncPluginTest, ARootListThatDoesNotVerifyIsRefusedAndUploadsWaitForOneThatDoes)
 {
     const auto& foreign = DevKeys::get().foreign;
     server = std::make_unique<SyncServer>(dir.path() / "server", port, foreign / "revocations.bin",
                                           foreign / "root/root.json");
     server->setUpWorld();
     startStb();
+    history->append(deferred(1200));
     ASSERT_TRUE(testing::eventually(
         [&] { return rpc("sync.1.syncNow")->getValue<std::string>("lastError").find("rootRevocations") != std::string::npos; },
         30s))
         << rpc("sync.1.status")->getValue<std::string>("lastError");
-    EXPECT_EQ(statusOf("rootRevocationSequence"), 0u);
-    EXPECT_EQ(statusOf("revocationSequence"), 0u) << "the server's list in that answer is not kept either";
+    for (int cycle = 0; cycle < 3; ++cycle) rpc("sync.1.syncNow");
+    auto status = rpc("sync.1.status");
+    EXPECT_EQ(status->getValue<std::uint64_t>("rootRevocationSequence"), 0u);
+    EXPECT_EQ(status->getValue<std::uint64_t>("revocationSequence"), 0u) << "the server's list in that answer is not kept either";
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "stb/sync/root-revocations.bin"));
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "stb/sync/revocations.bin"));
+    // Nothing uploaded: the server holds no record and charged nothing; the box still owes it.
+    EXPECT_EQ(status->getValue<std::uint64_t>("queueLength"), 1u);
+    EXPECT_EQ(status->getValue<std::uint64_t>("acknowledgedThrough"), 0u);
+    EXPECT_EQ(server->balance("acct-alice"), 5000);
+    EXPECT_EQ(history->credit().outstanding, 1200);
+
+    // The same server with the operator's own list: the upload goes, and settles.
+    server.reset();
+    server = std::make_unique<SyncServer>(dir.path() / "server", port);
+    ASSERT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::uint64_t>("settledThrough") == 1; }, 30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    EXPECT_GT(statusOf("rootRevocationSequence"), 0u);
+    EXPECT_EQ(server->balance("acct-alice"), 5000 - 1200);
+    EXPECT_EQ(history->credit().outstanding, 0);
+    expectServerConsistent();
 }
 
 // The operator root revokes the server's own key (say it leaked). The root's list reaches the box
