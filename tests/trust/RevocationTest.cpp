@@ -227,3 +227,23 @@ TEST(Certificates, ChooseServerPrefersThePresentedOneWhileItChecks)
     EXPECT_EQ(none.code(), ErrorCode::Unavailable);
     EXPECT_NE(std::string(none.what()).find("check the time with"), std::string::npos) << none.what();
 }
+
+TEST(Certificates, SigningWithKeepsTheCertificatesOfTheSignerWhenOneIs)
+{
+    const SigningKey root = makeRoot();
+    const auto presented = makeDevice(root, "server-2").certificate;
+    const auto configured = makeDevice(root, "server-1").certificate;
+    const auto onlyConfigured = signingWith({presented, configured}, "server-1");
+    EXPECT_FALSE(onlyConfigured.presented);
+    ASSERT_TRUE(onlyConfigured.configured);
+    EXPECT_EQ(onlyConfigured.configured->keyId, "server-1");
+    const auto onlyPresented = signingWith({presented, configured}, "server-2");
+    ASSERT_TRUE(onlyPresented.presented);
+    EXPECT_FALSE(onlyPresented.configured);
+    // Neither is the signer's: both stay, for their own checks (the key id refuses the object later).
+    const auto neither = signingWith({presented, configured}, "server-3");
+    EXPECT_TRUE(neither.presented && neither.configured);
+    const auto both = signingWith({configured, configured}, "server-1");
+    EXPECT_TRUE(both.presented && both.configured);
+    EXPECT_FALSE(signingWith({}, "server-1").presented);
+}

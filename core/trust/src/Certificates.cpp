@@ -47,6 +47,15 @@ VerifyingKey keyInForce(const wire::Certificate& certificate, wire::CertificateR
     return VerifyingKey::fromCertificate(certificate);
 }
 
+KnownServerCertificates signingWith(KnownServerCertificates known, const std::string& keyId)
+{
+    const auto signs = [&](const std::optional<wire::Certificate>& c) { return c && c->keyId == keyId; };
+    if (!signs(known.presented) && !signs(known.configured)) return known;
+    if (!signs(known.presented)) known.presented.reset();
+    if (!signs(known.configured)) known.configured.reset();
+    return known;
+}
+
 ChosenServer chooseServer(const KnownServerCertificates& known,
                           const std::function<VerifyingKey(const wire::Certificate&)>& verify, const std::string& purpose)
 {

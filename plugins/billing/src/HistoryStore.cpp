@@ -547,15 +547,8 @@ Settlement HistoryStore::applySettlement(ByteView encodedResult, ByteView encode
     if (!encodedCertificate.empty()) {
         serverKey = checkServer(wire::Certificate::decode(encodedCertificate));
     } else {
-        // The known certificates under the result's key id; none: whichever checks (its key id
-        // then refuses the result below, NotFound).
-        auto known = knownServers();
-        const auto signs = [&](const std::optional<wire::Certificate>& c) { return c && c->keyId == result.signer.keyId; };
-        if (signs(known.presented) || signs(known.configured)) {
-            if (!signs(known.presented)) known.presented.reset();
-            if (!signs(known.configured)) known.configured.reset();
-        }
-        serverKey = trust::chooseServer(known, [this](const wire::Certificate& c) { return checkServer(c); },
+        serverKey = trust::chooseServer(trust::signingWith(knownServers(), result.signer.keyId),
+                                        [this](const wire::Certificate& c) { return checkServer(c); },
                                         "check settlement results with (plugins.billing.serverCertificate)")
                         .key;
     }

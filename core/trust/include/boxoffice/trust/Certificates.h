@@ -56,6 +56,11 @@ struct KnownServerCertificates {
     std::optional<wire::Certificate> configured;
 };
 
+// Of `known`, those for `keyId` (the signer of the object to check), when one is: a
+// certificate that checks but is for another key could only refuse the object. When none
+// is, all of them (the key id then refuses the object, NotFound, after their own checks).
+KnownServerCertificates signingWith(KnownServerCertificates known, const std::string& keyId);
+
 struct ChosenServer {
     wire::Certificate certificate;
     VerifyingKey key;
