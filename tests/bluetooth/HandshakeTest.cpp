@@ -228,3 +228,20 @@ TEST(MessagesTest, SettlementResultCarriesTheServerCertificateWhenThePhoneHasOne
         EXPECT_NE(std::string(e.what()).find("SettlementResult"), std::string::npos) << e.what();
     }
 }
+
+TEST(MessagesTest, ReceiptCarriesTheServerCertificateWhenTheStbHasOne)
+{
+    const ReceiptBody full{"tx-9", Bytes(120, 3), Bytes(150, 4)};
+    const auto back = ReceiptBody::decode(full.encode());
+    EXPECT_EQ(back.transactionId, "tx-9");
+    EXPECT_EQ(back.receipt, Bytes(120, 3));
+    EXPECT_EQ(back.serverCertificate, Bytes(150, 4));
+    const auto older = FieldWriter().text("tx-9").bytes(Bytes(120, 3)).take();
+    EXPECT_TRUE(ReceiptBody::decode(older).serverCertificate.empty());
+    auto cut = full.encode();
+    cut.pop_back();
+    EXPECT_EQ(codeOf([&] { ReceiptBody::decode(cut); }), ErrorCode::Malformed);
+    auto longer = full.encode();
+    longer.push_back(0);
+    EXPECT_EQ(codeOf([&] { ReceiptBody::decode(longer); }), ErrorCode::Malformed);
+}

@@ -243,7 +243,7 @@ TEST_F(PhoneServerLine, ARelayedReceiptNotSignedByTheServerIsNotAcknowledged)
     const auto genuine = wire::Receipt::decode(wire::fromBase64Url(obj(r)->getValue<std::string>("receipt")));
 
     auto refused = [&](const Bytes& receipt) {
-        const auto answer = s.handle({bt::MessageType::Receipt, 9, 0, bt::ReceiptBody{approval.transactionId, receipt}.encode()});
+        const auto answer = s.handle({bt::MessageType::Receipt, 9, 0, bt::ReceiptBody{approval.transactionId, receipt, {}}.encode()});
         EXPECT_TRUE(answer);
         if (!answer) return std::string();
         EXPECT_EQ(answer->type, bt::MessageType::Result);
@@ -268,11 +268,76 @@ TEST_F(PhoneServerLine, ARelayedReceiptNotSignedByTheServerIsNotAcknowledged)
     EXPECT_EQ(stbState("o-8"), "approved");   // not closed: nothing was acknowledged
 
     // The genuine one: kept, acknowledged.
-    const auto ack = s.handle({bt::MessageType::Receipt, 10, 0, bt::ReceiptBody{approval.transactionId, genuine.encode()}.encode()});
+    const auto ack = s.handle({bt::MessageType::Receipt, 10, 0, bt::ReceiptBody{approval.transactionId, genuine.encode(), {}}.encode()});
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->type, bt::MessageType::Acknowledgement);
     ASSERT_EQ(kept.size(), 1u);
     EXPECT_EQ(kept[0].receiptId, genuine.receiptId);
+}
+
+// The server rotates its key (keytool `server rotate`) while the phone has no line and knows
+// only the provisioned certificate. With the operator root, the phone checks the certificate the
+// STB relays with the receipt, acknowledges the new key's receipt and seals its next approvals
+// to the new key; a certificate that does not check changes nothing. Without the root, the
+// presented certificate is not taken.
+TEST_F(PhoneServerLine, WithTheRootThePhoneFollowsARotatedServerKeyTheStbPresents)
+{
+    const auto& keys = DevKeys::get().dir;
+    const auto old = trust::loadCertificate(keys / "server/server.cert");
+    auto s = settler(wire::Decision::Approve, std::make_shared<phone::OfflineServerLine>());
+    s.trustRoot(trust::loadTrustAnchor(keys / "root/root.json"));
+    auto withoutRoot = settler(wire::Decision::Approve, std::make_shared<phone::OfflineServerLine>());
+    std::vector<wire::Receipt> kept;
+    s.onReceipt([&kept](const wire::Receipt& r) { kept.push_back(r); });
+    const auto first = s.handle(order("o-9"));
+    ASSERT_TRUE(first);
+    const auto approval = bt::ApprovalBody::decode(first->body);
+    EXPECT_EQ(trust::peekSealedApproval(approval.approval).serverKeyId, old.keyId);
+
+    const auto rotatedKeys = dir_ / "rotated-keys";
+    std::filesystem::copy(keys, rotatedKeys, std::filesystem::copy_options::recursive);
+    runKeytool("server rotate --dir " + rotatedKeys.string());
+    const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
+    server_->restartWithServerKeys(rotatedKeys);
+    // Sealed to the retired key: still opens. The answer names the key that signed its receipt.
+    auto r = server_->stbClient("stb-1").post("/v1/stb/approvals",
+                                              json({{"sealedApproval", wire::toBase64Url(approval.approval)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto receipt = wire::fromBase64Url(obj(r)->getValue<std::string>("receipt"));
+    EXPECT_EQ(wire::Receipt::decode(receipt).signer.keyId, rotated.keyId);
+    const auto presented = wire::fromBase64Url(obj(r)->getValue<std::string>("serverCertificate"));
+    EXPECT_EQ(presented, rotated.encode());
+
+    auto relay = [&](phone::Settler& to, const Bytes& certificate) {
+        const auto answer = to.handle({bt::MessageType::Receipt, 11, 0, bt::ReceiptBody{approval.transactionId, receipt, certificate}.encode()});
+        EXPECT_TRUE(answer);
+        if (!answer || answer->type == bt::MessageType::Acknowledgement) return std::string("acknowledged");
+        return bt::ResultBody::decode(answer->body).error;
+    };
+    // No certificate (an STB from before the field), another operator's, one altered after the
+    // root signed it, bytes that are none: refused, nothing kept, the provisioned one stays.
+    EXPECT_EQ(relay(s, {}), "not found");
+    EXPECT_EQ(relay(s, trust::loadCertificate(DevKeys::get().foreign / "server/server.cert").encode()), "not found");
+    auto altered = rotated;
+    altered.notAfter += 86400;
+    EXPECT_EQ(relay(s, altered.encode()), "permission denied");
+    EXPECT_EQ(relay(s, Bytes(40, 0x5a)), "malformed");
+    EXPECT_EQ(relay(withoutRoot, presented), "not found");   // it cannot check it: not taken
+    EXPECT_TRUE(kept.empty());
+    EXPECT_EQ(s.serverCertificate()->keyId, old.keyId);
+    EXPECT_EQ(withoutRoot.serverCertificate()->keyId, old.keyId);
+
+    // The server's certificate: acknowledged, and followed.
+    EXPECT_EQ(relay(s, presented), "acknowledged");
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(s.serverCertificate()->keyId, rotated.keyId);
+    const auto next = s.handle(order("o-10"));
+    ASSERT_TRUE(next);
+    const auto sealed = bt::ApprovalBody::decode(next->body).approval;
+    EXPECT_EQ(trust::peekSealedApproval(sealed).serverKeyId, rotated.keyId);
+    r = server_->stbClient("stb-1").post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(sealed)}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
 }
 
 TEST_F(PhoneServerLine, StbDescribingAnotherAmountIsRefusedAndNothingIsApproved)
@@ -315,7 +380,7 @@ TEST_F(PhoneServerLine, WithoutALineTheSignedApprovalGoesBackForTheStbToRelay)
     EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
     // The receipt relayed back: the phone answers with a signed acknowledgement.
     const auto receipt = wire::fromBase64Url(obj(r)->getValue<std::string>("receipt"));
-    const auto ack = s.handle({bt::MessageType::Receipt, 8, 0, bt::ReceiptBody{approval.transactionId, receipt}.encode()});
+    const auto ack = s.handle({bt::MessageType::Receipt, 8, 0, bt::ReceiptBody{approval.transactionId, receipt, {}}.encode()});
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->type, bt::MessageType::Acknowledgement);
     const auto k = wire::Acknowledgement::decode(bt::AcknowledgementBody::decode(ack->body).acknowledgement);

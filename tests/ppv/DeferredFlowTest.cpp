@@ -609,6 +609,8 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
     settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
                                                trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
                                                [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
+    EXPECT_FALSE(settler->serverCertificate());
     pairPhone();
 
     // A phone that brings the result alone (an app from before the certificate field): the box
@@ -627,6 +629,9 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
     const auto [code, message] = refusal("billing.1.handoff");
     EXPECT_EQ(code, "not found") << message;
     ASSERT_FALSE(result.empty());
+    // The phone itself follows the certificate its line presented (it checks under the root).
+    ASSERT_TRUE(settler->serverCertificate());
+    EXPECT_EQ(settler->serverCertificate()->keyId, rotated.keyId);
     EXPECT_EQ(wire::SettlementResult::decode(result).signer.keyId, rotated.keyId);
     EXPECT_EQ(history()->status().settledThrough, 0u);
     EXPECT_EQ(history()->credit().outstanding, 750);

@@ -31,6 +31,7 @@
 #include <gmock/gmock.h>
 
 #include <atomic>
+#include <mutex>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -184,7 +185,11 @@ protected:
             phone, *events, [this](const std::string& m, const std::string& p) { result(m, p); },
             [this](const bluetooth::Message& m) -> std::optional<bluetooth::Message> {
                 if (m.type == bluetooth::MessageType::SettlementRequest) ++requests;
-                if (m.type == bluetooth::MessageType::Receipt) ++receipts;
+                if (m.type == bluetooth::MessageType::Receipt) {
+                    std::lock_guard lock(receiptMutex);
+                    relayedCertificate = bluetooth::ReceiptBody::decode(m.body).serverCertificate;
+                    ++receipts;
+                }
                 if (settler) return settler->handle(m);
                 if (m.type == bluetooth::MessageType::SettlementRequest)
                     return answer(bluetooth::SettlementRequestBody::decode(m.body));
@@ -350,6 +355,8 @@ protected:
     testing::Rig::TestPhone phone;
     std::atomic<PhoneAnswer> mode{PhoneAnswer::Relay};
     std::atomic<int> requests{0}, receipts{0};
+    std::mutex receiptMutex;
+    Bytes relayedCertificate;   // the server certificate the STB relayed with the last receipt
     // The reference phone app (phone::Settler) instead of `answer`, when set before pairPhone().
     std::shared_ptr<phone::Settler> settler;
     std::unique_ptr<Box> bobs;
@@ -586,6 +593,11 @@ TEST_F(PurchaseFlowTest, ApprovalRelayedThroughTheStbWhenThePhoneHasNoLine)
     EXPECT_EQ(shown.load(), 1);
     EXPECT_EQ(requests.load(), 1);
     EXPECT_TRUE(boxoffice::testing::eventually([&] { return receipts.load() == 1; }, 5s));   // relayed back to the phone
+    {
+        // With the certificate of the key that signed it, as the server answered the relayed approval.
+        std::lock_guard lock(receiptMutex);
+        EXPECT_EQ(relayedCertificate, trust::loadCertificate(DevKeys::get().dir / "server/server.cert").encode());
+    }
 
     // The server took the relayed approval, then the phone's acknowledgement of the receipt,
     // relayed too: the order closed, the transfer posted once.

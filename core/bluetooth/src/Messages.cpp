@@ -137,7 +137,10 @@ NotMeBody NotMeBody::decode(ByteView body)
     return r;
 }
 
-Bytes ReceiptBody::encode() const { return FieldWriter().text(transactionId).bytes(receipt).take(); }
+Bytes ReceiptBody::encode() const
+{
+    return FieldWriter().text(transactionId).bytes(receipt).bytes(serverCertificate).take();
+}
 
 ReceiptBody ReceiptBody::decode(ByteView body)
 {
@@ -145,6 +148,7 @@ ReceiptBody ReceiptBody::decode(ByteView body)
     ReceiptBody r;
     r.transactionId = in.text(kMaxId);
     r.receipt = in.bytes(kMaxBodySize);
+    if (in.remaining() > 0) r.serverCertificate = in.bytes(kMaxBodySize);   // STBs before it was added send none
     in.finish();
     return r;
 }

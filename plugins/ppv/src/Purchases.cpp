@@ -349,13 +349,14 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
                 const bool applied = apply(o, answer);
                 // The receipt to the phone, and its signed acknowledgement back to the server
                 // (it closes the purchase there); neither changes the order on this box.
+                // The server's certificate goes along: the phone may know only an earlier server key.
                 if (const auto receipt = textOf(answer, "receipt"); !receipt.empty()) {
                     try {
-                        const auto ack = phones->request(
-                            phoneId,
-                            {bluetooth::MessageType::Receipt, 0, 0,
-                             bluetooth::ReceiptBody{o.transactionNumber, wire::fromBase64Url(receipt, "receipt")}.encode()},
-                            options_.phoneTimeout);
+                        bluetooth::ReceiptBody relay{o.transactionNumber, wire::fromBase64Url(receipt, "receipt"), {}};
+                        if (const auto certificate = textOf(answer, "serverCertificate"); !certificate.empty())
+                            relay.serverCertificate = wire::fromBase64Url(certificate, "serverCertificate");
+                        const auto ack = phones->request(phoneId, {bluetooth::MessageType::Receipt, 0, 0, relay.encode()},
+                                                         options_.phoneTimeout);
                         if (ack.type == bluetooth::MessageType::Acknowledgement) {
                             Object::Ptr relayed = new Object;
                             relayed->set("acknowledgement",

@@ -16,6 +16,8 @@
 // state file is created. --server gives the phone its own HTTPS line; without
 // it approvals go back to the STB to relay, sealed to the server certificate
 // given by --server-certificate (the operator's server.cert from boxoffice-keytool).
+// --trust-anchor (the operator's root.json) lets the phone follow a rotated server
+// key: a server certificate presented to it is used once it checks under the root.
 
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
@@ -50,7 +52,8 @@ int usage()
 {
     std::cerr << "usage: boxoffice-phone [--bus ADDRESS] [--address AA:BB:CC:DD:EE:FF] [--mtu N] [--state FILE]\n"
                  "                       [--name NAME] [--stb NAME] [--server HOST:PORT --ca FILE]\n"
-                 "                       [--credentials PHONE_DIR] [--server-certificate FILE] COMMAND [ARGS]\n"
+                 "                       [--credentials PHONE_DIR] [--server-certificate FILE]\n"
+                 "                       [--trust-anchor ROOT_JSON] COMMAND [ARGS]\n"
                  "commands:\n"
                  "  register CODE                        bind the STB showing CODE to the phone's account (server)\n"
                  "  purchases                            the account's purchases and receipts (server)\n"
@@ -245,6 +248,7 @@ int main(int argc, char** argv)
                     options.count("server-certificate")
                         ? std::optional<wire::Certificate>(trust::loadCertificate(options["server-certificate"]))
                         : std::nullopt);
+                if (options.count("trust-anchor")) settler->trustRoot(trust::loadTrustAnchor(options["trust-anchor"]));
             }
             me->onMessage([approve, settler](const bt::Message& m) -> std::optional<bt::Message> {
                 describe(m);

@@ -51,6 +51,25 @@ Settler::Settler(std::string phoneId, trust::SigningKey key, std::shared_ptr<Ser
 {
 }
 
+std::optional<wire::Certificate> Settler::serverCertificate() const
+{
+    std::lock_guard lock(serverMutex_);
+    return serverCertificate_;
+}
+
+trust::VerifyingKey Settler::checkServer(const wire::Certificate& certificate) const
+{
+    // Without the root the provisioned certificate is taken as it is (nothing presented is).
+    if (!root_) return trust::VerifyingKey::fromCertificate(certificate);
+    return trust::verifyCertificate(certificate, *root_, wire::CertificateRole::Server, clock_());
+}
+
+void Settler::useServer(const wire::Certificate& certificate)
+{
+    std::lock_guard lock(serverMutex_);
+    serverCertificate_ = certificate;
+}
+
 std::optional<bt::Message> Settler::handle(const bt::Message& message)
 {
     try {
@@ -107,15 +126,15 @@ bt::Message Settler::settle(const bt::SettlementRequestBody& request)
     }
     // No line: the STB relays the signed decision, sealed to the server (its amount and payee are what
     // the user sees and signs; the server refuses an approval that does not match its transaction).
-    if (!serverCertificate_)
+    const auto server = serverCertificate();
+    if (!server)
         return result(false, ErrorCode::Unavailable,
                       "the phone has no line and no server certificate to seal a relayed approval to");
     const auto order = orderFromRequest(request);
     // Every decision is relayed: a decline or "not me" releases the held amount at the server at once.
     const auto decision = confirm_(order);
     return {bt::MessageType::Approval, 0, 0,
-            bt::ApprovalBody{request.transactionId, true, trust::sealApproval(approval(order, decision), *serverCertificate_)}
-                .encode()};
+            bt::ApprovalBody{request.transactionId, true, trust::sealApproval(approval(order, decision), *server)}.encode()};
 }
 
 bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
@@ -124,6 +143,15 @@ bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
     // No line: Result unavailable, and the STB keeps the records for a later handoff.
     // The certificate goes along: a box without a line may not know the key that signed.
     const auto settled = line_->settleHistory(handoff.history);
+    if (root_ && !settled.serverCertificate.empty()) {
+        try {
+            const auto presented = wire::Certificate::decode(settled.serverCertificate);
+            checkServer(presented);
+            useServer(presented);
+        } catch (const Error&) {
+            // Not followed; the STB checks the result for itself.
+        }
+    }
     return {bt::MessageType::SettlementResult, 0, 0,
             bt::SettlementResultBody{settled.settledThrough, settled.result, settled.serverCertificate}.encode()};
 }
@@ -131,11 +159,15 @@ bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
 bt::Message Settler::relayedReceipt(const bt::ReceiptBody& body)
 {
     // The STB carries it: only the server's signature makes it worth keeping and acknowledging.
-    if (!serverCertificate_)
-        return result(false, ErrorCode::Unavailable,
-                      "the phone has no server certificate to check a receipt relayed by the STB");
     const auto receipt = wire::Receipt::decode(body.receipt);
-    trust::verifySignature(receipt, trust::VerifyingKey::fromCertificate(*serverCertificate_));
+    trust::KnownServerCertificates known;
+    if (root_ && !body.serverCertificate.empty()) known.presented = wire::Certificate::decode(body.serverCertificate);
+    known.configured = serverCertificate();
+    const auto server = trust::chooseServer(trust::signingWith(known, receipt.signer.keyId),
+                                            [this](const wire::Certificate& c) { return checkServer(c); },
+                                            "check a receipt relayed by the STB with");
+    trust::verifySignature(receipt, server.key);
+    if (server.certificate.keyId != (known.configured ? known.configured->keyId : std::string())) useServer(server.certificate);
     return acknowledge(body.transactionId, receipt);
 }
 

@@ -94,6 +94,10 @@ struct NotMeBody {
 struct ReceiptBody {
     std::string transactionId;
     Bytes receipt;
+    // The certificate of the key that signed `receipt` (wire::Certificate) as the server gave
+    // it to the STB; empty when it has none. A phone that knows only an earlier server key
+    // checks it under the operator root. Optional on the wire, like SettlementResultBody's.
+    Bytes serverCertificate;
     Bytes encode() const;
     static ReceiptBody decode(ByteView body);
 };

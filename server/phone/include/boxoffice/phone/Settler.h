@@ -18,6 +18,11 @@
 // needs the server certificate for that), signs an acknowledgement, posts it
 // when it has a line, and answers with it (Acknowledgement) either way; a
 // receipt that does not verify gets Result !ok and no acknowledgement.
+// Server key rotation: with the operator root (trustRoot), a server certificate
+// presented to the phone (by the server with a history settlement, by the STB
+// with a relayed receipt) that checks under the root as a server certificate
+// valid now replaces the provisioned one once it is used: receipts of the new
+// key verify, and relayed approvals are sealed to it.
 // HistoryHandoff (flow 5): the phone uploads the STB's sealed history batch over
 // its own line (POST /v1/phone/history-batches) and answers with the server's
 // signed SettlementResult; without a line, or when the server refuses the batch,
@@ -25,6 +30,7 @@
 
 #include <boxoffice/bluetooth/Messages.h>
 #include <boxoffice/phone/ServerLine.h>
+#include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/Approval.h>
 #include <boxoffice/wire/Certificate.h>
@@ -32,6 +38,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -54,17 +61,28 @@ public:
     // called on the thread of handle(). Set before the first message.
     void onReceipt(std::function<void(const wire::Receipt&)> keep) { keepReceipt_ = std::move(keep); }
 
+    // The operator root the app was provisioned with: server certificates presented to the
+    // phone are checked under it and followed (see above). Set before the first message.
+    void trustRoot(trust::TrustAnchor root) { root_ = std::move(root); }
+
+    // The server certificate in use (the provisioned one, or one learnt since).
+    std::optional<wire::Certificate> serverCertificate() const;
+
 private:
     bluetooth::Message settle(const bluetooth::SettlementRequestBody& request);
     bluetooth::Message relayedReceipt(const bluetooth::ReceiptBody& body);
     bluetooth::Message acknowledge(const std::string& transactionId, const wire::Receipt& receipt);
     bluetooth::Message carry(const bluetooth::HistoryHandoffBody& handoff);
     wire::Approval approval(const ServerOrder& order, wire::Decision decision) const;
+    trust::VerifyingKey checkServer(const wire::Certificate& certificate) const;
+    void useServer(const wire::Certificate& certificate);
 
     std::string phoneId_;
     trust::SigningKey key_;
     std::shared_ptr<ServerLine> line_;
     Confirm confirm_;
+    std::optional<trust::TrustAnchor> root_;
+    mutable std::mutex serverMutex_;   // guards serverCertificate_
     std::optional<wire::Certificate> serverCertificate_;
     std::function<std::int64_t()> clock_;
     std::function<void(const wire::Receipt&)> keepReceipt_;
