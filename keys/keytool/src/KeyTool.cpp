@@ -39,6 +39,17 @@ void requirePathSafe(const std::string& id, const std::string& what)
 
 template <typename Key> Bytes rawOf(const Key& key) { return Bytes(key.raw().begin(), key.raw().end()); }
 
+// n of "<prefix><n>" (a key id <subject>/<n>, or its directory name); 0 for anything else.
+int keyNumber(const std::string& name, const std::string& prefix)
+{
+    if (name.rfind(prefix, 0) != 0) return 0;
+    try {
+        return std::stoi(name.substr(prefix.size()));
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
 } // namespace
 
 KeyTool::KeyTool(fs::path dir, bool force, wire::UnixTime now) : dir_(std::move(dir)), force_(force), now_(now) {}
@@ -105,15 +116,8 @@ std::string KeyTool::rotateIssuer(const std::string& issuerId, long validDays)
     if (!fs::exists(issuerDir)) throw Error(ErrorCode::NotFound, "no issuer '" + issuerId + "' (use 'issuer create')");
     int highest = 0;
     const std::string prefix = trust::keyDirName(issuerId + "/");
-    for (const auto& entry : fs::directory_iterator(issuerDir)) {
-        if (!entry.is_directory()) continue;
-        const std::string name = entry.path().filename().string();
-        if (name.rfind(prefix, 0) != 0) continue;
-        try {
-            highest = std::max(highest, std::stoi(name.substr(prefix.size())));
-        } catch (const std::exception&) {
-        }
-    }
+    for (const auto& entry : fs::directory_iterator(issuerDir))
+        if (entry.is_directory()) highest = std::max(highest, keyNumber(entry.path().filename().string(), prefix));
     // The old keys stay: tickets they signed carry their certificates and keep
     // verifying until they expire. Only 'current' moves.
     return issueIssuerKey(issuerId, highest + 1, validDays, false);
@@ -188,20 +192,12 @@ std::string KeyTool::rotateServer(long validDays)
     const std::string agreement = trust::readKeyFile(serverDir / "agree.key.pem");
     trust::loadServerAgreementKey(serverDir, current);
     // The next number after the current key's and every retired one's (<subject>/<n>).
-    const auto numberOf = [&](const std::string& keyId) {
-        const std::string prefix = current.subject + "/";
-        if (keyId.rfind(prefix, 0) != 0) return 0;
-        try {
-            return std::stoi(keyId.substr(prefix.size()));
-        } catch (const std::exception&) {
-            return 0;
-        }
-    };
-    int highest = numberOf(current.keyId);
+    const std::string prefix = current.subject + "/";
+    int highest = keyNumber(current.keyId, prefix);
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(serverDir / "retired", ec))
         if (fs::exists(entry.path() / "server.cert"))
-            highest = std::max(highest, numberOf(trust::loadCertificate(entry.path() / "server.cert").keyId));
+            highest = std::max(highest, keyNumber(trust::loadCertificate(entry.path() / "server.cert").keyId, prefix));
     // The old agreement key stays (retired/): history and approvals sealed to it by boxes that
     // have not learnt the new certificate yet still open. Its signing key goes: what it signed
     // verifies with its certificate, and nothing new may be signed with it.
