@@ -166,6 +166,7 @@ TEST(Robustness, DecodersRefuseGarbageCleanly)
         for (auto decode : {+[](ByteView b) { Message::decode(b); }, +[](ByteView b) { Alert::decode(b); },
                             +[](ByteView b) { handshakeTypeOf(b); }, +[](ByteView b) { SettlementRequestBody::decode(b); },
                             +[](ByteView b) { ResultBody::decode(b); }, +[](ByteView b) { SettlementResultBody::decode(b); },
+                            +[](ByteView b) { ReceiptBody::decode(b); },
                             +[](ByteView b) { PeripheralInfo::decode(b); },
                             +[](ByteView b) { StbSessionHandshake::phoneKeyOf(b); }}) {
             try {

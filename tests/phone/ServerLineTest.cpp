@@ -278,8 +278,8 @@ TEST_F(PhoneServerLine, ARelayedReceiptNotSignedByTheServerIsNotAcknowledged)
 // The server rotates its key (keytool `server rotate`) while the phone has no line and knows
 // only the provisioned certificate. With the operator root, the phone checks the certificate the
 // STB relays with the receipt, acknowledges the new key's receipt and seals its next approvals
-// to the new key; a certificate that does not check changes nothing. Without the root, the
-// presented certificate is not taken.
+// to the new key; a certificate that does not check changes nothing, and an earlier one never
+// takes the place of a later one. Without the root, the presented certificate is not taken.
 TEST_F(PhoneServerLine, WithTheRootThePhoneFollowsARotatedServerKeyTheStbPresents)
 {
     const auto& keys = DevKeys::get().dir;
@@ -289,9 +289,21 @@ TEST_F(PhoneServerLine, WithTheRootThePhoneFollowsARotatedServerKeyTheStbPresent
     auto withoutRoot = settler(wire::Decision::Approve, std::make_shared<phone::OfflineServerLine>());
     std::vector<wire::Receipt> kept;
     s.onReceipt([&kept](const wire::Receipt& r) { kept.push_back(r); });
-    const auto first = s.handle(order("o-9"));
-    ASSERT_TRUE(first);
-    const auto approval = bt::ApprovalBody::decode(first->body);
+    auto relayedApproval = [&](const std::string& orderId) {
+        const auto reply = s.handle(order(orderId));
+        EXPECT_TRUE(reply && reply->type == bt::MessageType::Approval);
+        return reply ? bt::ApprovalBody::decode(reply->body) : bt::ApprovalBody{};
+    };
+    auto relayToServer = [&](const Bytes& sealed) {
+        return server_->stbClient("stb-1").post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(sealed)}}));
+    };
+    // Before the rotation: one purchase approved, its receipt signed by the old key.
+    const auto before = relayedApproval("o-8");
+    auto r = relayToServer(before.approval);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    const auto oldReceipt = wire::fromBase64Url(obj(r)->getValue<std::string>("receipt"));
+    EXPECT_EQ(wire::fromBase64Url(obj(r)->getValue<std::string>("serverCertificate")), old.encode());
+    const auto approval = relayedApproval("o-9");
     EXPECT_EQ(trust::peekSealedApproval(approval.approval).serverKeyId, old.keyId);
 
     const auto rotatedKeys = dir_ / "rotated-keys";
@@ -300,42 +312,55 @@ TEST_F(PhoneServerLine, WithTheRootThePhoneFollowsARotatedServerKeyTheStbPresent
     const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
     server_->restartWithServerKeys(rotatedKeys);
     // Sealed to the retired key: still opens. The answer names the key that signed its receipt.
-    auto r = server_->stbClient("stb-1").post("/v1/stb/approvals",
-                                              json({{"sealedApproval", wire::toBase64Url(approval.approval)}}));
+    r = relayToServer(approval.approval);
     ASSERT_EQ(r.status, 200) << r.raw;
     const auto receipt = wire::fromBase64Url(obj(r)->getValue<std::string>("receipt"));
     EXPECT_EQ(wire::Receipt::decode(receipt).signer.keyId, rotated.keyId);
     const auto presented = wire::fromBase64Url(obj(r)->getValue<std::string>("serverCertificate"));
     EXPECT_EQ(presented, rotated.encode());
+    // The approval from before, relayed again: its receipt as the old key signed it, without the
+    // new key's certificate.
+    r = relayToServer(before.approval);
+    ASSERT_EQ(r.status, 200) << r.raw;
+    EXPECT_EQ(wire::fromBase64Url(obj(r)->getValue<std::string>("receipt")), oldReceipt);
+    EXPECT_FALSE(obj(r)->has("serverCertificate")) << r.raw;
 
-    auto relay = [&](phone::Settler& to, const Bytes& certificate) {
-        const auto answer = to.handle({bt::MessageType::Receipt, 11, 0, bt::ReceiptBody{approval.transactionId, receipt, certificate}.encode()});
-        EXPECT_TRUE(answer);
-        if (!answer || answer->type == bt::MessageType::Acknowledgement) return std::string("acknowledged");
+    auto relay = [&](phone::Settler& to, const Bytes& certificate, const Bytes& which) {
+        const auto answer = to.handle({bt::MessageType::Receipt, 11, 0, bt::ReceiptBody{"tx", which, certificate}.encode()});
+        if (!answer) return std::string("no answer");
+        if (answer->type == bt::MessageType::Acknowledgement) return std::string("acknowledged");
         return bt::ResultBody::decode(answer->body).error;
     };
-    // No certificate (an STB from before the field), another operator's, one altered after the
-    // root signed it, bytes that are none: refused, nothing kept, the provisioned one stays.
-    EXPECT_EQ(relay(s, {}), "not found");
-    EXPECT_EQ(relay(s, trust::loadCertificate(DevKeys::get().foreign / "server/server.cert").encode()), "not found");
+    // No certificate (an STB from before the field), one the root did not sign (another
+    // operator's root signed it, or it was altered after), one of the right key id but not a
+    // server's, bytes that are none: refused, nothing kept, the provisioned one stays.
+    EXPECT_EQ(relay(s, {}, receipt), "not found");
+    const auto foreignRoot = trust::issueCertificate(rotated, trust::loadRootKey(DevKeys::get().foreign / "root"));
+    EXPECT_EQ(relay(s, foreignRoot.encode(), receipt), "permission denied");
     auto altered = rotated;
     altered.notAfter += 86400;
-    EXPECT_EQ(relay(s, altered.encode()), "permission denied");
-    EXPECT_EQ(relay(s, Bytes(40, 0x5a)), "malformed");
-    EXPECT_EQ(relay(withoutRoot, presented), "not found");   // it cannot check it: not taken
+    EXPECT_EQ(relay(s, altered.encode(), receipt), "permission denied");
+    auto notAServer = rotated;
+    notAServer.role = wire::CertificateRole::Phone;
+    EXPECT_EQ(relay(s, trust::issueCertificate(notAServer, trust::loadRootKey(keys / "root")).encode(), receipt),
+              "permission denied");
+    EXPECT_EQ(relay(s, Bytes(40, 0x5a), receipt), "malformed");
+    EXPECT_EQ(relay(withoutRoot, presented, receipt), "not found");   // it cannot check it: not taken
     EXPECT_TRUE(kept.empty());
     EXPECT_EQ(s.serverCertificate()->keyId, old.keyId);
     EXPECT_EQ(withoutRoot.serverCertificate()->keyId, old.keyId);
 
     // The server's certificate: acknowledged, and followed.
-    EXPECT_EQ(relay(s, presented), "acknowledged");
+    EXPECT_EQ(relay(s, presented, receipt), "acknowledged");
     ASSERT_EQ(kept.size(), 1u);
     EXPECT_EQ(s.serverCertificate()->keyId, rotated.keyId);
-    const auto next = s.handle(order("o-10"));
-    ASSERT_TRUE(next);
-    const auto sealed = bt::ApprovalBody::decode(next->body).approval;
-    EXPECT_EQ(trust::peekSealedApproval(sealed).serverKeyId, rotated.keyId);
-    r = server_->stbClient("stb-1").post("/v1/stb/approvals", json({{"sealedApproval", wire::toBase64Url(sealed)}}));
+    // The old receipt with the old certificate (an STB going back): genuine, so acknowledged,
+    // but the old key does not come back.
+    EXPECT_EQ(relay(s, old.encode(), oldReceipt), "acknowledged");
+    EXPECT_EQ(s.serverCertificate()->keyId, rotated.keyId);
+    const auto next = relayedApproval("o-10");
+    EXPECT_EQ(trust::peekSealedApproval(next.approval).serverKeyId, rotated.keyId);
+    r = relayToServer(next.approval);
     ASSERT_EQ(r.status, 200) << r.raw;
     EXPECT_EQ(obj(r)->getValue<std::string>("state"), "approved");
 }

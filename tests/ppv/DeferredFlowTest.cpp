@@ -637,23 +637,27 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
     EXPECT_EQ(history()->credit().outstanding, 750);
     EXPECT_EQ(balance("acct-alice"), 2000 - 750);   // the server settled the batch it opened
 
-    // The phone cannot vouch for a key itself: a certificate that is not a root-issued server
-    // certificate in force changes nothing.
-    const auto phoneCertificate = trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.encode();
-    const auto wrongRole = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, phoneCertificate}.encode());
+    // The phone cannot vouch for a key itself: a certificate for that key id that is not a server
+    // certificate the operator root issued changes nothing.
+    const auto sends = [&](const Bytes& certificate) {
+        return phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, certificate}.encode());
+    };
+    auto notAServer = rotated;
+    notAServer.role = wire::CertificateRole::Phone;
+    const auto wrongRole = sends(trust::issueCertificate(notAServer, trust::loadRootKey(DevKeys::get().dir / "root")).encode());
     EXPECT_FALSE(wrongRole.ok);
     EXPECT_EQ(wrongRole.error, "permission denied") << wrongRole.text;
-    auto altered = trust::loadCertificate(rotatedKeys / "server/server.cert");
+    EXPECT_THAT(wrongRole.text, HasSubstr("role"));
+    auto altered = rotated;
     altered.notAfter += 86400;   // the root's signature no longer covers it
-    const auto alteredAnswer = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, altered.encode()}.encode());
+    const auto alteredAnswer = sends(altered.encode());
     EXPECT_FALSE(alteredAnswer.ok);
     EXPECT_EQ(alteredAnswer.error, "permission denied") << alteredAnswer.text;
     EXPECT_THAT(alteredAnswer.text, HasSubstr("not from the operator root"));
-    const auto foreignRoot = trust::loadCertificate(DevKeys::get().foreign / "server/server.cert").encode();
-    const auto foreignAnswer = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, foreignRoot}.encode());
+    const auto foreignAnswer = sends(trust::issueCertificate(rotated, trust::loadRootKey(DevKeys::get().foreign / "root")).encode());
     EXPECT_FALSE(foreignAnswer.ok);
     EXPECT_EQ(foreignAnswer.error, "permission denied") << foreignAnswer.text;
-    const auto garbage = phoneSends(bt::MessageType::SettlementResult, bt::SettlementResultBody{2, result, Bytes(40, 0x5a)}.encode());
+    const auto garbage = sends(Bytes(40, 0x5a));
     EXPECT_FALSE(garbage.ok);
     EXPECT_EQ(garbage.error, "malformed") << garbage.text;
     EXPECT_EQ(history()->status().settledThrough, 0u);
@@ -667,6 +671,59 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
     EXPECT_EQ(balance("acct-alice"), 2000 - 750);
     EXPECT_EQ(balance("studio"), 750);
     EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
+    expectServerInvariants();
+}
+
+// A batch the server settled before a rotation, whose result did not reach the box, is carried
+// again afterwards: the server answers with the result it kept (signed by the old key) and its
+// current certificate. The box checks the result with the old certificate it knows; the phone
+// does not follow a certificate that does not verify the result it came with.
+TEST_F(DeferredFlowTest, AResultSignedBeforeARotationStillAppliesWhenItComesWithTheNewCertificate)
+{
+    deliverDormant("ev-final");
+    buy("ev-final");
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
+    pairPhone();
+    // The phone uploads, the server settles; the answer is lost on the way back.
+    onHandoff = [&](const bt::Message& m) -> std::optional<bt::Message> {
+        settler->handle(m);
+        return bt::Message{bt::MessageType::Result, 0, 0, bt::ResultBody{false, "unavailable", "answer lost", {}}.encode()};
+    };
+    EXPECT_EQ(refusal("billing.1.handoff").first, "unavailable");
+    EXPECT_EQ(balance("acct-alice"), 2000 - 450);
+    EXPECT_EQ(history()->status().settledThrough, 0u);
+    const auto oldKey = trust::loadCertificate(DevKeys::get().dir / "server/server.cert").keyId;
+    ASSERT_TRUE(settler->serverCertificate());
+    EXPECT_EQ(settler->serverCertificate()->keyId, oldKey);
+
+    const auto rotatedKeys = dir.path() / "rotated-keys";
+    std::filesystem::copy(DevKeys::get().dir, rotatedKeys, std::filesystem::copy_options::recursive);
+    server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
+    server->restartWithServerKeys(rotatedKeys);
+    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
+                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
+                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
+    Bytes result, certificate;
+    onHandoff = [&](const bt::Message& m) -> std::optional<bt::Message> {
+        auto reply = settler->handle(m);
+        if (reply && reply->type == bt::MessageType::SettlementResult) {
+            const auto body = bt::SettlementResultBody::decode(reply->body);
+            result = body.result;
+            certificate = body.serverCertificate;
+        }
+        return reply;
+    };
+    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 1u);
+    EXPECT_EQ(wire::SettlementResult::decode(result).signer.keyId, oldKey);
+    EXPECT_EQ(certificate, trust::loadCertificate(rotatedKeys / "server/server.cert").encode());
+    EXPECT_FALSE(settler->serverCertificate()) << "a certificate that does not verify the result is not followed";
+    EXPECT_EQ(history()->credit().outstanding, 0);
+    EXPECT_EQ(balance("acct-alice"), 2000 - 450);
+    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio"}));
     expectServerInvariants();
 }
 

@@ -139,7 +139,11 @@ NotMeBody NotMeBody::decode(ByteView body)
 
 Bytes ReceiptBody::encode() const
 {
-    return FieldWriter().text(transactionId).bytes(receipt).bytes(serverCertificate).take();
+    // Without a certificate the body is the one a receiver from before the field reads.
+    FieldWriter out;
+    out.text(transactionId).bytes(receipt);
+    if (!serverCertificate.empty()) out.bytes(serverCertificate);
+    return out.take();
 }
 
 ReceiptBody ReceiptBody::decode(ByteView body)
@@ -184,7 +188,10 @@ HistoryHandoffBody HistoryHandoffBody::decode(ByteView body)
 
 Bytes SettlementResultBody::encode() const
 {
-    return FieldWriter().u64(highestSequence).bytes(result).bytes(serverCertificate).take();
+    FieldWriter out;
+    out.u64(highestSequence).bytes(result);
+    if (!serverCertificate.empty()) out.bytes(serverCertificate);   // as for ReceiptBody
+    return out.take();
 }
 
 SettlementResultBody SettlementResultBody::decode(ByteView body)

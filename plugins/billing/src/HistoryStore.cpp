@@ -543,16 +543,18 @@ Settlement HistoryStore::applySettlement(ByteView encodedResult, ByteView encode
 {
     if (!options_.root) throw Error(ErrorCode::Unavailable, "billing: no operator trust anchor configured");
     const auto result = wire::SettlementResult::decode(encodedResult);
-    std::optional<trust::VerifyingKey> serverKey;
+    // A certificate brought with the result (over the line, or by the phone) for the result's
+    // signer is the one it is checked with; one for another key is of no use here (a result the
+    // server kept from before a rotation comes back with its newer certificate): the known ones.
+    auto known = trust::signingWith(knownServers(), result.signer.keyId);
     if (!encodedCertificate.empty()) {
-        serverKey = checkServer(wire::Certificate::decode(encodedCertificate));
-    } else {
-        serverKey = trust::chooseServer(trust::signingWith(knownServers(), result.signer.keyId),
-                                        [this](const wire::Certificate& c) { return checkServer(c); },
-                                        "check settlement results with (plugins.billing.serverCertificate)")
-                        .key;
+        auto carried = wire::Certificate::decode(encodedCertificate);
+        if (carried.keyId == result.signer.keyId) known = {std::move(carried), std::nullopt};
     }
-    trust::verifySignature(result, *serverKey);
+    const auto serverKey = trust::chooseServer(known, [this](const wire::Certificate& c) { return checkServer(c); },
+                                               "check settlement results with (plugins.billing.serverCertificate)")
+                               .key;
+    trust::verifySignature(result, serverKey);
     if (result.deviceId != identity_.deviceId)
         throw Error(ErrorCode::WrongAudience, "settlement result is for device " + result.deviceId);
 

@@ -353,8 +353,14 @@ void Purchases::askPhone(OrderInfo o, std::string phoneId, Object::Ptr serverOrd
                 if (const auto receipt = textOf(answer, "receipt"); !receipt.empty()) {
                     try {
                         bluetooth::ReceiptBody relay{o.transactionNumber, wire::fromBase64Url(receipt, "receipt"), {}};
-                        if (const auto certificate = textOf(answer, "serverCertificate"); !certificate.empty())
-                            relay.serverCertificate = wire::fromBase64Url(certificate, "serverCertificate");
+                        if (const auto certificate = textOf(answer, "serverCertificate"); !certificate.empty()) {
+                            try {
+                                relay.serverCertificate = wire::fromBase64Url(certificate, "serverCertificate");
+                            } catch (const Error& e) {
+                                logger().warning("order %s: receipt relayed without the server certificate: %s",
+                                                 o.orderId, std::string(e.what()));
+                            }
+                        }
                         const auto ack = phones->request(phoneId, {bluetooth::MessageType::Receipt, 0, 0, relay.encode()},
                                                          options_.phoneTimeout);
                         if (ack.type == bluetooth::MessageType::Acknowledgement) {

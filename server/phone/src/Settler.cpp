@@ -1,6 +1,7 @@
 #include <boxoffice/phone/Settler.h>
 
 #include <boxoffice/trust/SealedApproval.h>
+#include <boxoffice/wire/SettlementResult.h>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -66,8 +67,10 @@ trust::VerifyingKey Settler::checkServer(const wire::Certificate& certificate) c
 
 void Settler::useServer(const wire::Certificate& certificate)
 {
+    // Only forward: a certificate issued before the one in use (say an STB relays an older
+    // receipt with its certificate) does not take its place.
     std::lock_guard lock(serverMutex_);
-    serverCertificate_ = certificate;
+    if (!serverCertificate_ || certificate.notBefore > serverCertificate_->notBefore) serverCertificate_ = certificate;
 }
 
 std::optional<bt::Message> Settler::handle(const bt::Message& message)
@@ -145,8 +148,9 @@ bt::Message Settler::carry(const bt::HistoryHandoffBody& handoff)
     const auto settled = line_->settleHistory(handoff.history);
     if (root_ && !settled.serverCertificate.empty()) {
         try {
+            // Followed once it checks under the root and verifies the result it came with.
             const auto presented = wire::Certificate::decode(settled.serverCertificate);
-            checkServer(presented);
+            trust::verifySignature(wire::SettlementResult::decode(settled.result), checkServer(presented));
             useServer(presented);
         } catch (const Error&) {
             // Not followed; the STB checks the result for itself.
@@ -167,7 +171,7 @@ bt::Message Settler::relayedReceipt(const bt::ReceiptBody& body)
                                             [this](const wire::Certificate& c) { return checkServer(c); },
                                             "check a receipt relayed by the STB with");
     trust::verifySignature(receipt, server.key);
-    if (server.certificate.keyId != (known.configured ? known.configured->keyId : std::string())) useServer(server.certificate);
+    useServer(server.certificate);
     return acknowledge(body.transactionId, receipt);
 }
 

@@ -179,10 +179,14 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         auto b = r.json();
         serverapi::allowOnly(*b, {"sealedApproval"});
         const auto sealed = wire::fromBase64Url(serverapi::requireString(*b, "sealedApproval", 8192), "sealedApproval");
-        auto j = orderJson(s.approveRelayed(r.caller.id, sealed));
+        const auto order = s.approveRelayed(r.caller.id, sealed);
+        auto j = orderJson(order);
         // The STB relays the receipt to the phone with it: a phone that knows only an earlier
-        // server key checks this one under the operator root.
-        j->set("serverCertificate", wire::toBase64Url(s.keys().server.certificate.encode()));
+        // server key checks this one under the operator root. Not with a receipt kept from
+        // before a rotation (a retried approval), which the current key did not sign.
+        const auto& server = s.keys().server.certificate;
+        if (order.receipt && order.receipt->signer.keyId == server.keyId)
+            j->set("serverCertificate", wire::toBase64Url(server.encode()));
         return Response{200, j};
     }, "a phone's signed approval relayed by the STB (phone without a line), sealed to the server");
     add("POST", "/v1/stb/acknowledgements", Auth::Device, [&s](const Request& r) {

@@ -124,8 +124,9 @@ public:
 
     // Verifies a server-signed wire::SettlementResult and marks the records it covers
     // settled, freeing their credit. `serverCertificate` (encoded wire::Certificate,
-    // optional) replaces the configured one for this call; it is checked against the
-    // operator root either way. Errors, nothing changed:
+    // optional: the one that came with the result) is the one used when it is for the
+    // result's signer; otherwise the known ones under that key id are. Whichever is used
+    // is checked against the operator root. It is not kept. Errors, nothing changed:
     //   Malformed                                   does not decode
     //   PermissionDenied / Expired / NotYetValid    server certificate not valid under the root
     //   NotFound                                    signed under another key id than the certificate's

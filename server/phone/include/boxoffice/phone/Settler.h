@@ -21,8 +21,10 @@
 // Server key rotation: with the operator root (trustRoot), a server certificate
 // presented to the phone (by the server with a history settlement, by the STB
 // with a relayed receipt) that checks under the root as a server certificate
-// valid now replaces the provisioned one once it is used: receipts of the new
-// key verify, and relayed approvals are sealed to it.
+// valid now, and verifies the result or receipt it came with, replaces the one in
+// use when it was issued later: receipts of the new key verify, and relayed
+// approvals are sealed to it. The phone has no revocation lists: an earlier
+// certificate never takes the place of a later one.
 // HistoryHandoff (flow 5): the phone uploads the STB's sealed history batch over
 // its own line (POST /v1/phone/history-batches) and answers with the server's
 // signed SettlementResult; without a line, or when the server refuses the batch,
