@@ -223,6 +223,26 @@ protected:
     }
 
     std::shared_ptr<phone::ServerLine> line() { return std::make_shared<phone::HttpsServerLine>(server->phoneOptions()); }
+    // The reference phone app (phone-1) with its own line to the server; it declines purchases.
+    std::shared_ptr<phone::Settler> referencePhone()
+    {
+        const auto creds = trust::loadPhone(DevKeys::get().dir / "phones/phone-1");
+        return std::make_shared<phone::Settler>(creds.certificate.subject, creds.key, line(),
+                                                [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    }
+
+    // The honest phone hands off what is left: ev-final and ev-opera (450 + 300) settled, each
+    // charged exactly once.
+    void expectFinalAndOperaSettledOnce()
+    {
+        onHandoff = nullptr;
+        EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 2u);
+        EXPECT_EQ(history()->credit().outstanding, 0);
+        EXPECT_EQ(balance("acct-alice"), 2000 - 750);
+        EXPECT_EQ(balance("studio"), 750);
+        EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
+        expectServerInvariants();
+    }
 
     boxoffice::testing::TempDir dir{"ppv-deferred"};
     wire::UnixTime now = 0;
@@ -422,9 +442,7 @@ TEST_F(DeferredFlowTest, PhoneCarriesTheHistoryAndTheSettlementFreesCredit)
     EXPECT_EQ(code, "unavailable");
     EXPECT_THAT(message, HasSubstr("phone"));
 
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     pairPhone();
     const auto done = object("billing.1.handoff");
     EXPECT_EQ(done->getValue<std::string>("phoneId"), phone.phone->id());
@@ -461,9 +479,7 @@ TEST_F(DeferredFlowTest, HandoffHappensWhenThePhoneConnects)
     startStb();
     deliverDormant("ev-opera");
     buy("ev-opera");
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     pairPhone();
     auto settled = events->waitFor("billing.1.settled", 20s);
     ASSERT_TRUE(settled);
@@ -488,9 +504,7 @@ TEST_F(DeferredFlowTest, AHistoryLargerThanOneMessageIsHandedOffInBatchesOnConne
     ASSERT_TRUE(first);
     ASSERT_LT(first->lastSequence, last) << "the test needs a history that does not fit one message";
 
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     pairPhone();
     ASSERT_TRUE(boxoffice::testing::eventually([&] { return history()->status().settledThrough == last; }, 30s))
         << "settled through " << history()->status().settledThrough;
@@ -505,9 +519,7 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     deliverDormant("ev-final");
     deliverDormant("ev-opera");
     buy("ev-final");
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     pairPhone();
     auto serverLine = line();
 
@@ -582,13 +594,7 @@ TEST_F(DeferredFlowTest, UntrustedRelayCanDelayButNotAlterReplayOrRedirect)
     EXPECT_EQ(history()->credit().outstanding, 300);
 
     // The honest phone settles the rest; the server charged each purchase exactly once.
-    onHandoff = nullptr;
-    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 2u);
-    EXPECT_EQ(history()->credit().outstanding, 0);
-    EXPECT_EQ(balance("acct-alice"), 2000 - 750);
-    EXPECT_EQ(balance("studio"), 750);
-    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
-    expectServerInvariants();
+    expectFinalAndOperaSettledOnce();
 }
 
 TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheBoxHasNotLearnt)
@@ -606,9 +612,7 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
     const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
     ASSERT_NE(rotated.keyId, trust::loadCertificate(DevKeys::get().dir / "server/server.cert").keyId);
     server->restartWithServerKeys(rotatedKeys);
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
     EXPECT_FALSE(settler->serverCertificate());
     pairPhone();
@@ -665,13 +669,7 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
 
     // The honest phone: the same batch again (the server answers with the same result), now
     // with the certificate the server gave it. It checks against the root: settled.
-    onHandoff = nullptr;
-    EXPECT_EQ(object("billing.1.handoff")->getValue<std::uint64_t>("settledThrough"), 2u);
-    EXPECT_EQ(history()->credit().outstanding, 0);
-    EXPECT_EQ(balance("acct-alice"), 2000 - 750);
-    EXPECT_EQ(balance("studio"), 750);
-    EXPECT_EQ(deferredTransfers(), (std::vector<std::string>{"450 posted acct-alice->studio", "300 posted acct-alice->studio"}));
-    expectServerInvariants();
+    expectFinalAndOperaSettledOnce();
 }
 
 // A batch the server settled before a rotation, whose result did not reach the box, is carried
@@ -682,9 +680,7 @@ TEST_F(DeferredFlowTest, AResultSignedBeforeARotationStillAppliesWhenItComesWith
 {
     deliverDormant("ev-final");
     buy("ev-final");
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
     pairPhone();
     // The phone uploads, the server settles; the answer is lost on the way back.
@@ -703,9 +699,7 @@ TEST_F(DeferredFlowTest, AResultSignedBeforeARotationStillAppliesWhenItComesWith
     std::filesystem::copy(DevKeys::get().dir, rotatedKeys, std::filesystem::copy_options::recursive);
     server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
     server->restartWithServerKeys(rotatedKeys);
-    settler = std::make_shared<phone::Settler>(trust::loadPhone(DevKeys::get().dir / "phones/phone-1").certificate.subject,
-                                               trust::loadPhone(DevKeys::get().dir / "phones/phone-1").key, line(),
-                                               [](const phone::ServerOrder&) { return wire::Decision::Decline; });
+    settler = referencePhone();
     settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
     Bytes result, certificate;
     onHandoff = [&](const bt::Message& m) -> std::optional<bt::Message> {
