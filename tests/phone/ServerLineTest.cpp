@@ -306,9 +306,7 @@ TEST_F(PhoneServerLine, WithTheRootThePhoneFollowsARotatedServerKeyTheStbPresent
     const auto approval = relayedApproval("o-9");
     EXPECT_EQ(trust::peekSealedApproval(approval.approval).serverKeyId, old.keyId);
 
-    const auto rotatedKeys = dir_ / "rotated-keys";
-    std::filesystem::copy(keys, rotatedKeys, std::filesystem::copy_options::recursive);
-    runKeytool("server rotate --dir " + rotatedKeys.string());
+    const auto rotatedKeys = rotatedServerKeys(dir_ / "rotated-keys");
     const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
     server_->restartWithServerKeys(rotatedKeys);
     // Sealed to the retired key: still opens. The answer names the key that signed its receipt.

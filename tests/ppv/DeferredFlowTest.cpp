@@ -606,9 +606,7 @@ TEST_F(DeferredFlowTest, AfterAServerKeyRotationThePhoneBringsTheCertificateTheB
 
     // The operator rotates the server key while the box has no line: it knows only the
     // configured certificate, and seals to that key (the server keeps it retired).
-    const auto rotatedKeys = dir.path() / "rotated-keys";
-    std::filesystem::copy(DevKeys::get().dir, rotatedKeys, std::filesystem::copy_options::recursive);
-    server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
+    const auto rotatedKeys = server::test::rotatedServerKeys(dir.path() / "rotated-keys");
     const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
     ASSERT_NE(rotated.keyId, trust::loadCertificate(DevKeys::get().dir / "server/server.cert").keyId);
     server->restartWithServerKeys(rotatedKeys);
@@ -695,9 +693,7 @@ TEST_F(DeferredFlowTest, AResultSignedBeforeARotationStillAppliesWhenItComesWith
     ASSERT_TRUE(settler->serverCertificate());
     EXPECT_EQ(settler->serverCertificate()->keyId, oldKey);
 
-    const auto rotatedKeys = dir.path() / "rotated-keys";
-    std::filesystem::copy(DevKeys::get().dir, rotatedKeys, std::filesystem::copy_options::recursive);
-    server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
+    const auto rotatedKeys = server::test::rotatedServerKeys(dir.path() / "rotated-keys");
     server->restartWithServerKeys(rotatedKeys);
     settler = referencePhone();
     settler->trustRoot(trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));

@@ -52,4 +52,14 @@ struct DevKeys {
     }
 };
 
+// The development keys copied to `into`, then `boxoffice-keytool server rotate` there: the
+// server signs with <server>/2 and keeps the old agreement key retired. Returns `into`.
+inline std::filesystem::path rotatedServerKeys(const std::filesystem::path& into)
+{
+    std::filesystem::remove_all(into);
+    std::filesystem::copy(DevKeys::get().dir, into, std::filesystem::copy_options::recursive);
+    runKeytool("server rotate --dir " + into.string());
+    return into;
+}
+
 } // namespace boxoffice::server::test

@@ -215,9 +215,7 @@ TEST_P(Purchase, ApprovalsSealedToARetiredServerKeyStillOpen) {
     const auto& keys = server::test::DevKeys::get();
     const auto rotated = keys.dir.parent_path() / ("rotated-" + std::to_string(::getpid()) + "-" +
                                                    std::to_string(GetParam() == storage::Backend::Postgres));
-    std::filesystem::remove_all(rotated);
-    std::filesystem::copy(keys.dir, rotated, std::filesystem::copy_options::recursive);
-    server::test::runKeytool("server rotate --dir " + rotated.string());
+    server::test::rotatedServerKeys(rotated);
     settlement::Settlement afterRotation(*ledger_, settlement::Keys::load(rotated), settlement::Options{60});
     const auto old = trust::loadCertificate(keys.dir / "server/server.cert");
     const auto current = trust::loadCertificate(rotated / "server/server.cert");

@@ -367,9 +367,7 @@ TEST_F(SyncPluginTest, SettlementResultsOfARevokedServerKeyAreRefused)
 TEST_F(SyncPluginTest, AServerKeyRotationIsFollowedAndKeptAcrossRestarts)
 {
     const auto& keys = DevKeys::get().dir;
-    const auto rotatedKeys = dir.path() / "rotated-keys";
-    std::filesystem::copy(keys, rotatedKeys, std::filesystem::copy_options::recursive);
-    server::test::runKeytool("server rotate --dir " + rotatedKeys.string());
+    const auto rotatedKeys = server::test::rotatedServerKeys(dir.path() / "rotated-keys");
     const auto old = trust::loadCertificate(keys / "server/server.cert");
     const auto rotated = trust::loadCertificate(rotatedKeys / "server/server.cert");
     ASSERT_NE(rotated.keyId, old.keyId);

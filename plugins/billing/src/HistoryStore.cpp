@@ -546,11 +546,11 @@ Settlement HistoryStore::applySettlement(ByteView encodedResult, ByteView encode
     // A certificate brought with the result (over the line, or by the phone) for the result's
     // signer is the one it is checked with; one for another key is of no use here (a result the
     // server kept from before a rotation comes back with its newer certificate): the known ones.
-    auto known = trust::signingWith(knownServers(), result.signer.keyId);
-    if (!encodedCertificate.empty()) {
-        auto carried = wire::Certificate::decode(encodedCertificate);
-        if (carried.keyId == result.signer.keyId) known = {std::move(carried), std::nullopt};
-    }
+    std::optional<wire::Certificate> carried;
+    if (!encodedCertificate.empty()) carried = wire::Certificate::decode(encodedCertificate);
+    const auto known = carried && carried->keyId == result.signer.keyId
+                           ? trust::KnownServerCertificates{std::move(carried), std::nullopt}
+                           : trust::signingWith(knownServers(), result.signer.keyId);
     const auto serverKey = trust::chooseServer(known, [this](const wire::Certificate& c) { return checkServer(c); },
                                                "check settlement results with (plugins.billing.serverCertificate)")
                                .key;

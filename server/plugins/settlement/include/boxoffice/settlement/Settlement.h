@@ -21,7 +21,6 @@
 // request for the same id is Error(Conflict). Each call is one database
 // transaction, so a crash leaves either all or none of its effect.
 
-#include <boxoffice/crypto/X25519.h>
 #include <boxoffice/ledger/Ledger.h>
 #include <boxoffice/storage/Database.h>
 #include <boxoffice/trust/Certificates.h>

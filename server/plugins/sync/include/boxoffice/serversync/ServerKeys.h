@@ -4,7 +4,6 @@
 // results) and the X25519 agreement keys the STBs seal their history batches to
 // (the current one and those of server keys rotated out).
 
-#include <boxoffice/crypto/X25519.h>
 #include <boxoffice/trust/Certificates.h>
 #include <boxoffice/trust/KeyFiles.h>
 
