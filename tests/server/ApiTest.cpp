@@ -8,8 +8,13 @@
 #include <boxoffice/serverapi/Client.h>
 #include <boxoffice/serverapi/PhoneSignature.h>
 #include <boxoffice/serverapi/Server.h>
+#include <boxoffice/testing/LogCapture.h>
 #include <boxoffice/trust/KeyFiles.h>
+#include <boxoffice/trust/Revocation.h>
+#include <boxoffice/trust/Signing.h>
+#include <boxoffice/wire/RevocationList.h>
 
+#include <Poco/AutoPtr.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/Context.h>
@@ -223,6 +228,63 @@ TEST_F(ApiTest, OperatorTokenIsChecked) {
               std::string::npos)
         << m.raw;
     EXPECT_EQ(anonymous.get("/metrics").status, 403);
+}
+
+// A root revocation list past its next update stays in force (a stale list revokes less
+// than a newer one, never more), but the server says so: a warning at start, and the list's
+// sequence and next update as gauges an operator alerts on.
+TEST_F(ApiTest, AnOverdueRootRevocationListIsUsedAndReported) {
+    const auto& keys = DevKeys::get();
+    const auto devText = trust::readKeyFile(keys.dir / "revocations.bin");
+    const auto dev = wire::RevocationList::decode(Bytes(devText.begin(), devText.end()));
+    auto metricsOf = [&](std::uint16_t port) {
+        auto c = base();
+        c.port = port;
+        c.operatorToken = "operator-secret";
+        const auto m = Client(c).get("/metrics");
+        EXPECT_EQ(m.status, 200);
+        return m.raw;
+    };
+    auto gauge = [](const std::string& name, std::int64_t value) { return "\n" + name + " " + std::to_string(value) + "\n"; };
+
+    // The fixture's server: the dev list, not yet due.
+    ASSERT_GT(dev.nextUpdate, nowSeconds());
+    const auto current = metricsOf(server_->port());
+    EXPECT_NE(current.find(gauge("boxoffice_root_revocations_sequence", static_cast<std::int64_t>(dev.sequence))),
+              std::string::npos) << current;
+    EXPECT_NE(current.find(gauge("boxoffice_root_revocations_next_update_seconds", dev.nextUpdate)), std::string::npos)
+        << current;
+
+    wire::RevocationList overdue;
+    overdue.sequence = dev.sequence + 1;
+    overdue.issuedAt = nowSeconds() - 7200;
+    overdue.nextUpdate = nowSeconds() - 3600;
+    overdue.revokedDeviceIds = {"stb-revoked-late"};
+    trust::sign(overdue, trust::loadRootKey(keys.dir / "root"));
+    const auto file = dir_.path() / "overdue-revocations.bin";
+    const auto encoded = overdue.encode();
+    trust::writeKeyFile(file, std::string(encoded.begin(), encoded.end()), false, true);
+
+    Poco::AutoPtr<boxoffice::testing::LogCapture> capture(new boxoffice::testing::LogCapture);
+    auto& logger = Poco::Logger::get("api-overdue-revocations");
+    logger.setChannel(capture);
+    auto o = options_;
+    o.revocations = file;
+    Server server(o, *db_, logger);
+    server.addOperatorToken("ops", rpc::TokenStore::digest("operator-secret"));
+    server.start();
+
+    EXPECT_TRUE(server.revocations()->isDeviceRevoked("stb-revoked-late")) << "the overdue list is still applied";
+    const auto logged = capture->text();
+    EXPECT_NE(logged.find("revocation list " + file.string() + " (sequence " + std::to_string(overdue.sequence) +
+                          ") was due to be replaced"),
+              std::string::npos)
+        << logged;
+    const auto reported = metricsOf(server.port());
+    EXPECT_NE(reported.find(gauge("boxoffice_root_revocations_sequence", static_cast<std::int64_t>(overdue.sequence))),
+              std::string::npos) << reported;
+    EXPECT_NE(reported.find(gauge("boxoffice_root_revocations_next_update_seconds", overdue.nextUpdate)),
+              std::string::npos) << reported;
 }
 
 TEST_F(ApiTest, SignedPhoneRequestsAreAcceptedOnceOnly) {

@@ -1,19 +1,18 @@
 #include "Fixture.h"
 
 #include <boxoffice/base/Hex.h>
+#include <boxoffice/testing/LogCapture.h>
 #include <boxoffice/crypto/ConstantTime.h>
 #include <boxoffice/trust/KeyStore.h>
 #include <boxoffice/wire/Base64Url.h>
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Base64Encoder.h>
-#include <Poco/Channel.h>
 #include <Poco/Logger.h>
 #include <Poco/Message.h>
 
 #include <algorithm>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -23,20 +22,6 @@ using namespace boxoffice::trust::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Collects every log message (text and parameters as formatted) of every logger.
-class CaptureChannel : public Poco::Channel {
-public:
-    void log(const Poco::Message& msg) override
-    {
-        std::lock_guard lock(mutex);
-        text += msg.getSource() + ": " + msg.getText() + "\n";
-        ++count;
-    }
-    std::mutex mutex;
-    std::string text;
-    int count = 0;
-};
 
 std::string upper(std::string s)
 {
@@ -177,7 +162,7 @@ TEST_F(KeyStoreTest, RefusesMachineSecretReadableByOthers)
 
 TEST_F(KeyStoreTest, NoKeyMaterialInLogs)
 {
-    Poco::AutoPtr<CaptureChannel> capture(new CaptureChannel);
+    Poco::AutoPtr<boxoffice::testing::LogCapture> capture(new boxoffice::testing::LogCapture);
     // setChannel("") only reaches loggers that exist: create the root first so that
     // loggers created later inherit the capture.
     Poco::Logger::root().setChannel(capture);
@@ -200,11 +185,11 @@ TEST_F(KeyStoreTest, NoKeyMaterialInLogs)
     }
     Poco::Logger::setLevel("", Poco::Message::PRIO_INFORMATION);
 
-    std::lock_guard lock(capture->mutex);
-    EXPECT_GE(capture->count, 4) << "the key store should log what it does (by id)";
-    EXPECT_NE(capture->text.find("ev-1"), std::string::npos);
-    expectAbsent(capture->text, k1, "event key 1");
-    expectAbsent(capture->text, k2, "event key 2");
-    expectAbsent(capture->text, device.signingKey.seed(), "device signing key");
-    expectAbsent(capture->text, device.agreementKey.raw(), "device agreement key");
+    const auto logged = capture->text();
+    EXPECT_GE(capture->count(), 4) << "the key store should log what it does (by id)";
+    EXPECT_NE(logged.find("ev-1"), std::string::npos);
+    expectAbsent(logged, k1, "event key 1");
+    expectAbsent(logged, k2, "event key 2");
+    expectAbsent(logged, device.signingKey.seed(), "device signing key");
+    expectAbsent(logged, device.agreementKey.raw(), "device agreement key");
 }

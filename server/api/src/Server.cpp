@@ -11,6 +11,7 @@
 #include <boxoffice/trust/KeyFiles.h>
 #include <boxoffice/trust/Revocation.h>
 #include <boxoffice/wire/Base64Url.h>
+#include <boxoffice/wire/RevocationList.h>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
@@ -93,6 +94,8 @@ struct Server::Impl {
     rpc::TokenStore operators;
     std::unique_ptr<trust::RevocationState> revocations;
     std::optional<Bytes> rootRevocationList;   // the file's bytes, once verified
+    std::uint64_t rootRevocationsSequence = 0;
+    std::int64_t rootRevocationsNextUpdate = 0; // when the root says a newer list is due
 
     rpc::ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 10000};
 
@@ -153,6 +156,16 @@ struct Server::Impl {
         out << "boxoffice_http_request_seconds_sum " << latencySum << "\n";
         out << "boxoffice_http_request_seconds_count " << latencyCount << "\n";
         lock.unlock();  // sources may query the database: not under the counters' lock
+        if (rootRevocationList) {
+            // Loaded at start only: an operator alerts on time() > next_update (a newer list
+            // is due and this server still checks certificates against the old one).
+            out << "# HELP boxoffice_root_revocations_sequence Sequence of the operator root's revocation list in use.\n"
+                   "# TYPE boxoffice_root_revocations_sequence gauge\n"
+                   "boxoffice_root_revocations_sequence " << rootRevocationsSequence << "\n"
+                << "# HELP boxoffice_root_revocations_next_update_seconds When that list says a newer one is due (Unix time).\n"
+                   "# TYPE boxoffice_root_revocations_next_update_seconds gauge\n"
+                   "boxoffice_root_revocations_next_update_seconds " << rootRevocationsNextUpdate << "\n";
+        }
         for (const auto& [owner, source] : sources) {
             try {
                 out << source();
@@ -420,9 +433,18 @@ Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logge
     if (!impl_->options.revocations.empty()) {
         const auto text = trust::readKeyFile(impl_->options.revocations);
         Bytes encoded(text.begin(), text.end());
+        const auto list = wire::RevocationList::decode(encoded);
         impl_->revocations = std::make_unique<trust::RevocationState>();
-        impl_->revocations->apply(wire::RevocationList::decode(encoded), trust::loadTrustAnchor(impl_->options.rootJson));
+        impl_->revocations->apply(list, trust::loadTrustAnchor(impl_->options.rootJson));
         impl_->rootRevocationList = std::move(encoded);
+        impl_->rootRevocationsSequence = list.sequence;
+        impl_->rootRevocationsNextUpdate = list.nextUpdate;
+        // Still used (a stale list revokes less than a newer one, never more), but said loudly.
+        if (list.nextUpdate <= impl_->now())
+            impl_->logger.warning("the operator root's revocation list %s (sequence %s) was due to be replaced %s s"
+                                  " ago: publish a newer one (boxoffice-keytool revoke) and restart",
+                                  impl_->options.revocations.string(), std::to_string(list.sequence),
+                                  std::to_string(impl_->now() - list.nextUpdate));
     }
     add({"GET", "/v1/health", Auth::None,
          [](const Request&) {

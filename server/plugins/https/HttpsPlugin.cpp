@@ -4,7 +4,8 @@
 //   portFile            file to write the bound port to (optional)
 //   certificate, privateKey   the server's TLS certificate and key (PEM)
 //   clientCa            the TLS CA of device client certificates
-//   revocations, rootJson     root-signed revocation list + root trust anchor (optional)
+//   revocations, rootJson     root-signed revocation list + root trust anchor (optional); read at
+//                             start: past its next update it is still used, with a warning and in /metrics
 //   operatorTokens[i].client / .sha256    operator bearer tokens, digests only
 //   maxBodyBytes, requestsPerSecond, requestBurst, maxThreads
 
