@@ -265,6 +265,13 @@ TEST_F(ApiTest, AnOverdueRootRevocationListIsUsedAndReported) {
     const auto encoded = overdue.encode();
     trust::writeKeyFile(file, std::string(encoded.begin(), encoded.end()), false, true);
 
+    // A list not yet due starts the server without a warning.
+    Poco::AutoPtr<boxoffice::testing::LogCapture> quiet(new boxoffice::testing::LogCapture);
+    auto& quietLogger = Poco::Logger::get("api-current-revocations");
+    quietLogger.setChannel(quiet);
+    { Server notDue(options_, *db_, quietLogger); }
+    EXPECT_EQ(quiet->text().find("was due to be replaced"), std::string::npos) << quiet->text();
+
     Poco::AutoPtr<boxoffice::testing::LogCapture> capture(new boxoffice::testing::LogCapture);
     auto& logger = Poco::Logger::get("api-overdue-revocations");
     logger.setChannel(capture);

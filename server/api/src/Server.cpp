@@ -94,8 +94,7 @@ struct Server::Impl {
     rpc::TokenStore operators;
     std::unique_ptr<trust::RevocationState> revocations;
     std::optional<Bytes> rootRevocationList;   // the file's bytes, once verified
-    std::uint64_t rootRevocationsSequence = 0;
-    std::int64_t rootRevocationsNextUpdate = 0; // when the root says a newer list is due
+    std::int64_t rootRevocationsNextUpdate = 0; // that list's: when the root says a newer one is due
 
     rpc::ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 10000};
 
@@ -161,7 +160,7 @@ struct Server::Impl {
             // is due and this server still checks certificates against the old one).
             out << "# HELP boxoffice_root_revocations_sequence Sequence of the operator root's revocation list in use.\n"
                    "# TYPE boxoffice_root_revocations_sequence gauge\n"
-                   "boxoffice_root_revocations_sequence " << rootRevocationsSequence << "\n"
+                   "boxoffice_root_revocations_sequence " << revocations->rootSequence() << "\n"
                 << "# HELP boxoffice_root_revocations_next_update_seconds When that list says a newer one is due (Unix time).\n"
                    "# TYPE boxoffice_root_revocations_next_update_seconds gauge\n"
                    "boxoffice_root_revocations_next_update_seconds " << rootRevocationsNextUpdate << "\n";
@@ -437,14 +436,13 @@ Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logge
         impl_->revocations = std::make_unique<trust::RevocationState>();
         impl_->revocations->apply(list, trust::loadTrustAnchor(impl_->options.rootJson));
         impl_->rootRevocationList = std::move(encoded);
-        impl_->rootRevocationsSequence = list.sequence;
         impl_->rootRevocationsNextUpdate = list.nextUpdate;
         // Still used (a stale list revokes less than a newer one, never more), but said loudly.
-        if (list.nextUpdate <= impl_->now())
+        if (const auto overdue = impl_->now() - list.nextUpdate; overdue >= 0)
             impl_->logger.warning("the operator root's revocation list %s (sequence %s) was due to be replaced %s s"
                                   " ago: publish a newer one (boxoffice-keytool revoke) and restart",
                                   impl_->options.revocations.string(), std::to_string(list.sequence),
-                                  std::to_string(impl_->now() - list.nextUpdate));
+                                  std::to_string(overdue));
     }
     add({"GET", "/v1/health", Auth::None,
          [](const Request&) {
