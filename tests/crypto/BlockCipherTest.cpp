@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -140,6 +142,41 @@ TEST(AesCbcSameIvDecryptor, ManyMessagesInOneCallLeaveTheirResiduesAlone)
     Bytes one = fromHex(cipher.substr(0, 64));
     dec.decrypt(one);
     EXPECT_EQ(toHex(one), sp800Plain.substr(0, 64));
+}
+
+TEST(AesCbcSameIvDecryptor, BatchesOfAnySizeMatchOneChainPerMessage)
+{
+    // Enough messages to need several of the decryptor's internal batches (it
+    // copies up to 8 KiB at a time into one call), TS-payload sizes mixed with
+    // odd ones, and messages far larger than a batch, first, in the middle and last.
+    // The reference is AesCbc, one fresh chain from the IV per message.
+    std::mt19937 random(20261207);
+    std::vector<std::size_t> sizes = {20000};
+    for (int i = 0; i < 400; ++i) sizes.push_back(i % 3 == 0 ? random() % 400 : 184);
+    sizes.push_back(8192);
+    sizes.push_back(8193);
+    sizes.push_back(16);
+    for (int i = 0; i < 100; ++i) sizes.push_back(184);
+    sizes.push_back(12345);
+    std::vector<Bytes> plain, messages;
+    crypto::AesCbc enc(sp800Key128, Direction::Encrypt);
+    for (std::size_t size : sizes) {
+        Bytes p(size);
+        for (auto& b : p) b = static_cast<std::uint8_t>(random());
+        Bytes m = p;
+        const std::size_t whole = size - size % 16;
+        enc.process(sp800Iv, MutableByteView(m).first(whole));
+        plain.push_back(std::move(p));
+        messages.push_back(std::move(m));
+    }
+    crypto::AesCbcSameIvDecryptor dec(sp800Key128, sp800Iv);
+    std::vector<MutableByteView> views(messages.begin(), messages.end());
+    // In two calls split at an arbitrary point: the chain carries across calls.
+    const auto all = std::span<const MutableByteView>(views);
+    dec.decryptWholeBlocks(all.first(137));
+    dec.decryptWholeBlocks(all.subspan(137));
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        ASSERT_EQ(messages[i], plain[i]) << "message " << i << " of " << sizes[i] << " bytes";
 }
 
 TEST(AesCbc, Sp800_38aAes256AndRekey)
