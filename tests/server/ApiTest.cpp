@@ -266,18 +266,14 @@ TEST_F(ApiTest, AnOverdueRootRevocationListIsUsedAndReported) {
     trust::writeKeyFile(file, std::string(encoded.begin(), encoded.end()), false, true);
 
     // A list not yet due starts the server without a warning.
-    Poco::AutoPtr<boxoffice::testing::LogCapture> quiet(new boxoffice::testing::LogCapture);
-    auto& quietLogger = Poco::Logger::get("api-current-revocations");
-    quietLogger.setChannel(quiet);
-    { Server notDue(options_, *db_, quietLogger); }
-    EXPECT_EQ(quiet->text().find("was due to be replaced"), std::string::npos) << quiet->text();
+    const boxoffice::testing::ScopedLogCapture quiet("api-current-revocations");
+    { Server notDue(options_, *db_, Poco::Logger::get("api-current-revocations")); }
+    EXPECT_EQ(quiet->occurrences("was due to be replaced"), 0) << quiet->text();
 
-    Poco::AutoPtr<boxoffice::testing::LogCapture> capture(new boxoffice::testing::LogCapture);
-    auto& logger = Poco::Logger::get("api-overdue-revocations");
-    logger.setChannel(capture);
+    const boxoffice::testing::ScopedLogCapture capture("api-overdue-revocations");
     auto o = options_;
     o.revocations = file;
-    Server server(o, *db_, logger);
+    Server server(o, *db_, Poco::Logger::get("api-overdue-revocations"));
     server.addOperatorToken("ops", rpc::TokenStore::digest("operator-secret"));
     server.start();
 

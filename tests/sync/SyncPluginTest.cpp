@@ -15,6 +15,7 @@
 #include <boxoffice/sync/ServerLink.h>
 #include <boxoffice/trust/Revocation.h>
 #include <boxoffice/testing/ErrorCodeOf.h>
+#include <boxoffice/testing/LogCapture.h>
 #include <boxoffice/trust/Signing.h>
 #include <boxoffice/wire/RevocationList.h>
 
@@ -110,12 +111,14 @@ protected:
     }
 
     // The operator root's list revoking `keyIds`, where a SyncServer made with it serves it from.
-    void writeRootList(std::uint64_t sequence, std::vector<std::string> keyIds)
+    // Issued `issuedAgo` seconds ago, a newer one due `dueIn` seconds from now.
+    void writeRootList(std::uint64_t sequence, std::vector<std::string> keyIds, std::int64_t issuedAgo = 0,
+                       std::int64_t dueIn = 86400)
     {
         wire::RevocationList list;
         list.sequence = sequence;
-        list.issuedAt = ::time(nullptr);
-        list.nextUpdate = list.issuedAt + 86400;
+        list.issuedAt = ::time(nullptr) - issuedAgo;
+        list.nextUpdate = ::time(nullptr) + dueIn;
         list.revokedKeyIds = std::move(keyIds);
         trust::sign(list, trust::loadRootKey(DevKeys::get().dir / "root"));
         const auto encoded = list.encode();
@@ -221,6 +224,9 @@ TEST_F(SyncPluginTest, RootAndServerRevocationListsAreKeptApartAcrossRestarts)
         30s))
         << rpc("sync.1.status")->getValue<std::string>("lastError");
     EXPECT_EQ(statusOf("revocationSequence"), 1u);
+    const auto status = rpc("sync.1.status");
+    EXPECT_EQ(status->getValue<std::int64_t>("rootRevocationNextUpdate"), rootList.nextUpdate);
+    EXPECT_FALSE(status->getValue<bool>("rootRevocationsOverdue"));
 
     // What the ticket wallet applies: the root's file with the root anchor, the server's with its key.
     const auto applyKept = [&] {
@@ -245,6 +251,50 @@ TEST_F(SyncPluginTest, RootAndServerRevocationListsAreKeptApartAcrossRestarts)
     EXPECT_EQ(statusOf("revocationSequence"), 1u);
     state = applyKept();
     EXPECT_TRUE(state->isKeyRevoked("issuer-old"));
+}
+
+// The server serves a root list whose nextUpdate has passed (the operator did not publish a newer
+// one in time). The box still applies it and keeps it (a stale list revokes less than a newer one
+// would, never more), and reports it: overdue in the status, and one warning per list, also when
+// a restart without a line brings the kept list back.
+TEST_F(SyncPluginTest, AnOverdueRootListIsStillAppliedButReported)
+{
+    const testing::ScopedLogCapture capture("boxoffice.sync");
+    const auto warnings = [&] { return capture->occurrences("was due to be replaced"); };
+
+    writeRootList(70, {"issuer-old"}, 2 * 86400, -3600);
+    server = std::make_unique<SyncServer>(dir.path() / "server", port, dir.path() / "root-list.bin");
+    server->setUpWorld();
+    startStb();
+    ASSERT_TRUE(testing::eventually([&] { return rpc("sync.1.syncNow")->getValue<std::uint64_t>("rootRevocationSequence") == 70; },
+                                    30s))
+        << rpc("sync.1.status")->getValue<std::string>("lastError");
+    for (int cycle = 0; cycle < 3; ++cycle) rpc("sync.1.syncNow");
+    auto status = rpc("sync.1.status");
+    EXPECT_TRUE(status->getValue<bool>("rootRevocationsOverdue"));
+    const auto due = status->getValue<std::int64_t>("rootRevocationNextUpdate");
+    EXPECT_LE(due, ::time(nullptr) - 3600);
+    EXPECT_GT(due, ::time(nullptr) - 3700);
+    EXPECT_EQ(status->getValue<std::string>("lastError"), "") << "an overdue list is not an error";
+    ASSERT_TRUE(testing::eventually([&] { return warnings() == 1; }, 10s)) << capture->text();
+    EXPECT_NE(capture->text().find("(sequence 70)"), std::string::npos) << capture->text();
+
+    // Applied and kept as any other: the wallet's view of the kept file revokes what it names.
+    trust::RevocationState state;
+    state.apply(trust::loadRevocationList(dir.path() / "stb/sync/root-revocations.bin"),
+                trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
+    EXPECT_EQ(state.rootSequence(), 70u);
+    EXPECT_TRUE(state.isKeyRevoked("issuer-old"));
+    EXPECT_EQ(state.rootNextUpdate(), due);
+
+    // No line for a while: after a restart the kept list is still overdue, and said again once.
+    host.reset();
+    server->kill();
+    startStb();
+    EXPECT_TRUE(rpc("sync.1.status")->getValue<bool>("rootRevocationsOverdue"));
+    ASSERT_TRUE(testing::eventually([&] { return warnings() == 2; }, 10s)) << capture->text();
+    for (int cycle = 0; cycle < 2; ++cycle) rpc("sync.1.syncNow");
+    EXPECT_EQ(warnings(), 2) << capture->text();
 }
 
 // A root list in the answer that does not verify under the box's root (here another operator's)

@@ -23,6 +23,7 @@ void RevocationState::replace(Slot& slot, const wire::RevocationList& list)
         throw Error(ErrorCode::Replayed, "revocation_list.sequence: " + std::to_string(list.sequence)
                                              + " is not newer than " + std::to_string(slot.sequence));
     slot.sequence = list.sequence;
+    slot.nextUpdate = list.nextUpdate;
     slot.keys = {list.revokedKeyIds.begin(), list.revokedKeyIds.end()};
     slot.devices = {list.revokedDeviceIds.begin(), list.revokedDeviceIds.end()};
     slot.tickets = {list.revokedTicketIds.begin(), list.revokedTicketIds.end()};
@@ -62,6 +63,12 @@ std::uint64_t RevocationState::rootSequence() const
 {
     std::lock_guard lock(mutex_);
     return root_.sequence;
+}
+
+wire::UnixTime RevocationState::rootNextUpdate() const
+{
+    std::lock_guard lock(mutex_);
+    return root_.nextUpdate;
 }
 
 std::uint64_t RevocationState::serverSequence() const

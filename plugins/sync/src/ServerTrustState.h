@@ -42,6 +42,7 @@ public:
     // Replayed when it is not newer than the list held.
     void applyRootList(const wire::RevocationList& list);
     std::uint64_t rootSequence() const { return revocations_.rootSequence(); }
+    wire::UnixTime rootNextUpdate() const { return revocations_.rootNextUpdate(); }
 
 private:
     trust::VerifyingKey verifyAt(const wire::Certificate& certificate, wire::UnixTime now) const;

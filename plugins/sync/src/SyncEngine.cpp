@@ -12,6 +12,7 @@
 #include <Poco/JSON/Stringifier.h>
 
 #include <chrono>
+#include <ctime>
 #include <sstream>
 
 namespace boxoffice::plugins::sync {
@@ -150,6 +151,7 @@ void SyncEngine::run()
 
 void SyncEngine::cycle()
 {
+    reportOverdueRootList();
     if (!link_->configured()) return;
     plan();
     const auto now = nowMs();
@@ -167,6 +169,29 @@ void SyncEngine::cycle()
     }
     if (!drain()) return;
     if (now >= nextTimeMs_) fetchTime();
+}
+
+bool SyncEngine::rootListOverdue(wire::UnixTime* overdueFor) const
+{
+    const auto next = trust_->rootNextUpdate();
+    if (next == 0) return false;
+    const auto now = clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr));
+    if (overdueFor) *overdueFor = now - next;
+    return now >= next;
+}
+
+// A root list past its nextUpdate is still applied (it revokes less than a newer one would,
+// never more), but the box has not been sent a newer one: no line for long, or a server
+// serving a stale list. Said once per list, and in the status.
+void SyncEngine::reportOverdueRootList()
+{
+    wire::UnixTime overdueFor = 0;
+    const auto sequence = trust_->rootSequence();
+    if (sequence == overdueRootReported_ || !rootListOverdue(&overdueFor)) return;
+    overdueRootReported_ = sequence;
+    logger_.warning("sync: the operator root's revocation list held (sequence %s) was due to be replaced %s s ago;"
+                    " it is still applied until the server sends a newer one",
+                    std::to_string(sequence), std::to_string(overdueFor));
 }
 
 void SyncEngine::plan()
@@ -367,6 +392,8 @@ SyncStatus SyncEngine::status()
     s.trustedTime = trustedTime_;
     s.revocationSequence = revocationSequence_;
     s.rootRevocationSequence = trust_->rootSequence();
+    s.rootRevocationNextUpdate = trust_->rootNextUpdate();
+    s.rootRevocationsOverdue = rootListOverdue();
     s.lastError = lastError_;
     return s;
 }

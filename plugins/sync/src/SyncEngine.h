@@ -64,6 +64,8 @@ struct SyncStatus {
     std::int64_t trustedTime = 0;            // unix seconds of the last accepted trusted time (0: never)
     std::uint64_t revocationSequence = 0;    // of the server's list held (0: none)
     std::uint64_t rootRevocationSequence = 0;   // of the root's list held (0: none)
+    std::int64_t rootRevocationNextUpdate = 0;  // when that list says a newer one is due (unix s, 0: none)
+    bool rootRevocationsOverdue = false;        // past it by the box's clock: still applied, but stale
     std::string lastError;
 };
 
@@ -89,6 +91,8 @@ private:
     void handleHistory(const boxoffice::sync::LinkResponse& response);
     void fetchTime();
     bool fetchRevocations();   // whether the answer came and its root list (if any) was checked
+    bool rootListOverdue(wire::UnixTime* overdueFor = nullptr) const;
+    void reportOverdueRootList();
     void loadKeptServerCertificate();
     void loadKeptRevocations();
     trust::VerifyingKey serverKey();   // of trust_->currentServer(); Unavailable without a root
@@ -121,6 +125,7 @@ private:
     std::int64_t trustedTime_ = 0;
     std::string lastError_;
     std::uint64_t revocationSequence_ = 0;       // the server's list, in revocationsFile
+    std::uint64_t overdueRootReported_ = 0;      // the root list's sequence last warned about (engine thread)
     std::string revocationSigner_;               // and its signer's key id
     std::thread thread_;
 };

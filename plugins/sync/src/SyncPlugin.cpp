@@ -66,6 +66,8 @@ Poco::JSON::Object::Ptr toJson(const SyncStatus& s)
     o->set("trustedTime", s.trustedTime);
     o->set("revocationSequence", s.revocationSequence);
     o->set("rootRevocationSequence", s.rootRevocationSequence);
+    o->set("rootRevocationNextUpdate", s.rootRevocationNextUpdate);
+    o->set("rootRevocationsOverdue", s.rootRevocationsOverdue);
     o->set("lastError", s.lastError);
     return o;
 }

@@ -94,7 +94,6 @@ struct Server::Impl {
     rpc::TokenStore operators;
     std::unique_ptr<trust::RevocationState> revocations;
     std::optional<Bytes> rootRevocationList;   // the file's bytes, once verified
-    std::int64_t rootRevocationsNextUpdate = 0; // that list's: when the root says a newer one is due
 
     rpc::ClientRateLimits limits{options.requestsPerSecond, options.requestBurst, 10000};
 
@@ -163,7 +162,7 @@ struct Server::Impl {
                    "boxoffice_root_revocations_sequence " << revocations->rootSequence() << "\n"
                 << "# HELP boxoffice_root_revocations_next_update_seconds When that list says a newer one is due (Unix time).\n"
                    "# TYPE boxoffice_root_revocations_next_update_seconds gauge\n"
-                   "boxoffice_root_revocations_next_update_seconds " << rootRevocationsNextUpdate << "\n";
+                   "boxoffice_root_revocations_next_update_seconds " << revocations->rootNextUpdate() << "\n";
         }
         for (const auto& [owner, source] : sources) {
             try {
@@ -436,7 +435,6 @@ Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logge
         impl_->revocations = std::make_unique<trust::RevocationState>();
         impl_->revocations->apply(list, trust::loadTrustAnchor(impl_->options.rootJson));
         impl_->rootRevocationList = std::move(encoded);
-        impl_->rootRevocationsNextUpdate = list.nextUpdate;
         // Still used (a stale list revokes less than a newer one, never more), but said loudly.
         if (const auto overdue = impl_->now() - list.nextUpdate; overdue >= 0)
             impl_->logger.warning("the operator root's revocation list %s (sequence %s) was due to be replaced %s s"

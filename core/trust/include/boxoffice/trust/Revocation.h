@@ -35,11 +35,15 @@ public:
     bool isDeviceRevoked(std::string_view deviceId) const;
     bool isTicketRevoked(std::string_view ticketId) const;
     std::uint64_t rootSequence() const;     // 0 before any root list
+    // When the root's list held says a newer one is due (Unix time; 0 before any root list).
+    // A list past it is still applied: it revokes less than a newer one would, never more.
+    wire::UnixTime rootNextUpdate() const;
     std::uint64_t serverSequence() const;   // 0 before any server list
 
 private:
     struct Slot {
         std::uint64_t sequence = 0;
+        wire::UnixTime nextUpdate = 0;
         std::set<std::string, std::less<>> keys, devices, tickets;
     };
     void replace(Slot& slot, const wire::RevocationList& list);
