@@ -171,7 +171,7 @@ TEST(AesCbcSameIvDecryptor, BatchesOfAnySizeMatchOneChainPerMessage)
     }
     crypto::AesCbcSameIvDecryptor dec(sp800Key128, sp800Iv);
     std::vector<MutableByteView> views(messages.begin(), messages.end());
-    // In two calls split at an arbitrary point: the chain carries across calls.
+    // Split into two calls at an arbitrary point.
     const auto all = std::span<const MutableByteView>(views);
     dec.decryptWholeBlocks(all.first(137));
     dec.decryptWholeBlocks(all.subspan(137));

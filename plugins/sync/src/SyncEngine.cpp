@@ -134,6 +134,7 @@ void SyncEngine::run()
         } catch (const std::exception& e) {
             fail(std::string("sync cycle: ") + e.what());
         }
+        reportOverdueRootList();   // after the cycle: its fetch may have brought a newer list
         std::int64_t wakeAt = nowMs() + options_.pollMs;
         try {
             if (auto item = link_->configured() ? outbox_->front() : std::nullopt)
@@ -151,7 +152,6 @@ void SyncEngine::run()
 
 void SyncEngine::cycle()
 {
-    reportOverdueRootList();
     if (!link_->configured()) return;
     plan();
     const auto now = nowMs();
@@ -173,8 +173,8 @@ void SyncEngine::cycle()
 
 bool SyncEngine::rootListOverdue(wire::UnixTime* overdueFor) const
 {
+    if (trust_->rootSequence() == 0) return false;   // no root list held
     const auto next = trust_->rootNextUpdate();
-    if (next == 0) return false;
     const auto now = clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr));
     if (overdueFor) *overdueFor = now - next;
     return now >= next;
@@ -182,7 +182,7 @@ bool SyncEngine::rootListOverdue(wire::UnixTime* overdueFor) const
 
 // A root list past its nextUpdate is still applied (it revokes less than a newer one would,
 // never more), but the box has not been sent a newer one: no line for long, or a server
-// serving a stale list. Said once per list, and in the status.
+// serving a stale list. Said once per list in a run, and in the status.
 void SyncEngine::reportOverdueRootList()
 {
     wire::UnixTime overdueFor = 0;

@@ -106,6 +106,7 @@ private:
     std::shared_ptr<trust::TrustedClock> clock_;
     std::shared_ptr<ServerTrustState> trust_;   // the root, and the root's list held (its sequence)
     std::uint64_t rootRevocationsKept_ = 0;     // the sequence of the root's list in rootRevocationsFile (engine thread)
+    std::uint64_t overdueRootReported_ = 0;     // the root list's sequence last warned about (engine thread)
     Bytes serverCertificateKept_;               // what serverCertificateFile holds (engine thread)
     EngineOptions options_;
     Poco::Logger& logger_;
@@ -125,7 +126,6 @@ private:
     std::int64_t trustedTime_ = 0;
     std::string lastError_;
     std::uint64_t revocationSequence_ = 0;       // the server's list, in revocationsFile
-    std::uint64_t overdueRootReported_ = 0;      // the root list's sequence last warned about (engine thread)
     std::string revocationSigner_;               // and its signer's key id
     std::thread thread_;
 };

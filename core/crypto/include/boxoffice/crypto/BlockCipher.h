@@ -69,6 +69,7 @@ public:
     void decrypt(MutableByteView message);
     // Many messages in one call (instead of one per TS packet): the leading whole
     // blocks of each; bytes after them are left for the caller's residue rule.
+    // The messages must not overlap.
     void decryptWholeBlocks(std::span<const MutableByteView> messages);
 
 private:

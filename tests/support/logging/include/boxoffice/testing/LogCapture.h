@@ -47,7 +47,8 @@ private:
 };
 
 // Captures one named logger's messages for a scope, then gives it back its channel (the
-// logger outlives the test, and other tests in the process log through it).
+// logger outlives the test, and other tests in the process log through it). Poco does not
+// lock a logger's channel: whatever logs through it must have stopped before this goes.
 class ScopedLogCapture {
 public:
     explicit ScopedLogCapture(const std::string& loggerName)
