@@ -1,5 +1,7 @@
 // boxoffice-keytool as a real process: the files it writes are loaded and used with
 // core/trust exactly as the server and the STB will.
+#include "KeyTool.h"
+
 #include <boxoffice/base/Error.h>
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/crypto/ConstantTime.h>
@@ -31,7 +33,7 @@ struct Result {
     std::string output;   // stdout and stderr
 };
 
-Result keytool(const std::vector<std::string>& args)
+Result runKeytool(const std::vector<std::string>& args)
 {
     Poco::Pipe out;
     Poco::ProcessHandle handle = Poco::Process::launch(BOXOFFICE_KEYTOOL, args, nullptr, &out, &out);
@@ -55,7 +57,7 @@ protected:
 
     void run(const std::vector<std::string>& args)
     {
-        const Result r = keytool(args);
+        const Result r = runKeytool(args);
         ASSERT_EQ(r.status, 0) << r.output;
     }
 };
@@ -156,7 +158,7 @@ TEST_F(KeytoolTest, RefusesToOverwriteWithoutForce)
 {
     run({"dev", "--out", dir.string()});
     const std::string rootBefore = trust::readKeyFile(dir / "root" / "root.json");
-    const Result again = keytool({"dev", "--out", dir.string()});
+    const Result again = runKeytool({"dev", "--out", dir.string()});
     EXPECT_EQ(again.status, 1);
     EXPECT_NE(again.output.find("--force"), std::string::npos) << again.output;
     EXPECT_EQ(trust::readKeyFile(dir / "root" / "root.json"), rootBefore);
@@ -167,7 +169,7 @@ TEST_F(KeytoolTest, RefusesToOverwriteWithoutForce)
              {"device", "issue", "--dir", dir.string(), "--id", "stb-1"},
              {"phone", "issue", "--dir", dir.string(), "--id", "phone-1"},
              {"event-key", "--dir", dir.string(), "--id", "ev-demo/1"}}) {
-        const Result r = keytool(args);
+        const Result r = runKeytool(args);
         EXPECT_EQ(r.status, 1) << args[0] << ": " << r.output;
         EXPECT_NE(r.output.find("exists"), std::string::npos) << r.output;
     }
@@ -193,26 +195,26 @@ TEST_F(KeytoolTest, HelpOnEveryCommandAndClearErrors)
             }
         }
         args.push_back("--help");
-        const Result r = keytool(args);
+        const Result r = runKeytool(args);
         EXPECT_EQ(r.status, 0) << command;
         EXPECT_NE(r.output.find("Usage: boxoffice-keytool " + command), std::string::npos) << r.output;
         EXPECT_NE(r.output.find("--help"), std::string::npos);
     }
-    EXPECT_EQ(keytool({"--help"}).status, 0);
+    EXPECT_EQ(runKeytool({"--help"}).status, 0);
 
-    Result r = keytool({"frobnicate"});
+    Result r = runKeytool({"frobnicate"});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("unknown command 'frobnicate'"), std::string::npos);
-    r = keytool({"device", "issue", "--dir", dir.string()});
+    r = runKeytool({"device", "issue", "--dir", dir.string()});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("missing --id"), std::string::npos) << r.output;
-    r = keytool({"device", "issue", "--dir", dir.string(), "--id", "x", "--count", "many"});
+    r = runKeytool({"device", "issue", "--dir", dir.string(), "--id", "x", "--count", "many"});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("--count: 'many' is not a number"), std::string::npos) << r.output;
-    r = keytool({"device", "issue", "--dir", dir.string(), "--id", "x", "--colour", "red"});
+    r = runKeytool({"device", "issue", "--dir", dir.string(), "--id", "x", "--colour", "red"});
     EXPECT_EQ(r.status, 2);
     EXPECT_NE(r.output.find("unknown option --colour"), std::string::npos);
-    r = keytool({"device", "issue", "--dir", dir.string(), "--id", "x"});   // no root yet
+    r = runKeytool({"device", "issue", "--dir", dir.string(), "--id", "x"});   // no root yet
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.output.find("root"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(dir / "devices" / "x" / "device.cert"));
@@ -262,9 +264,29 @@ TEST_F(KeytoolTest, IssuerRotationKeepsOldTicketsValid)
 
 // `server rotate`: a new key <server>/<n+1> in use; the old agreement key and certificate kept
 // under server/retired/ (what boxes sealed to it still opens), its signing key gone.
+// The operations with the clock held still: rotations in the same second still give each new
+// server certificate a later start than the one it replaces; one a day later starts a day later.
+TEST_F(KeytoolTest, ServerRotationsWithinOneSecondStillStartInOrder)
+{
+    const wire::UnixTime now = 1'800'000'000;
+    boxoffice::keytool::KeyTool(dir, false, now).createDevelopmentSet();
+    const auto certificate = [&] { return trust::loadCertificate(dir / "server/server.cert"); };
+    const auto first = certificate();
+    boxoffice::keytool::KeyTool(dir, false, now).rotateServer(730);
+    const auto second = certificate();
+    boxoffice::keytool::KeyTool(dir, false, now).rotateServer(730);
+    const auto third = certificate();
+    EXPECT_EQ(third.keyId, "server/3");
+    EXPECT_LT(first.notBefore, second.notBefore);
+    EXPECT_LT(second.notBefore, third.notBefore);
+    EXPECT_LE(third.notBefore, now);
+    boxoffice::keytool::KeyTool(dir, false, now + 86400).rotateServer(730);
+    EXPECT_EQ(certificate().notBefore, first.notBefore + 86400);
+}
+
 TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
 {
-    EXPECT_NE(keytool({"server", "rotate", "--dir", dir.string()}).status, 0) << "nothing to rotate yet";
+    EXPECT_NE(runKeytool({"server", "rotate", "--dir", dir.string()}).status, 0) << "nothing to rotate yet";
     run({"dev", "--out", dir.string()});
     const auto first = trust::loadServerSigner(dir / "server");
     EXPECT_EQ(first.certificate.keyId, "server/1");
@@ -286,6 +308,12 @@ TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
     EXPECT_EQ(agreementOf("server/1"), first.certificate.agreementKey);
     EXPECT_EQ(agreementOf("server/3"), third.certificate.agreementKey);
     EXPECT_EQ(trust::loadCertificate(dir / "server/retired/server_1/server.cert").keyId, "server/1");
+    // Rotated within a second or two of each other, each certificate still starts strictly
+    // later than the one it replaced (what a phone follows a rotation by).
+    const auto second = trust::loadCertificate(dir / "server/retired/server_2/server.cert");
+    EXPECT_LT(first.certificate.notBefore, second.notBefore);
+    EXPECT_LT(second.notBefore, third.certificate.notBefore);
+    EXPECT_LE(third.certificate.notBefore, std::time(nullptr));
     EXPECT_FALSE(fs::exists(dir / "server/retired/server_1/sign.key.pem"));
     struct stat st {};
     ASSERT_EQ(::stat((dir / "server/retired/server_1/agree.key.pem").c_str(), &st), 0);
@@ -298,14 +326,14 @@ TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
     }
 
     // Starting over at server/1 would reuse a retired key id: refused, even with --force.
-    const Result reissue = keytool({"server", "issue", "--dir", dir.string(), "--force"});
+    const Result reissue = runKeytool({"server", "issue", "--dir", dir.string(), "--force"});
     EXPECT_NE(reissue.status, 0);
     EXPECT_NE(reissue.output.find("server rotate"), std::string::npos) << reissue.output;
     EXPECT_EQ(trust::loadServerSigner(dir / "server").certificate.keyId, "server/3");
 
     // Without the root key (kept offline) nothing is written, and the rotation can run later.
     fs::rename(dir / "root/root.key.pem", dir / "root.key.pem.offline");
-    EXPECT_NE(keytool({"server", "rotate", "--dir", dir.string()}).status, 0);
+    EXPECT_NE(runKeytool({"server", "rotate", "--dir", dir.string()}).status, 0);
     EXPECT_FALSE(fs::exists(dir / "server/retired/server_3"));
     EXPECT_EQ(trust::loadServerSigner(dir / "server").certificate.keyId, "server/3");
     fs::rename(dir / "root.key.pem.offline", dir / "root/root.key.pem");
@@ -326,9 +354,9 @@ TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
 TEST_F(KeytoolTest, ShowPrintsObjects)
 {
     run({"dev", "--out", dir.string()});
-    Result r = keytool({"show", "--file", (dir / "devices" / "stb-1" / "device.cert").string()});
+    Result r = runKeytool({"show", "--file", (dir / "devices" / "stb-1" / "device.cert").string()});
     EXPECT_EQ(r.status, 0);
     EXPECT_NE(r.output.find("\"subject\": \"stb-1\""), std::string::npos) << r.output;
-    r = keytool({"show", "--file", (dir / "root" / "root.key.pem").string()});
+    r = runKeytool({"show", "--file", (dir / "root" / "root.key.pem").string()});
     EXPECT_EQ(r.status, 1);
 }

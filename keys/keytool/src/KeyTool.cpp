@@ -178,7 +178,7 @@ void KeyTool::issueServer(const std::string& serverId, long validDays)
     if (fs::exists(dir_ / "server" / "retired"))
         throw Error(ErrorCode::AlreadyExists, "the server key has been rotated: use 'server rotate' (or remove " +
                                                   (dir_ / "server" / "retired").string() + " to start over)");
-    issueServerKey(trust::loadRootKey(dir_ / "root"), serverId, serverId + "/1", validDays, false);
+    issueServerKey(trust::loadRootKey(dir_ / "root"), serverId, serverId + "/1", validDays, false, now_ - backdate);
 }
 
 std::string KeyTool::rotateServer(long validDays)
@@ -206,12 +206,14 @@ std::string KeyTool::rotateServer(long validDays)
     write(retired / "agree.key.pem", agreement, true, true);
     writeWire(retired / "server.cert", current.encode(), true);
     const std::string keyId = current.subject + "/" + std::to_string(highest + 1);
-    issueServerKey(root, current.subject, keyId, validDays, true);
+    // Strictly after the key it replaces, even within the same second: a phone follows a
+    // presented server certificate only when it starts later than the one it holds.
+    issueServerKey(root, current.subject, keyId, validDays, true, std::max(now_ - backdate, current.notBefore + 1));
     return keyId;
 }
 
 void KeyTool::issueServerKey(const trust::SigningKey& root, const std::string& serverId, const std::string& keyId,
-                             long validDays, bool overwrite)
+                             long validDays, bool overwrite, wire::UnixTime notBefore)
 {
     const auto key = crypto::Ed25519PrivateKey::generate();
     // The agreement key lets an STB without a line seal its history to the server
@@ -224,7 +226,7 @@ void KeyTool::issueServerKey(const trust::SigningKey& root, const std::string& s
     c.keyAlgorithm = wire::SignatureAlgorithm::Ed25519;
     c.publicKey = rawOf(key.publicKey());
     c.agreementKey = rawOf(agree.publicKey());
-    c.notBefore = now_ - backdate;
+    c.notBefore = notBefore;
     c.notAfter = now_ + validDays * day;
     write("server/sign.key.pem", key.toPem(), true, overwrite);
     write("server/agree.key.pem", agree.toPem(), true, overwrite);

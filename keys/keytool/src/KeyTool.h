@@ -40,7 +40,7 @@ private:
     void writeWire(const std::filesystem::path& relative, const std::vector<std::uint8_t>& bytes, bool overwrite) const;
     std::string issueIssuerKey(const std::string& issuerId, int number, long validDays, bool overwrite);
     void issueServerKey(const trust::SigningKey& root, const std::string& serverId, const std::string& keyId,
-                        long validDays, bool overwrite);
+                        long validDays, bool overwrite, wire::UnixTime notBefore);
 
     std::filesystem::path dir_;
     bool force_;

@@ -124,9 +124,10 @@ std::vector<CommandSpec> commands()
          "Give the server a new signing and agreement key (<server id>/<n+1>).",
          "The old agreement key and certificate move to DIR/server/retired/, so that history and\n"
          "approvals that STBs sealed to them before they learnt the new certificate still open; the\n"
-         "old signing key is removed. Restart the server processes to use the new key. Revoking the\n"
-         "old key id ('revoke --key', when it leaked) does not retire it on the server: removing\n"
-         "DIR/server/retired/<key> does.",
+         "old signing key is removed. The new certificate starts after the old one, even within the\n"
+         "same second (phones follow only a later server certificate). Restart the server processes\n"
+         "to use the new key. Revoking the old key id ('revoke --key', when it leaked) does not\n"
+         "retire it on the server: removing DIR/server/retired/<key> does.",
          {dirOption, validDays(730)},
          [](const Arguments& a) {
              const std::string keyId = toolFor(a).rotateServer(a.number("valid-days", 730, 1, 36500));
