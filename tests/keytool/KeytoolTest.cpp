@@ -1,5 +1,6 @@
-// boxoffice-keytool as a real process: the files it writes are loaded and used with
-// core/trust exactly as the server and the STB will.
+// boxoffice-keytool as a real process (and its operations with a fixed clock where time
+// matters): the files it writes are loaded and used with core/trust exactly as the server
+// and the STB will.
 #include "KeyTool.h"
 
 #include <boxoffice/base/Error.h>
@@ -262,8 +263,6 @@ TEST_F(KeytoolTest, IssuerRotationKeepsOldTicketsValid)
     EXPECT_NO_THROW(verifier.verify(newTicket));
 }
 
-// `server rotate`: a new key <server>/<n+1> in use; the old agreement key and certificate kept
-// under server/retired/ (what boxes sealed to it still opens), its signing key gone.
 // The operations with the clock held still: rotations in the same second still give each new
 // server certificate a later start than the one it replaces; one a day later starts a day later.
 TEST_F(KeytoolTest, ServerRotationsWithinOneSecondStillStartInOrder)
@@ -284,6 +283,8 @@ TEST_F(KeytoolTest, ServerRotationsWithinOneSecondStillStartInOrder)
     EXPECT_EQ(certificate().notBefore, first.notBefore + 86400);
 }
 
+// `server rotate`: a new key <server>/<n+1> in use; the old agreement key and certificate kept
+// under server/retired/ (what boxes sealed to it still opens), its signing key gone.
 TEST_F(KeytoolTest, ServerRotationKeepsTheOldAgreementKeyRetired)
 {
     EXPECT_NE(runKeytool({"server", "rotate", "--dir", dir.string()}).status, 0) << "nothing to rotate yet";

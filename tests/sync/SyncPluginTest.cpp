@@ -260,6 +260,12 @@ TEST_F(SyncPluginTest, RootAndServerRevocationListsAreKeptApartAcrossRestarts)
 TEST_F(SyncPluginTest, AnOverdueRootListIsStillAppliedButReported)
 {
     const testing::ScopedLogCapture capture("boxoffice.sync");
+    // The box's engine logs through the captured logger: stopped before the capture goes,
+    // also when an assertion ends the test early.
+    struct StopBoxFirst {
+        std::unique_ptr<host::PluginHost>& host;
+        ~StopBoxFirst() { host.reset(); }
+    } stopBoxFirst{host};
     const auto warnings = [&] { return capture->occurrences("was due to be replaced"); };
 
     writeRootList(70, {"issuer-old"}, 2 * 86400, -3600);
@@ -295,7 +301,6 @@ TEST_F(SyncPluginTest, AnOverdueRootListIsStillAppliedButReported)
     ASSERT_TRUE(testing::eventually([&] { return warnings() == 2; }, 10s)) << capture->text();
     for (int cycle = 0; cycle < 2; ++cycle) rpc("sync.1.syncNow");
     EXPECT_EQ(warnings(), 2) << capture->text();
-    host.reset();   // its engine logs through the captured logger: stopped before the capture goes
 }
 
 // A root list in the answer that does not verify under the box's root (here another operator's)

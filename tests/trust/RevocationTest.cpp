@@ -35,9 +35,13 @@ TEST(Revocation, NewerListReplacesOlderOnlyFromTheRoot)
     EXPECT_EQ(state.rootSequence(), 0u);
     EXPECT_EQ(state.serverSequence(), 0u);
     EXPECT_EQ(state.rootNextUpdate(), 0);
+    EXPECT_EQ(state.rootOverdueFor(t0 + 10 * 86400), std::nullopt) << "no list is not an overdue list";
     state.apply(list(2, {"k1"}, root), anchorOf(root));
     EXPECT_TRUE(state.isKeyRevoked("k1"));
     EXPECT_EQ(state.rootNextUpdate(), t0 + 86400);
+    EXPECT_EQ(state.rootOverdueFor(t0 + 86400 - 1), std::nullopt);
+    EXPECT_EQ(state.rootOverdueFor(t0 + 86400), 0);
+    EXPECT_EQ(state.rootOverdueFor(t0 + 86400 + 90), 90);
     EXPECT_EQ(errorOf([&] { state.apply(list(2, {}, root), anchorOf(root)); }).code(), ErrorCode::Replayed);
     EXPECT_EQ(errorOf([&] { state.apply(list(1, {}, root), anchorOf(root)); }).code(), ErrorCode::Replayed);
     EXPECT_EQ(errorOf([&] { state.apply(list(3, {}, makeRoot()), anchorOf(root)); }).code(), ErrorCode::BadSignature);

@@ -155,15 +155,9 @@ struct AesCbcSameIvDecryptor::State : Context {
             const MutableByteView m = messages[i];
             const std::size_t size = wholeBlocks(m);
             if (size == 0) continue;
-            // The chain fed this message the previous one's last ciphertext block
-            // where the IV belongs: correct its first block by XOR with (that ^ IV).
-            std::uint64_t first[2];
-            std::memcpy(first, scratch_ + at, aesBlockSize);
-            first[0] ^= chain_[0] ^ iv_[0];
-            first[1] ^= chain_[1] ^ iv_[1];
+            correctFirstBlock(scratch_ + at, chain_);
             std::memcpy(chain_, m.data() + size - aesBlockSize, aesBlockSize);
             copyBlocks(m.data(), scratch_ + at, size);
-            std::memcpy(m.data(), first, aesBlockSize);
             at += size;
         }
         return end;
@@ -173,14 +167,23 @@ struct AesCbcSameIvDecryptor::State : Context {
     void decryptAlone(MutableByteView m)
     {
         const std::size_t size = wholeBlocks(m);
-        const std::uint64_t correction[2] = {chain_[0] ^ iv_[0], chain_[1] ^ iv_[1]};
+        std::uint64_t previous[2];
+        std::memcpy(previous, chain_, aesBlockSize);
         std::memcpy(chain_, m.data() + size - aesBlockSize, aesBlockSize);
         cipher(m.data(), static_cast<int>(size));
-        std::uint64_t first[2];
-        std::memcpy(first, m.data(), aesBlockSize);
-        first[0] ^= correction[0];
-        first[1] ^= correction[1];
-        std::memcpy(m.data(), first, aesBlockSize);
+        correctFirstBlock(m.data(), previous);
+    }
+
+    // The chain fed a message the previous one's last ciphertext block (`previous`) where
+    // the IV belongs: its deciphered first block is corrected by XOR with (that ^ IV).
+    // 64-bit words: byte loops over possibly aliasing memory do not vectorise.
+    void correctFirstBlock(std::uint8_t* first, const std::uint64_t (&previous)[2]) const
+    {
+        std::uint64_t block[2];
+        std::memcpy(block, first, aesBlockSize);
+        block[0] ^= previous[0] ^ iv_[0];
+        block[1] ^= previous[1] ^ iv_[1];
+        std::memcpy(first, block, aesBlockSize);
     }
 
     static std::size_t wholeBlocks(ByteView m) { return m.size() - m.size() % aesBlockSize; }

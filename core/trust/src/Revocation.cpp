@@ -71,6 +71,13 @@ wire::UnixTime RevocationState::rootNextUpdate() const
     return root_.nextUpdate;
 }
 
+std::optional<wire::UnixTime> RevocationState::rootOverdueFor(wire::UnixTime now) const
+{
+    std::lock_guard lock(mutex_);
+    if (root_.sequence == 0 || now < root_.nextUpdate) return std::nullopt;
+    return now - root_.nextUpdate;
+}
+
 std::uint64_t RevocationState::serverSequence() const
 {
     std::lock_guard lock(mutex_);

@@ -43,6 +43,7 @@ public:
     void applyRootList(const wire::RevocationList& list);
     std::uint64_t rootSequence() const { return revocations_.rootSequence(); }
     wire::UnixTime rootNextUpdate() const { return revocations_.rootNextUpdate(); }
+    std::optional<wire::UnixTime> rootOverdueFor(wire::UnixTime now) const { return revocations_.rootOverdueFor(now); }
 
 private:
     trust::VerifyingKey verifyAt(const wire::Certificate& certificate, wire::UnixTime now) const;

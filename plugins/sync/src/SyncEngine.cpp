@@ -171,13 +171,9 @@ void SyncEngine::cycle()
     if (now >= nextTimeMs_) fetchTime();
 }
 
-bool SyncEngine::rootListOverdue(wire::UnixTime* overdueFor) const
+std::optional<wire::UnixTime> SyncEngine::rootListOverdueFor() const
 {
-    if (trust_->rootSequence() == 0) return false;   // no root list held
-    const auto next = trust_->rootNextUpdate();
-    const auto now = clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr));
-    if (overdueFor) *overdueFor = now - next;
-    return now >= next;
+    return trust_->rootOverdueFor(clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr)));
 }
 
 // A root list past its nextUpdate is still applied (it revokes less than a newer one would,
@@ -185,13 +181,14 @@ bool SyncEngine::rootListOverdue(wire::UnixTime* overdueFor) const
 // serving a stale list. Said once per list in a run, and in the status.
 void SyncEngine::reportOverdueRootList()
 {
-    wire::UnixTime overdueFor = 0;
     const auto sequence = trust_->rootSequence();
-    if (sequence == overdueRootReported_ || !rootListOverdue(&overdueFor)) return;
+    if (sequence == overdueRootReported_) return;
+    const auto overdueFor = rootListOverdueFor();
+    if (!overdueFor) return;
     overdueRootReported_ = sequence;
     logger_.warning("sync: the operator root's revocation list held (sequence %s) was due to be replaced %s s ago;"
                     " it is still applied until the server sends a newer one",
-                    std::to_string(sequence), std::to_string(overdueFor));
+                    std::to_string(sequence), std::to_string(*overdueFor));
 }
 
 void SyncEngine::plan()
@@ -393,7 +390,7 @@ SyncStatus SyncEngine::status()
     s.revocationSequence = revocationSequence_;
     s.rootRevocationSequence = trust_->rootSequence();
     s.rootRevocationNextUpdate = trust_->rootNextUpdate();
-    s.rootRevocationsOverdue = rootListOverdue();
+    s.rootRevocationsOverdue = rootListOverdueFor().has_value();
     s.lastError = lastError_;
     return s;
 }

@@ -436,11 +436,11 @@ Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logge
         impl_->revocations->apply(list, trust::loadTrustAnchor(impl_->options.rootJson));
         impl_->rootRevocationList = std::move(encoded);
         // Still used (a stale list revokes less than a newer one, never more), but said loudly.
-        if (const auto overdue = impl_->now() - list.nextUpdate; overdue >= 0)
+        if (const auto overdue = impl_->revocations->rootOverdueFor(impl_->now()))
             impl_->logger.warning("the operator root's revocation list %s (sequence %s) was due to be replaced %s s"
                                   " ago: publish a newer one (boxoffice-keytool revoke) and restart",
                                   impl_->options.revocations.string(), std::to_string(list.sequence),
-                                  std::to_string(overdue));
+                                  std::to_string(*overdue));
     }
     add({"GET", "/v1/health", Auth::None,
          [](const Request&) {

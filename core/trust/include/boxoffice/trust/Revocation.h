@@ -10,6 +10,7 @@
 #include <boxoffice/wire/RevocationList.h>
 
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -38,6 +39,9 @@ public:
     // When the root's list held says a newer one is due (Unix time; 0 before any root list).
     // A list past it is still applied: it revokes less than a newer one would, never more.
     wire::UnixTime rootNextUpdate() const;
+    // How long ago (>= 0) the root's list held was due to be replaced, at `now`; nothing when
+    // no root list is held or it is not due yet.
+    std::optional<wire::UnixTime> rootOverdueFor(wire::UnixTime now) const;
     std::uint64_t serverSequence() const;   // 0 before any server list
 
 private:
