@@ -32,6 +32,7 @@ extern "C" {
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -204,6 +205,66 @@ TEST(CaTracker, AListenerThatThrowsBecomesPsiErrorsNotACrash) {
     }
     EXPECT_EQ(pmtErrors, listener.infos);
     EXPECT_EQ(ecmErrors, listener.ecms);
+}
+
+// Table packets repeated unchanged bypass libdvbpsi (CaTracker::Handle::skipsRepeat);
+// libdvbpsi must still count them in its continuity check, and still see a lost
+// or a duplicated repeat, which it reports.
+TEST(CaTracker, RepeatedTablesKeepTheContinuityCheck) {
+    const Bytes out = headend::Headend(config(Algorithm::DvbCissa))
+                          .process(testutil::makeStream(testutil::StreamOptions{.packets = 3000}));
+    const CaRecorder clean = trackCa(out);
+    ASSERT_TRUE(clean.info);
+    EXPECT_EQ(clean.errors, 0) << "skipped repeats advance the decoders' continuity counters";
+    std::vector<std::size_t> pmtAt;  // offsets of the PMT's packets
+    for (std::size_t at = 0; at + packetSize <= out.size(); at += packetSize)
+        if (PacketView(out.data() + at).pid() == clean.info->pmtPid)
+            pmtAt.push_back(at);
+    ASSERT_GE(pmtAt.size(), 6u);
+    const std::size_t middle = pmtAt[pmtAt.size() / 2];
+    ASSERT_TRUE(std::equal(out.begin() + static_cast<std::ptrdiff_t>(middle) + 4,
+                           out.begin() + static_cast<std::ptrdiff_t>(middle + packetSize),
+                           out.begin() + static_cast<std::ptrdiff_t>(pmtAt[1]) + 4))
+        << "the headend repeats its PMT unchanged";
+
+    Bytes lost = out;
+    lost.erase(lost.begin() + static_cast<std::ptrdiff_t>(middle),
+               lost.begin() + static_cast<std::ptrdiff_t>(middle + packetSize));
+    const CaRecorder afterLoss = trackCa(lost);
+    EXPECT_EQ(afterLoss.errors, 1) << "one discontinuity on the PMT PID";
+    ASSERT_TRUE(afterLoss.info);
+    EXPECT_EQ(afterLoss.info->ecmPid, clean.info->ecmPid);
+
+    Bytes duplicated = out;
+    duplicated.insert(duplicated.begin() + static_cast<std::ptrdiff_t>(middle + packetSize),
+                      out.begin() + static_cast<std::ptrdiff_t>(middle),
+                      out.begin() + static_cast<std::ptrdiff_t>(middle + packetSize));
+    EXPECT_EQ(trackCa(duplicated).errors, 1) << "one duplicate on the PMT PID";
+
+    // A changed table after many repeats is decoded: a second stream with a new PMT
+    // version and ECM PID follows, its table packets' counters continuing the first's.
+    auto secondConfig = config(Algorithm::DvbCissa);
+    secondConfig.ecmPid = 0x1FE0;
+    Bytes changed = out;
+    const Bytes second = headend::Headend(secondConfig)
+                             .process(testutil::makeStream(testutil::StreamOptions{
+                                 .packets = 1000, .pmtVersion = 2, .seed = 2, .firstPcr = 3000 * 27000}));
+    changed.insert(changed.end(), second.begin(), second.end());
+    std::map<std::uint16_t, std::uint8_t> counter;
+    for (std::size_t at = 0; at + packetSize <= changed.size(); at += packetSize) {
+        std::uint8_t* p = changed.data() + at;
+        const std::uint16_t pid = PacketView(p).pid();
+        if (pid != patPid && pid != clean.info->pmtPid)
+            continue;
+        if (at >= out.size())
+            p[3] = static_cast<std::uint8_t>((p[3] & 0xF0) | ((counter[pid] + 1) & 0x0F));
+        counter[pid] = p[3] & 0x0F;
+    }
+    const CaRecorder afterChange = trackCa(changed);
+    ASSERT_TRUE(afterChange.info);
+    EXPECT_EQ(afterChange.info->ecmPid, 0x1FE0);
+    EXPECT_EQ(afterChange.info->pmtVersion, 2);
+    EXPECT_EQ(afterChange.errors, 0);
 }
 
 TEST(Headend, SignalsPpvEventsInTheEit) {

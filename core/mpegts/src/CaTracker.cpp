@@ -5,6 +5,8 @@
 
 #include "Dvbpsi.h"
 
+#include <array>
+#include <cstring>
 #include <set>
 
 namespace boxoffice::mpegts {
@@ -29,10 +31,40 @@ struct CaTracker::Handle {
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
 
+    // A table's packet repeated unchanged (the next continuity counter, the same
+    // bytes otherwise) after the previous one completed its sections: libdvbpsi would
+    // reassemble, CRC-check and drop it as a known version, at ≈3,000 instructions a
+    // packet. It is skipped, and the decoder's counter advanced as if pushed.
+    // Not for the ECM PID: a repeat of an ECM no key opened yet must be offered again.
+    bool skipsRepeat(const std::uint8_t* packet) {
+        dvbpsi_decoder_t* decoder = dvbpsi->p_decoder;
+        if (!haveLast || !decoder || decoder->p_current_section || decoder->b_discontinuity)
+            return false;
+        const std::uint8_t counter = packet[3] & 0x0F;
+        // A duplicate (same counter) or a gap goes to libdvbpsi, which reports it.
+        if (counter != ((decoder->i_continuity_counter + 1) & 0x0F))
+            return false;
+        if (std::memcmp(packet, last.data(), 3) != 0 || (packet[3] & 0xF0) != (last[3] & 0xF0) ||
+            std::memcmp(packet + 4, last.data() + 4, packetSize - 4) != 0)
+            return false;
+        decoder->i_continuity_counter = counter;
+        return true;
+    }
+
+    void pushTable(std::uint8_t* packet) {
+        if (skipsRepeat(packet))
+            return;
+        dvbpsi_packet_push(dvbpsi, packet);
+        std::memcpy(last.data(), packet, packetSize);
+        haveLast = true;
+    }
+
     CaTracker& tracker;
     Kind kind;
     std::uint16_t programNumber;
     dvbpsi_t* dvbpsi = nullptr;
+    std::array<std::uint8_t, packetSize> last{};  // the last packet pushed to a table decoder
+    bool haveLast = false;
 };
 
 struct CaTracker::Callbacks {
@@ -201,7 +233,7 @@ void CaTracker::push(const std::uint8_t* packet) {
     // dvbpsi_packet_push takes a non-const pointer but does not write.
     auto* data = const_cast<std::uint8_t*>(packet);
     if (pid == patPid) {
-        dvbpsi_packet_push(pat_->dvbpsi, data);
+        pat_->pushTable(data);
         return;
     }
     if (ecmPid_ && *ecmPid_ == pid && ecm_) {
@@ -212,7 +244,7 @@ void CaTracker::push(const std::uint8_t* packet) {
         return;
     }
     if (auto it = pmts_.find(pid); it != pmts_.end())
-        dvbpsi_packet_push(it->second->dvbpsi, data);
+        it->second->pushTable(data);
 }
 
 void CaTracker::reset() {
