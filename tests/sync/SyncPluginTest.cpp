@@ -291,7 +291,7 @@ TEST_F(SyncPluginTest, AnOverdueRootListIsStillAppliedButReported)
                 trust::loadTrustAnchor(DevKeys::get().dir / "root/root.json"));
     EXPECT_EQ(state.rootSequence(), 70u);
     EXPECT_TRUE(state.isKeyRevoked("issuer-old"));
-    EXPECT_EQ(state.rootNextUpdate(), due);
+    EXPECT_EQ(state.rootList(due).nextUpdate, due);
 
     // No line for a while: after a restart the kept list is still overdue, and said again once.
     host.reset();

@@ -65,17 +65,12 @@ std::uint64_t RevocationState::rootSequence() const
     return root_.sequence;
 }
 
-wire::UnixTime RevocationState::rootNextUpdate() const
+RootListStatus RevocationState::rootList(wire::UnixTime now) const
 {
     std::lock_guard lock(mutex_);
-    return root_.nextUpdate;
-}
-
-std::optional<wire::UnixTime> RevocationState::rootOverdueFor(wire::UnixTime now) const
-{
-    std::lock_guard lock(mutex_);
-    if (root_.sequence == 0 || now < root_.nextUpdate) return std::nullopt;
-    return now - root_.nextUpdate;
+    RootListStatus s{root_.sequence, root_.nextUpdate, std::nullopt};
+    if (root_.sequence != 0 && now >= root_.nextUpdate) s.overdueFor = now - root_.nextUpdate;
+    return s;
 }
 
 std::uint64_t RevocationState::serverSequence() const

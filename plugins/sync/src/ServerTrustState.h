@@ -42,8 +42,7 @@ public:
     // Replayed when it is not newer than the list held.
     void applyRootList(const wire::RevocationList& list);
     std::uint64_t rootSequence() const { return revocations_.rootSequence(); }
-    wire::UnixTime rootNextUpdate() const { return revocations_.rootNextUpdate(); }
-    std::optional<wire::UnixTime> rootOverdueFor(wire::UnixTime now) const { return revocations_.rootOverdueFor(now); }
+    trust::RootListStatus rootList(wire::UnixTime now) const { return revocations_.rootList(now); }
 
 private:
     trust::VerifyingKey verifyAt(const wire::Certificate& certificate, wire::UnixTime now) const;

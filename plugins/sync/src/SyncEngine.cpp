@@ -171,9 +171,9 @@ void SyncEngine::cycle()
     if (now >= nextTimeMs_) fetchTime();
 }
 
-std::optional<wire::UnixTime> SyncEngine::rootListOverdueFor() const
+trust::RootListStatus SyncEngine::rootList() const
 {
-    return trust_->rootOverdueFor(clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr)));
+    return trust_->rootList(clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr)));
 }
 
 // A root list past its nextUpdate is still applied (it revokes less than a newer one would,
@@ -181,14 +181,12 @@ std::optional<wire::UnixTime> SyncEngine::rootListOverdueFor() const
 // serving a stale list. Said once per list in a run, and in the status.
 void SyncEngine::reportOverdueRootList()
 {
-    const auto sequence = trust_->rootSequence();
-    if (sequence == overdueRootReported_) return;
-    const auto overdueFor = rootListOverdueFor();
-    if (!overdueFor) return;
-    overdueRootReported_ = sequence;
+    const auto held = rootList();
+    if (held.sequence == overdueRootReported_ || !held.overdueFor) return;
+    overdueRootReported_ = held.sequence;
     logger_.warning("sync: the operator root's revocation list held (sequence %s) was due to be replaced %s s ago;"
                     " it is still applied until the server sends a newer one",
-                    std::to_string(sequence), std::to_string(*overdueFor));
+                    std::to_string(held.sequence), std::to_string(*held.overdueFor));
 }
 
 void SyncEngine::plan()
@@ -388,9 +386,10 @@ SyncStatus SyncEngine::status()
     s.lastSync = lastSyncMs_ / 1000;
     s.trustedTime = trustedTime_;
     s.revocationSequence = revocationSequence_;
-    s.rootRevocationSequence = trust_->rootSequence();
-    s.rootRevocationNextUpdate = trust_->rootNextUpdate();
-    s.rootRevocationsOverdue = rootListOverdueFor().has_value();
+    const auto rootRevocations = rootList();
+    s.rootRevocationSequence = rootRevocations.sequence;
+    s.rootRevocationNextUpdate = rootRevocations.nextUpdate;
+    s.rootRevocationsOverdue = rootRevocations.overdueFor.has_value();
     s.lastError = lastError_;
     return s;
 }

@@ -157,12 +157,13 @@ struct Server::Impl {
         if (rootRevocationList) {
             // Loaded at start only: an operator alerts on time() > next_update (a newer list
             // is due and this server still checks certificates against the old one).
+            const auto rootList = revocations->rootList(now());
             out << "# HELP boxoffice_root_revocations_sequence Sequence of the operator root's revocation list in use.\n"
                    "# TYPE boxoffice_root_revocations_sequence gauge\n"
-                   "boxoffice_root_revocations_sequence " << revocations->rootSequence() << "\n"
+                   "boxoffice_root_revocations_sequence " << rootList.sequence << "\n"
                 << "# HELP boxoffice_root_revocations_next_update_seconds When that list says a newer one is due (Unix time).\n"
                    "# TYPE boxoffice_root_revocations_next_update_seconds gauge\n"
-                   "boxoffice_root_revocations_next_update_seconds " << revocations->rootNextUpdate() << "\n";
+                   "boxoffice_root_revocations_next_update_seconds " << rootList.nextUpdate << "\n";
         }
         for (const auto& [owner, source] : sources) {
             try {
@@ -436,7 +437,7 @@ Server::Server(ServerOptions options, storage::Database& db, Poco::Logger& logge
         impl_->revocations->apply(list, trust::loadTrustAnchor(impl_->options.rootJson));
         impl_->rootRevocationList = std::move(encoded);
         // Still used (a stale list revokes less than a newer one, never more), but said loudly.
-        if (const auto overdue = impl_->revocations->rootOverdueFor(impl_->now()))
+        if (const auto overdue = impl_->revocations->rootList(impl_->now()).overdueFor)
             impl_->logger.warning("the operator root's revocation list %s (sequence %s) was due to be replaced %s s"
                                   " ago: publish a newer one (boxoffice-keytool revoke) and restart",
                                   impl_->options.revocations.string(), std::to_string(list.sequence),

@@ -23,6 +23,17 @@ namespace boxoffice::trust {
 void verifyRootRevocations(const wire::RevocationList& list, const TrustAnchor& root);
 void verifyServerRevocations(const wire::RevocationList& list, const VerifyingKey& serverKey);
 
+// The root's list held, read at one instant (one lock: sequence and nextUpdate belong together).
+struct RootListStatus {
+    std::uint64_t sequence = 0;        // 0: no root list held
+    // When that list says a newer one is due (Unix time; 0 without a list). A list past it
+    // is still applied: it revokes less than a newer one would, never more.
+    wire::UnixTime nextUpdate = 0;
+    // How long ago (>= 0) it was due to be replaced, at the time asked about; nothing
+    // when no list is held or it is not due yet.
+    std::optional<wire::UnixTime> overdueFor;
+};
+
 class RevocationState {
 public:
     // The root's list replaces the root's slot; the server's list (signed by a server
@@ -36,12 +47,7 @@ public:
     bool isDeviceRevoked(std::string_view deviceId) const;
     bool isTicketRevoked(std::string_view ticketId) const;
     std::uint64_t rootSequence() const;     // 0 before any root list
-    // When the root's list held says a newer one is due (Unix time; 0 before any root list).
-    // A list past it is still applied: it revokes less than a newer one would, never more.
-    wire::UnixTime rootNextUpdate() const;
-    // How long ago (>= 0) the root's list held was due to be replaced, at `now`; nothing when
-    // no root list is held or it is not due yet.
-    std::optional<wire::UnixTime> rootOverdueFor(wire::UnixTime now) const;
+    RootListStatus rootList(wire::UnixTime now) const;
     std::uint64_t serverSequence() const;   // 0 before any server list
 
 private:
