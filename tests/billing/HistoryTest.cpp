@@ -137,6 +137,30 @@ TEST_F(HistoryTest, GivesATicketsRecordsOfOneKindInOrder)
     EXPECT_TRUE(h->ofTicket("t-2", wire::HistoryKind::Refund).empty());
 }
 
+// A history written before records had a ticket column: the migration fills it in
+// from the signed records, and the lookups and the verification work on it.
+TEST_F(HistoryTest, OlderHistoryGetsItsTicketColumnFilledIn)
+{
+    {
+        auto h = open();
+        for (int i = 1; i <= 6; ++i) {
+            auto e = purchase(i % 3 == 0 ? 300 : 0, false, kJan2027 + i);
+            e.kind = i % 3 == 0 ? wire::HistoryKind::Purchase : wire::HistoryKind::Play;
+            e.ticketId = i % 2 == 0 ? "t-even" : "t-odd";
+            h->append(e);
+        }
+    }
+    tamper(file(), "DROP INDEX billing_record_ticket; ALTER TABLE billing_record DROP COLUMN ticket_id;"
+                   "UPDATE boxoffice_schema SET version = 1 WHERE component = 'billing'");
+    auto h = open();
+    EXPECT_NO_THROW(h->verify());
+    std::vector<std::uint64_t> sequences;
+    for (const auto& r : h->ofTicket("t-even", wire::HistoryKind::Play)) sequences.push_back(r.record.sequence);
+    EXPECT_EQ(sequences, (std::vector<std::uint64_t>{2, 4}));
+    ASSERT_EQ(h->ofTicket("t-odd", wire::HistoryKind::Purchase).size(), 1u);
+    EXPECT_EQ(h->ofTicket("t-odd", wire::HistoryKind::Purchase)[0].record.sequence, 3u);
+}
+
 TEST_F(HistoryTest, StatementsPerMonthAndRecentFirstHistory)
 {
     auto h = open();
@@ -279,6 +303,13 @@ TEST_F(TamperTest, AlteredColumnOnly)
     EXPECT_THAT(expectRefused("UPDATE billing_record SET amount = 1 WHERE seq = 2"), HasSubstr("record 2"));
 }
 
+// The ticket column is what ofTicket() looks up: a play moved to another ticket
+// there would not count against its own.
+TEST_F(TamperTest, AlteredTicketColumn)
+{
+    EXPECT_THAT(expectRefused("UPDATE billing_record SET ticket_id = 't-other' WHERE seq = 4"), HasSubstr("record 4"));
+}
+
 TEST_F(TamperTest, DeletedRecord)
 {
     EXPECT_THAT(expectRefused("DELETE FROM billing_record WHERE seq = 3"), HasSubstr("record 3: missing"));
@@ -304,8 +335,8 @@ TEST_F(TamperTest, ReorderedRecords)
 
 TEST_F(TamperTest, InsertedCopyOfARecord)
 {
-    EXPECT_THAT(expectRefused("INSERT INTO billing_record SELECT 6, encoded, hash, kind, amount, month, deferred, mac "
-                              "FROM billing_record WHERE seq = 5"),
+    EXPECT_THAT(expectRefused("INSERT INTO billing_record SELECT 6, encoded, hash, kind, amount, month, deferred, mac, "
+                              "ticket_id FROM billing_record WHERE seq = 5"),
                 HasSubstr("record 6"));
 }
 
@@ -317,14 +348,14 @@ TEST_F(TamperTest, InsertedRecordSignedByTheDeviceForAnotherChain)
     for (int i = 0; i < 6; ++i) h.append(purchase(1));
     const auto r6 = h.records(5, 1).at(0);
     EXPECT_THAT(expectRefused("INSERT INTO billing_record SELECT 6, x'" + toHex(r6.encoded) + "', x'" + toHex(r6.hash) +
-                              "', kind, amount, month, deferred, mac FROM billing_record WHERE seq = 5"),
+                              "', kind, amount, month, deferred, mac, ticket_id FROM billing_record WHERE seq = 5"),
                 HasSubstr("record 6: does not chain"));
 }
 
 TEST_F(TamperTest, InsertedRecordBeforeTheFirst)
 {
-    EXPECT_THAT(expectRefused("INSERT INTO billing_record SELECT 0, encoded, hash, kind, amount, month, deferred, mac "
-                              "FROM billing_record WHERE seq = 1"),
+    EXPECT_THAT(expectRefused("INSERT INTO billing_record SELECT 0, encoded, hash, kind, amount, month, deferred, mac, "
+                              "ticket_id FROM billing_record WHERE seq = 1"),
                 HasSubstr("record 1: missing or out of order (found 0"));
 }
 

@@ -160,6 +160,16 @@ const storage::Schema& HistoryStore::schema()
               "acknowledged_through {int64} NOT NULL, last_settlement_id {text} NOT NULL, mac {blob} NOT NULL)",
               "CREATE TABLE billing_settlement (settlement_id {text} PRIMARY KEY NOT NULL, "
               "settled_through {int64} NOT NULL, encoded {blob} NOT NULL, applied_at {int64} NOT NULL)"}},
+            // A ticket's plays are read at every playback: by index, not by decoding every
+            // record of the kind. The column is checked against the signed record (verify()).
+            {"records by ticket",
+             {"ALTER TABLE billing_record ADD COLUMN ticket_id {text} NOT NULL DEFAULT ''",
+              "CREATE INDEX billing_record_ticket ON billing_record (ticket_id, kind, seq)"},
+             [](Transaction& tx) {
+                 for (const Row& row : tx.query("SELECT seq, encoded FROM billing_record"))
+                     tx.execute("UPDATE billing_record SET ticket_id = ? WHERE seq = ?",
+                                {wire::HistoryRecord::decode(row.blob(1)).ticketId, row.int64(0)});
+             }},
         }};
     return s;
 }
@@ -303,7 +313,8 @@ void HistoryStore::verify() const
         Hash previous{};
         std::int64_t cursor = INT64_MIN;
         for (;;) {
-            const auto page = tx.query("SELECT seq, encoded, hash, kind, amount, month, deferred, mac FROM billing_record "
+            const auto page = tx.query("SELECT seq, encoded, hash, kind, amount, month, deferred, mac, ticket_id "
+                                       "FROM billing_record "
                                        "WHERE seq > ? ORDER BY seq LIMIT ?",
                                        {cursor, static_cast<std::int64_t>(kVerifyPage)});
             for (const Row& row : page) {
@@ -324,7 +335,7 @@ void HistoryStore::verify() const
                 const Hash hash = crypto::sha256(encoded);
                 if (hashOf(row.blob(2), expected) != hash) tampered(expected, "stored hash differs from its bytes");
                 if (row.int64(3) != static_cast<std::int64_t>(record.kind) || row.int64(4) != record.amount ||
-                    row.int64(5) != monthOf(record.recordedAt))
+                    row.int64(5) != monthOf(record.recordedAt) || row.text(8) != record.ticketId)
                     tampered(expected, "columns differ from the signed record");
                 const bool deferred = row.int64(6) != 0;
                 if (!keys_->check(recordMetaBytes(expected, hash, deferred), row.blob(7)))
@@ -401,10 +412,10 @@ std::vector<Record> HistoryStore::appendAll(const std::vector<Entry>& entries)
             record.encoded = r.encode();
             record.hash = crypto::sha256(record.encoded);
             record.deferred = entry.deferred;
-            tx.execute("INSERT INTO billing_record (seq, encoded, hash, kind, amount, month, deferred, mac) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            tx.execute("INSERT INTO billing_record (seq, encoded, hash, kind, amount, month, ticket_id, deferred, mac) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        {i64(r.sequence), record.encoded, bytesOf(record.hash), static_cast<std::int64_t>(r.kind),
-                        r.amount, monthOf(r.recordedAt), entry.deferred ? 1 : 0,
+                        r.amount, monthOf(r.recordedAt), r.ticketId, entry.deferred ? 1 : 0,
                         keys_->mac(recordMetaBytes(r.sequence, record.hash, entry.deferred))});
             s.lastSequence = r.sequence;
             s.lastHash = record.hash;
@@ -468,8 +479,9 @@ std::vector<Record> HistoryStore::ofTicket(const std::string& ticketId, wire::Hi
     return db_->read([&](Transaction& tx) {
         const State s = state(tx);
         std::vector<Record> out;
-        for (const Row& row : tx.query("SELECT " + kRecordColumns + " FROM billing_record WHERE kind = ? ORDER BY seq",
-                                       {static_cast<std::int64_t>(kind)})) {
+        for (const Row& row : tx.query("SELECT " + kRecordColumns +
+                                           " FROM billing_record WHERE ticket_id = ? AND kind = ? ORDER BY seq",
+                                       {ticketId, static_cast<std::int64_t>(kind)})) {
             auto record = toRecord(row, s.settledThrough);
             if (record.record.ticketId == ticketId && record.record.kind == kind) out.push_back(std::move(record));
         }

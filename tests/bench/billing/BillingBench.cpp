@@ -202,21 +202,24 @@ struct LoadedHistory {
         ::gmtime_r(&t, &tm);
         year = tm.tm_year + 1900;
         month = tm.tm_mon + 1;
+        recentTicket = entry(size - 50).ticketId;
     }
     Files files;
     std::unique_ptr<HistoryStore> history;
     int year = 0, month = 0;
+    std::string recentTicket;   // what playback asks about: a ticket's records
 };
 
 // Statement of the newest month and the unsettled queries (credit, records after
-// settledThrough) on 1,000 records against BILLING_BENCH_LARGE (default 1,000,000),
-// interleaved. Goal: the large history costs at most 3x the small one.
+// settledThrough) and one ticket's records (ofTicket, read at each playback) on 1,000
+// records against BILLING_BENCH_LARGE (default 1,000,000), interleaved. Goal: the large
+// history costs at most 3x the small one.
 void BM_QueriesSmallVersusLarge(benchmark::State& state)
 {
     const char* env = std::getenv("BILLING_BENCH_LARGE");
     const std::int64_t largeSize = env ? std::atoll(env) : 1'000'000;
     LoadedHistory small(1000), large(largeSize);
-    Clock::duration statementTime[2]{}, unsettledTime[2]{};
+    Clock::duration statementTime[2]{}, unsettledTime[2]{}, ticketTime[2]{};
     std::int64_t n = 0;
     for (auto _ : state) {
         ++n;
@@ -228,8 +231,11 @@ void BM_QueriesSmallVersusLarge(benchmark::State& state)
             benchmark::DoNotOptimize(both[k]->history->credit().outstanding);
             benchmark::DoNotOptimize(both[k]->history->records(both[k]->history->status().settledThrough, 1000).size());
             auto t2 = Clock::now();
+            benchmark::DoNotOptimize(both[k]->history->ofTicket(both[k]->recentTicket, wire::HistoryKind::Purchase).size());
+            auto t3 = Clock::now();
             statementTime[k] += t1 - t0;
             unsettledTime[k] += t2 - t1;
+            ticketTime[k] += t3 - t2;
         }
     }
     auto us = [&](Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count() / static_cast<double>(n); };
@@ -240,6 +246,9 @@ void BM_QueriesSmallVersusLarge(benchmark::State& state)
     state.counters["unsettled_small_us"] = us(unsettledTime[0]);
     state.counters["unsettled_large_us"] = us(unsettledTime[1]);
     state.counters["unsettled_ratio"] = us(unsettledTime[1]) / us(unsettledTime[0]);
+    state.counters["ticket_small_us"] = us(ticketTime[0]);
+    state.counters["ticket_large_us"] = us(ticketTime[1]);
+    state.counters["ticket_ratio"] = us(ticketTime[1]) / us(ticketTime[0]);
 }
 BENCHMARK(BM_QueriesSmallVersusLarge)->Iterations(50)->Unit(benchmark::kMillisecond);
 
