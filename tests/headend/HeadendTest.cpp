@@ -84,6 +84,7 @@ struct CaRecorder : CaTracker::Listener {
     std::optional<CaInfo> info;
     std::vector<Bytes> ecms;
     int errors = 0;
+    std::uint64_t repeatsSkipped = 0;
 };
 
 CaRecorder trackCa(ByteView stream) {
@@ -92,6 +93,7 @@ CaRecorder trackCa(ByteView stream) {
     for (std::size_t at = 0; at + packetSize <= stream.size(); at += packetSize)
         if (tracker.wants(PacketView(stream.data() + at).pid()))
             tracker.push(stream.data() + at);
+    r.repeatsSkipped = tracker.repeatsSkipped();
     return r;
 }
 
@@ -221,6 +223,7 @@ TEST(CaTracker, RepeatedTablesKeepTheContinuityCheck) {
         if (PacketView(out.data() + at).pid() == clean.info->pmtPid)
             pmtAt.push_back(at);
     ASSERT_GE(pmtAt.size(), 6u);
+    EXPECT_GE(clean.repeatsSkipped, pmtAt.size() - 1) << "every PMT repeat (and the PAT's) bypassed libdvbpsi";
     const std::size_t middle = pmtAt[pmtAt.size() / 2];
     ASSERT_TRUE(std::equal(out.begin() + static_cast<std::ptrdiff_t>(middle) + 4,
                            out.begin() + static_cast<std::ptrdiff_t>(middle + packetSize),
@@ -240,6 +243,25 @@ TEST(CaTracker, RepeatedTablesKeepTheContinuityCheck) {
                       out.begin() + static_cast<std::ptrdiff_t>(middle),
                       out.begin() + static_cast<std::ptrdiff_t>(middle + packetSize));
     EXPECT_EQ(trackCa(duplicated).errors, 1) << "one duplicate on the PMT PID";
+
+    // A table that breaks after it was decoded is reported at each repeat, as libdvbpsi
+    // reports each one.
+    Bytes broken = out;
+    int brokenPackets = 0;
+    for (std::size_t at : pmtAt) {
+        if (at < middle)
+            continue;
+        ++brokenPackets;
+        std::uint8_t* p = broken.data() + at;
+        ASSERT_EQ(p[3] & 0x20, 0) << "no adaptation field in the headend's PMT packets";
+        const std::size_t section = 5u + p[4];
+        const std::size_t length = ((p[section + 1] & 0x0F) << 8) | p[section + 2];
+        p[section + 3 + length - 1] ^= 0xFF;  // the CRC_32's last byte
+    }
+    const CaRecorder afterBreak = trackCa(broken);
+    ASSERT_TRUE(afterBreak.info) << "followed from the intact PMTs before";
+    ASSERT_GE(brokenPackets, 3);
+    EXPECT_EQ(afterBreak.errors, brokenPackets);
 
     // A changed table after many repeats is decoded: a second stream with a new PMT
     // version and ECM PID follows, its table packets' counters continuing the first's.

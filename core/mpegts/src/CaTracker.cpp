@@ -8,8 +8,14 @@
 #include <array>
 #include <cstring>
 #include <set>
+#include <string>
 
 namespace boxoffice::mpegts {
+
+// libdvbpsi releases after 1.3.3 keep the previous packet in the decoder to tell
+// duplicates apart (see Handle::consumeRepeat).
+template <typename Decoder>
+constexpr bool keepsPreviousPacket = requires(Decoder& d) { d.prevpacket; };
 
 // Owns one dvbpsi handle with one decoder attached ("one handle per decoder").
 struct CaTracker::Handle {
@@ -34,9 +40,14 @@ struct CaTracker::Handle {
     // A table's packet repeated unchanged (the next continuity counter, the same
     // bytes otherwise) after the previous one completed its sections: libdvbpsi would
     // reassemble, CRC-check and drop it as a known version, at ≈3,000 instructions a
-    // packet. It is skipped, and the decoder's counter advanced as if pushed.
-    // Not for the ECM PID: a repeat of an ECM no key opened yet must be offered again.
-    bool skipsRepeat(const std::uint8_t* packet) {
+    // packet. It is consumed here instead: the decoder's counter advanced as if pushed.
+    // Only after a push libdvbpsi took without complaint (a broken table is reported at
+    // each repeat, as before). Not for the ECM PID: a repeat of an ECM no key opened yet
+    // must be offered again.
+    bool consumeRepeat(const std::uint8_t* packet) {
+        // A skip would leave that previous packet stale: such a build pushes every packet.
+        if constexpr (keepsPreviousPacket<dvbpsi_decoder_t>)
+            return false;
         dvbpsi_decoder_t* decoder = dvbpsi->p_decoder;
         if (!haveLast || !decoder || decoder->p_current_section || decoder->b_discontinuity)
             return false;
@@ -48,35 +59,44 @@ struct CaTracker::Handle {
             std::memcmp(packet + 4, last.data() + 4, packetSize - 4) != 0)
             return false;
         decoder->i_continuity_counter = counter;
+        ++tracker.repeatsSkipped_;
         return true;
     }
 
     void pushTable(std::uint8_t* packet) {
-        if (skipsRepeat(packet))
+        if (consumeRepeat(packet))
             return;
+        complained = false;
         dvbpsi_packet_push(dvbpsi, packet);
-        std::memcpy(last.data(), packet, packetSize);
-        haveLast = true;
+        haveLast = !complained;
+        if (haveLast)
+            std::memcpy(last.data(), packet, packetSize);
+    }
+
+    void reportError(const std::string& message) {
+        complained = true;
+        tracker.listener_.onPsiError(message);
     }
 
     CaTracker& tracker;
     Kind kind;
     std::uint16_t programNumber;
     dvbpsi_t* dvbpsi = nullptr;
-    std::array<std::uint8_t, packetSize> last{};  // the last packet pushed to a table decoder
+    std::array<std::uint8_t, packetSize> last{};  // the last packet a table decoder took without error
     bool haveLast = false;
+    bool complained = false;  // an error was reported during the current push
 };
 
 struct CaTracker::Callbacks {
     static void message(dvbpsi_t* d, const dvbpsi_msg_level_t level, const char* msg) {
         if (level > DVBPSI_MSG_WARN || !d->p_sys)
             return;
-        static_cast<Handle*>(d->p_sys)->tracker.listener_.onPsiError(msg ? msg : "libdvbpsi error");
+        static_cast<Handle*>(d->p_sys)->reportError(msg ? msg : "libdvbpsi error");
     }
 
     static void pat(void* data, dvbpsi_pat_t* table) {
         fromDvbpsi([&] { onPat(data, table); }, [&](const char* what) {
-            static_cast<Handle*>(data)->tracker.listener_.onPsiError(std::string("PAT: ") + what);
+            static_cast<Handle*>(data)->reportError(std::string("PAT: ") + what);
         });
     }
 
@@ -128,7 +148,7 @@ struct CaTracker::Callbacks {
 
     static void pmt(void* data, dvbpsi_pmt_t* table) {
         fromDvbpsi([&] { onPmt(data, table); }, [&](const char* what) {
-            static_cast<Handle*>(data)->tracker.listener_.onPsiError(std::string("PMT: ") + what);
+            static_cast<Handle*>(data)->reportError(std::string("PMT: ") + what);
         });
     }
 

@@ -53,6 +53,8 @@ public:
     void reset();
 
     const std::optional<CaInfo>& current() const noexcept { return current_; }
+    // Table packets repeated unchanged that did not need libdvbpsi (see CaTracker.cpp).
+    std::uint64_t repeatsSkipped() const noexcept { return repeatsSkipped_; }
 
     // Internal: libdvbpsi callbacks.
     struct Callbacks;
@@ -72,6 +74,7 @@ private:
     std::optional<std::uint16_t> ecmPid_;
     std::optional<CaInfo> current_;
     std::bitset<8192> wanted_;  // by PID: PAT, the PMT PIDs and the ECM PID
+    std::uint64_t repeatsSkipped_ = 0;
 };
 
 } // namespace boxoffice::mpegts
