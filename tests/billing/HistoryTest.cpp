@@ -310,6 +310,16 @@ TEST_F(TamperTest, AlteredTicketColumn)
     EXPECT_THAT(expectRefused("UPDATE billing_record SET ticket_id = 't-other' WHERE seq = 4"), HasSubstr("record 4"));
 }
 
+// A damaged record met while an older history gets its ticket column: the refusal
+// names the record, as at any open.
+TEST_F(TamperTest, DamagedRecordDuringTheTicketColumnMigration)
+{
+    EXPECT_THAT(expectRefused("DROP INDEX billing_record_ticket; ALTER TABLE billing_record DROP COLUMN ticket_id;"
+                              "UPDATE boxoffice_schema SET version = 1 WHERE component = 'billing';"
+                              "UPDATE billing_record SET encoded = x'0102' WHERE seq = 2"),
+                HasSubstr("record 2"));
+}
+
 TEST_F(TamperTest, DeletedRecord)
 {
     EXPECT_THAT(expectRefused("DELETE FROM billing_record WHERE seq = 3"), HasSubstr("record 3: missing"));

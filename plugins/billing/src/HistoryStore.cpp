@@ -36,7 +36,7 @@ using detail::State;
 
 namespace {
 
-constexpr std::size_t kVerifyPage = 2048;
+constexpr std::size_t kRecordPage = 2048;
 constexpr std::size_t kExportPage = 256;
 const std::string kRecordColumns = "seq, encoded, hash, deferred";
 
@@ -163,12 +163,26 @@ const storage::Schema& HistoryStore::schema()
             // A ticket's plays are read at every playback: by index, not by decoding every
             // record of the kind. The column is checked against the signed record (verify()).
             {"records by ticket",
-             {"ALTER TABLE billing_record ADD COLUMN ticket_id {text} NOT NULL DEFAULT ''",
-              "CREATE INDEX billing_record_ticket ON billing_record (ticket_id, kind, seq)"},
+             {"ALTER TABLE billing_record ADD COLUMN ticket_id {text} NOT NULL DEFAULT ''"},
              [](Transaction& tx) {
-                 for (const Row& row : tx.query("SELECT seq, encoded FROM billing_record"))
-                     tx.execute("UPDATE billing_record SET ticket_id = ? WHERE seq = ?",
-                                {wire::HistoryRecord::decode(row.blob(1)).ticketId, row.int64(0)});
+                 // By pages (a box's history may hold a million records), the index after.
+                 std::int64_t cursor = INT64_MIN;
+                 for (;;) {
+                     const auto page = tx.query("SELECT seq, encoded FROM billing_record WHERE seq > ? ORDER BY seq LIMIT ?",
+                                                {cursor, static_cast<std::int64_t>(kRecordPage)});
+                     for (const Row& row : page) {
+                         cursor = row.int64(0);
+                         std::string ticketId;
+                         try {
+                             ticketId = wire::HistoryRecord::decode(row.blob(1)).ticketId;
+                         } catch (const Error&) {
+                             continue;   // left empty: verify() refuses the record and says which
+                         }
+                         tx.execute("UPDATE billing_record SET ticket_id = ? WHERE seq = ?", {ticketId, cursor});
+                     }
+                     if (page.size() < kRecordPage) break;
+                 }
+                 tx.execute("CREATE INDEX billing_record_ticket ON billing_record (ticket_id, kind, seq)");
              }},
         }};
     return s;
@@ -316,7 +330,7 @@ void HistoryStore::verify() const
             const auto page = tx.query("SELECT seq, encoded, hash, kind, amount, month, deferred, mac, ticket_id "
                                        "FROM billing_record "
                                        "WHERE seq > ? ORDER BY seq LIMIT ?",
-                                       {cursor, static_cast<std::int64_t>(kVerifyPage)});
+                                       {cursor, static_cast<std::int64_t>(kRecordPage)});
             for (const Row& row : page) {
                 cursor = row.int64(0);
                 if (cursor != static_cast<std::int64_t>(expected))
@@ -348,7 +362,7 @@ void HistoryStore::verify() const
                 previous = hash;
                 ++expected;
             }
-            if (page.size() < kVerifyPage) break;
+            if (page.size() < kRecordPage) break;
         }
         const std::uint64_t last = expected - 1;
         if (last != s.lastSequence || previous != s.lastHash)

@@ -171,7 +171,7 @@ void SyncEngine::cycle()
     if (now >= nextTimeMs_) fetchTime();
 }
 
-trust::RootListStatus SyncEngine::rootList() const
+trust::RootListStatus SyncEngine::rootListStatus() const
 {
     return trust_->rootList(clock_ ? clock_->latestKnown() : static_cast<wire::UnixTime>(::time(nullptr)));
 }
@@ -181,7 +181,7 @@ trust::RootListStatus SyncEngine::rootList() const
 // serving a stale list. Said once per list in a run, and in the status.
 void SyncEngine::reportOverdueRootList()
 {
-    const auto held = rootList();
+    const auto held = rootListStatus();
     if (held.sequence == overdueRootReported_ || !held.overdueFor) return;
     overdueRootReported_ = held.sequence;
     logger_.warning("sync: the operator root's revocation list held (sequence %s) was due to be replaced %s s ago;"
@@ -386,7 +386,7 @@ SyncStatus SyncEngine::status()
     s.lastSync = lastSyncMs_ / 1000;
     s.trustedTime = trustedTime_;
     s.revocationSequence = revocationSequence_;
-    const auto rootRevocations = rootList();
+    const auto rootRevocations = rootListStatus();
     s.rootRevocationSequence = rootRevocations.sequence;
     s.rootRevocationNextUpdate = rootRevocations.nextUpdate;
     s.rootRevocationsOverdue = rootRevocations.overdueFor.has_value();

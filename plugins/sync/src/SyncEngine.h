@@ -91,7 +91,7 @@ private:
     void handleHistory(const boxoffice::sync::LinkResponse& response);
     void fetchTime();
     bool fetchRevocations();   // whether the answer came and its root list (if any) was checked
-    trust::RootListStatus rootList() const;   // by the box's clock
+    trust::RootListStatus rootListStatus() const;   // by the box's clock
     void reportOverdueRootList();
     void loadKeptServerCertificate();
     void loadKeptRevocations();
