@@ -15,6 +15,7 @@
 #include <climits>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 
 namespace boxoffice::billing {
 
@@ -126,6 +127,22 @@ wire::Amount outstanding(Transaction& tx, std::uint64_t settledThrough)
         ->int64(0);
 }
 
+// The records after sequence `after`, in order, a page at a time (a box's history may hold a
+// million: never all in memory at once). `columns` starts with seq. Stops when fn says false.
+void forEachRecord(Transaction& tx, const std::string& columns, std::int64_t after, std::size_t pageSize,
+                   const std::function<bool(const Row&)>& fn)
+{
+    for (std::int64_t cursor = after;;) {
+        const auto page = tx.query("SELECT " + columns + " FROM billing_record WHERE seq > ? ORDER BY seq LIMIT ?",
+                                   {cursor, static_cast<std::int64_t>(pageSize)});
+        for (const Row& row : page) {
+            cursor = row.int64(0);
+            if (!fn(row)) return;
+        }
+        if (page.size() < pageSize) return;
+    }
+}
+
 Record toRecord(const Row& row, std::uint64_t settledThrough)
 {
     Record r;
@@ -165,23 +182,17 @@ const storage::Schema& HistoryStore::schema()
             {"records by ticket",
              {"ALTER TABLE billing_record ADD COLUMN ticket_id {text} NOT NULL DEFAULT ''"},
              [](Transaction& tx) {
-                 // By pages (a box's history may hold a million records), the index after.
-                 std::int64_t cursor = INT64_MIN;
-                 for (;;) {
-                     const auto page = tx.query("SELECT seq, encoded FROM billing_record WHERE seq > ? ORDER BY seq LIMIT ?",
-                                                {cursor, static_cast<std::int64_t>(kRecordPage)});
-                     for (const Row& row : page) {
-                         cursor = row.int64(0);
-                         std::string ticketId;
-                         try {
-                             ticketId = wire::HistoryRecord::decode(row.blob(1)).ticketId;
-                         } catch (const Error&) {
-                             continue;   // left empty: verify() refuses the record and says which
-                         }
-                         tx.execute("UPDATE billing_record SET ticket_id = ? WHERE seq = ?", {ticketId, cursor});
+                 forEachRecord(tx, "seq, encoded", INT64_MIN, kRecordPage, [&](const Row& row) {
+                     std::string ticketId;
+                     try {
+                         ticketId = wire::HistoryRecord::decode(row.blob(1)).ticketId;
+                     } catch (const Error&) {
+                         return true;   // left empty: verify() refuses the record and says which
                      }
-                     if (page.size() < kRecordPage) break;
-                 }
+                     tx.execute("UPDATE billing_record SET ticket_id = ? WHERE seq = ?", {ticketId, row.int64(0)});
+                     return true;
+                 });
+                 // After the fill-in: not maintained through each update.
                  tx.execute("CREATE INDEX billing_record_ticket ON billing_record (ticket_id, kind, seq)");
              }},
         }};
@@ -325,45 +336,39 @@ void HistoryStore::verify() const
         const State s = state(tx);
         std::uint64_t expected = 1;
         Hash previous{};
-        std::int64_t cursor = INT64_MIN;
-        for (;;) {
-            const auto page = tx.query("SELECT seq, encoded, hash, kind, amount, month, deferred, mac, ticket_id "
-                                       "FROM billing_record "
-                                       "WHERE seq > ? ORDER BY seq LIMIT ?",
-                                       {cursor, static_cast<std::int64_t>(kRecordPage)});
-            for (const Row& row : page) {
-                cursor = row.int64(0);
-                if (cursor != static_cast<std::int64_t>(expected))
-                    tampered(expected, "missing or out of order (found " + std::to_string(cursor) + " instead)");
-                const Bytes encoded = row.blob(1);
-                wire::HistoryRecord record;
-                try {
-                    record = wire::HistoryRecord::decode(encoded);
-                } catch (const Error& e) {
-                    tampered(expected, e.what());
-                }
-                if (record.sequence != expected)
-                    tampered(expected, "holds sequence " + std::to_string(record.sequence));
-                if (record.deviceId != identity_.deviceId) tampered(expected, "of device " + record.deviceId);
-                if (record.previousHash != previous) tampered(expected, "does not chain to the previous record");
-                const Hash hash = crypto::sha256(encoded);
-                if (hashOf(row.blob(2), expected) != hash) tampered(expected, "stored hash differs from its bytes");
-                if (row.int64(3) != static_cast<std::int64_t>(record.kind) || row.int64(4) != record.amount ||
-                    row.int64(5) != monthOf(record.recordedAt) || row.text(8) != record.ticketId)
-                    tampered(expected, "columns differ from the signed record");
-                const bool deferred = row.int64(6) != 0;
-                if (!keys_->check(recordMetaBytes(expected, hash, deferred), row.blob(7)))
-                    tampered(expected, "local marks were altered");
-                try {
-                    trust::verifySignature(record, deviceKey_);
-                } catch (const Error& e) {
-                    tampered(expected, e.what());
-                }
-                previous = hash;
-                ++expected;
+        const std::string columns = "seq, encoded, hash, kind, amount, month, deferred, mac, ticket_id";
+        forEachRecord(tx, columns, INT64_MIN, kRecordPage, [&](const Row& row) {
+            const std::int64_t seq = row.int64(0);
+            if (seq != static_cast<std::int64_t>(expected))
+                tampered(expected, "missing or out of order (found " + std::to_string(seq) + " instead)");
+            const Bytes encoded = row.blob(1);
+            wire::HistoryRecord record;
+            try {
+                record = wire::HistoryRecord::decode(encoded);
+            } catch (const Error& e) {
+                tampered(expected, e.what());
             }
-            if (page.size() < kRecordPage) break;
-        }
+            if (record.sequence != expected)
+                tampered(expected, "holds sequence " + std::to_string(record.sequence));
+            if (record.deviceId != identity_.deviceId) tampered(expected, "of device " + record.deviceId);
+            if (record.previousHash != previous) tampered(expected, "does not chain to the previous record");
+            const Hash hash = crypto::sha256(encoded);
+            if (hashOf(row.blob(2), expected) != hash) tampered(expected, "stored hash differs from its bytes");
+            if (row.int64(3) != static_cast<std::int64_t>(record.kind) || row.int64(4) != record.amount ||
+                row.int64(5) != monthOf(record.recordedAt) || row.text(8) != record.ticketId)
+                tampered(expected, "columns differ from the signed record");
+            const bool deferred = row.int64(6) != 0;
+            if (!keys_->check(recordMetaBytes(expected, hash, deferred), row.blob(7)))
+                tampered(expected, "local marks were altered");
+            try {
+                trust::verifySignature(record, deviceKey_);
+            } catch (const Error& e) {
+                tampered(expected, e.what());
+            }
+            previous = hash;
+            ++expected;
+            return true;
+        });
         const std::uint64_t last = expected - 1;
         if (last != s.lastSequence || previous != s.lastHash)
             throw Error(ErrorCode::BadSignature, "billing history: ends at record " + std::to_string(last) +
@@ -537,19 +542,13 @@ std::optional<Batch> HistoryStore::exportUnsettled(std::size_t maxBytes) const
     db_->read([&](Transaction& tx) {
         const State s = state(tx);
         std::size_t size = fixedSize;
-        std::int64_t cursor = i64(s.settledThrough);
-        for (;;) {
-            const auto page = tx.query("SELECT encoded FROM billing_record WHERE seq > ? ORDER BY seq LIMIT ?",
-                                       {cursor, static_cast<std::int64_t>(kExportPage)});
-            for (const Row& row : page) {
-                Bytes encoded = row.blob(0);
-                if (size + 4 + encoded.size() > maxBytes || chosen.size() == kMaxBatchRecords) return;
-                size += 4 + encoded.size();
-                chosen.push_back(std::move(encoded));
-                ++cursor;
-            }
-            if (page.size() < kExportPage) return;
-        }
+        forEachRecord(tx, "seq, encoded", i64(s.settledThrough), kExportPage, [&](const Row& row) {
+            Bytes encoded = row.blob(1);
+            if (size + 4 + encoded.size() > maxBytes || chosen.size() == kMaxBatchRecords) return false;
+            size += 4 + encoded.size();
+            chosen.push_back(std::move(encoded));
+            return true;
+        });
     });
     if (chosen.empty()) {
         if (status().lastSequence > status().settledThrough)
