@@ -76,19 +76,28 @@ std::set<std::uint16_t> pidsOf(ByteView stream) {
     return pids;
 }
 
-// Records what the CaTracker sees in a stream.
+// Records what the CaTracker sees in a stream. When `holding`, it keeps the last ECM
+// section as applied, as the descrambler does once a key service opened it.
 struct CaRecorder : CaTracker::Listener {
     void onCaInfo(const std::optional<CaInfo>& i) override { info = i; }
-    void onEcmSection(ByteView s) override { ecms.emplace_back(s.begin(), s.end()); }
+    void onEcmSection(ByteView s) override {
+        ecms.emplace_back(s.begin(), s.end());
+        if (holding)
+            held = ecms.back();
+    }
     void onPsiError(std::string_view) override { ++errors; }
+    bool holdsEcm(ByteView s) const override { return held && std::ranges::equal(s, *held); }
+    bool holding = false;
+    std::optional<Bytes> held;
     std::optional<CaInfo> info;
     std::vector<Bytes> ecms;
     int errors = 0;
     std::uint64_t repeatsSkipped = 0;
 };
 
-CaRecorder trackCa(ByteView stream) {
+CaRecorder trackCa(ByteView stream, bool holding = false) {
     CaRecorder r;
+    r.holding = holding;
     CaTracker tracker(boxofficeCaSystemId, 0, r);
     for (std::size_t at = 0; at + packetSize <= stream.size(); at += packetSize)
         if (tracker.wants(PacketView(stream.data() + at).pid()))
@@ -187,6 +196,7 @@ TEST(CaTracker, AListenerThatThrowsBecomesPsiErrorsNotACrash) {
             throw std::runtime_error("listener refuses the ECM");
         }
         void onPsiError(std::string_view message) override { errors.emplace_back(message); }
+        bool holdsEcm(ByteView) const override { return false; }
         int infos = 0, ecms = 0;
         std::vector<std::string> errors;
     } listener;
@@ -209,7 +219,7 @@ TEST(CaTracker, AListenerThatThrowsBecomesPsiErrorsNotACrash) {
     EXPECT_EQ(ecmErrors, listener.ecms);
 }
 
-// Table packets repeated unchanged bypass libdvbpsi (CaTracker::Handle::skipsRepeat);
+// Table packets repeated unchanged bypass libdvbpsi (CaTracker::Handle::consumeRepeat);
 // libdvbpsi must still count them in its continuity check, and still see a lost
 // or a duplicated repeat, which it reports.
 TEST(CaTracker, RepeatedTablesKeepTheContinuityCheck) {
@@ -287,6 +297,67 @@ TEST(CaTracker, RepeatedTablesKeepTheContinuityCheck) {
     EXPECT_EQ(afterChange.info->ecmPid, 0x1FE0);
     EXPECT_EQ(afterChange.info->pmtVersion, 2);
     EXPECT_EQ(afterChange.errors, 0);
+}
+
+// An ECM packet repeated unchanged bypasses libdvbpsi only while the listener holds its
+// section as applied: until a key opened it, and again after the listener forgot it,
+// every repeat is offered.
+TEST(CaTracker, RepeatedEcmsAreOfferedUntilTheListenerHoldsThem) {
+    auto c = config(Algorithm::DvbCissa);
+    c.packetsPerCryptoPeriod = 1500;
+    c.ecmIntervalPackets = 50;
+    const Bytes out = headend::Headend(c).process(testutil::makeStream(testutil::StreamOptions{.packets = 9000}));
+    const CaRecorder offered = trackCa(out);
+    ASSERT_TRUE(offered.info);
+    std::vector<std::size_t> ecmAt;
+    std::size_t changes = 0;
+    for (std::size_t at = 0; at + packetSize <= out.size(); at += packetSize) {
+        if (PacketView(out.data() + at).pid() != offered.info->ecmPid)
+            continue;
+        if (ecmAt.empty() || !std::equal(out.begin() + static_cast<std::ptrdiff_t>(at) + 4,
+                                         out.begin() + static_cast<std::ptrdiff_t>(at + packetSize),
+                                         out.begin() + static_cast<std::ptrdiff_t>(ecmAt.back()) + 4))
+            ++changes;
+        ecmAt.push_back(at);
+    }
+    ASSERT_GE(changes, 4u) << "several crypto periods";
+    ASSERT_GE(ecmAt.size(), 3 * changes) << "each ECM is repeated";
+    EXPECT_EQ(offered.errors, 0);
+    EXPECT_EQ(offered.ecms.size(), ecmAt.size()) << "nothing held: every repeat is offered";
+
+    const CaRecorder held = trackCa(out, true);
+    EXPECT_EQ(held.errors, 0) << "skipped repeats advance the ECM decoder's continuity counter";
+    EXPECT_EQ(held.ecms.size(), changes) << "each ECM offered once";
+    EXPECT_EQ(held.repeatsSkipped - offered.repeatsSkipped, ecmAt.size() - changes);
+    for (std::size_t i = 1; i < held.ecms.size(); ++i)
+        EXPECT_NE(held.ecms[i], held.ecms[i - 1]);
+
+    // Forgotten in the middle of a run of repeats (the descrambler clears its keys on a
+    // PMT change): the next repeat is offered again, and held from then on.
+    const std::size_t forgetAfter = ecmAt.size() / 2;
+    ASSERT_TRUE(std::equal(out.begin() + static_cast<std::ptrdiff_t>(ecmAt[forgetAfter]) + 4,
+                           out.begin() + static_cast<std::ptrdiff_t>(ecmAt[forgetAfter] + packetSize),
+                           out.begin() + static_cast<std::ptrdiff_t>(ecmAt[forgetAfter + 1]) + 4))
+        << "a repeat follows";
+    CaRecorder forgetting;
+    forgetting.holding = true;
+    {
+        CaTracker tracker(boxofficeCaSystemId, 0, forgetting);
+        for (std::size_t at = 0; at + packetSize <= out.size(); at += packetSize) {
+            if (tracker.wants(PacketView(out.data() + at).pid()))
+                tracker.push(out.data() + at);
+            if (at == ecmAt[forgetAfter])
+                forgetting.held.reset();
+        }
+    }
+    EXPECT_EQ(forgetting.ecms.size(), changes + 1);
+    EXPECT_EQ(forgetting.errors, 0);
+
+    // A lost repeat is still seen by libdvbpsi's continuity check.
+    Bytes lost = out;
+    lost.erase(lost.begin() + static_cast<std::ptrdiff_t>(ecmAt[forgetAfter]),
+               lost.begin() + static_cast<std::ptrdiff_t>(ecmAt[forgetAfter] + packetSize));
+    EXPECT_EQ(trackCa(lost, true).errors, 1) << "one discontinuity on the ECM PID";
 }
 
 TEST(Headend, SignalsPpvEventsInTheEit) {

@@ -42,8 +42,9 @@ struct CaTracker::Handle {
     // reassemble, CRC-check and drop it as a known version, at ≈3,000 instructions a
     // packet. It is consumed here instead: the decoder's counter advanced as if pushed.
     // Only after a push libdvbpsi took without complaint (a broken table is reported at
-    // each repeat, as before). Not for the ECM PID: a repeat of an ECM no key opened yet
-    // must be offered again.
+    // each repeat, as before). On the ECM PID only while the listener holds that packet's
+    // one ECM section as applied: a repeat of an ECM no key opened yet, or one the
+    // listener has forgotten since, is offered again.
     bool consumeRepeat(const std::uint8_t* packet) {
         // A skip would leave that previous packet stale: such a build pushes every packet.
         if constexpr (keepsPreviousPacket<dvbpsi_decoder_t>)
@@ -58,6 +59,8 @@ struct CaTracker::Handle {
         if (std::memcmp(packet, last.data(), 3) != 0 || (packet[3] & 0xF0) != (last[3] & 0xF0) ||
             std::memcmp(packet + 4, last.data() + 4, packetSize - 4) != 0)
             return false;
+        if (kind == Kind::Ecm && !tracker.listener_.holdsEcm(lastEcm))
+            return false;
         decoder->i_continuity_counter = counter;
         ++tracker.repeatsSkipped_;
         return true;
@@ -67,8 +70,17 @@ struct CaTracker::Handle {
         if (consumeRepeat(packet))
             return;
         complained = false;
+        ecmSections = 0;
         dvbpsi_packet_push(dvbpsi, packet);
-        haveLast = !complained;
+        if (kind == Kind::Ecm) {
+            // Table decoders clear the discontinuity flag in their gather callback; the
+            // private ECM decoder has no table state to rebuild, so it is cleared here.
+            dvbpsi->p_decoder->b_discontinuity = false;
+            // A repeat can stand for one whole section only (see consumeRepeat).
+            haveLast = !complained && ecmSections == 1 && !dvbpsi->p_decoder->p_current_section;
+        } else {
+            haveLast = !complained;
+        }
         if (haveLast)
             std::memcpy(last.data(), packet, packetSize);
     }
@@ -85,6 +97,8 @@ struct CaTracker::Handle {
     std::array<std::uint8_t, packetSize> last{};  // the last packet a table decoder took without error
     bool haveLast = false;
     bool complained = false;  // an error was reported during the current push
+    int ecmSections = 0;      // ECM sections completed during the current push
+    Bytes lastEcm;            // the last one completed
 };
 
 struct CaTracker::Callbacks {
@@ -194,9 +208,15 @@ struct CaTracker::Callbacks {
     static void ecmSection(dvbpsi_t* d, dvbpsi_psi_section_t* section) {
         std::unique_ptr<dvbpsi_psi_section_t, decltype(&dvbpsi_DeletePSISections)> owned(section,
                                                                                          &dvbpsi_DeletePSISections);
-        auto& listener = static_cast<Handle*>(d->p_sys)->tracker.listener_;
-        fromDvbpsi([&] { listener.onEcmSection(ByteView(section->p_data, 3u + section->i_length)); },
-                           [&](const char* what) { listener.onPsiError(std::string("ECM: ") + what); });
+        auto& handle = *static_cast<Handle*>(d->p_sys);
+        fromDvbpsi(
+            [&] {
+                const ByteView bytes(section->p_data, 3u + section->i_length);
+                ++handle.ecmSections;
+                handle.lastEcm.assign(bytes.begin(), bytes.end());
+                handle.tracker.listener_.onEcmSection(bytes);
+            },
+            [&](const char* what) { handle.reportError(std::string("ECM: ") + what); });
     }
 };
 
@@ -257,10 +277,7 @@ void CaTracker::push(const std::uint8_t* packet) {
         return;
     }
     if (ecmPid_ && *ecmPid_ == pid && ecm_) {
-        dvbpsi_packet_push(ecm_->dvbpsi, data);
-        // Table decoders clear the discontinuity flag in their gather callback; our
-        // private decoder has no table state to rebuild, so it clears it here.
-        ecm_->dvbpsi->p_decoder->b_discontinuity = false;
+        ecm_->pushTable(data);
         return;
     }
     if (auto it = pmts_.find(pid); it != pmts_.end())

@@ -3,6 +3,7 @@
 #include <boxoffice/base/Error.h>
 #include <boxoffice/mpegts/Packet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -299,11 +300,12 @@ void StreamDescrambler::onCaInfo(const std::optional<CaInfo>& info) {
     lastCa_ = info;
 }
 
+bool StreamDescrambler::holdsEcm(ByteView section) const {
+    return keyService_ && !lastEcm_.empty() && std::ranges::equal(section, lastEcm_);
+}
+
 void StreamDescrambler::onEcmSection(ByteView section) {
-    if (!keyService_)
-        return;
-    if (!lastEcm_.empty() && lastEcm_.size() == section.size() &&
-        std::equal(section.begin(), section.end(), lastEcm_.begin()))
+    if (!keyService_ || holdsEcm(section))
         return;  // a repetition of the ECM already applied
     EcmHeader header;
     try {

@@ -36,6 +36,9 @@ public:
         virtual void onEcmSection(ByteView section) = 0;
         // libdvbpsi reported an error (bad CRC, discontinuity, bad length...).
         virtual void onPsiError(std::string_view message) = 0;
+        // Whether `section` is the ECM the listener has applied and still holds: an
+        // unchanged repeat of its packet is then not offered again.
+        virtual bool holdsEcm(ByteView section) const = 0;
     };
 
     // programNumber 0 follows the first program whose PMT has our CA descriptor.
@@ -53,7 +56,7 @@ public:
     void reset();
 
     const std::optional<CaInfo>& current() const noexcept { return current_; }
-    // Table packets repeated unchanged that did not need libdvbpsi (see CaTracker.cpp).
+    // Table and ECM packets repeated unchanged that did not need libdvbpsi (see CaTracker.cpp).
     std::uint64_t repeatsSkipped() const noexcept { return repeatsSkipped_; }
 
     // Internal: libdvbpsi callbacks.

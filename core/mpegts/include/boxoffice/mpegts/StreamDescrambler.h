@@ -83,6 +83,7 @@ private:
     void onCaInfo(const std::optional<CaInfo>& info) override;
     void onEcmSection(ByteView section) override;
     void onPsiError(std::string_view message) override;
+    bool holdsEcm(ByteView section) const override;
 
     void handle(std::uint8_t* packet);
     void emit(std::uint8_t* packet);
