@@ -226,6 +226,88 @@ TEST(StreamDescrambler, PmtChangeMidStreamFollowsTheNewEcmPid) {
     EXPECT_EQ(engine.statistics().withoutKey, 0u);
 }
 
+// ECMs lost near the end of the first ECM stream leave packets held for a key when the PMT
+// moves to another ECM PID: the new stream's words are not theirs, so they pass on as they
+// are (counted without key), never "descrambled" into garbage marked clear.
+TEST(StreamDescrambler, PacketsHeldAtAnEcmPidChangeAreNotOpenedWithTheNewWords) {
+    StreamOptions first{.packets = 700, .pmtVersion = 1};
+    StreamOptions second{.packets = 700, .pmtVersion = 2, .seed = 2, .firstPcr = 700 * 27000};
+    const Bytes clearA = makeStream(first), clearB = makeStream(second);
+    auto configB = headendConfig(Algorithm::AtisIdsa, 150);
+    configB.ecmPid = 0x1FE0;
+    headend::Headend ha(headendConfig(Algorithm::AtisIdsa, 150)), hb(configB);
+    Bytes scrambled = ha.process(clearA);
+    for (std::uint32_t period = 3; period < 8; ++period)
+        scrambled = withoutEcmOf(scrambled, 0x1FF0, period);
+    const Bytes b = hb.process(clearB);
+    scrambled.insert(scrambled.end(), b.begin(), b.end());
+    Bytes clear = clearA;
+    clear.insert(clear.end(), clearB.begin(), clearB.end());
+
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, scrambled, 9);
+    const auto got = packetsOf(out, esPids), want = packetsOf(clear, esPids);
+    ASSERT_EQ(got.size(), want.size()) << "nothing lost";
+    std::size_t garbage = 0, passedScrambled = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        if (isScrambled(PacketView(got[i].data()).scrambling()))
+            ++passedScrambled;
+        else if (got[i] != want[i])
+            ++garbage;
+    }
+    EXPECT_EQ(garbage, 0u) << "no packet of the old ECM stream opened with the new one's words";
+    EXPECT_GT(passedScrambled, 0u) << "the held packets were passed on";
+    EXPECT_EQ(engine.statistics().withoutKey, passedScrambled);
+    ASSERT_TRUE(engine.caInfo());
+    EXPECT_EQ(engine.caInfo()->ecmPid, 0x1FE0);
+    EXPECT_EQ(engine.heldPackets(), 0u);
+}
+
+// A multi-program stream: a second program's PID, scrambled by another CA system with its
+// own control words (flipping parity on its own schedule), is none of ours. Its packets
+// pass on untouched and hold nothing up; our program is descrambled as usual.
+TEST(StreamDescrambler, ScrambledPacketsOfAnotherCaSystemPassUntouched) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 1200});
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 200));
+    const Bytes ours = h.process(clear);
+    Scrambler foreign(Algorithm::DvbCissa);
+    foreign.setKey(Scrambling::Even, fromHex("ffeeddccbbaa99887766554433221100"));
+    foreign.setKey(Scrambling::Odd, fromHex("ffeeddccbbaa99887766554433221101"));
+    Bytes mixed;
+    std::uint8_t cc = 0;
+    for (std::size_t at = 0, i = 0; at < ours.size(); at += packetSize, ++i) {
+        mixed.insert(mixed.end(), ours.begin() + static_cast<std::ptrdiff_t>(at),
+                     ours.begin() + static_cast<std::ptrdiff_t>(at + packetSize));
+        if (i % 10 == 5) {
+            std::uint8_t p[packetSize];
+            testutil::putPacketHeader(p, 0x300, false, cc);
+            for (std::size_t k = 4; k < packetSize; ++k)
+                p[k] = static_cast<std::uint8_t>(k * 7 + i);
+            foreign.scramble(p, (i / 150) % 2 ? Scrambling::Odd : Scrambling::Even);
+            mixed.insert(mixed.end(), p, p + packetSize);
+        }
+    }
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, mixed, 16);
+    const auto foreignIn = packetsOf(mixed, {0x300}), foreignOut = packetsOf(out, {0x300});
+    ASSERT_GT(foreignIn.size(), 100u);
+    ASSERT_EQ(foreignOut.size(), foreignIn.size());
+    std::size_t altered = 0;
+    for (std::size_t i = 0; i < foreignIn.size(); ++i)
+        altered += foreignOut[i] != foreignIn[i];
+    EXPECT_EQ(altered, 0u);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1);
+    EXPECT_EQ(engine.statistics().withoutKey, foreignIn.size());
+    ASSERT_TRUE(engine.caInfo());
+    EXPECT_EQ(engine.caInfo()->esPids, esPids) << "the program-level CA descriptor covers both streams";
+}
+
 TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {
     const Bytes clear = makeStream(StreamOptions{.packets = 300});
     headend::Headend h(headendConfig(Algorithm::DvbCissa, 100));

@@ -180,6 +180,9 @@ struct CaTracker::Callbacks {
         if (t.current_ && t.current_->pmtPid != pmtPid)
             return;
         std::optional<std::uint16_t> ecmPid = ecmPidIn(table->p_first_descriptor, t.caSystemId_);
+        // A CA descriptor in the program loop covers every elementary stream; one in an
+        // ES loop covers that stream (ISO/IEC 13818-1 2.6.16).
+        const bool wholeProgram = ecmPid.has_value();
         for (auto* es = table->p_first_es; es && !ecmPid; es = es->p_next)
             ecmPid = ecmPidIn(es->p_first_descriptor, t.caSystemId_);
         if (!ecmPid) {
@@ -195,6 +198,9 @@ struct CaTracker::Callbacks {
         info.pmtPid = pmtPid;
         info.pmtVersion = table->i_version;
         info.ecmPid = *ecmPid;
+        for (auto* es = table->p_first_es; es; es = es->p_next)
+            if (wholeProgram || ecmPidIn(es->p_first_descriptor, t.caSystemId_) == ecmPid)
+                info.esPids.push_back(es->i_pid);
         for (auto* d = table->p_first_descriptor; d; d = d->p_next)
             if (d->i_tag == 0x65 && d->i_length >= 1)
                 for (auto a : {Algorithm::DvbCissa, Algorithm::DvbCsa2, Algorithm::AtisIdsa})

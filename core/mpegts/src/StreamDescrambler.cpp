@@ -116,7 +116,8 @@ void StreamDescrambler::handle(std::uint8_t* packet) {
         guide_->push(packet);
     if (tracker_ && tracker_->wants(pid))
         tracker_->push(packet);  // may install keys and release held packets
-    if (!holding_ && keyService_ && isScrambled(view.scrambling()) && needsKey(pid, view.scrambling())) {
+    if (!holding_ && keyService_ && isScrambled(view.scrambling()) && !foreign_[pid] &&
+        needsKey(pid, view.scrambling())) {
         holding_ = true;
         if (!lateReported_) {
             lateReported_ = true;
@@ -147,6 +148,10 @@ void StreamDescrambler::emit(std::uint8_t* packet) {
     if (!view.hasSync())
         return;
     const Scrambling sc = view.scrambling();
+    if (isScrambled(sc) && foreign_[view.pid()]) {
+        ++stats_.withoutKey;
+        return;
+    }
     const auto outcome = descrambler_->add(at);
     if (outcome == Descrambler::Outcome::Descrambled)
         pidKeys_[view.pid()] = {sc, keyPeriod_[slotOf(sc)]};
@@ -186,6 +191,11 @@ void StreamDescrambler::settleHeld() {
         if (blocked.count(pid))
             continue;
         const Scrambling sc = view.scrambling();
+        if (isScrambled(sc) && foreign_[pid]) {
+            ++stats_.withoutKey;
+            settled_[i] = 1;
+            continue;
+        }
         if (isScrambled(sc) && needsKey(pid, sc)) {
             blocked.insert(pid);
             continue;
@@ -288,6 +298,12 @@ void StreamDescrambler::onCaInfo(const std::optional<CaInfo>& info) {
     const bool changed = !info || !before || before->ecmPid != info->ecmPid || before->pmtPid != info->pmtPid ||
                          before->programNumber != info->programNumber;
     if (changed) {
+        // Packets held for a key of the old ECM stream: what the keys in hand open is
+        // descrambled, the rest passes on as it is. The new ECMs' words are not theirs.
+        if (holding_) {
+            settleHeld();
+            releaseAll();
+        }
         descrambler_->flush();
         clearKeys();
         notice(DescramblerNotice::Kind::CaChanged,
@@ -297,6 +313,12 @@ void StreamDescrambler::onCaInfo(const std::optional<CaInfo>& info) {
     }
     if (info && info->algorithm)
         useAlgorithm(*info->algorithm);
+    foreign_.reset();
+    if (info) {
+        foreign_.set();
+        for (const std::uint16_t pid : info->esPids)
+            foreign_.reset(pid & 0x1FFF);
+    }
     lastCa_ = info;
 }
 

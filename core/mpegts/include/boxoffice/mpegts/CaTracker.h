@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 struct dvbpsi_s;
 
@@ -21,6 +22,8 @@ struct CaInfo {
     std::uint16_t pmtPid = 0;
     std::uint8_t pmtVersion = 0;
     std::uint16_t ecmPid = 0;
+    // The elementary streams our CA descriptor covers: those the ECMs' keys are for.
+    std::vector<std::uint16_t> esPids;
     // From the scrambling_descriptor (0x65); nullopt when absent or unknown.
     std::optional<Algorithm> algorithm;
 };

@@ -18,6 +18,7 @@
 #include <boxoffice/mpegts/KeyService.h>
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -113,6 +114,9 @@ private:
     std::vector<PidKey> pidKeys_;
     Bytes lastEcm_;
     std::optional<CaInfo> lastCa_;
+    // ECM mode, once the PMT is known: the PIDs our CA descriptor does not cover. Their
+    // scrambled packets (another program, another CA system) pass on untouched.
+    std::bitset<8192> foreign_;
     bool holding_ = false;
     bool lateReported_ = false;
     Bytes held_;
