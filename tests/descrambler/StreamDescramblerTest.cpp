@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 
 using namespace boxoffice;
 using namespace boxoffice::mpegts;
@@ -67,6 +68,34 @@ Bytes withoutEcmOf(ByteView stream, std::uint16_t ecmPid, std::uint32_t period) 
                    stream.begin() + static_cast<std::ptrdiff_t>(at + packetSize));
     }
     return out;
+}
+
+// The crypto-periods of the ECMs a headend put on air.
+std::set<std::uint32_t> ecmPeriodsOf(ByteView stream, std::uint16_t ecmPid = 0x1FF0) {
+    std::set<std::uint32_t> periods;
+    for (std::size_t at = 0; at < stream.size(); at += packetSize) {
+        if (PacketView(stream.data() + at).pid() != ecmPid)
+            continue;
+        const std::uint8_t* s = stream.data() + at + 5;
+        periods.insert((std::uint32_t{s[14]} << 24) | (s[15] << 16) | (s[16] << 8) | s[17]);
+    }
+    return periods;
+}
+
+// Descrambles a headend's output with the event key; the engine for its statistics.
+struct RoundTrip {
+    Bytes out;
+    DescramblerStatistics stats;
+};
+RoundTrip roundTrip(const Bytes& scrambled, std::size_t chunk = 10) {
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    RoundTrip r;
+    r.out = descramble(engine, scrambled, chunk);
+    r.stats = engine.statistics();
+    return r;
 }
 
 } // namespace
@@ -306,6 +335,66 @@ TEST(StreamDescrambler, ScrambledPacketsOfAnotherCaSystemPassUntouched) {
     EXPECT_EQ(engine.statistics().withoutKey, foreignIn.size());
     ASSERT_TRUE(engine.caInfo());
     EXPECT_EQ(engine.caInfo()->esPids, esPids) << "the program-level CA descriptor covers both streams";
+}
+
+// A stream of the PMT that falls silent (sparse subtitles) must not hold the ECMs back:
+// the others rotate on, and the silent one starts on the current word when it speaks.
+TEST(StreamDescrambler, ASilentStreamDoesNotHoldTheHeadendsEcmsBack) {
+    StreamOptions o{.packets = 3000, .es = {{0x100, 0x02, 7}, {0x101, 0x04, 5}, {0x102, 0x06, 1}}};
+    Bytes clear = makeStream(o);
+    // PID 0x102 speaks in packets 0..59, then not until packet 2000, then again.
+    for (std::size_t at = 60 * packetSize; at < 2000 * packetSize; at += packetSize)
+        if (PacketView(clear.data() + at).pid() == 0x102) {
+            clear[at + 1] = 0x1F;  // a null packet instead
+            clear[at + 2] = 0xFF;
+        }
+    headend::Headend h(headendConfig(Algorithm::DvbCissa, 300));
+    const Bytes scrambled = h.process(clear);
+    // Every crypto-period has its ECM on air (the last one may have just started).
+    EXPECT_GE(ecmPeriodsOf(scrambled).size() + 1, h.statistics().cryptoPeriods);
+    ASSERT_GE(h.statistics().cryptoPeriods, 9u);
+    const auto r = roundTrip(scrambled);
+    const std::vector<std::uint16_t> all{0x100, 0x101, 0x102};
+    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, all), packetsOf(clear, all)), -1);
+    EXPECT_EQ(r.stats.withoutKey, 0u);
+}
+
+// A PMT version that drops a stream: the dropped stream must not hold the ECMs back.
+TEST(StreamDescrambler, AStreamThePmtDropsDoesNotHoldTheHeadendsEcmsBack) {
+    StreamOptions first{.packets = 700, .pmtVersion = 1};
+    StreamOptions second{.packets = 2000, .pmtVersion = 2, .es = {{0x100, 0x02, 7}, {0x102, 0x04, 5}},
+                         .seed = 2, .firstPcr = 700 * 27000};
+    Bytes clear = makeStream(first);
+    const Bytes b = makeStream(second);
+    clear.insert(clear.end(), b.begin(), b.end());
+    headend::Headend h(headendConfig(Algorithm::DvbCsa2, 250));
+    const Bytes scrambled = h.process(clear);
+    EXPECT_GE(ecmPeriodsOf(scrambled).size() + 1, h.statistics().cryptoPeriods);
+    ASSERT_GE(h.statistics().cryptoPeriods, 9u);
+    const auto r = roundTrip(scrambled);
+    const std::vector<std::uint16_t> all{0x100, 0x101, 0x102};
+    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, all), packetsOf(clear, all)), -1);
+    EXPECT_EQ(r.stats.withoutKey, 0u);
+}
+
+// A PCR that jumps an hour forward is a discontinuity, not an hour that passed: the
+// crypto-periods go on from where they were, and the ECMs keep up.
+TEST(StreamDescrambler, AForwardPcrJumpDoesNotSkipCryptoPeriods) {
+    StreamOptions a{.packets = 3000};
+    StreamOptions b{.packets = 3000, .seed = 2, .firstPcr = 3000ull * 27000 + 3600ull * 27'000'000};
+    Bytes clear = makeStream(a);
+    const Bytes more = makeStream(b);
+    clear.insert(clear.end(), more.begin(), more.end());
+    auto c = headendConfig(Algorithm::DvbCissa, 0);
+    c.cryptoPeriodSeconds = 1.0;  // 1,000 packets of the synthetic stream
+    c.ecmIntervalSeconds = 0.05;
+    headend::Headend h(c);
+    const Bytes scrambled = h.process(clear);
+    EXPECT_LE(h.statistics().cryptoPeriods, 7u) << "six seconds of stream";
+    const auto r = roundTrip(scrambled);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, esPids), packetsOf(clear, esPids)), -1);
+    EXPECT_EQ(r.stats.withoutKey, 0u);
+    EXPECT_EQ(r.stats.held, 0u);
 }
 
 TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {

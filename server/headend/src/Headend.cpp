@@ -36,6 +36,7 @@ using namespace boxoffice::mpegts;
 namespace {
 
 constexpr std::uint64_t pcrHz = 27'000'000;
+constexpr std::uint64_t maxPcrStep = pcrHz;  // see advanceClock
 constexpr std::uint16_t eitPidValue = 0x0012;
 
 Scrambling parityOf(std::uint32_t period) { return (period & 1) ? Scrambling::Odd : Scrambling::Even; }
@@ -79,7 +80,11 @@ struct Headend::State {
     std::uint32_t currentPeriod = 0;
     std::map<std::uint32_t, crypto::SecretBytes> controlWords;
     std::array<std::optional<std::uint32_t>, 2> installed;  // period of the even/odd scrambler key
-    std::map<std::uint16_t, std::uint32_t> pidPeriod;
+    struct PidState {
+        std::uint32_t period = 0;    // the crypto-period whose word scrambles it
+        std::uint64_t lastSeen = 0;  // clock at its last packet
+    };
+    std::map<std::uint16_t, PidState> pidPeriod;  // the PMT's elementary streams seen so far
     std::optional<std::uint32_t> ecmPeriod;
     Bytes ecmSection;
     std::optional<std::uint64_t> lastEcm, lastEit;
@@ -174,6 +179,8 @@ struct Headend::State {
                     dvbpsi_pmt_es_descriptor_add(copy, d->i_tag, d->i_length, d->p_data);
             s.esPids.insert(es->i_pid);
         }
+        // A stream the new PMT dropped must not hold the ECMs back (updateEcmPeriod).
+        std::erase_if(s.pidPeriod, [&](const auto& entry) { return !s.esPids.count(entry.first); });
         s.pcrPid = table->i_pcr_pid;
         DvbpsiHandle gen;
         auto* sections = dvbpsi_pmt_sections_generate(gen.h, ours.get());
@@ -259,8 +266,11 @@ struct Headend::State {
             return;
         if (!firstPcr)
             firstPcr = *pcr;
-        // Keep the clock monotonic over PCR discontinuities and wraps.
-        if (*pcr >= *firstPcr && *pcr - *firstPcr >= clock)
+        // Keep the clock monotonic over PCR discontinuities and wraps, backwards or
+        // forwards: a jump is not time that passed (a forward one would skip crypto-
+        // periods at once, ahead of the ECMs). PCRs come every 100 ms at most (ISO/IEC
+        // 13818-1 2.7.2; DVB: 40 ms), so a step over a second is a jump.
+        if (*pcr >= *firstPcr && *pcr - *firstPcr >= clock && *pcr - *firstPcr - clock <= maxPcrStep)
             clock = *pcr - *firstPcr;
         else
             firstPcr = *pcr - clock;
@@ -274,8 +284,11 @@ struct Headend::State {
             return;
         if (ecmPeriod && clock < std::uint64_t{candidate} * periodLength + ecmDelay)
             return;
-        for (const auto& [pid, period] : pidPeriod)
-            if (period < candidate)
+        // A stream silent since the boundary (sparse subtitles, one that stopped) does
+        // not hold it back: when it speaks again it starts on the current word (handle).
+        const std::uint64_t boundary = std::uint64_t{candidate} * periodLength;
+        for (const auto& [pid, state] : pidPeriod)
+            if (state.period < candidate && state.lastSeen >= boundary)
                 return;
         ecmPeriod = candidate;
         EcmHeader header;
@@ -327,17 +340,21 @@ struct Headend::State {
         }
 
         if (pmtReady && esPids.count(pid) && view.scrambling() == Scrambling::Clear) {
-            auto it = pidPeriod.try_emplace(pid, currentPeriod).first;
+            auto& state = pidPeriod.try_emplace(pid, PidState{currentPeriod, clock}).first->second;
             // Flip at the first PES start after the boundary (so PIDs flip at different
-            // packets); a PID that lags a whole period is pulled along at once.
-            if (it->second < currentPeriod) {
-                if (view.payloadUnitStart())
-                    it->second = currentPeriod;
-                else if (it->second + 1 < currentPeriod)
-                    it->second = currentPeriod - 1;
+            // packets); a PID that lags a whole period is pulled along at once, and one
+            // silent since the boundary starts on the current word (the ECMs may have
+            // moved on without it: updateEcmPeriod).
+            if (state.period < currentPeriod) {
+                const bool silentSinceBoundary = state.lastSeen < std::uint64_t{currentPeriod} * periodLength;
+                if (view.payloadUnitStart() || silentSinceBoundary)
+                    state.period = currentPeriod;
+                else if (state.period + 1 < currentPeriod)
+                    state.period = currentPeriod - 1;
             }
-            installKey(it->second);
-            if (scrambler.scramble(p, parityOf(it->second)))
+            state.lastSeen = clock;
+            installKey(state.period);
+            if (scrambler.scramble(p, parityOf(state.period)))
                 ++stats.scrambled;
         }
         out.insert(out.end(), p, p + packetSize);
