@@ -310,6 +310,20 @@ TEST_F(TamperTest, AlteredTicketColumn)
     EXPECT_THAT(expectRefused("UPDATE billing_record SET ticket_id = 't-other' WHERE seq = 4"), HasSubstr("record 4"));
 }
 
+// The same value with another type: SQLite's lookups by ticket or kind no longer find the
+// record (a play hidden from ofTicket) although it reads back the same.
+TEST_F(TamperTest, TicketColumnStoredAsBlob)
+{
+    EXPECT_THAT(expectRefused("UPDATE billing_record SET ticket_id = CAST(ticket_id AS BLOB) WHERE seq = 4"),
+                HasSubstr("record 4: columns are stored with other types"));
+}
+
+TEST_F(TamperTest, KindColumnStoredAsBlob)
+{
+    EXPECT_THAT(expectRefused("UPDATE billing_record SET kind = CAST(kind AS BLOB) WHERE seq = 3"),
+                HasSubstr("record 3"));
+}
+
 // A damaged record met while an older history gets its ticket column: the refusal
 // names the record, as at any open.
 TEST_F(TamperTest, DamagedRecordDuringTheTicketColumnMigration)

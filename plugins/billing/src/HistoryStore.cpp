@@ -336,7 +336,11 @@ void HistoryStore::verify() const
         const State s = state(tx);
         std::uint64_t expected = 1;
         Hash previous{};
-        const std::string columns = "seq, encoded, hash, kind, amount, month, deferred, mac, ticket_id";
+        // The types too: the lookups bind integers and text, and in SQLite a value stored
+        // as a BLOB equals neither while reading back the same (a hidden play).
+        const std::string columns = "seq, encoded, hash, kind, amount, month, deferred, mac, ticket_id,"
+                                    " typeof(kind) || typeof(amount) || typeof(month) || typeof(deferred)"
+                                    " || typeof(ticket_id)";
         forEachRecord(tx, columns, INT64_MIN, kRecordPage, [&](const Row& row) {
             const std::int64_t seq = row.int64(0);
             if (seq != static_cast<std::int64_t>(expected))
@@ -354,6 +358,8 @@ void HistoryStore::verify() const
             if (record.previousHash != previous) tampered(expected, "does not chain to the previous record");
             const Hash hash = crypto::sha256(encoded);
             if (hashOf(row.blob(2), expected) != hash) tampered(expected, "stored hash differs from its bytes");
+            if (row.text(9) != "integerintegerintegerintegertext")
+                tampered(expected, "columns are stored with other types (" + row.text(9) + ")");
             if (row.int64(3) != static_cast<std::int64_t>(record.kind) || row.int64(4) != record.amount ||
                 row.int64(5) != monthOf(record.recordedAt) || row.text(8) != record.ticketId)
                 tampered(expected, "columns differ from the signed record");
