@@ -449,5 +449,39 @@ TEST_F(WalletTest, ARevokedTicketGivesNoControlWords)
     EXPECT_EQ(wallet->tickets().at(0).state, "revoked");
 }
 
+// A prepaid ticket delivered ahead (dormant: suspended until bought) stays unplayable when
+// ppv.db's `dormant` column is edited: whether a ticket is dormant comes from its signed
+// bytes. No purchase, no control words.
+TEST_F(WalletTest, EditingTheDormantColumnDoesNotMakeAnUnboughtTicketPlayable)
+{
+    auto& k = DevKeys::get();
+    wire::Ticket draft;
+    draft.ticketId = "t-dormant";
+    draft.eventId = "ev-1";
+    draft.kind = wire::TicketKind::Prepaid;
+    draft.status = wire::TicketStatus::Suspended;
+    draft.serviceProviderId = "sp-dev";
+    draft.holderDeviceId = k.stb1->deviceId;
+    draft.orderId = "o-dormant";
+    draft.issuedAt = base - 60;
+    draft.notBefore = base - 60;
+    draft.notAfter = base + 86400;
+    draft.eventKeyId = "key-ev-1";
+    wallet->addTicket(trust::issueTicket(draft, eventKey, k.stb1->agreementKey.publicKey(), *k.issuer).encode());
+    std::string reason;
+    EXPECT_FALSE(wallet->onEcm(ecm(), reason));
+    EXPECT_THAT(reason, HasSubstr("dormant"));
+
+    wallet.reset();
+    storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
+        tx.execute("UPDATE ppv_ticket SET dormant = 0");
+    });
+    open();
+    EXPECT_FALSE(wallet->onEcm(ecm(7, 6), reason)) << "a never-bought dormant ticket gave control words";
+    EXPECT_THAT(reason, HasSubstr("dormant"));
+    EXPECT_EQ(wallet->tickets().at(0).state, "dormant");
+    EXPECT_TRUE(history->ofTicket("t-dormant", wire::HistoryKind::Play).empty());
+}
+
 } // namespace
 } // namespace boxoffice::ppv::test

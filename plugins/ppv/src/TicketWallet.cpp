@@ -167,18 +167,32 @@ std::size_t TicketWallet::storedCount() const
     return row ? static_cast<std::size_t>(row->int64(0)) : std::size_t{0};
 }
 
+namespace {
+// Whether a stored ticket waits to be bought, from its signed bytes: the `dormant` column
+// is only a cache, and an edited one must not make an unbought ticket playable. A ticket
+// that does not decode is taken as dormant (it plays nothing; verify() names the fault).
+bool dormantOf(const Bytes& encoded)
+{
+    try {
+        return trust::isDormant(wire::Ticket::decode(encoded));
+    } catch (const Error&) {
+        return true;
+    }
+}
+} // namespace
+
 std::vector<TicketWallet::Stored> TicketWallet::storedTickets(const std::string& eventId) const
 {
-    static const std::string columns = "SELECT ticket_id, event_id, not_before, not_after, encoded, dormant, "
+    static const std::string columns = "SELECT ticket_id, event_id, not_before, not_after, encoded, "
                                        "activation, playback_window, first_played_at, views_allowed, views_used "
                                        "FROM ppv_ticket ";
     const auto rows = eventId.empty() ? db_->query(columns + "ORDER BY added_at, ticket_id")
                                       : db_->query(columns + "WHERE event_id = ? ORDER BY added_at, ticket_id", {eventId});
     std::vector<Stored> list;
     for (const auto& r : rows)
-        list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), r.int64(5) != 0,
-                        static_cast<std::uint64_t>(r.int64(6)), static_cast<std::uint32_t>(r.int64(7)), r.int64(8),
-                        static_cast<std::uint16_t>(r.int64(9)), static_cast<std::uint32_t>(r.int64(10))});
+        list.push_back({r.text(0), r.text(1), r.int64(2), r.int64(3), r.blob(4), dormantOf(r.blob(4)),
+                        static_cast<std::uint64_t>(r.int64(5)), static_cast<std::uint32_t>(r.int64(6)), r.int64(7),
+                        static_cast<std::uint16_t>(r.int64(8)), static_cast<std::uint32_t>(r.int64(9))});
     return list;
 }
 
