@@ -159,12 +159,22 @@ TEST_P(LedgerTest, RoomForPendingAmountsIsKeptSoPostingCannotOverflow) {
     EXPECT_EQ(ledger_->account("alice").balance(), 400);
 }
 
-TEST_P(LedgerTest, InhibitedAccountTakesNoNewDebitsUntilCleared) {
+TEST_P(LedgerTest, InhibitedAccountTakesNoNewOrPostedDebitsUntilCleared) {
     ledger_->setInhibited("alice", true);
     EXPECT_BOX_ERROR(ledger_->create(buy("o1", 10)), ErrorCode::PermissionDenied);
     checked();
     ledger_->setInhibited("alice", false);
     EXPECT_EQ(ledger_->create(buy("o1", 10)).state, TransferState::Pending);
+    // A pending debit is not posted while the account is inhibited either; voiding it is fine.
+    EXPECT_EQ(ledger_->create(buy("o2", 10)).state, TransferState::Pending);
+    ledger_->setInhibited("alice", true);
+    EXPECT_BOX_ERROR(ledger_->post("o1"), ErrorCode::PermissionDenied);
+    EXPECT_EQ(ledger_->transfer("o1").state, TransferState::Pending);
+    EXPECT_EQ(ledger_->voidTransfer("o2").state, TransferState::Voided);
+    checked();
+    ledger_->setInhibited("alice", false);
+    EXPECT_EQ(ledger_->post("o1").state, TransferState::Posted);
+    checked();
 }
 
 TEST_P(LedgerTest, ConcurrentDuplicatesHaveOneEffect) {

@@ -315,6 +315,26 @@ TEST_P(Purchase, DeclineVoidsNotMeAlsoBlocksAndInhibits) {
     checked();
 }
 
+// "Not me" inhibits accounting on the account: another order it placed before the report
+// cannot be approved and charged either, until the account is cleared.
+TEST_P(Purchase, NotMeAlsoStopsTheAccountsOtherPendingOrders) {
+    const auto first = order("o-1");
+    const auto second = order("o-2");
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000 - 2 * 1200);
+    settlement_->approve("phone-1", signedApproval(approval(first, wire::Decision::NotMe)));
+    checked();
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", signedApproval(approval(second))), ErrorCode::PermissionDenied);
+    EXPECT_EQ(settlement_->orderById("o-2").state, OrderState::Pending);
+    EXPECT_FALSE(settlement_->orderById("o-2").ticket.has_value());
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000);
+    EXPECT_EQ(ledger_->account("studio").balance(), 0);
+    checked();
+    settlement_->clearAccount("acct-alice");
+    EXPECT_EQ(settlement_->approve("phone-1", signedApproval(approval(second))).state, OrderState::Approved);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 5000 - 1200);
+    checked();
+}
+
 TEST_P(Purchase, OrdersOutsideTheOfferAreRefused) {
     EXPECT_BOX_ERROR(order("o-1", "stb-1", 1100), ErrorCode::Conflict);     // not the catalog price
     EXPECT_BOX_ERROR(order("o-1", "stb-unknown"), ErrorCode::PermissionDenied);

@@ -248,10 +248,22 @@ Transfer Ledger::resolve(Transaction& tx, const std::string& id, TransferState t
     const std::int64_t at = now();
     if (target == TransferState::Posted && at >= t->expiresAt) target = TransferState::Expired;
 
-    // The state guard makes the resolution happen once even if two resolvers raced.
-    const auto changed = tx.execute("UPDATE ledger_transfer SET state = ?, resolved_at = ? WHERE id = ? AND state = ?",
-                                    {toString(target), at, id, toString(TransferState::Pending)});
-    if (changed != 1) throw Error(ErrorCode::Conflict, "transfer " + id + " was resolved concurrently");
+    // The state guard makes the resolution happen once even if two resolvers raced. Posting
+    // also needs the debit account's accounting not inhibited ("not me"): checked in the same
+    // statement, and asked about only when it refused.
+    const std::string update = "UPDATE ledger_transfer SET state = ?, resolved_at = ? WHERE id = ? AND state = ?";
+    const auto changed =
+        target == TransferState::Posted
+            ? tx.execute(update + " AND NOT EXISTS (SELECT 1 FROM ledger_account a"
+                                  " WHERE a.id = ledger_transfer.debit_account AND a.inhibited <> 0)",
+                         {toString(target), at, id, toString(TransferState::Pending)})
+            : tx.execute(update, {toString(target), at, id, toString(TransferState::Pending)});
+    if (changed != 1) {
+        if (target == TransferState::Posted &&
+            tx.query("SELECT 1 FROM ledger_account WHERE id = ? AND inhibited <> 0", {t->request.debit}).single())
+            throw Error(ErrorCode::PermissionDenied, "accounting on account " + t->request.debit + " is inhibited");
+        throw Error(ErrorCode::Conflict, "transfer " + id + " was resolved concurrently");
+    }
     tx.executeDeferred("INSERT INTO ledger_resolution (transfer_id, state, at) VALUES (?, ?, ?)",
                        {id, toString(target), at});
     const auto& r = t->request;
