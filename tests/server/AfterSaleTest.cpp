@@ -229,6 +229,12 @@ TEST_P(AfterSale, RefusedGiftsChangeNothing) {
     ledger_->setInhibited("acct-alice", true);
     EXPECT_BOX_ERROR(settlement_->gifts().give("phone-1", gift("g-1")), ErrorCode::PermissionDenied);
     ledger_->setInhibited("acct-alice", false);
+    // A recipient STB whose key is revoked: the ticket could never be delivered
+    // (checkDevice refuses the box), so nothing is charged.
+    const auto stb2 = trust::loadCertificate(server::test::DevKeys::get().dir / "devices/stb-2/device.cert");
+    revoke({stb2.keyId});
+    EXPECT_BOX_ERROR(settlement_->gifts().give("phone-1", gift("g-1")), ErrorCode::Revoked);
+    revoke({});
 
     balances(5000, 0);
     EXPECT_TRUE(settlement_->gifts().vouchersOf("phone-1").empty());

@@ -677,6 +677,9 @@ wire::Ticket Settlement::signTicket(const std::string& ticketId, const std::stri
                                     wire::TicketKind kind, wire::TicketStatus status) const
 {
     const auto deviceCertificate = wire::Certificate::decode(holderCertificate);
+    // A key sealed to a revoked or expired box could never be delivered (checkDevice refuses
+    // the box): a gift or a dormant ticket for it is refused, and charges nothing.
+    trust::checkInForce(deviceCertificate, wire::CertificateRole::Device, now, revocations_);
     wire::Ticket draft;
     draft.ticketId = ticketId;
     draft.kind = kind;
