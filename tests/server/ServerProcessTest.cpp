@@ -238,6 +238,12 @@ TEST_F(ServerProcessTest, HostileRequestsChangeNothing) {
     EXPECT_EQ(deposit(R"({"transferId":"d-2","accountId":"acct-alice","amount":1000000000000001,"currency":"EUR"})").status, 400);
     EXPECT_EQ(deposit(R"({"transferId":"d-3","accountId":"acct-alice","amount":true,"currency":"EUR"})").status, 400);
     EXPECT_EQ(deposit(R"({"transferId":"d-4","accountId":"nobody","amount":10,"currency":"EUR"})").status, 404);
+    // A currency the account is not in, or a transfer id outside the alphabet: refused before
+    // the funding account of that currency is opened.
+    EXPECT_EQ(deposit(R"({"transferId":"d-5","accountId":"acct-alice","amount":10,"currency":"USD"})").status, 400);
+    EXPECT_EQ(ops.get("/v1/operator/accounts/funding-USD").status, 404);
+    EXPECT_EQ(deposit(R"({"transferId":"bad id!","accountId":"acct-alice","amount":10,"currency":"GBP"})").status, 400);
+    EXPECT_EQ(ops.get("/v1/operator/accounts/funding-GBP").status, 404);
     EXPECT_EQ(balance(server, "studio"), 0);
     EXPECT_EQ(balance(server, "acct-alice"), 5000);
     expectInvariants(server);

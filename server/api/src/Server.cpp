@@ -324,9 +324,9 @@ private:
         if (!impl_.allow(request.clientAddress().host()))
             throw Error(ErrorCode::LimitExceeded, "too many requests, slow down");
 
-        // Refuse an oversized body before reading it.
-        const auto declared = request.getContentLength64();
-        if (declared > static_cast<Poco::Int64>(impl_.options.maxBodyBytes)) {
+        // An oversized body: 413 (not LimitExceeded's 429, which asks the client to retry
+        // later), and the connection closed rather than the rest read.
+        const auto tooLarge = [&] {
             response.setKeepAlive(false);
             routeName = "too-large";
             sendJson(response, 413,
@@ -335,7 +335,10 @@ private:
                                requestId),
                      requestId);
             return 413;
-        }
+        };
+        // Refused before reading when declared; counted while reading when chunked.
+        if (request.getContentLength64() > static_cast<Poco::Int64>(impl_.options.maxBodyBytes))
+            return tooLarge();
         std::string body;
         {
             auto& in = request.stream();
@@ -343,11 +346,8 @@ private:
             while (in) {
                 in.read(chunk.data(), chunk.size());
                 body.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-                if (body.size() > impl_.options.maxBodyBytes) {
-                    response.setKeepAlive(false);
-                    throw Error(ErrorCode::LimitExceeded,
-                                "request body exceeds " + std::to_string(impl_.options.maxBodyBytes) + " bytes");
-                }
+                if (body.size() > impl_.options.maxBodyBytes)
+                    return tooLarge();
             }
         }
 

@@ -53,9 +53,12 @@ void addRoutes(serverapi::Router& router, Settlement& s, const trust::Credential
         const auto amount = serverapi::requireInt(*b, "amount");
         if (amount <= 0 || amount > wire::maxAmount)
             throw Error(ErrorCode::InvalidArgument, "amount must be 1.." + std::to_string(wire::maxAmount));
-        const auto kind = s.ledger().account(accountId).spec.kind;
-        if (kind != ledger::AccountKind::Wallet && kind != ledger::AccountKind::Postpaid)
+        ledger::checkId(transferId, "transfer id");
+        const auto spec = s.ledger().account(accountId).spec;
+        if (spec.kind != ledger::AccountKind::Wallet && spec.kind != ledger::AccountKind::Postpaid)
             throw Error(ErrorCode::InvalidArgument, "deposits go to a viewer's wallet or post-paid account");
+        if (spec.currency != currency)
+            throw Error(ErrorCode::InvalidArgument, "account " + accountId + " is in " + spec.currency + ", not " + currency);
         const auto funding = "funding-" + currency;
         s.ledger().open({funding, ledger::AccountKind::Funding, currency, std::nullopt});
         auto t = s.ledger().create({transferId, funding, accountId, amount, currency, 0, "deposit"});
