@@ -284,6 +284,11 @@ TEST(Element, KeysCanBeSetAfterStart) {
     g_object_set(h.element(), "even-key", "00112233445566778899aabbccddeeff", nullptr);
     h.push(annexBScrambled());
     EXPECT_EQ(h.pullAll(), annexBClear());
+    // An empty key clears that parity: its packets pass on scrambled again.
+    g_object_set(h.element(), "even-key", "", nullptr);
+    h.push(annexBScrambled());
+    EXPECT_EQ(h.pullAll(), annexBScrambled());
+    EXPECT_EQ(h.stat("without-key"), 8u);
 }
 
 TEST(Element, BadKeyIsAWarningNotACrash) {

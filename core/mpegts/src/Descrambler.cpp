@@ -28,13 +28,17 @@ void Descrambler::setKey(Scrambling parity, ByteView controlWord) {
     s.keyed = true;
 }
 
+void Descrambler::clearKey(Scrambling parity) {
+    Slot& s = slot(parity);
+    flush(s);
+    // A fresh cipher drops the old key schedule.
+    s.cipher = makePayloadCipher(algorithm_);
+    s.keyed = false;
+}
+
 void Descrambler::clearKeys() {
-    flush();
-    for (auto& s : slots_) {
-        // A fresh cipher drops the old key schedule.
-        s.cipher = makePayloadCipher(algorithm_);
-        s.keyed = false;
-    }
+    clearKey(Scrambling::Even);
+    clearKey(Scrambling::Odd);
 }
 
 Descrambler::Outcome Descrambler::add(std::uint8_t* packet) {

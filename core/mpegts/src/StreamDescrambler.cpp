@@ -23,8 +23,8 @@ void StreamDescrambler::setFixedKey(Scrambling parity, ByteView controlWord) {
     if (!isScrambled(parity))
         throw Error(ErrorCode::InvalidArgument, "a control word belongs to the even or the odd parity");
     if (controlWord.empty()) {
-        // No per-parity clear in Descrambler: rebuild and re-install the other key.
-        throw Error(ErrorCode::InvalidArgument, "empty control word");
+        descrambler_->clearKey(parity);
+        return;
     }
     if (config_.algorithm == Algorithm::DvbCsa2 && config_.reduceCsa2Entropy && controlWord.size() == 8) {
         crypto::SecretBytes reduced(controlWord);

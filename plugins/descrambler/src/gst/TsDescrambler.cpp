@@ -134,10 +134,9 @@ void applySettings(GstTsDescrambler* self, Impl& impl) {
     if (!keys)
         return;
     try {
-        if (!even.empty())
-            impl.engine->setFixedKey(bm::Scrambling::Even, even);
-        if (!odd.empty())
-            impl.engine->setFixedKey(bm::Scrambling::Odd, odd);
+        // An empty key clears its parity (its packets pass on scrambled).
+        impl.engine->setFixedKey(bm::Scrambling::Even, even);
+        impl.engine->setFixedKey(bm::Scrambling::Odd, odd);
     } catch (const boxoffice::Error& e) {
         GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("unusable control word"), ("%s", e.what()));
     }

@@ -30,6 +30,9 @@ public:
     // Installs the control word of one parity (Even or Odd), after descrambling
     // what is queued. Error(InvalidArgument) for a wrong length or parity.
     void setKey(Scrambling parity, ByteView controlWord);
+    // Forgets the control word of one parity (after descrambling what is queued): its
+    // packets pass on scrambled. Error(InvalidArgument) for a parity that is not Even or Odd.
+    void clearKey(Scrambling parity);
     void clearKeys();
     bool hasKey(Scrambling parity) const noexcept {
         return isScrambled(parity) && slots_[parity == Scrambling::Even ? 0 : 1].keyed;
