@@ -120,6 +120,8 @@ OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& o
                        .single();
         if (!row) throw Error(ErrorCode::InvalidArgument, "order " + orderId + " does not use a one-time password");
         if (!row->isNull(4)) return {order, std::nullopt}; // entered already: a retry
+        if (order.state == OrderState::Expired)
+            throw Error(ErrorCode::Expired, "the one-time password has expired");
         if (order.state != OrderState::Pending)
             throw Error(ErrorCode::Conflict, "order " + orderId + " is " + std::string(toString(order.state)));
         const auto now = settlement_.nowSeconds();

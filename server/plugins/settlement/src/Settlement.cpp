@@ -631,6 +631,9 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
             auto previous = stored ? stored->optBlob(0) : std::nullopt;
             if (previous && wire::Approval::decode(*previous).signedBytes() == approval.signedBytes())
                 return {*order, false};
+            // Expired (by this approval's first try or by the sweep): 410, whoever saw it first.
+            if (order->state == OrderState::Expired)
+                throw Error(ErrorCode::Expired, "transaction " + approval.transactionNumber + " has expired");
             throw Error(ErrorCode::Conflict, "transaction " + approval.transactionNumber + " is already " +
                                                  std::string(toString(order->state)));
         }
