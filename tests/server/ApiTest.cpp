@@ -26,6 +26,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 using namespace boxoffice;
 using namespace boxoffice::serverapi;
@@ -377,6 +380,48 @@ TEST_F(ApiTest, HostileBodiesGetClearFourHundreds) {
     EXPECT_EQ(r.status, 201);
     EXPECT_EQ(r.body.extract<Poco::JSON::Object::Ptr>()->getValue<std::int64_t>("amount"), 7);
     EXPECT_EQ(again.call("GET", "/v1/echo/a").status, 404); // wrong method
+}
+
+// A plugin is torn down after removeOwner() returns: its requests already running must
+// have finished by then (they hold references into it), and new ones no longer reach it.
+TEST_F(ApiTest, RemovingAnOwnerWaitsForItsRequestsInFlight) {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool entered = false, release = false, finished = false;
+    server_->add({"POST", "/v1/slow", Auth::None,
+                  [&](const Request&) {
+                      std::unique_lock lock(mutex);
+                      entered = true;
+                      changed.notify_all();
+                      changed.wait(lock, [&] { return release; });
+                      finished = true;
+                      return Response{200, {}};
+                  },
+                  "slow-plugin", ""});
+    int status = 0;
+    std::thread caller([&] { status = Client(base()).call("POST", "/v1/slow", "{}").status; });
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return entered; }));
+    }
+    std::atomic<bool> removed{false};
+    std::thread remover([&] {
+        server_->removeOwner("slow-plugin");
+        removed = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(removed) << "removeOwner returned while the owner's request was running";
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+        changed.notify_all();
+    }
+    remover.join();
+    caller.join();
+    EXPECT_TRUE(removed);
+    EXPECT_TRUE(finished);
+    EXPECT_EQ(status, 200);
+    EXPECT_EQ(Client(base()).call("POST", "/v1/slow", "{}").status, 404) << "gone once removed";
 }
 
 TEST_F(ApiTest, RateLimitPerClient) {

@@ -83,37 +83,6 @@ bool validId(const Var& id)
 
 } // namespace
 
-// Counts calls in flight per owner so that removeOwner() can wait for them:
-// a plugin must not be deinitialized under a running handler.
-struct OwnerGate {
-    std::mutex mutex;
-    std::condition_variable idle;
-    int inFlight = 0;
-};
-
-namespace {
-
-class GateEntry {
-public:
-    explicit GateEntry(std::shared_ptr<OwnerGate> gate) : gate_(std::move(gate))
-    {
-        std::lock_guard lock(gate_->mutex);
-        ++gate_->inFlight;
-    }
-    ~GateEntry()
-    {
-        std::lock_guard lock(gate_->mutex);
-        if (--gate_->inFlight == 0) gate_->idle.notify_all();
-    }
-    GateEntry(const GateEntry&) = delete;
-    GateEntry& operator=(const GateEntry&) = delete;
-
-private:
-    std::shared_ptr<OwnerGate> gate_;
-};
-
-} // namespace
-
 Dispatcher::Dispatcher(Poco::Logger& logger) : logger_(logger)
 {
     addBuiltins();
@@ -135,7 +104,7 @@ void Dispatcher::addMethod(const std::string& method, const std::string& scope, 
     if (!handler) throw Error(ErrorCode::InvalidArgument, "method '" + method + "' has no handler");
     std::unique_lock lock(methodsMutex_);
     if (methods_.contains(method)) throw Error(ErrorCode::AlreadyExists, "method '" + method + "' is already registered");
-    methods_.emplace(method, std::make_shared<const Method>(Method{scope, std::move(handler), owner, gateFor(owner)}));
+    methods_.emplace(method, std::make_shared<const Method>(Method{scope, std::move(handler), owner, gates_.gateFor(owner)}));
 }
 
 void Dispatcher::addEvent(const std::string& event, const std::string& scope, const std::string& owner)
@@ -171,9 +140,7 @@ void Dispatcher::removeOwner(const std::string& owner)
         }
     }
     // Wait for calls that started before the removal.
-    const auto gate = gateFor(owner);
-    std::unique_lock lock(gate->mutex);
-    gate->idle.wait(lock, [&] { return gate->inFlight == 0; });
+    gates_.waitIdle(owner);
 }
 
 bool Dispatcher::hasMethod(const std::string& method) const
@@ -252,7 +219,7 @@ Var Dispatcher::handleOne(const Var& message, const Caller& caller)
     };
 
     std::shared_ptr<const Method> method;  // shared, not copied: calls are the hot path
-    std::optional<GateEntry> entry;
+    std::optional<OwnerGates::Entry> entry;
     {
         std::shared_lock lock(methodsMutex_);
         const auto found = methods_.find(methodName);
@@ -359,14 +326,6 @@ void Dispatcher::detach(const EventSink* session)
 {
     std::lock_guard lock(subscriptionsMutex_);
     subscriptions_.erase(session);
-}
-
-std::shared_ptr<OwnerGate> Dispatcher::gateFor(const std::string& owner)
-{
-    std::lock_guard lock(gatesMutex_);
-    auto& gate = gates_[owner];
-    if (!gate) gate = std::make_shared<OwnerGate>();
-    return gate;
 }
 
 std::string Dispatcher::errorResponse(int code, const std::string& message, const std::string& keyword)

@@ -4,6 +4,7 @@
 #include "NonceStore.h"
 
 #include <boxoffice/base/Hex.h>
+#include <boxoffice/base/OwnerGates.h>
 #include <boxoffice/crypto/Random.h>
 #include <boxoffice/rpc/RateLimiter.h>
 #include <boxoffice/rpc/TokenStore.h>
@@ -87,6 +88,7 @@ struct Server::Impl {
     NonceStore nonces;
 
     mutable std::shared_mutex routesMutex;
+    OwnerGates gates;  // requests in flight per route owner
     std::vector<Route> routes;
     std::vector<std::pair<std::string, Router::MetricsSource>> metricsSources;  // under routesMutex
     PhoneKeyLookup phoneKeys;
@@ -364,6 +366,7 @@ private:
         Route route;
         Request req;
         bool pathKnown = false;
+        std::optional<OwnerGates::Entry> inFlight;  // removeOwner() waits for it
         {
             std::shared_lock lock(impl_.routesMutex);
             bool found = false;
@@ -375,6 +378,7 @@ private:
                 route = r;
                 req.params = std::move(params);
                 found = true;
+                inFlight.emplace(impl_.gates.gateFor(route.owner));  // under the lock: see OwnerGates
                 break;
             }
             if (!found) {
@@ -523,9 +527,13 @@ void Server::add(Route route)
 
 void Server::removeOwner(const std::string& owner)
 {
-    std::unique_lock lock(impl_->routesMutex);
-    std::erase_if(impl_->routes, [&](const Route& r) { return r.owner == owner; });
-    std::erase_if(impl_->metricsSources, [&](const auto& s) { return s.first == owner; });
+    {
+        std::unique_lock lock(impl_->routesMutex);
+        std::erase_if(impl_->routes, [&](const Route& r) { return r.owner == owner; });
+        std::erase_if(impl_->metricsSources, [&](const auto& s) { return s.first == owner; });
+    }
+    // The owner's requests already running finish before its plugin is torn down.
+    impl_->gates.waitIdle(owner);
 }
 
 void Server::addMetrics(const std::string& owner, MetricsSource source)

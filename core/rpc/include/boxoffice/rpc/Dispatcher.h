@@ -3,6 +3,7 @@
 // notifications, and event subscriptions. Transport-neutral: the HTTP and
 // WebSocket front ends in Server feed it text and send back what it returns.
 
+#include <boxoffice/base/OwnerGates.h>
 #include <boxoffice/rpc/Caller.h>
 #include <boxoffice/rpc/Request.h>
 
@@ -22,7 +23,6 @@
 namespace boxoffice::rpc {
 
 using Handler = std::function<Poco::Dynamic::Var(const Request&)>;
-struct OwnerGate;
 
 class Dispatcher {
 public:
@@ -67,7 +67,7 @@ private:
         std::string scope;
         Handler handler;
         std::string owner;
-        std::shared_ptr<OwnerGate> gate;
+        std::shared_ptr<OwnerGates::Gate> gate;
     };
     struct Event {
         std::string scope;
@@ -81,7 +81,6 @@ private:
     Poco::Dynamic::Var handleOne(const Poco::Dynamic::Var& message, const Caller& caller);
     Poco::Dynamic::Var subscribe(const Request& request, bool on);
     void addBuiltins();
-    std::shared_ptr<OwnerGate> gateFor(const std::string& owner);
 
     Poco::Logger& logger_;
     mutable std::shared_mutex methodsMutex_;
@@ -89,8 +88,7 @@ private:
     std::map<std::string, Event, std::less<>> events_;
     std::mutex subscriptionsMutex_;
     std::map<const EventSink*, Subscription> subscriptions_;
-    std::mutex gatesMutex_;
-    std::map<std::string, std::shared_ptr<OwnerGate>> gates_;
+    OwnerGates gates_;  // so that removeOwner() waits for the owner's calls in flight
 };
 
 } // namespace boxoffice::rpc

@@ -29,6 +29,8 @@ public:
 
     // Error(AlreadyExists) if the same method and pattern is registered already.
     virtual void add(Route route) = 0;
+    // Removes the owner's routes and metrics, then waits for its requests in flight, so
+    // that the plugin can be torn down after it returns (not to be called from one of them).
     virtual void removeOwner(const std::string& owner) = 0;
     virtual std::vector<Route> routes() const = 0;
 
