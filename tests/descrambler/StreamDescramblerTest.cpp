@@ -337,6 +337,26 @@ TEST(StreamDescrambler, ScrambledPacketsOfAnotherCaSystemPassUntouched) {
     EXPECT_EQ(engine.caInfo()->esPids, esPids) << "the program-level CA descriptor covers both streams";
 }
 
+namespace {
+
+// Scrambles `clear` with the headend and checks that every crypto-period (between `minPeriods`
+// and `maxPeriods` of them) had its ECM on air, and that the engine gives every packet of
+// `pids` back in clear, none left without a key.
+void expectEcmsKeepUp(const Bytes& clear, const headend::HeadendConfig& c, const std::vector<std::uint16_t>& pids,
+                      std::uint64_t minPeriods, std::uint64_t maxPeriods) {
+    headend::Headend h(c);
+    const Bytes scrambled = h.process(clear);
+    EXPECT_GE(h.statistics().cryptoPeriods, minPeriods);
+    EXPECT_LE(h.statistics().cryptoPeriods, maxPeriods);
+    // The last period may have just started, before its ECM.
+    EXPECT_GE(ecmPeriodsOf(scrambled).size() + 1, h.statistics().cryptoPeriods);
+    const auto r = roundTrip(scrambled);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, pids), packetsOf(clear, pids)), -1);
+    EXPECT_EQ(r.stats.withoutKey, 0u);
+}
+
+} // namespace
+
 // A stream of the PMT that falls silent (sparse subtitles) must not hold the ECMs back:
 // the others rotate on, and the silent one starts on the current word when it speaks.
 TEST(StreamDescrambler, ASilentStreamDoesNotHoldTheHeadendsEcmsBack) {
@@ -348,15 +368,7 @@ TEST(StreamDescrambler, ASilentStreamDoesNotHoldTheHeadendsEcmsBack) {
             clear[at + 1] = 0x1F;  // a null packet instead
             clear[at + 2] = 0xFF;
         }
-    headend::Headend h(headendConfig(Algorithm::DvbCissa, 300));
-    const Bytes scrambled = h.process(clear);
-    // Every crypto-period has its ECM on air (the last one may have just started).
-    EXPECT_GE(ecmPeriodsOf(scrambled).size() + 1, h.statistics().cryptoPeriods);
-    ASSERT_GE(h.statistics().cryptoPeriods, 9u);
-    const auto r = roundTrip(scrambled);
-    const std::vector<std::uint16_t> all{0x100, 0x101, 0x102};
-    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, all), packetsOf(clear, all)), -1);
-    EXPECT_EQ(r.stats.withoutKey, 0u);
+    expectEcmsKeepUp(clear, headendConfig(Algorithm::DvbCissa, 300), {0x100, 0x101, 0x102}, 9, 11);
 }
 
 // A PMT version that drops a stream: the dropped stream must not hold the ECMs back.
@@ -367,34 +379,81 @@ TEST(StreamDescrambler, AStreamThePmtDropsDoesNotHoldTheHeadendsEcmsBack) {
     Bytes clear = makeStream(first);
     const Bytes b = makeStream(second);
     clear.insert(clear.end(), b.begin(), b.end());
-    headend::Headend h(headendConfig(Algorithm::DvbCsa2, 250));
-    const Bytes scrambled = h.process(clear);
-    EXPECT_GE(ecmPeriodsOf(scrambled).size() + 1, h.statistics().cryptoPeriods);
-    ASSERT_GE(h.statistics().cryptoPeriods, 9u);
-    const auto r = roundTrip(scrambled);
-    const std::vector<std::uint16_t> all{0x100, 0x101, 0x102};
-    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, all), packetsOf(clear, all)), -1);
-    EXPECT_EQ(r.stats.withoutKey, 0u);
+    expectEcmsKeepUp(clear, headendConfig(Algorithm::DvbCsa2, 250), {0x100, 0x101, 0x102}, 9, 12);
 }
 
-// A PCR that jumps an hour forward is a discontinuity, not an hour that passed: the
-// crypto-periods go on from where they were, and the ECMs keep up.
-TEST(StreamDescrambler, AForwardPcrJumpDoesNotSkipCryptoPeriods) {
-    StreamOptions a{.packets = 3000};
-    StreamOptions b{.packets = 3000, .seed = 2, .firstPcr = 3000ull * 27000 + 3600ull * 27'000'000};
-    Bytes clear = makeStream(a);
-    const Bytes more = makeStream(b);
-    clear.insert(clear.end(), more.begin(), more.end());
-    auto c = headendConfig(Algorithm::DvbCissa, 0);
-    c.cryptoPeriodSeconds = 1.0;  // 1,000 packets of the synthetic stream
-    c.ecmIntervalSeconds = 0.05;
-    headend::Headend h(c);
-    const Bytes scrambled = h.process(clear);
-    EXPECT_LE(h.statistics().cryptoPeriods, 7u) << "six seconds of stream";
-    const auto r = roundTrip(scrambled);
-    EXPECT_EQ(testutil::firstDifference(packetsOf(r.out, esPids), packetsOf(clear, esPids)), -1);
+// A PCR that jumps an hour forward, or back to 0 (a looped file), is a discontinuity, not
+// time that passed: the crypto-periods go on from where they were, and the ECMs keep up.
+TEST(StreamDescrambler, PcrJumpsAreNotTimeThatPassed) {
+    for (const std::uint64_t secondStart : {3000ull * 27000 + 3600ull * 27'000'000, 0ull}) {
+        SCOPED_TRACE("second part from PCR " + std::to_string(secondStart));
+        Bytes clear = makeStream(StreamOptions{.packets = 3000});
+        const Bytes more = makeStream(StreamOptions{.packets = 3000, .seed = 2, .firstPcr = secondStart});
+        clear.insert(clear.end(), more.begin(), more.end());
+        auto c = headendConfig(Algorithm::DvbCissa, 0);
+        c.cryptoPeriodSeconds = 1.0;  // 1,000 packets of the synthetic stream
+        c.ecmIntervalSeconds = 0.05;
+        expectEcmsKeepUp(clear, c, esPids, 5, 7);  // six seconds of stream
+    }
+}
+
+// Tuning in mid-stream: scrambled packets before the first PMT are held, and released
+// with the first ECM's words, not passed on scrambled when the PMT arrives.
+TEST(StreamDescrambler, TuningInMidStreamHoldsWhatComesBeforeThePmt) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 2000});
+    const Bytes scrambled = headend::Headend(headendConfig(Algorithm::DvbCissa, 300)).process(clear);
+    const Bytes tuned(scrambled.begin() + 417 * packetSize, scrambled.end());
+    std::size_t beforePmt = 0;
+    for (std::size_t at = 0; at < tuned.size() && PacketView(tuned.data() + at).pid() != 0x1000; at += packetSize)
+        beforePmt += isScrambled(PacketView(tuned.data() + at).scrambling());
+    ASSERT_GT(beforePmt, 10u) << "scrambled packets come before the first PMT";
+    const auto r = roundTrip(tuned);
     EXPECT_EQ(r.stats.withoutKey, 0u);
-    EXPECT_EQ(r.stats.held, 0u);
+    EXPECT_GE(r.stats.held, beforePmt);
+    const auto got = packetsOf(r.out, esPids), all = packetsOf(clear, esPids);
+    ASSERT_LE(got.size(), all.size());
+    const std::vector<Bytes> want(all.end() - static_cast<std::ptrdiff_t>(got.size()), all.end());
+    EXPECT_EQ(testutil::firstDifference(got, want), -1);
+}
+
+// Back in fixed-key mode (key service removed), the PMT followed in ECM mode no longer
+// decides which PIDs are descrambled; and a control word set while in ECM mode does not
+// stop the next ECM repeat from putting the ECM's words back.
+TEST(StreamDescrambler, SwitchingModesForgetsWhatTheOtherModeKnew) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 1200});
+    const Bytes ours = headend::Headend(headendConfig(Algorithm::DvbCissa, 200)).process(clear);
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescrambler engine(StreamDescramblerConfig{});
+    engine.setKeyService(&keys);
+    const std::size_t half = ours.size() / packetSize / 2 * packetSize;
+    Bytes out = descramble(engine, Bytes(ours.begin(), ours.begin() + static_cast<std::ptrdiff_t>(half)), 16);
+    ASSERT_TRUE(engine.caInfo());
+    engine.setFixedKey(Scrambling::Even, {});  // in ECM mode
+    const auto heldBefore = engine.statistics().held;
+    const Bytes rest = descramble(engine, Bytes(ours.begin() + static_cast<std::ptrdiff_t>(half), ours.end()), 16);
+    out.insert(out.end(), rest.begin(), rest.end());
+    // Until the next ECM repeat (every 40 packets) at most, not until the ECM changes.
+    EXPECT_LE(engine.statistics().held - heldBefore, 50u);
+    EXPECT_EQ(testutil::firstDifference(packetsOf(out, esPids), packetsOf(clear, esPids)), -1);
+
+    engine.setKeyService(nullptr);
+    const Bytes word = fromHex("ffeeddccbbaa99887766554433221100");
+    Scrambler other(Algorithm::DvbCissa);
+    other.setKey(Scrambling::Even, word);
+    engine.setFixedKey(Scrambling::Even, word);
+    Bytes plain, scrambled;
+    std::uint8_t cc = 0;
+    for (int i = 0; i < 20; ++i) {
+        std::uint8_t p[packetSize];
+        testutil::putPacketHeader(p, 0x300, false, cc);
+        for (std::size_t k = 4; k < packetSize; ++k)
+            p[k] = static_cast<std::uint8_t>(k * 3 + static_cast<std::size_t>(i));
+        plain.insert(plain.end(), p, p + packetSize);
+        other.scramble(p, Scrambling::Even);
+        scrambled.insert(scrambled.end(), p, p + packetSize);
+    }
+    EXPECT_EQ(descramble(engine, scrambled, 4), plain) << "PID 0x300 was foreign to the PMT of ECM mode only";
 }
 
 TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {

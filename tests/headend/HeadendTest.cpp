@@ -11,6 +11,7 @@
 #include <boxoffice/mpegts/CaTracker.h>
 #include <boxoffice/mpegts/DvbTime.h>
 #include <boxoffice/mpegts/Ecm.h>
+#include <boxoffice/mpegts/Section.h>
 #include <boxoffice/mpegts/StreamDescrambler.h>
 #include <boxoffice/testing/ChildProcess.h>
 
@@ -27,6 +28,8 @@ extern "C" {
 #include <dvbpsi/demux.h>
 #include <dvbpsi/descriptor.h>
 #include <dvbpsi/eit.h>
+#include <dvbpsi/pat.h>
+#include <dvbpsi/pmt.h>
 #include <dvbpsi/psi.h>
 }
 
@@ -297,6 +300,78 @@ TEST(CaTracker, RepeatedTablesKeepTheContinuityCheck) {
     EXPECT_EQ(afterChange.info->ecmPid, 0x1FE0);
     EXPECT_EQ(afterChange.info->pmtVersion, 2);
     EXPECT_EQ(afterChange.errors, 0);
+}
+
+namespace {
+
+// A PAT and a PMT for program 1 on PID 0x1000, as libdvbpsi generates them, in packets.
+struct PmtStream {
+    struct Es {
+        std::uint16_t pid;
+        std::optional<std::pair<std::uint16_t, std::uint16_t>> ca;  // CA system, ECM PID
+    };
+    static Bytes caDescriptor(std::uint16_t system, std::uint16_t ecmPid) {
+        return {static_cast<std::uint8_t>(system >> 8), static_cast<std::uint8_t>(system),
+                static_cast<std::uint8_t>(0xE0 | (ecmPid >> 8)), static_cast<std::uint8_t>(ecmPid)};
+    }
+    static Bytes sectionsToPackets(dvbpsi_psi_section_t* sections, std::uint16_t pid, std::uint8_t& cc) {
+        Bytes out;
+        for (auto* s = sections; s; s = s->p_next) {
+            const Bytes packets = packetizeSection(ByteView(s->p_data, 3u + s->i_length), pid, cc);
+            out.insert(out.end(), packets.begin(), packets.end());
+        }
+        dvbpsi_DeletePSISections(sections);
+        return out;
+    }
+    static Bytes make(std::optional<std::pair<std::uint16_t, std::uint16_t>> programCa, const std::vector<Es>& es) {
+        dvbpsi_t* h = dvbpsi_new(nullptr, DVBPSI_MSG_NONE);
+        std::uint8_t patCc = 0, pmtCc = 0;
+        dvbpsi_pat_t* pat = dvbpsi_pat_new(1, 0, true);
+        dvbpsi_pat_program_add(pat, 1, 0x1000);
+        Bytes out = sectionsToPackets(dvbpsi_pat_sections_generate(h, pat, 253), patPid, patCc);
+        dvbpsi_pat_delete(pat);
+        dvbpsi_pmt_t* pmt = dvbpsi_pmt_new(1, 0, true, es.front().pid);
+        if (programCa) {
+            auto d = caDescriptor(programCa->first, programCa->second);
+            dvbpsi_pmt_descriptor_add(pmt, 0x09, static_cast<std::uint8_t>(d.size()), d.data());
+        }
+        for (const auto& e : es) {
+            auto* added = dvbpsi_pmt_es_add(pmt, 0x02, e.pid);
+            if (e.ca) {
+                auto d = caDescriptor(e.ca->first, e.ca->second);
+                dvbpsi_pmt_es_descriptor_add(added, 0x09, static_cast<std::uint8_t>(d.size()), d.data());
+            }
+        }
+        const Bytes pmtPackets = sectionsToPackets(dvbpsi_pmt_sections_generate(h, pmt), 0x1000, pmtCc);
+        out.insert(out.end(), pmtPackets.begin(), pmtPackets.end());
+        dvbpsi_pmt_delete(pmt);
+        dvbpsi_delete(h);
+        return out;
+    }
+};
+
+} // namespace
+
+// Which elementary streams the followed ECMs key: all of the program for a CA descriptor in
+// the program loop, except a stream whose own descriptor of our CA system names other ECMs;
+// without one in the program loop, the streams whose own descriptor names the followed ECMs.
+TEST(CaTracker, TheStreamsOurEcmsKeyFollowTheirCaDescriptors) {
+    constexpr std::uint16_t other = 0x0100;  // another CA system
+    const CaRecorder both = trackCa(PmtStream::make(
+        std::pair{boxofficeCaSystemId, std::uint16_t{0x1FF0}},
+        {{0x100, std::nullopt}, {0x101, std::pair{boxofficeCaSystemId, std::uint16_t{0x1FE0}}},
+         {0x102, std::pair{other, std::uint16_t{0x1FD0}}}}));
+    ASSERT_TRUE(both.info);
+    EXPECT_EQ(both.info->ecmPid, 0x1FF0);
+    EXPECT_EQ(both.info->esPids, (std::vector<std::uint16_t>{0x100, 0x102}));
+
+    const CaRecorder streamLevel = trackCa(PmtStream::make(
+        std::nullopt, {{0x100, std::pair{boxofficeCaSystemId, std::uint16_t{0x1FE0}}},
+                       {0x101, std::nullopt},
+                       {0x102, std::pair{other, std::uint16_t{0x1FD0}}}}));
+    ASSERT_TRUE(streamLevel.info);
+    EXPECT_EQ(streamLevel.info->ecmPid, 0x1FE0);
+    EXPECT_EQ(streamLevel.info->esPids, (std::vector<std::uint16_t>{0x100}));
 }
 
 // An ECM packet repeated unchanged bypasses libdvbpsi only while the listener holds its

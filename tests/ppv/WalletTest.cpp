@@ -481,6 +481,14 @@ TEST_F(WalletTest, EditingTheDormantColumnDoesNotMakeAnUnboughtTicketPlayable)
     EXPECT_THAT(reason, HasSubstr("dormant"));
     EXPECT_EQ(wallet->tickets().at(0).state, "dormant");
     EXPECT_TRUE(history->ofTicket("t-dormant", wire::HistoryKind::Play).empty());
+    // Buying it still works (its signed bytes say dormant); a ticket that is not dormant
+    // cannot be "bought" that way whatever its column says.
+    EXPECT_NO_THROW(wallet->activate("t-dormant", 1));
+    wallet->addTicket(ticket("t-active", base - 60, base + 3600));
+    storage::Database(std::string("sqlite:") + (dir / "ppv.db").string()).write([](storage::Transaction& tx) {
+        tx.execute("UPDATE ppv_ticket SET dormant = 1 WHERE ticket_id = 't-active'");
+    });
+    EXPECT_THROW(wallet->activate("t-active", 2), Error);
 }
 
 } // namespace

@@ -371,8 +371,9 @@ TEST_F(ApiTest, HostileBodiesGetClearFourHundreds) {
         EXPECT_EQ(error.code(), boxoffice::ErrorCode::Io) << error.what();
     }
     // Chunked, the size is only known while reading: the same 413 (not 429, which would ask
-    // the client to retry later). 10 KB fits the socket buffers: the client reads the answer.
-    const auto [status, text] = raw("POST", "/v1/echo/a", std::string(10000, ' '), {}, true);
+    // the client to retry later). 5,000 bytes: over the limit, and read whole in the server's
+    // first read, so no unread data makes its close a reset that could lose the answer.
+    const auto [status, text] = raw("POST", "/v1/echo/a", std::string(5000, ' '), {}, true);
     EXPECT_EQ(status, 413) << text;
     EXPECT_NE(text.find("request body exceeds 4096 bytes"), std::string::npos) << text;
     Client again(base());
@@ -422,6 +423,41 @@ TEST_F(ApiTest, RemovingAnOwnerWaitsForItsRequestsInFlight) {
     EXPECT_TRUE(finished);
     EXPECT_EQ(status, 200);
     EXPECT_EQ(Client(base()).call("POST", "/v1/slow", "{}").status, 404) << "gone once removed";
+
+    // The same for the owner's metrics, read by a GET /metrics that the server owns.
+    entered = release = finished = false;
+    server_->addMetrics("slow-plugin", [&] {
+        std::unique_lock lock(mutex);
+        entered = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return release; });
+        finished = true;
+        return std::string("slow_plugin_up 1\n");
+    });
+    auto ops = base();
+    ops.operatorToken = "operator-secret";
+    std::string metrics;
+    std::thread reader([&] { metrics = Client(ops).get("/metrics").raw; });
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return entered; }));
+    }
+    removed = false;
+    std::thread metricsRemover([&] {
+        server_->removeOwner("slow-plugin");
+        removed = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(removed) << "removeOwner returned while the owner's metrics were being read";
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+        changed.notify_all();
+    }
+    metricsRemover.join();
+    reader.join();
+    EXPECT_TRUE(finished);
+    EXPECT_NE(metrics.find("slow_plugin_up 1"), std::string::npos) << metrics;
 }
 
 TEST_F(ApiTest, RateLimitPerClient) {

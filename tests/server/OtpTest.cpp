@@ -142,6 +142,23 @@ TEST_P(Otp, ExpiredPasswordExpiresTheOrder) {
     unchanged();
 }
 
+// Once the sweep has expired an order, every retry answers 410, also one the server had
+// already taken while the order was pending (the STB's entry, the phone's acknowledgement).
+TEST_P(Otp, AfterExpiryEveryRetryAnswersExpired) {
+    order("o-1", "stb-1", 1200, "otp");
+    const auto c1 = challenge("o-1");
+    EXPECT_EQ(settlement_->otp().enter("stb-1", "o-1", c1.otp).state, OrderState::Pending);  // no acknowledgement
+    const auto o2 = order("o-2", "stb-1", 1200, "otp");
+    const auto a2 = acknowledged(o2, challenge("o-2").acknowledgeCode);
+    EXPECT_EQ(settlement_->approve("phone-1", a2).state, OrderState::Pending);  // no entry on the STB
+    clock_ += 61;
+    EXPECT_EQ(settlement_->expireDue(), 2u);
+    EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", c1.otp), ErrorCode::Expired);
+    EXPECT_BOX_ERROR(settlement_->approve("phone-1", a2), ErrorCode::Expired);
+    EXPECT_EQ(ledger_->account("acct-alice").available(), 5000);
+    unchanged();
+}
+
 TEST_P(Otp, PasswordWithoutTheAcknowledgeCodeNeverSells) {
     const auto o = order("o-1", "stb-1", 1200, "otp");
     const auto c = challenge("o-1");

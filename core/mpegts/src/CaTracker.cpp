@@ -198,9 +198,13 @@ struct CaTracker::Callbacks {
         info.pmtPid = pmtPid;
         info.pmtVersion = table->i_version;
         info.ecmPid = *ecmPid;
-        for (auto* es = table->p_first_es; es; es = es->p_next)
-            if (wholeProgram || ecmPidIn(es->p_first_descriptor, t.caSystemId_) == ecmPid)
+        // A stream's own descriptor takes precedence: one naming another ECM PID of our CA
+        // system is keyed by other ECMs, not by the program's.
+        for (auto* es = table->p_first_es; es; es = es->p_next) {
+            const auto own = ecmPidIn(es->p_first_descriptor, t.caSystemId_);
+            if (own ? own == ecmPid : wholeProgram)
                 info.esPids.push_back(es->i_pid);
+        }
         for (auto* d = table->p_first_descriptor; d; d = d->p_next)
             if (d->i_tag == 0x65 && d->i_length >= 1)
                 for (auto a : {Algorithm::DvbCissa, Algorithm::DvbCsa2, Algorithm::AtisIdsa})

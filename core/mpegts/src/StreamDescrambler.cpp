@@ -22,6 +22,9 @@ StreamDescrambler::~StreamDescrambler() = default;
 void StreamDescrambler::setFixedKey(Scrambling parity, ByteView controlWord) {
     if (!isScrambled(parity))
         throw Error(ErrorCode::InvalidArgument, "a control word belongs to the even or the odd parity");
+    // In ECM mode the ECM last applied no longer describes the keys: its next repeat is
+    // offered again (holdsEcm) and puts its words back.
+    lastEcm_.clear();
     if (controlWord.empty()) {
         descrambler_->clearKey(parity);
         return;
@@ -40,8 +43,16 @@ void StreamDescrambler::setKeyService(KeyService* service) {
     if (service && !tracker_)
         tracker_ = std::make_unique<CaTracker>(config_.caSystemId, config_.programNumber,
                                                static_cast<CaTracker::Listener&>(*this));
-    if (!service)
+    if (!service) {
+        // Fixed-key mode: no PMT to follow, every PID is ours again.
         tracker_.reset();
+        forgetCa();
+    }
+}
+
+void StreamDescrambler::forgetCa() {
+    lastCa_.reset();
+    foreign_.reset();
 }
 
 std::optional<CaInfo> StreamDescrambler::caInfo() const {
@@ -116,7 +127,7 @@ void StreamDescrambler::handle(std::uint8_t* packet) {
         guide_->push(packet);
     if (tracker_ && tracker_->wants(pid))
         tracker_->push(packet);  // may install keys and release held packets
-    if (!holding_ && keyService_ && isScrambled(view.scrambling()) && !foreign_[pid] &&
+    if (!holding_ && keyService_ && isScrambled(view.scrambling()) && !foreign(pid) &&
         needsKey(pid, view.scrambling())) {
         holding_ = true;
         if (!lateReported_) {
@@ -148,7 +159,7 @@ void StreamDescrambler::emit(std::uint8_t* packet) {
     if (!view.hasSync())
         return;
     const Scrambling sc = view.scrambling();
-    if (isScrambled(sc) && foreign_[view.pid()]) {
+    if (isScrambled(sc) && foreign(view.pid())) {
         ++stats_.withoutKey;
         return;
     }
@@ -191,7 +202,7 @@ void StreamDescrambler::settleHeld() {
         if (blocked.count(pid))
             continue;
         const Scrambling sc = view.scrambling();
-        if (isScrambled(sc) && foreign_[pid]) {
+        if (isScrambled(sc) && foreign(pid)) {
             ++stats_.withoutKey;
             settled_[i] = 1;
             continue;
@@ -274,6 +285,7 @@ void StreamDescrambler::reset() {
         clearKeys();
         if (tracker_)
             tracker_->reset();
+        forgetCa();  // the PMT is read again
     }
 }
 
@@ -300,7 +312,8 @@ void StreamDescrambler::onCaInfo(const std::optional<CaInfo>& info) {
     if (changed) {
         // Packets held for a key of the old ECM stream: what the keys in hand open is
         // descrambled, the rest passes on as it is. The new ECMs' words are not theirs.
-        if (holding_) {
+        // Not at the first PMT (tuning in): what was held waits for the first ECM.
+        if (holding_ && before) {
             settleHeld();
             releaseAll();
         }

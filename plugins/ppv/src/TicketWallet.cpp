@@ -314,8 +314,12 @@ std::optional<TicketInfo> TicketWallet::dormantTicketFor(const std::string& even
 void TicketWallet::activate(const std::string& ticketId, std::uint64_t sequence)
 {
     if (sequence == 0) throw Error(ErrorCode::InvalidArgument, "activation needs the purchase record's sequence");
-    const auto changed = db_->write([&](Transaction& tx) {
-        return tx.execute("UPDATE ppv_ticket SET activation = ? WHERE ticket_id = ? AND dormant = 1 AND activation = 0",
+    const auto changed = db_->write([&](Transaction& tx) -> std::uint64_t {
+        // Dormant by its signed bytes, not by the cache's column (see dormantOf).
+        const auto row = tx.query("SELECT encoded FROM ppv_ticket WHERE ticket_id = ? AND activation = 0", {ticketId})
+                             .single();
+        if (!row || !dormantOf(row->blob(0))) return 0;
+        return tx.execute("UPDATE ppv_ticket SET activation = ? WHERE ticket_id = ? AND activation = 0",
                           {static_cast<std::int64_t>(sequence), ticketId});
     });
     if (changed != 1) throw Error(ErrorCode::Conflict, "ticket " + ticketId + " is not a dormant ticket waiting to be bought");

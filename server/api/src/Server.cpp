@@ -133,9 +133,12 @@ struct Server::Impl {
     std::string metricsText()
     {
         std::vector<std::pair<std::string, Router::MetricsSource>> sources;
+        std::vector<std::unique_ptr<OwnerGates::Entry>> inFlight;  // removeOwner() waits for the sources
         {
             std::shared_lock routesLock(routesMutex);
             sources = metricsSources;
+            for (const auto& source : sources)
+                inFlight.push_back(std::make_unique<OwnerGates::Entry>(gates.gateFor(source.first)));
         }
         std::ostringstream out;
         std::unique_lock lock(metricsMutex);

@@ -37,6 +37,7 @@ namespace {
 
 constexpr std::uint64_t pcrHz = 27'000'000;
 constexpr std::uint64_t maxPcrStep = pcrHz;  // see advanceClock
+constexpr std::uint64_t pcrModulus = (std::uint64_t{1} << 33) * 300;
 constexpr std::uint16_t eitPidValue = 0x0012;
 
 Scrambling parityOf(std::uint32_t period) { return (period & 1) ? Scrambling::Odd : Scrambling::Even; }
@@ -72,8 +73,8 @@ struct Headend::State {
     std::string tableError;  // what a PAT/PMT handler threw (it runs under libdvbpsi)
     std::uint8_t pmtCc = 0, ecmCc = 0, eitCc = 0;
 
-    // Clock: PCR ticks since the first PCR, or packets since the start.
-    std::optional<std::uint64_t> firstPcr;
+    // Clock: PCR ticks elapsed since the first PCR (see advanceClock), or packets since the start.
+    std::optional<std::uint64_t> lastPcr;
     std::uint64_t clock = 0;
     std::uint64_t periodLength = 0, ecmEvery = 0, eitEvery = 0, ecmDelay = 0;
 
@@ -264,16 +265,16 @@ struct Headend::State {
         const auto pcr = view.pcr();
         if (!pcr)
             return;
-        if (!firstPcr)
-            firstPcr = *pcr;
-        // Keep the clock monotonic over PCR discontinuities and wraps, backwards or
-        // forwards: a jump is not time that passed (a forward one would skip crypto-
-        // periods at once, ahead of the ECMs). PCRs come every 100 ms at most (ISO/IEC
-        // 13818-1 2.7.2; DVB: 40 ms), so a step over a second is a jump.
-        if (*pcr >= *firstPcr && *pcr - *firstPcr >= clock && *pcr - *firstPcr - clock <= maxPcrStep)
-            clock = *pcr - *firstPcr;
-        else
-            firstPcr = *pcr - clock;
+        // The clock advances by the PCR's steps, modulo its wrap (2^33 × 300 ticks, ≈26.5 h).
+        // A step back, or forward by more than a second, is a discontinuity (a looped file,
+        // a splice), not time that passed: a forward jump would skip crypto-periods ahead of
+        // the ECMs. PCRs come every 100 ms at most (ISO/IEC 13818-1 2.7.2; DVB: 40 ms).
+        if (lastPcr) {
+            const std::uint64_t step = (*pcr + pcrModulus - *lastPcr) % pcrModulus;
+            if (step <= maxPcrStep)
+                clock += step;
+        }
+        lastPcr = *pcr;
     }
 
     void updateEcmPeriod() {

@@ -119,9 +119,9 @@ OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& o
                             {orderId})
                        .single();
         if (!row) throw Error(ErrorCode::InvalidArgument, "order " + orderId + " does not use a one-time password");
+        // Expired: 410 for every try, a retry of an entry made before included.
+        if (order.state == OrderState::Expired) throw Error(ErrorCode::Expired, "the one-time password has expired");
         if (!row->isNull(4)) return {order, std::nullopt}; // entered already: a retry
-        if (order.state == OrderState::Expired)
-            throw Error(ErrorCode::Expired, "the one-time password has expired");
         if (order.state != OrderState::Pending)
             throw Error(ErrorCode::Conflict, "order " + orderId + " is " + std::string(toString(order.state)));
         const auto now = settlement_.nowSeconds();

@@ -625,15 +625,15 @@ OrderView Settlement::approve(const std::string& phoneId, const wire::Approval& 
         if (!order) throw Error(ErrorCode::NotFound, "no transaction " + approval.transactionNumber);
         if (auto refused = approvalMismatch(*order, approval, phoneAccount)) throw *refused;
 
+        // Expired (by a first try, or by the sweep): 410 for every try, a retry included.
+        if (order->state == OrderState::Expired)
+            throw Error(ErrorCode::Expired, "transaction " + approval.transactionNumber + " has expired");
         if (order->state != OrderState::Pending) {
             auto stored = tx.query("SELECT approval FROM stl_order WHERE order_id = ?", {order->orderId}).single();
             // A retry (possibly signed again: ECDSA signatures differ) of the same decision.
             auto previous = stored ? stored->optBlob(0) : std::nullopt;
             if (previous && wire::Approval::decode(*previous).signedBytes() == approval.signedBytes())
                 return {*order, false};
-            // Expired (by this approval's first try or by the sweep): 410, whoever saw it first.
-            if (order->state == OrderState::Expired)
-                throw Error(ErrorCode::Expired, "transaction " + approval.transactionNumber + " has expired");
             throw Error(ErrorCode::Conflict, "transaction " + approval.transactionNumber + " is already " +
                                                  std::string(toString(order->state)));
         }

@@ -95,6 +95,9 @@ private:
     void releaseAll();
     void enterTailMode();
     void clearKeys();
+    void forgetCa();
+    // ECM mode: a PID our CA descriptor does not cover (see foreign_).
+    bool foreign(std::uint16_t pid) const noexcept { return keyService_ && foreign_[pid & 0x1FFF]; }
     void useAlgorithm(Algorithm algorithm);
     void notice(DescramblerNotice::Kind kind, std::string text);
 
