@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <set>
 
 using namespace boxoffice;
@@ -68,6 +69,26 @@ Bytes withoutEcmOf(ByteView stream, std::uint16_t ecmPid, std::uint32_t period) 
                    stream.begin() + static_cast<std::ptrdiff_t>(at + packetSize));
     }
     return out;
+}
+
+// Two headend outputs back to back: a PMT of version 1 with ECMs on 0x1FF0, then one of
+// version 2 with ECMs on 0x1FE0 (ATIS-IDSA, periods of 150 packets). `edit` may change the
+// first part before the second is appended.
+struct EcmPidChange {
+    Bytes clear, scrambled;
+};
+EcmPidChange ecmPidChange(const std::function<void(Bytes&)>& edit = {}) {
+    const Bytes clearA = makeStream(StreamOptions{.packets = 700, .pmtVersion = 1});
+    const Bytes clearB = makeStream(StreamOptions{.packets = 700, .pmtVersion = 2, .seed = 2, .firstPcr = 700 * 27000});
+    auto configB = headendConfig(Algorithm::AtisIdsa, 150);
+    configB.ecmPid = 0x1FE0;
+    EcmPidChange c{clearA, headend::Headend(headendConfig(Algorithm::AtisIdsa, 150)).process(clearA)};
+    if (edit)
+        edit(c.scrambled);
+    const Bytes b = headend::Headend(configB).process(clearB);
+    c.scrambled.insert(c.scrambled.end(), b.begin(), b.end());
+    c.clear.insert(c.clear.end(), clearB.begin(), clearB.end());
+    return c;
 }
 
 // The crypto-periods of the ECMs a headend put on air.
@@ -226,19 +247,7 @@ TEST(StreamDescrambler, HoldIsBoundedAndWarns) {
 }
 
 TEST(StreamDescrambler, PmtChangeMidStreamFollowsTheNewEcmPid) {
-    StreamOptions first{.packets = 700, .pmtVersion = 1};
-    StreamOptions second{.packets = 700, .pmtVersion = 2, .seed = 2, .firstPcr = 700 * 27000};
-    const Bytes clearA = makeStream(first), clearB = makeStream(second);
-    auto configA = headendConfig(Algorithm::AtisIdsa, 150);
-    auto configB = headendConfig(Algorithm::AtisIdsa, 150);
-    configB.ecmPid = 0x1FE0;
-    headend::Headend ha(configA), hb(configB);
-    Bytes scrambled = ha.process(clearA);
-    const Bytes b = hb.process(clearB);
-    scrambled.insert(scrambled.end(), b.begin(), b.end());
-    Bytes clear = clearA;
-    clear.insert(clear.end(), clearB.begin(), clearB.end());
-
+    const auto [clear, scrambled] = ecmPidChange();
     EventKeyService keys;
     keys.setDefaultKey(eventKey);
     StreamDescrambler engine(StreamDescramblerConfig{});
@@ -259,20 +268,10 @@ TEST(StreamDescrambler, PmtChangeMidStreamFollowsTheNewEcmPid) {
 // moves to another ECM PID: the new stream's words are not theirs, so they pass on as they
 // are (counted without key), never "descrambled" into garbage marked clear.
 TEST(StreamDescrambler, PacketsHeldAtAnEcmPidChangeAreNotOpenedWithTheNewWords) {
-    StreamOptions first{.packets = 700, .pmtVersion = 1};
-    StreamOptions second{.packets = 700, .pmtVersion = 2, .seed = 2, .firstPcr = 700 * 27000};
-    const Bytes clearA = makeStream(first), clearB = makeStream(second);
-    auto configB = headendConfig(Algorithm::AtisIdsa, 150);
-    configB.ecmPid = 0x1FE0;
-    headend::Headend ha(headendConfig(Algorithm::AtisIdsa, 150)), hb(configB);
-    Bytes scrambled = ha.process(clearA);
-    for (std::uint32_t period = 3; period < 8; ++period)
-        scrambled = withoutEcmOf(scrambled, 0x1FF0, period);
-    const Bytes b = hb.process(clearB);
-    scrambled.insert(scrambled.end(), b.begin(), b.end());
-    Bytes clear = clearA;
-    clear.insert(clear.end(), clearB.begin(), clearB.end());
-
+    const auto [clear, scrambled] = ecmPidChange([](Bytes& first) {
+        for (std::uint32_t period = 3; period < 8; ++period)
+            first = withoutEcmOf(first, 0x1FF0, period);
+    });
     EventKeyService keys;
     keys.setDefaultKey(eventKey);
     StreamDescrambler engine(StreamDescramblerConfig{});

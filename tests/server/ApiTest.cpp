@@ -27,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -383,80 +384,75 @@ TEST_F(ApiTest, HostileBodiesGetClearFourHundreds) {
     EXPECT_EQ(again.call("GET", "/v1/echo/a").status, 404); // wrong method
 }
 
-// A plugin is torn down after removeOwner() returns: its requests already running must
-// have finished by then (they hold references into it), and new ones no longer reach it.
-TEST_F(ApiTest, RemovingAnOwnerWaitsForItsRequestsInFlight) {
+// A callback that blocks until let go: holds a request in flight.
+struct Held {
+    void block() {
+        std::unique_lock lock(mutex);
+        entered = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return released; });
+        finished = true;
+    }
+    bool waitEntered() {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, std::chrono::seconds(10), [&] { return entered; });
+    }
+    void letGo() {
+        std::lock_guard lock(mutex);
+        released = true;
+        changed.notify_all();
+    }
     std::mutex mutex;
     std::condition_variable changed;
-    bool entered = false, release = false, finished = false;
+    bool entered = false, released = false, finished = false;
+};
+
+// A plugin is torn down after removeOwner() returns: its requests already running (a route's
+// handler, or its metrics read by the server's GET /metrics) must have finished by then, as
+// they hold references into it; new ones no longer reach it.
+TEST_F(ApiTest, RemovingAnOwnerWaitsForItsRequestsInFlight) {
+    // `call` reaches `held` on a thread; removeOwner() must not return before it is let go.
+    const auto expectRemovalWaits = [&](Held& held, const std::function<void()>& call) {
+        std::thread caller(call);
+        const bool entered = held.waitEntered();
+        std::atomic<bool> removed{false};
+        std::thread remover([&] {
+            server_->removeOwner("slow-plugin");
+            removed = true;
+        });
+        if (entered) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            EXPECT_FALSE(removed) << "removeOwner returned while the owner's code was running";
+        }
+        held.letGo();
+        remover.join();
+        caller.join();
+        EXPECT_TRUE(entered);
+        EXPECT_TRUE(removed);
+        EXPECT_TRUE(held.finished);
+    };
+
+    Held handler;
     server_->add({"POST", "/v1/slow", Auth::None,
                   [&](const Request&) {
-                      std::unique_lock lock(mutex);
-                      entered = true;
-                      changed.notify_all();
-                      changed.wait(lock, [&] { return release; });
-                      finished = true;
+                      handler.block();
                       return Response{200, {}};
                   },
                   "slow-plugin", ""});
     int status = 0;
-    std::thread caller([&] { status = Client(base()).call("POST", "/v1/slow", "{}").status; });
-    {
-        std::unique_lock lock(mutex);
-        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return entered; }));
-    }
-    std::atomic<bool> removed{false};
-    std::thread remover([&] {
-        server_->removeOwner("slow-plugin");
-        removed = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    EXPECT_FALSE(removed) << "removeOwner returned while the owner's request was running";
-    {
-        std::lock_guard lock(mutex);
-        release = true;
-        changed.notify_all();
-    }
-    remover.join();
-    caller.join();
-    EXPECT_TRUE(removed);
-    EXPECT_TRUE(finished);
+    expectRemovalWaits(handler, [&] { status = Client(base()).call("POST", "/v1/slow", "{}").status; });
     EXPECT_EQ(status, 200);
     EXPECT_EQ(Client(base()).call("POST", "/v1/slow", "{}").status, 404) << "gone once removed";
 
-    // The same for the owner's metrics, read by a GET /metrics that the server owns.
-    entered = release = finished = false;
+    Held metricsSource;
     server_->addMetrics("slow-plugin", [&] {
-        std::unique_lock lock(mutex);
-        entered = true;
-        changed.notify_all();
-        changed.wait(lock, [&] { return release; });
-        finished = true;
+        metricsSource.block();
         return std::string("slow_plugin_up 1\n");
     });
     auto ops = base();
     ops.operatorToken = "operator-secret";
     std::string metrics;
-    std::thread reader([&] { metrics = Client(ops).get("/metrics").raw; });
-    {
-        std::unique_lock lock(mutex);
-        ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return entered; }));
-    }
-    removed = false;
-    std::thread metricsRemover([&] {
-        server_->removeOwner("slow-plugin");
-        removed = true;
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    EXPECT_FALSE(removed) << "removeOwner returned while the owner's metrics were being read";
-    {
-        std::lock_guard lock(mutex);
-        release = true;
-        changed.notify_all();
-    }
-    metricsRemover.join();
-    reader.join();
-    EXPECT_TRUE(finished);
+    expectRemovalWaits(metricsSource, [&] { metrics = Client(ops).get("/metrics").raw; });
     EXPECT_NE(metrics.find("slow_plugin_up 1"), std::string::npos) << metrics;
 }
 
