@@ -128,6 +128,43 @@ TEST_P(Otp, WrongPasswordsAreCountedAndTheLastOneFailsTheOrder) {
     unchanged();
 }
 
+TEST_P(Otp, ARetriedEntryIsCountedOnce) {
+    order("o-1", "stb-1", 1200, "otp");
+    const auto c = challenge("o-1");
+    settlement_->approve("phone-1", acknowledged(settlement_->orderById("o-1"), c.acknowledgeCode));
+    const auto typo = wrong(c.otp);
+    auto message = EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", typo, "e-1"), ErrorCode::PermissionDenied);
+    EXPECT_NE(message.find("2 attempt(s) left"), std::string::npos) << message;
+    // The box's retry of the same entry: the same answer, not counted again.
+    message = EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", typo, "e-1"), ErrorCode::PermissionDenied);
+    EXPECT_NE(message.find("2 attempt(s) left"), std::string::npos) << message;
+    EXPECT_EQ(settlement_->orderById("o-1").otp->attemptsLeft, 2);
+    // The same id with another password is not a retry; nothing counted.
+    EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", c.otp, "e-1"), ErrorCode::Conflict);
+    EXPECT_EQ(settlement_->orderById("o-1").otp->attemptsLeft, 2);
+    unchanged();
+    // The same typo typed again is a new entry, counted.
+    message = EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", typo, "e-2"), ErrorCode::PermissionDenied);
+    EXPECT_NE(message.find("1 attempt(s) left"), std::string::npos) << message;
+    // Only the last wrong entry's id is kept: an older one no longer short-cuts.
+    message = EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", typo, "e-1"), ErrorCode::LimitExceeded);
+    EXPECT_EQ(settlement_->orderById("o-1").state, OrderState::Failed);
+    // The retry of the entry that failed the order answers the same, not "the order is failed".
+    EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-1", typo, "e-1"), ErrorCode::LimitExceeded);
+    EXPECT_EQ(settlement_->orderById("o-1").otp->attemptsLeft, 0);
+    EXPECT_EQ(ledger_->transfer("order:o-1").state, ledger::TransferState::Voided);
+    unchanged();
+
+    // A right entry retried with its id answers the order both times.
+    order("o-2", "stb-1", 1200, "otp");
+    const auto c2 = challenge("o-2");
+    settlement_->approve("phone-1", acknowledged(settlement_->orderById("o-2"), c2.acknowledgeCode));
+    EXPECT_EQ(settlement_->otp().enter("stb-1", "o-2", c2.otp, "e-3").state, OrderState::Approved);
+    EXPECT_EQ(settlement_->otp().enter("stb-1", "o-2", c2.otp, "e-3").state, OrderState::Approved);
+    EXPECT_EQ(ledger_->account("acct-alice").balance(), 3800);
+    checked();
+}
+
 TEST_P(Otp, ExpiredPasswordExpiresTheOrder) {
     order("o-1", "stb-1", 1200, "otp");
     const auto c = challenge("o-1");

@@ -470,6 +470,9 @@ OrderInfo Purchases::enterOtp(const std::string& orderId, const std::string& otp
     if (o.state != "awaiting-otp") throw Error(ErrorCode::Conflict, "order " + orderId + " is " + o.state + ", not awaiting an OTP");
     Object::Ptr body = new Object;
     body->set("otp", otp);
+    // The link retries a request whose connection dropped: one id per typed entry keeps
+    // the server from counting a wrong one twice.
+    body->set("attemptId", "otp-" + toHex(crypto::randomBytes(12)));
     const auto answer = callServer("POST", "/v1/stb/orders/" + orderId + "/otp", body, orderId);
     apply(o, answer);
     return order(orderId);

@@ -62,8 +62,9 @@ void addAfterSaleRoutes(serverapi::Router& router, Settlement& s, const std::str
     // --- STB (mutual TLS) ---
     add("POST", "/v1/stb/orders/{orderId}/otp", Auth::Device, [&s](const Request& r) {
         auto b = r.json();
-        serverapi::allowOnly(*b, {"otp"});
-        auto j = orderJson(s.otp().enter(r.caller.id, r.param("orderId"), serverapi::requireString(*b, "otp", 16)));
+        serverapi::allowOnly(*b, {"otp", "attemptId"});
+        auto j = orderJson(s.otp().enter(r.caller.id, r.param("orderId"), serverapi::requireString(*b, "otp", 16),
+                                         serverapi::optionalString(*b, "attemptId", 48)));
         j->remove("receipt");
         return Response{200, j};
     }, "the one-time password the viewer typed: the order completes once the phone has acknowledged too");

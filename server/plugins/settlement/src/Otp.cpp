@@ -32,6 +32,13 @@ bool isOtp(const std::string& otp)
     return true;
 }
 
+// The refusal of a wrong password, `left` attempts remaining (none: the order failed).
+Error wrongEntry(std::int64_t left)
+{
+    if (left <= 0) return Error(ErrorCode::LimitExceeded, "too many wrong one-time passwords: the order failed");
+    return Error(ErrorCode::PermissionDenied, "wrong one-time password, " + std::to_string(left) + " attempt(s) left");
+}
+
 } // namespace
 
 OtpChallenges::OtpChallenges(Settlement& settlement, const trust::SigningKey& serverKey) : settlement_(settlement)
@@ -52,6 +59,13 @@ std::vector<std::string> OtpChallenges::migration()
     return {"CREATE TABLE stl_otp (order_id {text} PRIMARY KEY, salt {blob} NOT NULL, otp_hash {blob} NOT NULL,"
             " ack_hash {blob} NOT NULL, attempts {int64} NOT NULL, max_attempts {int64} NOT NULL,"
             " expires_at {int64} NOT NULL, entered_at {int64}, acknowledged_at {int64})"};
+}
+
+std::vector<std::string> OtpChallenges::attemptIdMigration()
+{
+    // The last wrong entry: its client id and the keyed hash of what was typed.
+    return {"ALTER TABLE stl_otp ADD COLUMN last_attempt_id {text}",
+            "ALTER TABLE stl_otp ADD COLUMN last_attempt_hash {blob}"};
 }
 
 std::string OtpChallenges::code(const std::string& purpose, const std::string& orderId, ByteView salt) const
@@ -103,9 +117,11 @@ std::optional<OrderView::Otp> OtpChallenges::status(const storage::Row& r, std::
                           !r.isNull(first + 3), !r.isNull(first + 4)};
 }
 
-OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& orderId, const std::string& otp)
+OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& orderId, const std::string& otp,
+                               const std::string& attemptId)
 {
     if (!isOtp(otp)) throw Error(ErrorCode::InvalidArgument, "the one-time password is 6 digits");
+    const auto entered = hash("otp", orderId, otp);
     struct Outcome {
         OrderView order;
         std::optional<Error> refusal; // committed, then thrown
@@ -114,30 +130,33 @@ OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& o
         auto order = settlement_.load(tx, orderId);
         if (order.deviceId != deviceId) throw Error(ErrorCode::NotFound, "no order " + orderId);
         auto row = tx.query("SELECT c.otp_hash, c.attempts, c.max_attempts, c.expires_at, c.entered_at,"
-                            " c.acknowledged_at, o.phone_id, o.approval FROM stl_otp c JOIN stl_order o"
-                            " ON o.order_id = c.order_id WHERE c.order_id = ?",
+                            " c.acknowledged_at, o.phone_id, o.approval, c.last_attempt_id, c.last_attempt_hash"
+                            " FROM stl_otp c JOIN stl_order o ON o.order_id = c.order_id WHERE c.order_id = ?",
                             {orderId})
                        .single();
         if (!row) throw Error(ErrorCode::InvalidArgument, "order " + orderId + " does not use a one-time password");
         // Expired: 410 for every try, a retry of an entry made before included.
         if (order.state == OrderState::Expired) throw Error(ErrorCode::Expired, "the one-time password has expired");
         if (!row->isNull(4)) return {order, std::nullopt}; // entered already: a retry
+        // A retried wrong entry (its answer was lost on the way): the same answer, counted once.
+        if (!attemptId.empty() && !row->isNull(8) && row->text(8) == attemptId) {
+            if (!crypto::constantTimeEqual(entered, row->blob(9)))
+                throw Error(ErrorCode::Conflict, "entry " + attemptId + " was made with another password");
+            return {order, wrongEntry(row->int64(2) - row->int64(1))};
+        }
         if (order.state != OrderState::Pending)
             throw Error(ErrorCode::Conflict, "order " + orderId + " is " + std::string(toString(order.state)));
         const auto now = settlement_.nowSeconds();
         if (now >= row->int64(3))
             return {settlement_.endOrder(tx, order, OrderState::Expired),
                     Error(ErrorCode::Expired, "the one-time password has expired")};
-        if (!crypto::constantTimeEqual(hash("otp", orderId, otp), row->blob(0))) {
+        if (!crypto::constantTimeEqual(entered, row->blob(0))) {
             const auto attempts = row->int64(1) + 1;
-            tx.execute("UPDATE stl_otp SET attempts = ? WHERE order_id = ?", {attempts, orderId});
+            tx.execute("UPDATE stl_otp SET attempts = ?, last_attempt_id = ?, last_attempt_hash = ? WHERE order_id = ?",
+                       {attempts, attemptId.empty() ? storage::Value() : storage::Value(attemptId), entered, orderId});
             const auto left = row->int64(2) - attempts;
-            if (left <= 0)
-                return {settlement_.endOrder(tx, order, OrderState::Failed),
-                        Error(ErrorCode::LimitExceeded, "too many wrong one-time passwords: the order failed")};
-            return {settlement_.load(tx, orderId),
-                    Error(ErrorCode::PermissionDenied,
-                          "wrong one-time password, " + std::to_string(left) + " attempt(s) left")};
+            if (left <= 0) return {settlement_.endOrder(tx, order, OrderState::Failed), wrongEntry(left)};
+            return {settlement_.load(tx, orderId), wrongEntry(left)};
         }
         tx.execute("UPDATE stl_otp SET entered_at = ? WHERE order_id = ?", {now, orderId});
         if (row->isNull(5)) return {settlement_.load(tx, orderId), std::nullopt}; // waits for the phone

@@ -186,6 +186,7 @@ const storage::Schema& Settlement::schema()
               "CREATE INDEX stl_event_price_event ON stl_event_price (event_id, since)",
               "INSERT INTO stl_event_price (event_id, price, currency, since)"
               " SELECT event_id, price, currency, 0 FROM stl_event"}},
+            {"one-time password entry ids", OtpChallenges::attemptIdMigration()},
         }};
     return schema;
 }

@@ -22,6 +22,7 @@ public:
     OtpChallenges(Settlement& settlement, const trust::SigningKey& serverKey);
 
     static std::vector<std::string> migration();
+    static std::vector<std::string> attemptIdMigration();
 
     // What the phone shows: the codes of a pending challenge.
     struct Challenge {
@@ -45,8 +46,12 @@ public:
     // attempts left (the attempt is counted); the last wrong one fails the order
     // (Error(LimitExceeded)); too late: the order expires (Error(Expired)). Right: the
     // order, approved if the phone has acknowledged already. A retry after success
-    // answers the order.
-    OrderView enter(const std::string& deviceId, const std::string& orderId, const std::string& otp);
+    // answers the order. `attemptId` (client-generated, may be empty) makes a wrong entry
+    // idempotent: the same id with the same password again answers the same refusal without
+    // counting; the same id with another password is Error(Conflict). Only the last wrong
+    // entry's id is kept, which is all a client's immediate retry needs.
+    OrderView enter(const std::string& deviceId, const std::string& orderId, const std::string& otp,
+                    const std::string& attemptId = {});
 
     // Inside approve(): checks the acknowledge code of an approval for an order with a
     // challenge, records it; true when the viewer has entered the password too (the
