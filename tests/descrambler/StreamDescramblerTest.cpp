@@ -470,6 +470,44 @@ TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {
     EXPECT_EQ(out, scrambled) << "released at end of stream exactly as received";
 }
 
+// The same event on two services: each service's ECMs open with the event key, but the
+// engine following program 1 takes none of program 2's.
+TEST(StreamDescrambler, AnotherServicesEcmsAreRejected) {
+    const Bytes clear = makeStream(StreamOptions{.packets = 400});
+    const Bytes scrambled = headend::Headend(headendConfig(Algorithm::DvbCissa, 100)).process(clear);
+    const Bytes other =
+        headend::Headend(headendConfig(Algorithm::DvbCissa, 100)).process(makeStream(StreamOptions{.packets = 400, .program = 2}));
+    ASSERT_EQ(other.size(), scrambled.size());
+    // Program 1's stream with program 2's ECM packets in their places.
+    Bytes spliced = scrambled;
+    std::size_t swapped = 0;
+    for (std::size_t at = 0; at < spliced.size(); at += packetSize) {
+        if (PacketView(spliced.data() + at).pid() != 0x1FF0)
+            continue;
+        ASSERT_EQ(PacketView(other.data() + at).pid(), 0x1FF0) << "packet " << at / packetSize;
+        std::copy_n(other.begin() + static_cast<std::ptrdiff_t>(at), packetSize,
+                    spliced.begin() + static_cast<std::ptrdiff_t>(at));
+        ++swapped;
+    }
+    ASSERT_GT(swapped, 0u);
+    EventKeyService keys;
+    keys.setDefaultKey(eventKey);
+    StreamDescramblerConfig config;
+    config.maxHeldPackets = 1000000;
+    StreamDescrambler engine(config);
+    engine.setKeyService(&keys);
+    const Bytes out = descramble(engine, spliced, 50);
+    EXPECT_EQ(engine.statistics().descrambled, 0u);
+    EXPECT_GE(engine.statistics().errors, swapped);
+    bool noticed = false;
+    for (const auto& n : engine.takeNotices())
+        noticed |= n.kind == DescramblerNotice::Kind::EcmRejected && n.text.find("service 2") != std::string::npos;
+    EXPECT_TRUE(noticed);
+    EXPECT_EQ(out, spliced) << "released at end of stream exactly as received";
+    // Program 1's own ECMs still open it.
+    EXPECT_EQ(packetsOf(roundTrip(scrambled).out, esPids), packetsOf(clear, esPids));
+}
+
 // A key service that answers an ECM with control words the algorithm cannot take
 // (CSA2-sized for a CISSA stream) until the test sets `sane`, then the real ones.
 class MisfittingKeys final : public KeyService {

@@ -86,6 +86,14 @@ TEST(Ecm, MalformedSectionsAreRejected) {
     Bytes mode = good;
     mode[9] = 0x42;
     EXPECT_THROW(peekEcm(mode), Error);
+    // The clear section header disagreeing with the authenticated fields.
+    Bytes extension = good;
+    extension[4] ^= 0x01;
+    EXPECT_THROW(peekEcm(extension), Error);
+    Bytes period = good;
+    period[5] ^= 0x02;  // version_number 1 instead of 2
+    EXPECT_THROW(peekEcm(period), Error);
+    EXPECT_NO_THROW(peekEcm(good));
     EXPECT_THROW(sealEcm(header(1), Bytes(8), Bytes(16), key), Error);
 }
 

@@ -90,6 +90,11 @@ EcmHeader peekEcm(ByteView s) {
         throw Error(ErrorCode::Malformed, "ECM has the wrong size for its algorithm");
     if ((s[0] == ecmTableOdd) != ((h.cryptoPeriod & 1) != 0))
         throw Error(ErrorCode::Malformed, "ECM table_id does not match its crypto-period parity");
+    // The section header's copies of the authenticated fields must agree with them.
+    if (get16(&s[3]) != h.eventId)
+        throw Error(ErrorCode::Malformed, "ECM table_id_extension is not its event_id");
+    if (((s[5] >> 1) & 0x1F) != (h.cryptoPeriod & 0x1F))
+        throw Error(ErrorCode::Malformed, "ECM version_number is not its crypto-period modulo 32");
     return h;
 }
 

@@ -350,6 +350,14 @@ void StreamDescrambler::onEcmSection(ByteView section) {
         notice(DescramblerNotice::Kind::EcmRejected, std::string("ECM rejected: ") + e.what());
         return;
     }
+    // Another service's ECM (same event, so the key opens it) would install its words here.
+    if (lastCa_ && header.serviceId != lastCa_->programNumber) {
+        ++stats_.errors;
+        notice(DescramblerNotice::Kind::EcmRejected, "ECM rejected: it is for service " +
+                                                         std::to_string(header.serviceId) + ", not program " +
+                                                         std::to_string(lastCa_->programNumber));
+        return;
+    }
     std::string reason;
     auto words = keyService_->onEcm(section, reason);
     if (!words) {
