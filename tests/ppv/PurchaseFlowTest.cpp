@@ -12,6 +12,7 @@
 
 #include <boxoffice/base/Hex.h>
 #include <boxoffice/billing/History.h>
+#include <boxoffice/storage/Database.h>
 #include <boxoffice/mpegts/Ecm.h>
 #include <boxoffice/mpegts/KeyService.h>
 #include <boxoffice/phone/Settler.h>
@@ -33,6 +34,7 @@
 #include <atomic>
 #include <mutex>
 #include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -900,6 +902,63 @@ TEST_F(PurchaseFlowTest, ClockSetBackBehindTheTrustedHighWaterMarkRefusesTickets
     EXPECT_THROW(host->services().require<ppv::Wallet>()->addTicket(ticketFor("t-late", "stb-1", "ev-opera")), Error);
     // The TV is told why rather than shown an event as owned or on sale.
     EXPECT_THAT(refusal("ppv.1.event", R"({"eventId":"ev-final"})"), HasSubstr("clock"));
+}
+
+// The server charged an order but the box's history refused its record (a failing write,
+// here a trigger on the real history file): the order stays approved and the record is
+// appended after the next purchase the history takes, or at the next start; never twice.
+TEST_F(PurchaseFlowTest, APurchaseTheHistoryRefusedIsRecordedLater)
+{
+    object("ppv.1.refresh");
+    pairPhone();
+    const auto historyFile = dir.path() / "stb/billing/history.db";
+    ASSERT_TRUE(std::filesystem::exists(historyFile));
+    storage::Database side("sqlite:" + historyFile.string());
+    const auto refuseWrites = [&](bool refuse) {
+        side.write([&](storage::Transaction& tx) {
+            tx.execute(refuse ? "CREATE TRIGGER refuse_records BEFORE INSERT ON billing_record"
+                                " BEGIN SELECT RAISE(ABORT, 'the disk refused the write'); END"
+                              : "DROP TRIGGER refuse_records");
+        });
+    };
+    const auto buyApproved = [&](const std::string& eventId) {
+        const auto order = object("ppv.1.buy", R"({"eventId":")" + eventId + R"(","pin":"2468"})");
+        const auto orderId = order->getValue<std::string>("orderId");
+        const auto done = finalOrder(orderId);
+        EXPECT_EQ(done->getValue<std::string>("state"), "approved") << text(done);
+        EXPECT_EQ(stateOf(eventId), "owned");
+        return orderId;
+    };
+    const auto recordedOrders = [&] {
+        std::multiset<std::string> ids;
+        for (const auto& r : host->services().require<billing::History>()->records(0, 1000))
+            if (r.record.kind == wire::HistoryKind::Purchase) ids.insert(r.record.orderId);
+        return ids;
+    };
+
+    refuseWrites(true);
+    const auto first = buyApproved("ev-final");
+    EXPECT_EQ(historyKinds(), "");
+    EXPECT_THAT(refusal("ppv.1.buy", R"({"eventId":"ev-final","pin":"2468"})"), StartsWith("already-owned"));
+    refuseWrites(false);
+    const auto second = buyApproved("ev-opera");
+    // The earlier one follows right after this one's record.
+    EXPECT_TRUE(boxoffice::testing::eventually([&] { return recordedOrders().size() >= 2; }, 5s));
+    EXPECT_EQ(recordedOrders(), (std::multiset<std::string>{first, second}));
+
+    refuseWrites(true);
+    const auto third = buyApproved("ev-decline");
+    EXPECT_EQ(recordedOrders().size(), 2u);
+    refuseWrites(false);
+    phone.phone.reset();
+    host.reset();
+    host = ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"billing", "sync", "ppv"});
+    for (const auto& p : host->plugins())
+        ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
+    EXPECT_EQ(recordedOrders(), (std::multiset<std::string>{first, second, third}));
+    host.reset();
+    host = ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"billing", "sync", "ppv"});
+    EXPECT_EQ(recordedOrders(), (std::multiset<std::string>{first, second, third}));
 }
 
 } // namespace

@@ -42,6 +42,10 @@ std::shared_ptr<storage::Database> openPpvDatabase(const std::filesystem::path& 
             "ALTER TABLE ppv_catalog ADD COLUMN views {int64} NOT NULL DEFAULT 0",
             "ALTER TABLE ppv_catalog ADD COLUMN playback_window {int64} NOT NULL DEFAULT 0",
         }},
+        // An approved order whose purchase record the billing history did not take (yet).
+        {"unrecorded purchases", {
+            "ALTER TABLE ppv_order ADD COLUMN unrecorded {int64} NOT NULL DEFAULT 0",
+        }},
     }});
     return db;
 }

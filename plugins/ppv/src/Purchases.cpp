@@ -434,26 +434,67 @@ void Purchases::complete(OrderInfo& o, const std::string& ticket)
     } catch (const Error& e) {
         return end(o, "failed", std::string("the ticket was refused: ") + e.what());
     }
-    if (auto history = history_ ? history_() : nullptr) {
-        try {
-            billing::Entry entry;
-            entry.kind = wire::HistoryKind::Purchase;
-            entry.eventId = o.eventId;
-            entry.ticketId = ticketId;
-            entry.orderId = o.orderId;
-            entry.amount = o.amount;
-            entry.currency = o.currency;
-            history->append(entry);
-        } catch (const std::exception& e) {
-            logger().error("order %s: billing record not appended: %s", o.orderId, std::string(e.what()));
-        }
-    } else {
-        logger().error("order %s: no billing history service; purchase not recorded", o.orderId);
-    }
+    o.ticketId = ticketId;
+    // Recorded before the order shows as approved (the TV reads the history on that news);
+    // approved even when the history refuses: the server charged it.
+    const bool recorded = recordPurchase(o);
     o.state = "approved";
     o.reason.clear();
-    o.ticketId = ticketId;
     save(o);
+    if (recorded) recordUnrecorded();
+}
+
+void Purchases::markUnrecorded(const std::string& orderId, bool unrecorded)
+{
+    db_->write([&](Transaction& tx) {
+        tx.execute("UPDATE ppv_order SET unrecorded = ? WHERE order_id = ?", {unrecorded ? 1 : 0, orderId});
+    });
+}
+
+bool Purchases::recordPurchase(const OrderInfo& o)
+{
+    // Marked while the append is under way: after a crash or an error, the mark says to
+    // look in the history before appending (the append may have committed).
+    const auto row = db_->query("SELECT unrecorded FROM ppv_order WHERE order_id = ?", {o.orderId}).single();
+    const bool triedBefore = row && row->int64(0) != 0;
+    if (!triedBefore) markUnrecorded(o.orderId, true);
+    std::string problem = "no billing history service";
+    if (auto history = history_ ? history_() : nullptr) {
+        try {
+            bool present = false;
+            if (triedBefore)
+                for (const auto& r : history->ofTicket(o.ticketId, wire::HistoryKind::Purchase))
+                    present |= r.record.orderId == o.orderId;
+            if (!present) {
+                billing::Entry entry;
+                entry.kind = wire::HistoryKind::Purchase;
+                entry.eventId = o.eventId;
+                entry.ticketId = o.ticketId;
+                entry.orderId = o.orderId;
+                entry.amount = o.amount;
+                entry.currency = o.currency;
+                history->append(entry);
+            }
+            markUnrecorded(o.orderId, false);
+            if (triedBefore) logger().warning("order %s: purchase recorded in the billing history after an earlier failure", o.orderId);
+            return true;
+        } catch (const std::exception& e) {
+            problem = e.what();
+        }
+    }
+    logger().error("order %s: purchase not recorded in the billing history (tried again later): %s", o.orderId,
+                   problem);
+    return false;
+}
+
+void Purchases::recordUnrecorded()
+{
+    std::vector<OrderInfo> marked;
+    for (const auto& r : db_->query(std::string("SELECT ") + kOrderColumns +
+                                    " FROM ppv_order WHERE unrecorded = 1 AND state = 'approved' ORDER BY created_at"))
+        marked.push_back(orderFrom(r));
+    for (const auto& o : marked)
+        if (!recordPurchase(o)) return;   // still refused: the rest waits too
 }
 
 void Purchases::end(OrderInfo& o, const std::string& state, const std::string& reason)
@@ -495,6 +536,12 @@ void Purchases::resume()
         reconcileCredit();
     } catch (const std::exception& e) {
         logger().error("purchases on credit not reconciled: %s", std::string(e.what()));
+    }
+    try {
+        std::lock_guard once(completing_);
+        recordUnrecorded();
+    } catch (const std::exception& e) {
+        logger().error("unrecorded purchases not recorded: %s", std::string(e.what()));
     }
     std::vector<OrderInfo> waiting;
     for (const auto& r : db_->query(std::string("SELECT ") + kOrderColumns +

@@ -92,6 +92,12 @@ private:
     // Takes the server's view of the order; true when the order is final now.
     bool apply(OrderInfo& order, const Poco::JSON::Object::Ptr& serverOrder);
     void complete(OrderInfo& order, const std::string& ticket);
+    // Appends an order's purchase record (unless a marked earlier attempt put it there) and
+    // clears its mark; false (logged, marked) when the history is missing or refuses it.
+    // recordUnrecorded() does this for every marked approved order (at start, after a success).
+    void markUnrecorded(const std::string& orderId, bool unrecorded);
+    bool recordPurchase(const OrderInfo& order);
+    void recordUnrecorded();
     void end(OrderInfo& order, const std::string& state, const std::string& reason);
 
     std::shared_ptr<storage::Database> db_;
