@@ -91,7 +91,7 @@ TEST(Ecm, MalformedSectionsAreRejected) {
     extension[4] ^= 0x01;
     EXPECT_THROW(peekEcm(extension), Error);
     Bytes period = good;
-    period[5] ^= 0x02;  // version_number 1 instead of 2
+    period[5] ^= 0x02;  // version_number 3 instead of 2
     EXPECT_THROW(peekEcm(period), Error);
     EXPECT_NO_THROW(peekEcm(good));
     EXPECT_THROW(sealEcm(header(1), Bytes(8), Bytes(16), key), Error);

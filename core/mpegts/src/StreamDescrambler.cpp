@@ -294,6 +294,7 @@ void StreamDescrambler::clearKeys() {
     keyPeriod_ = {-1, -1};
     pidKeys_.assign(pidKeys_.size(), PidKey{});
     lastEcm_.clear();
+    rejectedEcm_.clear();
 }
 
 void StreamDescrambler::useAlgorithm(Algorithm algorithm) {
@@ -340,24 +341,23 @@ bool StreamDescrambler::holdsEcm(ByteView section) const {
 }
 
 void StreamDescrambler::onEcmSection(ByteView section) {
-    if (!keyService_ || holdsEcm(section))
-        return;  // a repetition of the ECM already applied
+    if (!keyService_ || holdsEcm(section) || std::ranges::equal(section, rejectedEcm_))
+        return;  // a repetition of the ECM already applied, or of one refused for good
+    const auto reject = [&](const std::string& why) {
+        ++stats_.errors;
+        notice(DescramblerNotice::Kind::EcmRejected, "ECM rejected: " + why);
+        rejectedEcm_.assign(section.begin(), section.end());
+    };
     EcmHeader header;
     try {
         header = peekEcm(section);
     } catch (const Error& e) {
-        ++stats_.errors;
-        notice(DescramblerNotice::Kind::EcmRejected, std::string("ECM rejected: ") + e.what());
-        return;
+        return reject(e.what());
     }
     // Another service's ECM (same event, so the key opens it) would install its words here.
-    if (lastCa_ && header.serviceId != lastCa_->programNumber) {
-        ++stats_.errors;
-        notice(DescramblerNotice::Kind::EcmRejected, "ECM rejected: it is for service " +
-                                                         std::to_string(header.serviceId) + ", not program " +
-                                                         std::to_string(lastCa_->programNumber));
-        return;
-    }
+    if (lastCa_ && header.serviceId != lastCa_->programNumber)
+        return reject("it is for service " + std::to_string(header.serviceId) + ", not program " +
+                      std::to_string(lastCa_->programNumber));
     std::string reason;
     auto words = keyService_->onEcm(section, reason);
     if (!words) {

@@ -139,7 +139,13 @@ struct Headend::State {
             if (s.pmtPid == p->i_pid && s.programNumber == p->i_number)
                 return;
             s.pmtPid = p->i_pid;
+            const bool renumbered = s.programNumber != p->i_number;
             s.programNumber = p->i_number;
+            // Receivers refuse an ECM naming another service: the one on air follows the number.
+            if (renumbered && s.ecmPeriod)
+                s.sealEcmSection();
+            if (s.pmt)
+                dvbpsi_pmt_detach(s.pmt->h);  // libdvbpsi asserts on deleting a handle with a decoder
             s.pmt = std::make_unique<DvbpsiHandle>();
             if (!dvbpsi_pmt_attach(s.pmt->h, p->i_number, &State::onPmt, &s))
                 throw Error(ErrorCode::Internal, "libdvbpsi: cannot attach a PMT decoder");
@@ -292,12 +298,17 @@ struct Headend::State {
             if (state.period < candidate && state.lastSeen >= boundary)
                 return;
         ecmPeriod = candidate;
+        sealEcmSection();
+    }
+
+    // The ECM of ecmPeriod for the program as now numbered.
+    void sealEcmSection() {
         EcmHeader header;
         header.algorithm = config.algorithm;
         header.serviceId = programNumber;
         header.eventId = config.eventId;
-        header.cryptoPeriod = candidate;
-        ecmSection = sealEcm(header, controlWord(candidate), controlWord(candidate + 1), config.eventKey);
+        header.cryptoPeriod = *ecmPeriod;
+        ecmSection = sealEcm(header, controlWord(*ecmPeriod), controlWord(*ecmPeriod + 1), config.eventKey);
         lastEcm.reset();
     }
 

@@ -116,6 +116,7 @@ private:
     // an array rather than a map.
     std::vector<PidKey> pidKeys_;
     Bytes lastEcm_;
+    Bytes rejectedEcm_;  // the last ECM refused for what it is (format, service): its repeats are too
     std::optional<CaInfo> lastCa_;
     // ECM mode, once the PMT is known: the PIDs our CA descriptor does not cover. Their
     // scrambled packets (another program, another CA system) pass on untouched.
