@@ -155,6 +155,15 @@ TEST_P(Otp, ARetriedEntryIsCountedOnce) {
     EXPECT_EQ(ledger_->transfer("order:o-1").state, ledger::TransferState::Voided);
     unchanged();
 
+    // A retry past the order's time answers 410 and expires it, like any entry then.
+    order("o-3", "stb-1", 1200, "otp");
+    const auto typo3 = wrong(challenge("o-3").otp);
+    EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-3", typo3, "e-4"), ErrorCode::PermissionDenied);
+    clock_ += 61; // the fixture's orders wait 60 s
+    EXPECT_BOX_ERROR(settlement_->otp().enter("stb-1", "o-3", typo3, "e-4"), ErrorCode::Expired);
+    EXPECT_EQ(settlement_->orderById("o-3").state, OrderState::Expired);
+    unchanged();
+
     // A right entry retried with its id answers the order both times.
     order("o-2", "stb-1", 1200, "otp");
     const auto c2 = challenge("o-2");

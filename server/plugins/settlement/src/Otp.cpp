@@ -138,25 +138,27 @@ OrderView OtpChallenges::enter(const std::string& deviceId, const std::string& o
         // Expired: 410 for every try, a retry of an entry made before included.
         if (order.state == OrderState::Expired) throw Error(ErrorCode::Expired, "the one-time password has expired");
         if (!row->isNull(4)) return {order, std::nullopt}; // entered already: a retry
-        // A retried wrong entry (its answer was lost on the way): the same answer, counted once.
-        if (!attemptId.empty() && !row->isNull(8) && row->text(8) == attemptId) {
+        const auto now = settlement_.nowSeconds();
+        if (order.state == OrderState::Pending && now >= row->int64(3))
+            return {settlement_.endOrder(tx, order, OrderState::Expired),
+                    Error(ErrorCode::Expired, "the one-time password has expired")};
+        // A retried wrong entry (its answer was lost on the way): the same answer, counted
+        // once. Only while pending, or when wrong entries failed the order.
+        const auto left = row->int64(2) - row->int64(1);
+        if (!attemptId.empty() && !row->isNull(8) && row->text(8) == attemptId &&
+            (order.state == OrderState::Pending || (order.state == OrderState::Failed && left <= 0))) {
             if (!crypto::constantTimeEqual(entered, row->blob(9)))
                 throw Error(ErrorCode::Conflict, "entry " + attemptId + " was made with another password");
-            return {order, wrongEntry(row->int64(2) - row->int64(1))};
+            return {order, wrongEntry(left)};
         }
         if (order.state != OrderState::Pending)
             throw Error(ErrorCode::Conflict, "order " + orderId + " is " + std::string(toString(order.state)));
-        const auto now = settlement_.nowSeconds();
-        if (now >= row->int64(3))
-            return {settlement_.endOrder(tx, order, OrderState::Expired),
-                    Error(ErrorCode::Expired, "the one-time password has expired")};
         if (!crypto::constantTimeEqual(entered, row->blob(0))) {
-            const auto attempts = row->int64(1) + 1;
             tx.execute("UPDATE stl_otp SET attempts = ?, last_attempt_id = ?, last_attempt_hash = ? WHERE order_id = ?",
-                       {attempts, attemptId.empty() ? storage::Value() : storage::Value(attemptId), entered, orderId});
-            const auto left = row->int64(2) - attempts;
-            if (left <= 0) return {settlement_.endOrder(tx, order, OrderState::Failed), wrongEntry(left)};
-            return {settlement_.load(tx, orderId), wrongEntry(left)};
+                       {row->int64(1) + 1, attemptId.empty() ? storage::Value() : storage::Value(attemptId), entered,
+                        orderId});
+            if (left - 1 <= 0) return {settlement_.endOrder(tx, order, OrderState::Failed), wrongEntry(0)};
+            return {settlement_.load(tx, orderId), wrongEntry(left - 1)};
         }
         tx.execute("UPDATE stl_otp SET entered_at = ? WHERE order_id = ?", {now, orderId});
         if (row->isNull(5)) return {settlement_.load(tx, orderId), std::nullopt}; // waits for the phone
