@@ -453,8 +453,9 @@ void Purchases::markUnrecorded(const std::string& orderId, bool unrecorded)
 
 bool Purchases::recordPurchase(const OrderInfo& o)
 {
-    // Marked while the append is under way: after a crash or an error, the mark says to
-    // look in the history before appending (the append may have committed).
+    // Marked while the append is under way, for recordUnrecorded() after an error or a
+    // crash. Looked up first: an earlier attempt's append may have committed before a crash
+    // (also one between clearing the mark and saving the order as approved).
     const auto row = db_->query("SELECT unrecorded FROM ppv_order WHERE order_id = ?", {o.orderId}).single();
     const bool triedBefore = row && row->int64(0) != 0;
     if (!triedBefore) markUnrecorded(o.orderId, true);
@@ -462,9 +463,8 @@ bool Purchases::recordPurchase(const OrderInfo& o)
     if (auto history = history_ ? history_() : nullptr) {
         try {
             bool present = false;
-            if (triedBefore)
-                for (const auto& r : history->ofTicket(o.ticketId, wire::HistoryKind::Purchase))
-                    present |= r.record.orderId == o.orderId;
+            for (const auto& r : history->ofTicket(o.ticketId, wire::HistoryKind::Purchase))
+                present |= r.record.orderId == o.orderId;
             if (!present) {
                 billing::Entry entry;
                 entry.kind = wire::HistoryKind::Purchase;
