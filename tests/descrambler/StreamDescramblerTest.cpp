@@ -103,19 +103,22 @@ std::set<std::uint32_t> ecmPeriodsOf(ByteView stream, std::uint16_t ecmPid = 0x1
     return periods;
 }
 
-// Descrambles a headend's output with the event key; the engine for its statistics.
+// Descrambles a headend's output with an event key (by default the headend's); what the
+// engine counted and noticed.
 struct RoundTrip {
     Bytes out;
     DescramblerStatistics stats;
+    std::vector<DescramblerNotice> notices;
 };
-RoundTrip roundTrip(const Bytes& scrambled, std::size_t chunk = 10) {
+RoundTrip roundTrip(const Bytes& scrambled, std::size_t chunk = 10, ByteView key = eventKey) {
     EventKeyService keys;
-    keys.setDefaultKey(eventKey);
+    keys.setDefaultKey(key);
     StreamDescrambler engine(StreamDescramblerConfig{});
     engine.setKeyService(&keys);
     RoundTrip r;
     r.out = descramble(engine, scrambled, chunk);
     r.stats = engine.statistics();
+    r.notices = engine.takeNotices();
     return r;
 }
 
@@ -459,15 +462,9 @@ TEST(StreamDescrambler, WrongEventKeyIsRejectedNotUsed) {
     const Bytes clear = makeStream(StreamOptions{.packets = 300});
     headend::Headend h(headendConfig(Algorithm::DvbCissa, 100));
     const Bytes scrambled = h.process(clear);
-    EventKeyService keys;
-    keys.setDefaultKey(fromHex("ffffffffffffffffffffffffffffffff"));
-    StreamDescramblerConfig config;
-    config.maxHeldPackets = 1000000;
-    StreamDescrambler engine(config);
-    engine.setKeyService(&keys);
-    const Bytes out = descramble(engine, scrambled, 50);
-    EXPECT_EQ(engine.statistics().descrambled, 0u);
-    EXPECT_EQ(out, scrambled) << "released at end of stream exactly as received";
+    const auto r = roundTrip(scrambled, 50, fromHex("ffffffffffffffffffffffffffffffff"));
+    EXPECT_EQ(r.stats.descrambled, 0u);
+    EXPECT_EQ(r.out, scrambled) << "released at end of stream exactly as received";
 }
 
 // The same event on two services: each service's ECMs open with the event key, but the
@@ -490,22 +487,16 @@ TEST(StreamDescrambler, AnotherServicesEcmsAreRejected) {
         ++swapped;
     }
     ASSERT_GT(swapped, 0u);
-    EventKeyService keys;
-    keys.setDefaultKey(eventKey);
-    StreamDescramblerConfig config;
-    config.maxHeldPackets = 1000000;
-    StreamDescrambler engine(config);
-    engine.setKeyService(&keys);
-    const Bytes out = descramble(engine, spliced, 50);
-    EXPECT_EQ(engine.statistics().descrambled, 0u);
+    const auto r = roundTrip(spliced, 50);
+    EXPECT_EQ(r.stats.descrambled, 0u);
     // Counted once per ECM, not at each of its repeats.
-    EXPECT_EQ(engine.statistics().errors, ecmPeriodsOf(other).size());
+    EXPECT_EQ(r.stats.errors, ecmPeriodsOf(other).size());
     EXPECT_LT(ecmPeriodsOf(other).size(), swapped);
     bool noticed = false;
-    for (const auto& n : engine.takeNotices())
+    for (const auto& n : r.notices)
         noticed |= n.kind == DescramblerNotice::Kind::EcmRejected && n.text.find("service 2") != std::string::npos;
     EXPECT_TRUE(noticed);
-    EXPECT_EQ(out, spliced) << "released at end of stream exactly as received";
+    EXPECT_EQ(r.out, spliced) << "released at end of stream exactly as received";
     // Program 1's own ECMs still open it.
     EXPECT_EQ(packetsOf(roundTrip(scrambled).out, esPids), packetsOf(clear, esPids));
 }
