@@ -90,13 +90,8 @@ void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& ser
         throw Error(ErrorCode::WrongAudience, "trusted_time.audience: for device '" + time.audience + "'");
     if (!expectedNonce.empty() && !crypto::constantTimeEqual(time.nonce, expectedNonce))
         throw Error(ErrorCode::Replayed, "trusted_time.nonce: does not answer this request");
-    // An answer to our own nonce, for this device, is the server's time now: when it is
-    // behind the mark, the mark came from a system clock that ran ahead, and refusing would
-    // keep the box on that wrong time until the real one caught up. Any other signed time
-    // (replayable) must not lower the mark.
-    const bool fresh = !expectedNonce.empty() && !deviceId.empty() && time.audience == deviceId;
     std::lock_guard lock(mutex_);
-    if (time.time < highWater_ && !fresh)
+    if (time.time < highWater_)
         throw Error(ErrorCode::ClockRollback, "trusted_time.time: behind the high-water mark");
     const wire::UnixTime oldHigh = highWater_, oldOffset = offset_;
     highWater_ = time.time;

@@ -43,9 +43,7 @@ public:
 
     // Verifies signature (serverKey from a verified server certificate), audience
     // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a
-    // time behind the mark with ClockRollback, unless it answers `expectedNonce` for
-    // `deviceId` (fresh: the mark came from a clock that ran ahead and comes down to it).
-    // Adjusts the offset and persists.
+    // time behind the mark with ClockRollback. Adjusts the offset and persists.
     void accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
                 ByteView expectedNonce = {});
 
