@@ -147,8 +147,10 @@ struct Headend::State {
             if (s.pmt)
                 dvbpsi_pmt_detach(s.pmt->h);  // libdvbpsi asserts on deleting a handle with a decoder
             s.pmt = std::make_unique<DvbpsiHandle>();
-            if (!dvbpsi_pmt_attach(s.pmt->h, p->i_number, &State::onPmt, &s))
+            if (!dvbpsi_pmt_attach(s.pmt->h, p->i_number, &State::onPmt, &s)) {
+                s.pmt.reset();  // no decoder to detach later
                 throw Error(ErrorCode::Internal, "libdvbpsi: cannot attach a PMT decoder");
+            }
             s.pmtReady = false;
             return;
         }
@@ -332,7 +334,7 @@ struct Headend::State {
 
         if (pid == patPid)
             pushTable(pat.h, p);
-        if (pmtPid && pid == *pmtPid) {
+        if (pmtPid && pid == *pmtPid && pmt) {
             pushTable(pmt->h, p);
             if (emitPmtNow || (view.payloadUnitStart() && pmtReady)) {
                 emitPmtNow = false;
