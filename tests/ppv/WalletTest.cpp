@@ -332,6 +332,51 @@ TEST_F(WalletTest, ASetBackClockCannotReplayARentalsWindow)
     EXPECT_EQ(plays("t-rental").size(), 2u);
 }
 
+// The box's clock ran two days ahead while it had no line. With nothing played then, the
+// server's time brings the box back. A rental watched then keeps the mark where the clock
+// ran: lowered, the rental's window would open again when real time reached its first play.
+TEST_F(WalletTest, AServerTimeCorrectingAClockThatRanAheadDoesNotReopenARental)
+{
+    auto& k = DevKeys::get();
+    trust::SigningKey server{"server-1", crypto::Ed25519PrivateKey::generate()};
+    const auto serverTime = [&](wire::UnixTime t) {
+        const Bytes nonce = crypto::randomBytes(16);
+        wire::TrustedTime time;
+        time.time = t;
+        time.audience = k.stb1->deviceId;
+        time.nonce = nonce;
+        trust::sign(time, server);
+        clock->accept(time, server.verifyingKey(), k.stb1->deviceId, nonce, wallet->lastRentalPlay());
+    };
+    const wire::UnixTime ahead = 2 * 86400;
+    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 7 * 86400, 3600}, eventKey, *k.stb1, *k.issuer));
+    std::string reason;
+    EXPECT_EQ(wallet->lastRentalPlay(), 0);
+    systemNow = base + ahead;   // ahead: the mark follows, nothing is played
+    clock->observe(wallet->now());
+    systemNow = base;
+    EXPECT_EQ(codeOf([&] { wallet->now(); }), ErrorCode::ClockRollback);
+    serverTime(base);
+    EXPECT_EQ(wallet->now(), base);
+
+    systemNow = base + ahead;   // ahead again, and the rental is watched through in one view
+    for (wire::UnixTime t = 0; t < 3600; t += 200) {
+        systemNow = base + ahead + t;
+        ASSERT_TRUE(wallet->onEcm(ecm(7, static_cast<std::uint32_t>(4 + t / 100)), reason)) << reason;
+    }
+    EXPECT_EQ(plays("t-rental"), std::vector<wire::UnixTime>{base + ahead});
+    EXPECT_EQ(wallet->lastRentalPlay(), base + ahead);
+    systemNow = base + 600;
+    serverTime(base + 600);
+    EXPECT_GE(clock->highWaterMark(), base + ahead + 3000);
+    for (const wire::UnixTime t : {base + 600, base + ahead + 1, base + ahead + 1800}) {   // real time, later
+        systemNow = t;
+        EXPECT_FALSE(wallet->onEcm(ecm(7, 200), reason)) << t - base;
+        EXPECT_THAT(reason, HasSubstr("clock"));
+    }
+    EXPECT_EQ(plays("t-rental").size(), 1u);
+}
+
 // The history is the authority: when the wallet's cache cannot be written (here a trigger
 // refuses it, as a full disk would), the view still plays and the next ECMs are the same view.
 TEST_F(WalletTest, AFailedCacheWriteNeitherStopsTheViewNorStartsAnother)

@@ -83,18 +83,24 @@ wire::UnixTime TrustedClock::latestKnown() const
 }
 
 void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
-                          ByteView expectedNonce)
+                          ByteView expectedNonce, wire::UnixTime floor)
 {
     verifySignature(time, serverKey);
     if (!time.audience.empty() && time.audience != deviceId)
         throw Error(ErrorCode::WrongAudience, "trusted_time.audience: for device '" + time.audience + "'");
     if (!expectedNonce.empty() && !crypto::constantTimeEqual(time.nonce, expectedNonce))
         throw Error(ErrorCode::Replayed, "trusted_time.nonce: does not answer this request");
+    // An answer to our own nonce, for this device, is the server's time now: behind the
+    // mark, the mark came from a system clock that ran ahead, and refusing would keep the
+    // box on that wrong time until the real one caught up. It comes down unless `floor`
+    // (something done under the wrong time that must not be done again) is ahead of the
+    // server's time. Any other signed time (replayable) must not lower the mark.
+    const bool fresh = !expectedNonce.empty() && !deviceId.empty() && time.audience == deviceId;
     std::lock_guard lock(mutex_);
-    if (time.time < highWater_)
+    if (time.time < highWater_ && !fresh)
         throw Error(ErrorCode::ClockRollback, "trusted_time.time: behind the high-water mark");
     const wire::UnixTime oldHigh = highWater_, oldOffset = offset_;
-    highWater_ = time.time;
+    if (time.time >= highWater_ || floor <= time.time) highWater_ = time.time;
     // Signed time has whole seconds and arrives after a round trip: a system clock within a
     // second of it is right already, and taking the truncation's -1 would end tickets early.
     const wire::UnixTime measured = time.time - systemClock_();
@@ -108,13 +114,14 @@ void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& ser
     }
 }
 
-wire::UnixTime TrustedClock::fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId)
+wire::UnixTime TrustedClock::fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId,
+                                       wire::UnixTime floor)
 {
     const Bytes nonce = crypto::randomBytes(16);
     const std::string encoded =
         get("/v1/time?audience=" + std::string(deviceId) + "&nonce=" + wire::toBase64Url(nonce));
     const auto time = wire::TrustedTime::decode(wire::fromBase64Url(encoded, "trustedTime"));
-    accept(time, serverKey, deviceId, nonce);
+    accept(time, serverKey, deviceId, nonce, floor);
     return time.time;
 }
 

@@ -397,7 +397,7 @@ private:
         const auto key = serverKey("verify the server's time with", clock_->signerCheckTime());
         return clock_->fetchFrom(
             [&](const std::string& path) { return textOf(purchases_->callServer("GET", path), "trustedTime"); }, key,
-            deviceId_);
+            deviceId_, wallet_->lastRentalPlay());
     }
 
     // The server's key (Ed25519 or P-256) for what it signs: of the certificate the server last

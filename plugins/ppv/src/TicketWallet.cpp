@@ -92,6 +92,20 @@ TicketWallet::~TicketWallet() = default;
 
 wire::UnixTime TicketWallet::now() const { return clock_->now(); }
 
+wire::UnixTime TicketWallet::lastRentalPlay() const
+{
+    const auto history = history_();
+    if (!history) return clock_->highWaterMark();
+    wire::UnixTime last = 0;
+    // The window from the signed bytes: the column is a cache.
+    for (const auto& r : db_->query("SELECT ticket_id, encoded FROM ppv_ticket")) {
+        if (wire::Ticket::decode(r.blob(1)).playbackWindow == 0) continue;
+        const auto plays = history->ofTicket(r.text(0), wire::HistoryKind::Play);
+        if (!plays.empty()) last = std::max(last, plays.back().record.recordedAt);
+    }
+    return last;
+}
+
 std::string TicketWallet::addTicket(ByteView encodedTicket)
 {
     const auto ticket = wire::Ticket::decode(encodedTicket);   // Malformed before anything else

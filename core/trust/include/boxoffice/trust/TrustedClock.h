@@ -43,16 +43,21 @@ public:
 
     // Verifies signature (serverKey from a verified server certificate), audience
     // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a
-    // time behind the mark with ClockRollback. Adjusts the offset and persists.
+    // time behind the mark with ClockRollback, unless it answers `expectedNonce` for
+    // `deviceId`: that is the server's time now, the mark came from a clock that ran
+    // ahead, and it comes down to it, unless `floor` (the caller's latest act that must
+    // not repeat, a rental's last play) is ahead of it: then the mark stays. Adjusts the
+    // offset and persists.
     void accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
-                ByteView expectedNonce = {});
+                ByteView expectedNonce = {}, wire::UnixTime floor = 0);
 
     // One exchange with the server (GET /v1/time): a fresh nonce and this device
     // as audience, the answer accepted as above. `get` performs the GET of the
     // path and query it is given over the caller's line and returns the answer's
     // "trustedTime" field (base64url); it throws when the line fails.
     using TimeRequest = std::function<std::string(const std::string& pathAndQuery)>;
-    wire::UnixTime fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId);
+    wire::UnixTime fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId,
+                             wire::UnixTime floor = 0);
 
     void observe(wire::UnixTime time);
 
