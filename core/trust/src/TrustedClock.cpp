@@ -92,15 +92,18 @@ void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& ser
         throw Error(ErrorCode::Replayed, "trusted_time.nonce: does not answer this request");
     // An answer to our own nonce, for this device, is the server's time now: behind the
     // mark, the mark came from a system clock that ran ahead, and refusing would keep the
-    // box on that wrong time until the real one caught up. It comes down unless `floor`
-    // (something done under the wrong time that must not be done again) is ahead of the
-    // server's time. Any other signed time (replayable) must not lower the mark.
+    // box on that wrong time until the real one caught up. It comes down, but not below
+    // `floor` (until when what was done under the wrong time must not be done again) and the
+    // tolerance now() allows under the mark. Any other signed time (replayable) must not
+    // lower the mark.
     const bool fresh = !expectedNonce.empty() && !deviceId.empty() && time.audience == deviceId;
     std::lock_guard lock(mutex_);
     if (time.time < highWater_ && !fresh)
         throw Error(ErrorCode::ClockRollback, "trusted_time.time: behind the high-water mark");
     const wire::UnixTime oldHigh = highWater_, oldOffset = offset_;
-    if (time.time >= highWater_ || floor <= time.time) highWater_ = time.time;
+    highWater_ = time.time >= highWater_
+                     ? time.time
+                     : std::max(time.time, std::min(highWater_, floor > 0 ? floor + tolerance_ : wire::UnixTime{0}));
     // Signed time has whole seconds and arrives after a round trip: a system clock within a
     // second of it is right already, and taking the truncation's -1 would end tickets early.
     const wire::UnixTime measured = time.time - systemClock_();

@@ -45,8 +45,9 @@ public:
     // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a
     // time behind the mark with ClockRollback, unless it answers `expectedNonce` for
     // `deviceId`: that is the server's time now, the mark came from a clock that ran
-    // ahead, and it comes down to it, unless `floor` (the caller's latest act that must
-    // not repeat, a rental's last play) is ahead of it: then the mark stays. Adjusts the
+    // ahead, and it comes down to it, but not below `floor` plus the tolerance (`floor`:
+    // until when something done under that clock must not be done again, e.g. the end of
+    // a rental's window). now() refuses until real time reaches the mark. Adjusts the
     // offset and persists.
     void accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
                 ByteView expectedNonce = {}, wire::UnixTime floor = 0);
