@@ -332,60 +332,6 @@ TEST_F(WalletTest, ASetBackClockCannotReplayARentalsWindow)
     EXPECT_EQ(plays("t-rental").size(), 2u);
 }
 
-// The box's clock ran two days ahead while it had no line. With nothing played then, the
-// server's time brings the box back. After a rental watched then, the mark stays beyond the
-// end of its window: lowered, the window would open again when real time reached its first
-// play, also for a box that comes back on line only after that.
-TEST_F(WalletTest, AServerTimeCorrectingAClockThatRanAheadDoesNotReopenARental)
-{
-    auto& k = DevKeys::get();
-    trust::SigningKey server{"server-1", crypto::Ed25519PrivateKey::generate()};
-    const auto serverTime = [&](wire::UnixTime t) {
-        const Bytes nonce = crypto::randomBytes(16);
-        wire::TrustedTime time;
-        time.time = t;
-        time.audience = k.stb1->deviceId;
-        time.nonce = nonce;
-        trust::sign(time, server);
-        clock->accept(time, server.verifyingKey(), k.stb1->deviceId, nonce, wallet->rentalWindowsEnd());
-    };
-    const wire::UnixTime ahead = 2 * 86400;
-    wallet->addTicket(issue({"t-rental", "ev-1", base - 60, base + 7 * 86400, 3600}, eventKey, *k.stb1, *k.issuer));
-    std::string reason;
-    EXPECT_EQ(wallet->rentalWindowsEnd(), 0);
-    systemNow = base + ahead;   // ahead: the mark follows, nothing is played
-    clock->observe(wallet->now());
-    systemNow = base;
-    EXPECT_EQ(codeOf([&] { wallet->now(); }), ErrorCode::ClockRollback);
-    serverTime(base);
-    EXPECT_EQ(wallet->now(), base);
-
-    systemNow = base + ahead;   // ahead again, and the rental is watched through in one view
-    for (wire::UnixTime t = 0; t < 3600; t += 200) {
-        systemNow = base + ahead + t;
-        ASSERT_TRUE(wallet->onEcm(ecm(7, static_cast<std::uint32_t>(4 + t / 100)), reason)) << reason;
-    }
-    EXPECT_EQ(plays("t-rental"), std::vector<wire::UnixTime>{base + ahead});
-    EXPECT_EQ(wallet->rentalWindowsEnd(), base + ahead + 3600);
-    const auto mark = clock->highWaterMark();   // where watching took it (the last 200 s step)
-    EXPECT_GE(mark, base + ahead + 3400 - 60);
-    for (const wire::UnixTime back : {base + 600, base + ahead + 10}) {   // on line again: soon, or after the play
-        systemNow = back;
-        serverTime(back);
-        EXPECT_EQ(clock->highWaterMark(), mark);
-        for (const wire::UnixTime t : {back, base + ahead + 1, base + ahead + 3000}) {   // inside the watched part
-            systemNow = t;
-            EXPECT_FALSE(wallet->onEcm(ecm(7, 200), reason)) << t - base;
-            EXPECT_THAT(reason, HasSubstr("clock"));
-        }
-    }
-    EXPECT_EQ(plays("t-rental").size(), 1u);
-    systemNow = base + ahead + 3600 + 60;   // real time past the window: the box works, the rental is over
-    EXPECT_NO_THROW(wallet->now());
-    EXPECT_FALSE(wallet->onEcm(ecm(7, 202), reason));
-    EXPECT_THAT(reason, HasSubstr("expired"));
-}
-
 // The history is the authority: when the wallet's cache cannot be written (here a trigger
 // refuses it, as a full disk would), the view still plays and the next ECMs are the same view.
 TEST_F(WalletTest, AFailedCacheWriteNeitherStopsTheViewNorStartsAnother)

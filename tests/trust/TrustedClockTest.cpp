@@ -82,36 +82,6 @@ TEST_F(TrustedClockTest, RefusesBadTimeWithoutChangingState)
     expectRefused(otherKey, ErrorCode::BadSignature);
 }
 
-// A system clock that ran a day ahead raised the mark; once the clock is right again the
-// box refuses its own time. Only a fresh answer from the server (our nonce, our device)
-// brings the mark down, and not below the caller's floor; a replayable signed time does not.
-TEST_F(TrustedClockTest, AFreshSignedTimeBehindTheMarkCorrectsAClockThatRanAhead)
-{
-    systemTime = t0 + 86400;
-    clock.observe(clock.now());
-    systemTime = t0;
-    EXPECT_EQ(errorOf([&] { clock.now(); }).code(), ErrorCode::ClockRollback);
-    const Bytes nonce = crypto::randomBytes(16);
-    const auto refused = [&](const wire::TrustedTime& t, ByteView expected) {
-        EXPECT_EQ(errorOf([&] { clock.accept(t, server.verifyingKey(), "stb-1", expected); }).code(),
-                  ErrorCode::ClockRollback);
-        EXPECT_EQ(clock.highWaterMark(), t0 + 86400);
-    };
-    refused(signedTime(t0), {});                   // no nonce: could be an old answer
-    refused(signedTime(t0, "", nonce), nonce);     // not bound to this box
-    // A floor ahead of the server's time (until when something done under the wrong time
-    // must not repeat) holds the mark there, beyond the 60 s tolerance.
-    clock.accept(signedTime(t0, "stb-1", nonce), server.verifyingKey(), "stb-1", nonce, t0 + 3600);
-    EXPECT_EQ(clock.highWaterMark(), t0 + 3660);
-    EXPECT_EQ(errorOf([&] { clock.now(); }).code(), ErrorCode::ClockRollback);
-    const Bytes again = crypto::randomBytes(16);
-    clock.accept(signedTime(t0, "stb-1", again), server.verifyingKey(), "stb-1", again);
-    EXPECT_EQ(clock.highWaterMark(), t0);
-    EXPECT_EQ(clock.now(), t0);
-    TrustedClock reloaded(dir.path / "clock", [this] { return systemTime; });
-    EXPECT_EQ(reloaded.now(), t0);
-}
-
 TEST_F(TrustedClockTest, SystemClockRollbackIsDetectedBeyondTolerance)
 {
     systemTime = t0;

@@ -83,27 +83,18 @@ wire::UnixTime TrustedClock::latestKnown() const
 }
 
 void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
-                          ByteView expectedNonce, wire::UnixTime floor)
+                          ByteView expectedNonce)
 {
     verifySignature(time, serverKey);
     if (!time.audience.empty() && time.audience != deviceId)
         throw Error(ErrorCode::WrongAudience, "trusted_time.audience: for device '" + time.audience + "'");
     if (!expectedNonce.empty() && !crypto::constantTimeEqual(time.nonce, expectedNonce))
         throw Error(ErrorCode::Replayed, "trusted_time.nonce: does not answer this request");
-    // An answer to our own nonce, for this device, is the server's time now: behind the
-    // mark, the mark came from a system clock that ran ahead, and refusing would keep the
-    // box on that wrong time until the real one caught up. It comes down, but not below
-    // `floor` (until when what was done under the wrong time must not be done again) and the
-    // tolerance now() allows under the mark. Any other signed time (replayable) must not
-    // lower the mark.
-    const bool fresh = !expectedNonce.empty() && !deviceId.empty() && time.audience == deviceId;
     std::lock_guard lock(mutex_);
-    if (time.time < highWater_ && !fresh)
+    if (time.time < highWater_)
         throw Error(ErrorCode::ClockRollback, "trusted_time.time: behind the high-water mark");
     const wire::UnixTime oldHigh = highWater_, oldOffset = offset_;
-    highWater_ = time.time >= highWater_
-                     ? time.time
-                     : std::max(time.time, std::min(highWater_, floor > 0 ? floor + tolerance_ : wire::UnixTime{0}));
+    highWater_ = time.time;
     // Signed time has whole seconds and arrives after a round trip: a system clock within a
     // second of it is right already, and taking the truncation's -1 would end tickets early.
     const wire::UnixTime measured = time.time - systemClock_();
@@ -117,14 +108,13 @@ void TrustedClock::accept(const wire::TrustedTime& time, const VerifyingKey& ser
     }
 }
 
-wire::UnixTime TrustedClock::fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId,
-                                       wire::UnixTime floor)
+wire::UnixTime TrustedClock::fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId)
 {
     const Bytes nonce = crypto::randomBytes(16);
     const std::string encoded =
         get("/v1/time?audience=" + std::string(deviceId) + "&nonce=" + wire::toBase64Url(nonce));
     const auto time = wire::TrustedTime::decode(wire::fromBase64Url(encoded, "trustedTime"));
-    accept(time, serverKey, deviceId, nonce, floor);
+    accept(time, serverKey, deviceId, nonce);
     return time.time;
 }
 

@@ -92,21 +92,6 @@ TicketWallet::~TicketWallet() = default;
 
 wire::UnixTime TicketWallet::now() const { return clock_->now(); }
 
-wire::UnixTime TicketWallet::rentalWindowsEnd() const
-{
-    const auto history = history_();
-    if (!history) return clock_->highWaterMark();
-    wire::UnixTime end = 0;
-    // Every ticket's window from its signed bytes: the cached column could hide one.
-    for (const auto& r : db_->query("SELECT ticket_id, encoded FROM ppv_ticket")) {
-        const auto ticket = wire::Ticket::decode(r.blob(1));
-        if (ticket.playbackWindow == 0) continue;
-        const auto plays = history->ofTicket(r.text(0), wire::HistoryKind::Play);
-        if (!plays.empty()) end = std::max(end, trust::playbackEnds(ticket, plays.front().record.recordedAt));
-    }
-    return end;
-}
-
 std::string TicketWallet::addTicket(ByteView encodedTicket)
 {
     const auto ticket = wire::Ticket::decode(encodedTicket);   // Malformed before anything else

@@ -62,10 +62,6 @@ public:
 
     // Trusted time; Error(ClockRollback) when the clock was set back.
     wire::UnixTime now() const;
-    // The latest end of a played rental's window (0: none), the floor of the server's time
-    // correcting a clock that ran ahead: a rental watched under that clock must not open
-    // again when real time reaches its first play. Without the history, the mark (kept).
-    wire::UnixTime rentalWindowsEnd() const;
     std::vector<TicketInfo> tickets() const;
     // How many tickets are stored (needs no trusted time: works with a clock set back).
     std::size_t storedCount() const;

@@ -43,22 +43,16 @@ public:
 
     // Verifies signature (serverKey from a verified server certificate), audience
     // (empty or `deviceId`) and nonce (when `expectedNonce` is not empty); refuses a
-    // time behind the mark with ClockRollback, unless it answers `expectedNonce` for
-    // `deviceId`: that is the server's time now, the mark came from a clock that ran
-    // ahead, and it comes down to it, but not below `floor` plus the tolerance (`floor`:
-    // until when something done under that clock must not be done again, e.g. the end of
-    // a rental's window). now() refuses until real time reaches the mark. Adjusts the
-    // offset and persists.
+    // time behind the mark with ClockRollback. Adjusts the offset and persists.
     void accept(const wire::TrustedTime& time, const VerifyingKey& serverKey, std::string_view deviceId,
-                ByteView expectedNonce = {}, wire::UnixTime floor = 0);
+                ByteView expectedNonce = {});
 
     // One exchange with the server (GET /v1/time): a fresh nonce and this device
     // as audience, the answer accepted as above. `get` performs the GET of the
     // path and query it is given over the caller's line and returns the answer's
     // "trustedTime" field (base64url); it throws when the line fails.
     using TimeRequest = std::function<std::string(const std::string& pathAndQuery)>;
-    wire::UnixTime fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId,
-                             wire::UnixTime floor = 0);
+    wire::UnixTime fetchFrom(const TimeRequest& get, const VerifyingKey& serverKey, std::string_view deviceId);
 
     void observe(wire::UnixTime time);
 
