@@ -12,6 +12,7 @@
 #include <boxoffice/serversync/HistorySync.h>
 #include <boxoffice/settlement/Deliveries.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace boxoffice::server::test {
@@ -372,17 +373,26 @@ TEST_P(HistorySyncTest, DeferredPurchaseAtAPriceTheOperatorHadSetIsChargedAfterA
 
 TEST_P(HistorySyncTest, DatabaseOfAnEarlierBuildGetsItsEventPricesBackfilled)
 {
-    // A database as the build before the price history left it: no stl_event_price
-    // and the settlement schema one version behind. Then this build opens it.
+    // A database as the build before the price history left it: no stl_event_price, nor
+    // the columns of the steps after it, and the settlement schema at the version before
+    // that step. Then this build opens it.
     settlement_->putEvent([&] {
         auto e = event();
         e.eventId = "ev-old";
         e.price = 900;
         return e;
     }());
-    db().write([](storage::Transaction& tx) {
+    const auto& steps = settlement::Settlement::schema().steps;
+    const auto priceStep = std::find_if(steps.begin(), steps.end(),
+                                        [](const auto& step) { return step.description == "event price history"; });
+    ASSERT_NE(priceStep, steps.end());
+    ASSERT_EQ(steps.end() - priceStep, 2) << "a newer settlement step: undo it here too";
+    db().write([&](storage::Transaction& tx) {
         tx.execute("DROP TABLE stl_event_price");
-        tx.execute("UPDATE boxoffice_schema SET version = version - 1 WHERE component = 'settlement'");
+        tx.execute("ALTER TABLE stl_otp DROP COLUMN last_attempt_id");   // "one-time password entry ids"
+        tx.execute("ALTER TABLE stl_otp DROP COLUMN last_attempt_hash");
+        tx.execute("UPDATE boxoffice_schema SET version = ? WHERE component = 'settlement'",
+                   {static_cast<std::int64_t>(priceStep - steps.begin())});
     });
     settlement_ = std::make_unique<settlement::Settlement>(*ledger_, settlement::Keys::load(DevKeys::get().dir),
                                                            settlement::Options{60}, &revocations_);
