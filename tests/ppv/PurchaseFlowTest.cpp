@@ -950,15 +950,15 @@ TEST_F(PurchaseFlowTest, APurchaseTheHistoryRefusedIsRecordedLater)
     const auto third = buyApproved("ev-decline");
     EXPECT_EQ(recordedOrders().size(), 2u);
     refuseWrites(false);
-    // Crashes after an append: before its mark was cleared (first), and after that but before
-    // the order was saved as approved (second, completed again at start). Neither is
-    // appended twice.
+    phone.phone.reset();
+    host.reset();
+    // With the box stopped, what two crashes after an append leave behind: one before the
+    // mark was cleared (first), one after that but before the order was saved as approved
+    // (second, completed again at start). Neither is appended twice.
     storage::Database("sqlite:" + (dir.path() / "stb/ppv/ppv.db").string()).write([&](storage::Transaction& tx) {
         tx.execute("UPDATE ppv_order SET unrecorded = 1 WHERE order_id = ?", {first});
         tx.execute("UPDATE ppv_order SET unrecorded = 0, state = 'awaiting-phone' WHERE order_id = ?", {second});
     });
-    phone.phone.reset();
-    host.reset();
     host = ppv::test::startBox(*config, dir.path() / "stb", dispatcher, {"billing", "sync", "ppv"});
     for (const auto& p : host->plugins())
         ASSERT_EQ(p.state, host::PluginState::Activated) << p.name << ": " << p.reason;
